@@ -1,0 +1,69 @@
+// Coordinator: the variant logic of paper.md as a clock-agnostic state machine. It reacts
+// to two events -- the run starts, a gradient arrives -- and answers with a Decision: does
+// this gradient join the current update, is the update applied now, which learners are
+// cancelled and which (re)start a minibatch on the newest weights. It never sleeps, reads
+// no clock and touches no weights, so the real-thread runtime and the virtual-clock engine
+// drive the very same code.
+//
+// Invariant that makes per-arrival accumulation exact: the PS version only changes inside
+// a Decision with apply = true, and the set of pending gradients is emptied by it. So the
+// version current when a gradient is accepted is the version it will be applied to, and
+// its staleness (current - read) is final at acceptance.
+//
+// Not thread-safe: one PS thread (or the event loop) owns it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "sgd/variant.h"
+
+namespace racesgd {
+
+using WorkerId = std::size_t;
+using Version = std::uint64_t;
+
+struct Arrival {
+  WorkerId worker = 0;
+  Version read = 0;  // version the gradient was computed on
+};
+
+struct Decision {
+  bool accept = false;             // the gradient joins the pending update
+  std::uint64_t staleness = 0;     // current version - read (valid when accepted)
+  bool apply = false;              // apply the update now (after accumulating this gradient)
+  std::vector<WorkerId> cancel;    // learners whose minibatch in flight is abandoned
+  std::vector<WorkerId> restart;   // learners that start a new minibatch on the newest
+                                   // version (the one after the apply, if any)
+};
+
+class Coordinator {
+ public:
+  explicit Coordinator(Variant variant);
+
+  /// Every learner starts on version 0.
+  Decision on_start();
+
+  /// A gradient from a learner that was computing. CHECK-fails on an arrival from a learner
+  /// not computing, or (sync family) on a version other than the current one: runtimes
+  /// drop cancelled work before it gets here.
+  Decision on_arrival(const Arrival& a);
+
+  const Variant& variant() const { return variant_; }
+  Version version() const { return version_; }
+  std::size_t pending() const { return pending_; }
+  /// True while learner w computes a minibatch (false while it waits for new weights).
+  bool busy(WorkerId w) const { return busy_[w] != 0; }
+
+ private:
+  void restart_all_into(Decision& d);
+
+  Variant variant_;
+  Version version_ = 0;
+  std::size_t pending_ = 0;           // gradients accepted towards the next update
+  std::vector<char> busy_;            // per learner: computing a minibatch
+  std::vector<char> contributed_;     // per learner: already in the pending set (K-sync/K-async)
+};
+
+}  // namespace racesgd

@@ -1,0 +1,87 @@
+#include "sgd/eval_recorder.h"
+
+#include <algorithm>
+#include <numeric>
+#include <oneapi/tbb/parallel_for.h>
+
+#include "core/check.h"
+#include "core/rng.h"
+
+namespace racesgd {
+
+EvalRecorder::EvalRecorder(std::size_t dim, std::size_t capacity)
+    : dim_(dim), capacity_(std::max<std::size_t>(capacity, 4)), storage_(capacity_ * dim) {
+  points_.reserve(capacity_);
+  scored_.reserve(capacity_);
+}
+
+void EvalRecorder::compact() {
+  // Keep snapshots 0, 2, 4, ... and always the newest, halving the resolution.
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < points_.size(); ++i) {
+    if (i % 2 != 0 && i + 1 != points_.size()) continue;
+    if (out != i) {
+      points_[out] = points_[i];
+      scored_[out] = scored_[i];
+      std::copy_n(storage_.begin() + static_cast<std::ptrdiff_t>(i * dim_), dim_,
+                  storage_.begin() + static_cast<std::ptrdiff_t>(out * dim_));
+    }
+    ++out;
+  }
+  points_.resize(out);
+  scored_.resize(out);
+}
+
+void EvalRecorder::record(const CurvePoint& counters, std::span<const float> weights) {
+  RACESGD_CHECK(weights.size() == dim_);
+  if (points_.size() == capacity_) compact();
+  const std::size_t slot = points_.size();
+  std::copy(weights.begin(), weights.end(),
+            storage_.begin() + static_cast<std::ptrdiff_t>(slot * dim_));
+  points_.push_back(counters);
+  scored_.push_back(0);
+}
+
+std::span<const float> EvalRecorder::weights(std::size_t i) const {
+  RACESGD_CHECK(i < points_.size());
+  return {storage_.data() + i * dim_, dim_};
+}
+
+void EvalRecorder::score(std::size_t i, const Model& model, const Dataset& train_eval,
+                         const Dataset& test) {
+  RACESGD_CHECK(i < points_.size());
+  if (scored_[i]) return;
+  const Evaluation tr = model.evaluate(weights(i), train_eval);
+  const Evaluation te = model.evaluate(weights(i), test);
+  points_[i].train_loss = tr.loss;
+  points_[i].test_error = te.error;
+  scored_[i] = 1;
+}
+
+void EvalRecorder::score_all(const Model& model, const Dataset& train_eval, const Dataset& test) {
+  tbb::parallel_for(std::size_t{0}, points_.size(),
+                    [&](std::size_t i) { score(i, model, train_eval, test); });
+}
+
+Dataset subsample(const Dataset& data, std::size_t n, std::uint64_t seed) {
+  const auto size = static_cast<std::size_t>(data.size());
+  if (n == 0 || n >= size) return data;
+  std::vector<std::size_t> idx(size);
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  Rng rng(derive_seed(seed, 0, StreamPurpose::kOther));
+  for (std::size_t i = 0; i < n; ++i) std::swap(idx[i], idx[i + rng.below(size - i)]);
+  idx.resize(n);
+  std::sort(idx.begin(), idx.end());
+  Dataset out;
+  out.name = data.name + "[subsample " + std::to_string(n) + "]";
+  out.num_classes = data.num_classes;
+  out.x.resize(static_cast<Eigen::Index>(n), data.dim());
+  out.y.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.x.row(static_cast<Eigen::Index>(i)) = data.x.row(static_cast<Eigen::Index>(idx[i]));
+    out.y[i] = data.y[idx[i]];
+  }
+  return out;
+}
+
+}  // namespace racesgd

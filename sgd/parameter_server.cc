@@ -1,0 +1,93 @@
+#include "sgd/parameter_server.h"
+
+#include <cmath>
+#include <string>
+
+#include "core/check.h"
+#include "core/error.h"
+
+namespace racesgd {
+
+namespace {
+constexpr double kNotIdle = std::numeric_limits<double>::infinity();
+}
+
+ParameterServer::ParameterServer(const Variant& variant, VersionedWeights& weights,
+                                 const LrSchedule& lr)
+    : coordinator_(variant),
+      weights_(weights),
+      lr_(lr),
+      accumulator_(weights.dim()),
+      tracker_(variant.P),
+      idle_since_(variant.P, kNotIdle) {
+  current_ = weights_.pin_latest();
+}
+
+Decision ParameterServer::start(double time) {
+  Decision d = coordinator_.on_start();
+  account_restarts(d, time);
+  last_update_time_ = time;
+  return d;
+}
+
+void ParameterServer::account_restarts(const Decision& d, double time) {
+  for (WorkerId w : d.cancel) tracker_.record_cancelled(w);
+  for (WorkerId w : d.restart) {
+    if (idle_since_[w] != kNotIdle) {
+      tracker_.record_idle(w, time - idle_since_[w]);
+      idle_since_[w] = kNotIdle;
+    }
+  }
+}
+
+Decision ParameterServer::on_gradient(const GradientArrival& a) {
+  RACESGD_CHECK(a.grad.size() == weights_.dim());
+  Decision d = coordinator_.on_arrival(Arrival{a.worker, a.read});
+  const Version update_index = coordinator_.version() - (d.apply ? 1 : 0);
+  if (d.accept) {
+    LrInputs in;
+    in.staleness = d.staleness;
+    in.update = update_index;
+    in.time = a.time;
+    if (lr_.needs_distance() && d.staleness > 0) {
+      RACESGD_CHECK(a.read_weights.size() == weights_.dim());
+      in.distance2 = squared_distance(current_.weights(), a.read_weights);
+    }
+    const double lr = lr_.rate(in);
+    lr_sum_ += lr;
+    const double g2 = accumulator_.add(a.grad, lr);
+    if (!std::isfinite(g2))
+      throw RunError("gradient from worker " + std::to_string(a.worker) + " (read version " +
+                     std::to_string(a.read) + ") for update " + std::to_string(update_index + 1) +
+                     " contains NaN or Inf: the run diverged (try a smaller --lr)");
+    tracker_.record_applied(a.worker, d.staleness);
+    if (log_updates_) pending_record_.contributions.emplace_back(a.worker, a.read);
+  }
+  if (d.apply) {
+    double w2 = 0;
+    weights_.publish([&](std::span<float> dst, std::span<const float> cur) {
+      w2 = accumulator_.apply_into(dst, cur);
+    });
+    current_ = weights_.pin_latest();
+    last_update_time_ = a.time;
+    if (!std::isfinite(w2))
+      throw RunError("weights after update " + std::to_string(coordinator_.version()) +
+                     " (last gradient from worker " + std::to_string(a.worker) +
+                     ") contain NaN or Inf: the run diverged (try a smaller --lr)");
+    if (log_updates_) {
+      pending_record_.version = coordinator_.version();
+      pending_record_.time = a.time;
+      pending_record_.cancelled = d.cancel;
+      update_log_.push_back(std::move(pending_record_));
+      pending_record_ = UpdateRecord{};
+    }
+  }
+  // A learner that pushed and is not restarted waits for new weights from now on.
+  bool restarted = false;
+  for (WorkerId w : d.restart) restarted = restarted || w == a.worker;
+  if (!restarted) idle_since_[a.worker] = a.time;
+  account_restarts(d, a.time);
+  return d;
+}
+
+}  // namespace racesgd

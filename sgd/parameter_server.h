@@ -1,0 +1,77 @@
+// ParameterServer: the PS side of one run, shared by the real-thread runtime and the
+// virtual-clock engine. It turns gradient arrivals into Coordinator decisions, per-gradient
+// learning rates, accumulated updates published to VersionedWeights, and staleness / idle /
+// cancellation accounting. Single-threaded: owned by the PS thread or the event loop.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "ps/versioned_weights.h"
+#include "sgd/coordinator.h"
+#include "sgd/lr_schedule.h"
+#include "sgd/staleness_tracker.h"
+#include "sgd/update_accumulator.h"
+
+namespace racesgd {
+
+struct GradientArrival {
+  WorkerId worker = 0;
+  Version read = 0;
+  std::span<const float> grad;          // the minibatch gradient
+  std::span<const float> read_weights;  // w_read (kept alive by the caller's pin)
+  double time = 0;                      // run clock, seconds
+};
+
+/// One applied update, for semantics tests and traces (recorded only when enabled).
+struct UpdateRecord {
+  Version version = 0;  // version published by this update
+  double time = 0;
+  std::vector<std::pair<WorkerId, Version>> contributions;  // (learner, version read)
+  std::vector<WorkerId> cancelled;                          // stragglers cancelled by it
+};
+
+class ParameterServer {
+ public:
+  ParameterServer(const Variant& variant, VersionedWeights& weights, const LrSchedule& lr);
+
+  /// All learners start on version 0 at `time`.
+  Decision start(double time);
+
+  /// Processes one gradient. Throws RunError when the gradient or the new weights hold
+  /// NaN/Inf, naming the update and the learner.
+  Decision on_gradient(const GradientArrival& a);
+
+  Version version() const { return coordinator_.version(); }
+  const Coordinator& coordinator() const { return coordinator_; }
+  const StalenessTracker& tracker() const { return tracker_; }
+  StalenessTracker& tracker() { return tracker_; }
+  std::uint64_t gradients_applied() const { return tracker_.applied(); }
+  double last_update_time() const { return last_update_time_; }
+  /// Sum of the learning rates of all accepted gradients (for the mean lr in summaries).
+  double lr_sum() const { return lr_sum_; }
+
+  void enable_update_log(bool on) { log_updates_ = on; }
+  const std::vector<UpdateRecord>& update_log() const { return update_log_; }
+
+ private:
+  void account_restarts(const Decision& d, double time);
+
+  Coordinator coordinator_;
+  VersionedWeights& weights_;
+  const LrSchedule& lr_;
+  UpdateAccumulator accumulator_;
+  StalenessTracker tracker_;
+  VersionedWeights::Pin current_;   // the newest version, for ||w_j - w_tau||^2
+  std::vector<double> idle_since_;  // per learner: time it started waiting, or +inf
+  double last_update_time_ = 0;
+  double lr_sum_ = 0;
+  bool log_updates_ = false;
+  std::vector<UpdateRecord> update_log_;
+  UpdateRecord pending_record_;
+};
+
+}  // namespace racesgd

@@ -1,0 +1,52 @@
+// RunInputs: everything one run needs, borrowed from the caller (who owns the data, the
+// model, the delay model and the schedule for the whole run).
+#pragma once
+
+#include <functional>
+#include <span>
+
+#include "models/dataset.h"
+#include "models/model.h"
+#include "sgd/lr_schedule.h"
+#include "sgd/run_types.h"
+#include "worker/delay_model.h"
+
+namespace racesgd {
+
+struct Progress {
+  double time_s = 0;          // run clock
+  double wall_s = 0;          // real seconds
+  std::uint64_t updates = 0;
+  double latest_error = -1;   // newest scored test error, < 0 if none yet
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct RunInputs {
+  const Model* model = nullptr;      // may be null with settings.timing_only
+  const Dataset* train = nullptr;
+  const Dataset* test = nullptr;
+  DelayModel* delay = nullptr;       // sampled by learner index from each learner's stream
+  const LrSchedule* lr = nullptr;
+  std::span<const float> w0;         // initial weights (model->num_params())
+  RunSettings settings;
+  ProgressFn progress;               // optional, called a few times per second of real time
+};
+
+/// Evaluation ticks on the run clock and in updates (see EvalSchedule).
+class EvalTicker {
+ public:
+  explicit EvalTicker(const EvalSchedule& s) : s_(s), next_time_(s.every_s > 0 ? s.every_s : kInf) {}
+  /// The next time tick (+inf when time ticks are off).
+  double next_time() const { return next_time_; }
+  void advance_time() { next_time_ += s_.every_s; }
+  bool update_due(std::uint64_t updates) const {
+    return s_.every_updates > 0 && updates % s_.every_updates == 0;
+  }
+
+ private:
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
+  EvalSchedule s_;
+  double next_time_;
+};
+
+}  // namespace racesgd

@@ -1,0 +1,79 @@
+// What one training run is given and what it returns, shared by both runtimes.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "sgd/parameter_server.h"
+#include "sgd/variant.h"
+
+namespace racesgd {
+
+/// When a run stops: whichever limit is reached first.
+struct StopRule {
+  double time_s = std::numeric_limits<double>::infinity();  // run clock (real or virtual)
+  std::uint64_t updates = std::numeric_limits<std::uint64_t>::max();
+  double target_error = -1.0;  // stop once test error <= this (< 0: off)
+};
+
+/// When evaluation snapshots are taken: every `every_s` of run time and/or every
+/// `every_updates` updates (0 = off), plus one at the start and one at the end.
+struct EvalSchedule {
+  double every_s = 0;
+  std::uint64_t every_updates = 0;
+  std::size_t train_samples = 10000;  // train-loss subsample (0 = whole training set)
+};
+
+struct RunSettings {
+  Variant variant;
+  std::size_t batch = 64;
+  std::uint64_t seed = 1;
+  StopRule stop;
+  EvalSchedule eval;
+  bool timing_only = false;         // no gradients (virtual clock only): pure runtime studies
+  bool delay_after_compute = false; // real clock: sleep X after computing instead of until start+X
+  bool record_updates = false;      // keep an UpdateRecord per update (tests, traces)
+};
+
+struct CurvePoint {
+  double time_s = 0;          // run clock
+  std::uint64_t updates = 0;
+  std::uint64_t gradients = 0;  // gradients applied so far
+  double train_loss = 0;
+  double test_error = 0;
+  double staleness_mean = 0;  // mean staleness of gradients applied since the previous point
+  double wall_s = 0;          // real seconds since the start (== time_s on the real clock)
+};
+
+struct RunResult {
+  std::vector<CurvePoint> curve;
+  std::string stop_reason;      // "time", "updates", "target-error", "stalled", "diverged"
+  std::string error;            // what went wrong when the run could not finish normally
+  double run_time_s = 0;        // run clock at the stop
+  double wall_time_s = 0;       // real seconds taken (incl. post-run evaluation: see eval_s)
+  double eval_time_s = 0;       // real seconds spent evaluating snapshots
+  std::uint64_t updates = 0;
+  std::uint64_t gradients_applied = 0;
+  std::uint64_t gradients_cancelled = 0;
+  double last_update_time_s = 0;
+  double staleness_mean = 0;
+  std::uint64_t staleness_max = 0;
+  double p0 = 0;
+  std::vector<std::uint64_t> staleness_histogram;
+  std::vector<StalenessTracker::PerWorker> per_worker;
+  double mean_lr = 0;
+  // Injected delays: mean drawn vs really served (real clock), and how often the gradient
+  // computation alone took longer than the drawn X.
+  double delay_drawn_mean_s = 0;
+  double delay_served_mean_s = 0;
+  std::uint64_t compute_exceeded_delay = 0;
+  double compute_mean_s = 0;
+  std::vector<UpdateRecord> update_log;
+  double mean_update_interval_s() const {
+    return updates ? last_update_time_s / static_cast<double>(updates) : 0.0;
+  }
+};
+
+}  // namespace racesgd

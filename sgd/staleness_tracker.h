@@ -1,0 +1,53 @@
+// StalenessTracker: the staleness of every applied gradient (overall and per learner),
+// cancelled (wasted) minibatches and idle time per learner. Fed by the PS thread / event
+// loop only; not thread-safe. Recording allocates nothing after construction.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace racesgd {
+
+class StalenessTracker {
+ public:
+  /// Staleness values >= histogram_size land in the last (overflow) bin.
+  explicit StalenessTracker(std::size_t num_workers, std::size_t histogram_size = 64);
+
+  void record_applied(std::size_t worker, std::uint64_t staleness);
+  void record_cancelled(std::size_t worker);
+  void record_idle(std::size_t worker, double seconds);
+
+  std::uint64_t applied() const { return applied_; }
+  std::uint64_t cancelled() const { return cancelled_; }
+  double mean() const;                 // mean staleness of applied gradients (0 if none)
+  std::uint64_t max() const { return max_; }
+  double fresh_fraction() const;       // p0: fraction of applied gradients with staleness 0
+  const std::vector<std::uint64_t>& histogram() const { return histogram_; }
+
+  struct PerWorker {
+    std::uint64_t applied = 0;
+    std::uint64_t cancelled = 0;
+    double staleness_sum = 0;
+    std::uint64_t staleness_max = 0;
+    double idle_seconds = 0;
+  };
+  const std::vector<PerWorker>& per_worker() const { return per_worker_; }
+
+  /// Mean staleness of gradients applied since the previous call (0 if none): the
+  /// per-interval column of curve.csv.
+  double take_interval_mean();
+
+ private:
+  std::vector<PerWorker> per_worker_;
+  std::vector<std::uint64_t> histogram_;
+  std::uint64_t applied_ = 0;
+  std::uint64_t cancelled_ = 0;
+  std::uint64_t fresh_ = 0;
+  std::uint64_t max_ = 0;
+  double sum_ = 0;
+  double interval_sum_ = 0;
+  std::uint64_t interval_count_ = 0;
+};
+
+}  // namespace racesgd

@@ -1,0 +1,49 @@
+#include "sgd/update_accumulator.h"
+
+#include <Eigen/Core>
+
+#include "core/check.h"
+
+namespace racesgd {
+
+UpdateAccumulator::UpdateAccumulator(std::size_t dim) : acc_(dim, 0.0f) {}
+
+double UpdateAccumulator::add(std::span<const float> g, double lr) {
+  RACESGD_CHECK(g.size() == acc_.size());
+  const auto n = static_cast<Eigen::Index>(acc_.size());
+  Eigen::Map<Eigen::VectorXf> acc(acc_.data(), n);
+  Eigen::Map<const Eigen::VectorXf> gv(g.data(), n);
+  const float a = static_cast<float>(lr);
+  // Two vectorised passes over data that stays in cache; Eigen's reduction is SIMD,
+  // a hand-written float sum would not be (no reassociation without -ffast-math).
+  if (count_ == 0)
+    acc.noalias() = a * gv;
+  else
+    acc.noalias() += a * gv;
+  ++count_;
+  return static_cast<double>(gv.squaredNorm());
+}
+
+double UpdateAccumulator::apply_into(std::span<float> dst, std::span<const float> cur) {
+  RACESGD_CHECK(count_ > 0);
+  RACESGD_CHECK(dst.size() == acc_.size() && cur.size() == acc_.size());
+  const auto n = static_cast<Eigen::Index>(acc_.size());
+  Eigen::Map<Eigen::VectorXf> d(dst.data(), n);
+  Eigen::Map<const Eigen::VectorXf> c(cur.data(), n);
+  Eigen::Map<const Eigen::VectorXf> acc(acc_.data(), n);
+  d.noalias() = c - (1.0f / static_cast<float>(count_)) * acc;
+  count_ = 0;
+  return static_cast<double>(d.squaredNorm());
+}
+
+double squared_distance(std::span<const float> a, std::span<const float> b) {
+  RACESGD_CHECK(a.size() == b.size());
+  double s = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double diff = static_cast<double>(a[i]) - static_cast<double>(b[i]);
+    s += diff * diff;
+  }
+  return s;
+}
+
+}  // namespace racesgd

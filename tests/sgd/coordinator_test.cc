@@ -1,0 +1,154 @@
+#include "sgd/coordinator.h"
+
+#include <catch2/catch.hpp>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+using namespace racesgd;
+using W = std::vector<WorkerId>;
+
+TEST_CASE("variants: names, K normalisation and validation", "[variant]") {
+  CHECK(make_variant("sync", 8, 3).K == 8);
+  CHECK(make_variant("async", 8, 3).K == 1);
+  CHECK(make_variant("k-async", 8, 3).K == 3);
+  CHECK(make_variant("k-batch-sync", 8, 8).is_batch());
+  CHECK(make_variant("k-sync", 8, 2).is_sync_family());
+  CHECK_FALSE(make_variant("k-batch-async", 8, 2).is_sync_family());
+  CHECK_THROWS_WITH(make_variant("k-async", 8, 0), Catch::Contains("-K") && Catch::Contains("[1, P = 8]"));
+  CHECK_THROWS_WITH(make_variant("k-sync", 4, 5), Catch::Contains("-K"));
+  CHECK_THROWS_WITH(make_variant("hogwild", 4, 1), Catch::Contains("unknown variant 'hogwild'"));
+  CHECK_THROWS_AS(make_variant("sync", 0, 1), InputError);
+}
+
+TEST_CASE("K-sync: first K distinct learners, stragglers cancelled, all restart", "[coordinator]") {
+  Coordinator c(make_variant("k-sync", 3, 2));
+  Decision s = c.on_start();
+  CHECK(s.restart == W{0, 1, 2});
+  CHECK(s.cancel.empty());
+
+  Decision a = c.on_arrival({0, 0});
+  CHECK(a.accept);
+  CHECK_FALSE(a.apply);
+  CHECK(a.restart.empty());  // the pusher waits for the update
+  CHECK_FALSE(c.busy(0));
+
+  Decision b = c.on_arrival({2, 0});
+  CHECK(b.apply);
+  CHECK(b.cancel == W{1});  // the straggler's minibatch is discarded
+  CHECK(b.restart == W{0, 1, 2});
+  CHECK(c.version() == 1);
+  CHECK(b.staleness == 0);
+}
+
+TEST_CASE("K-batch-sync: any K minibatches; pushers go on on the same weights", "[coordinator]") {
+  Coordinator c(make_variant("k-batch-sync", 3, 2));
+  c.on_start();
+  Decision a = c.on_arrival({0, 0});
+  CHECK(a.accept);
+  CHECK_FALSE(a.apply);
+  CHECK(a.restart == W{0});  // starts another minibatch on w_0
+  Decision b = c.on_arrival({0, 0});  // the same fast learner again
+  CHECK(b.apply);
+  CHECK(b.cancel == W{1, 2});
+  CHECK(b.restart == W{0, 1, 2});
+  CHECK(c.version() == 1);
+}
+
+TEST_CASE("K-async: K distinct pushers wait idle; others are not interrupted", "[coordinator]") {
+  Coordinator c(make_variant("k-async", 3, 2));
+  c.on_start();
+  Decision a = c.on_arrival({0, 0});
+  CHECK(a.restart.empty());
+  Decision b = c.on_arrival({1, 0});
+  CHECK(b.apply);
+  CHECK(b.cancel.empty());
+  CHECK(b.restart == W{0, 1});  // only the K pushers get w_1
+  CHECK(c.busy(2));             // learner 2 still computes on w_0
+  Decision d = c.on_arrival({2, 0});
+  CHECK(d.staleness == 1);
+  CHECK_FALSE(d.apply);
+  Decision e = c.on_arrival({0, 1});
+  CHECK(e.apply);
+  CHECK(e.staleness == 0);
+  CHECK(e.restart == W{0, 2});
+  CHECK(c.version() == 2);
+}
+
+TEST_CASE("K-batch-async: every pusher restarts at once; every K-th gradient applies",
+          "[coordinator]") {
+  Coordinator c(make_variant("k-batch-async", 2, 2));
+  c.on_start();
+  Decision a = c.on_arrival({0, 0});
+  CHECK(a.restart == W{0});
+  CHECK_FALSE(a.apply);
+  Decision b = c.on_arrival({0, 0});
+  CHECK(b.apply);
+  CHECK(b.restart == W{0});
+  CHECK(b.cancel.empty());
+  Decision d = c.on_arrival({1, 0});  // learner 1 read w_0, PS is at w_1
+  CHECK(d.staleness == 1);
+  CHECK(d.restart == W{1});
+}
+
+namespace {
+// Drives a coordinator with a random but reproducible arrival order: each step picks a
+// busy learner at random and delivers its gradient on the version it last started on.
+std::vector<Decision> script(Coordinator c, std::uint64_t seed, int steps) {
+  Rng rng(seed);
+  std::vector<Version> started(c.variant().P, 0);
+  std::vector<Decision> out;
+  Decision s = c.on_start();
+  for (WorkerId w : s.restart) started[w] = c.version();
+  out.push_back(s);
+  for (int i = 0; i < steps; ++i) {
+    std::vector<WorkerId> busy;
+    for (WorkerId w = 0; w < c.variant().P; ++w)
+      if (c.busy(w)) busy.push_back(w);
+    REQUIRE_FALSE(busy.empty());
+    WorkerId w = busy[rng.below(busy.size())];
+    Decision d = c.on_arrival({w, started[w]});
+    for (WorkerId r : d.restart) started[r] = c.version();
+    out.push_back(d);
+  }
+  return out;
+}
+
+bool same(const Decision& a, const Decision& b) {
+  return a.accept == b.accept && a.apply == b.apply && a.staleness == b.staleness &&
+         a.cancel == b.cancel && a.restart == b.restart;
+}
+}  // namespace
+
+TEST_CASE("sync == k-sync with K = P and async == k-async with K = 1", "[coordinator]") {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    auto a = script(Coordinator(make_variant("sync", 5, 1)), seed, 300);
+    auto b = script(Coordinator(make_variant("k-sync", 5, 5)), seed, 300);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(same(a[i], b[i]));
+    auto c = script(Coordinator(make_variant("async", 5, 4)), seed, 300);
+    auto d = script(Coordinator(make_variant("k-async", 5, 1)), seed, 300);
+    for (std::size_t i = 0; i < c.size(); ++i) CHECK(same(c[i], d[i]));
+  }
+}
+
+TEST_CASE("every accepted gradient is applied exactly once: K per update", "[coordinator]") {
+  for (const char* name : {"k-sync", "k-batch-sync", "k-async", "k-batch-async"}) {
+    for (std::size_t K : {1u, 2u, 3u, 5u}) {
+      Coordinator c(make_variant(name, 5, K));
+      auto ds = script(c, 11, 500);
+      std::size_t pending = 0, updates = 0;
+      for (std::size_t i = 1; i < ds.size(); ++i) {
+        REQUIRE(ds[i].accept);
+        ++pending;
+        if (ds[i].apply) {
+          CHECK(pending == K);
+          pending = 0;
+          ++updates;
+        }
+        if (std::string(name).find("sync") != std::string::npos) CHECK(ds[i].staleness == 0);
+      }
+      CHECK(updates >= 500 / K - 1);
+    }
+  }
+}
