@@ -1,0 +1,110 @@
+#include "worker/worker_pool.h"
+
+#include <cmath>
+#include <optional>
+
+#include "core/check.h"
+#include "core/rng.h"
+#include "worker/gradient_task.h"
+
+namespace racesgd {
+
+using Clock = std::chrono::steady_clock;
+
+WorkerPool::WorkerPool(const WorkerPoolConfig& config, const WorkerPoolDeps& deps)
+    : config_(config), deps_(deps) {
+  RACESGD_CHECK(deps_.weights && deps_.inbox && deps_.buffers && deps_.delay);
+  RACESGD_CHECK(config_.timing_only || (deps_.model && deps_.train));
+  slots_.reserve(config_.num_workers);
+  for (std::size_t w = 0; w < config_.num_workers; ++w) slots_.push_back(std::make_unique<Slot>());
+  threads_.reserve(config_.num_workers);
+  for (std::size_t w = 0; w < config_.num_workers; ++w)
+    threads_.emplace_back([this, w](std::stop_token st) { run(st, w); });
+}
+
+WorkerPool::~WorkerPool() { stop(); }
+
+void WorkerPool::stop() {
+  for (auto& t : threads_) t.request_stop();
+  for (auto& s : slots_) s->sleep.interrupt();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+std::uint64_t WorkerPool::assign(std::size_t w) {
+  Slot& s = *slots_[w];
+  // seq_cst: pairs with the learner's clear()-then-load in run(); together with the
+  // sticky interrupt flag this rules out a lost wake-up (see docs/concurrency.md).
+  const std::uint64_t a = s.assignment.fetch_add(1, std::memory_order_seq_cst) + 1;
+  s.sleep.interrupt();
+  return a;
+}
+
+std::uint64_t WorkerPool::assignment(std::size_t w) const {
+  return slots_[w]->assignment.load(std::memory_order_seq_cst);
+}
+
+void WorkerPool::run(std::stop_token st, std::size_t w) {
+  Slot& slot = *slots_[w];
+  Rng delay_rng(derive_seed(config_.seed, w, StreamPurpose::kDelays));
+  std::optional<GradientTask> task;
+  if (!config_.timing_only) task.emplace(*deps_.model, *deps_.train, config_.batch, config_.seed, w);
+  auto seconds = [&](Clock::time_point t) {
+    return std::chrono::duration<double>(t - config_.t0).count();
+  };
+  std::uint64_t seen = 0;
+
+  while (!st.stop_requested()) {
+    slot.sleep.clear();
+    const std::uint64_t mine = slot.assignment.load(std::memory_order_seq_cst);
+    if (mine == seen) {
+      slot.sleep.sleep_until(Clock::time_point::max());  // wait for work or stop
+      continue;
+    }
+    seen = mine;
+    auto cancelled = [&] {
+      return st.stop_requested() || slot.assignment.load(std::memory_order_seq_cst) != mine;
+    };
+
+    VersionedWeights::Pin pin = deps_.weights->pin_latest();
+    const Clock::time_point start = Clock::now();
+    const double x = deps_.delay->sample(w, delay_rng);
+    GradientBuffer grad = deps_.buffers->acquire();
+    double loss = 0;
+    if (task) loss = task->compute(pin.weights(), grad.span());
+    const Clock::time_point computed = Clock::now();
+    if (cancelled()) continue;  // pin and buffer return to their pools here
+
+    Clock::time_point deadline = Clock::time_point::max();
+    if (std::isfinite(x)) {
+      const auto wait = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(x));
+      deadline = (config_.delay_after_compute ? computed : start) + wait;
+    }
+    bool reached = false;
+    while (!(reached = slot.sleep.sleep_until(deadline))) {
+      if (cancelled()) break;
+      slot.sleep.clear();  // a stray interrupt: neither stop nor a new assignment
+    }
+    if (!reached) continue;
+
+    const Clock::time_point pushed = Clock::now();
+    GradientMessage m;
+    m.worker = w;
+    m.read_version = pin.version();
+    m.batch_size = static_cast<std::uint32_t>(config_.batch);
+    m.t_start = seconds(start);
+    m.t_computed = seconds(computed);
+    m.t_pushed = seconds(pushed);
+    m.delay_drawn = x;
+    m.delay_served = std::chrono::duration<double>(
+                         pushed - (config_.delay_after_compute ? computed : start))
+                         .count();
+    m.loss = loss;
+    m.sequence = mine;
+    m.pin = std::move(pin);
+    m.grad = std::move(grad);
+    deps_.inbox->push(std::move(m));
+  }
+}
+
+}  // namespace racesgd

@@ -1,0 +1,89 @@
+// WorkerPool: the P learner threads of the real-clock runtime.
+//
+// A learner knows nothing of the variants. It waits for an assignment, pins the newest
+// weights, draws a minibatch and its straggler delay X, computes the real gradient, waits
+// out the rest of X (or X after the compute, by choice) and pushes the gradient to the PS
+// inbox tagged with its assignment number. The PS (one thread, RealRuntime) obeys the
+// Coordinator through one call: assign(w) -- "abandon what you are doing (if anything) and
+// start a new minibatch on the newest weights". A gradient tagged with an old assignment
+// number is cancelled work; the PS drops it.
+//
+// Threads: owns P std::jthread learners, started by the constructor. The destructor (or
+// stop()) requests stop, interrupts every sleep and joins; it never waits out a delay.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "models/dataset.h"
+#include "models/model.h"
+#include "ps/gradient_inbox.h"
+#include "ps/gradient_pool.h"
+#include "ps/versioned_weights.h"
+#include "worker/delay_model.h"
+#include "worker/interruptible_sleep.h"
+
+namespace racesgd {
+
+struct WorkerPoolConfig {
+  std::size_t num_workers = 1;
+  std::size_t batch = 64;
+  std::uint64_t seed = 1;
+  bool delay_after_compute = false;  // sleep X after computing, not until start + X
+  bool timing_only = false;          // no gradient computation
+  std::chrono::steady_clock::time_point t0;  // the run clock's zero
+};
+
+/// Borrowed for the pool's lifetime.
+struct WorkerPoolDeps {
+  VersionedWeights* weights = nullptr;
+  GradientInbox* inbox = nullptr;
+  GradientPool* buffers = nullptr;
+  DelayModel* delay = nullptr;
+  const Model* model = nullptr;      // null with timing_only
+  const Dataset* train = nullptr;    // null with timing_only
+};
+
+class WorkerPool {
+ public:
+  /// Starts the threads; each waits for its first assign(). Allocates.
+  WorkerPool(const WorkerPoolConfig& config, const WorkerPoolDeps& deps);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  /// PS thread only. Cancels learner w's minibatch in flight (if any) and has it start a
+  /// new one on the newest published weights. Returns the new assignment number, which
+  /// the learner's next push carries. Lock-free; wakes a sleeping learner.
+  std::uint64_t assign(std::size_t w);
+
+  /// The assignment number learner w must carry for its gradient to count.
+  std::uint64_t assignment(std::size_t w) const;
+
+  /// Requests stop, wakes and joins every learner. Idempotent.
+  void stop();
+
+  std::size_t size() const { return slots_.size(); }
+
+ private:
+  struct alignas(64) Slot {
+    std::atomic<std::uint64_t> assignment{0};
+    InterruptibleSleep sleep;
+  };
+  static_assert(alignof(Slot) == 64);
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+  void run(std::stop_token st, std::size_t w);
+
+  WorkerPoolConfig config_;
+  WorkerPoolDeps deps_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::jthread> threads_;
+};
+
+}  // namespace racesgd
