@@ -1,0 +1,143 @@
+// DelayModel: the distribution (or trace) of one minibatch's wall-clock time X on one
+// worker — the paper's straggler model — plus the name -> factory registry that turns spec
+// strings ("exp:mean=5ms", "hetero:(shifted-exp:shift=1ms,mean=2ms),scales=1,4") into
+// models. docs/delay-models.md lists every built-in model and the plug-in API.
+//
+// Thread-safety: a model is built during set-up (make_delay_model may throw InputError);
+// afterwards sample() is called concurrently from P worker threads, each passing its own
+// worker index and its own Rng. Models keep per-worker state (trace cursors, Markov states)
+// in per-worker slots, so concurrent sample() calls for distinct workers never race.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/spec.h"
+
+namespace racesgd {
+
+/// What the theory calculator may know about a model's distribution. Every field is
+/// optional in spirit: `family` says which of the closed-form parameters below are set;
+/// `cdf`, `mean_value` and `variance` are set whenever they are known and finite.
+/// All durations are in seconds.
+struct DelayFacts {
+  enum class Family {
+    kUnknown,     // no closed form; use cdf / mean_value if present
+    kNone,        // X = 0
+    kConst,       // X = value
+    kUniform,     // X ~ U[min, max]
+    kExp,         // X ~ Exp with mean `mean` (rate 1/mean)
+    kShiftedExp,  // X = shift + Exp(mean): `mean` is the exponential part's mean only
+    kPareto,      // P(X > x) = (scale / x)^alpha for x >= scale
+    kLogNormal,   // ln X ~ Normal(ln median, sigma^2)
+    kHyperExp,    // with prob p Exp(mean1), else Exp(mean2)
+    kEmpirical,   // a trace: cdf / mean_value are the empirical ones
+    kHang,        // X = +infinity: the worker never finishes
+  };
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+  Family family = Family::kUnknown;
+  double value = kNaN;                 // kConst
+  double min = kNaN, max = kNaN;       // kUniform
+  double shift = kNaN, mean = kNaN;    // kShiftedExp (shift, mean); kExp (mean; shift = 0)
+  double scale = kNaN, alpha = kNaN;   // kPareto
+  double median = kNaN, sigma = kNaN;  // kLogNormal
+  double p = kNaN, mean1 = kNaN, mean2 = kNaN;  // kHyperExp
+
+  /// True when every worker draws from one distribution. When false, the fields above
+  /// describe the pooled law of "a uniformly chosen worker's X" and per-worker facts come
+  /// from DelayModel::worker_facts().
+  bool homogeneous = true;
+  /// P(X <= x); empty if unknown. Must be callable from any thread (captures by value).
+  std::function<double(double)> cdf;
+  std::optional<double> mean_value;  // E[X] when known and finite
+  std::optional<double> variance;    // Var[X] when known and finite
+};
+
+/// Where a model is built: how many workers will call sample() (worker indices are
+/// 0..num_workers-1) and the directory relative trace paths are resolved against.
+struct DelayContext {
+  std::size_t num_workers = 1;
+  std::filesystem::path base_dir = ".";
+};
+
+class DelayModel {
+ public:
+  virtual ~DelayModel() = default;
+
+  /// Draws worker `worker`'s next minibatch time X in seconds (>= 0; +infinity = never
+  /// finishes). `rng` is that worker's own stream. Called only from the thread that owns
+  /// `worker`'s stream (one thread per worker index), so per-worker state indexed by
+  /// `worker` needs no locking. Never throws, never allocates (hot path);
+  /// worker >= num_workers is a programming error (RACESGD_CHECK).
+  virtual double sample(std::size_t worker, Rng& rng) = 0;
+
+  /// Canonical spec string, e.g. "exp:mean=5ms"; make_delay_model(spec()) builds an
+  /// equivalent model (durations are printed with 6 significant digits).
+  virtual std::string spec() const = 0;
+
+  /// Facts for the theory calculator. The default knows nothing (Family::kUnknown).
+  /// Thread-safe (const, no shared mutable state). Allocates.
+  virtual DelayFacts facts() const;
+
+  /// Facts about worker `worker`'s own distribution. The default returns facts(), which is
+  /// right for homogeneous models; heterogeneous ones override it.
+  virtual DelayFacts worker_facts(std::size_t worker) const;
+};
+
+/// Parses a spec string into a model for ctx.num_workers workers. Throws InputError whose
+/// message names the spec text and the problem (unknown model — listing the known ones —,
+/// missing/unknown/out-of-range parameter, bad unit, unbalanced parentheses, unreadable or
+/// malformed trace file with its path and line). Thread-safe; allocates.
+std::unique_ptr<DelayModel> make_delay_model(std::string_view spec, const DelayContext& ctx);
+
+/// Builds a nested model from a parameter or positional of an outer spec. Errors name both
+/// the outer spec (via `outer`) and the inner text. For factories of composite models.
+std::unique_ptr<DelayModel> make_nested_delay_model(const SpecArgs& outer,
+                                                    const std::string& inner_text,
+                                                    const DelayContext& ctx);
+
+/// A factory reads its parameters through `args` (typed getters; each getter marks the key
+/// as accepted, and make_delay_model rejects any other key after the factory returns) and
+/// throws InputError via args.fail() on bad values. Must not return null.
+using DelayFactory =
+    std::function<std::unique_ptr<DelayModel>(SpecArgs& args, const DelayContext& ctx)>;
+
+/// Plug-in API: registers a model under `name` (a spec-grammar name: letters, digits,
+/// '_', '-', '.'), with one line of help text ("exp:mean=D  exponential, mean D").
+/// Thread-safe; may be called during static initialisation (see DelayModelRegistrar).
+/// A name that is taken (built-ins included) or malformed is a programming error
+/// (RACESGD_CHECK aborts naming it).
+void register_delay_model(std::string name, std::string help, DelayFactory factory);
+
+/// (name, help) of every registered model, sorted by name, for --help. Thread-safe.
+std::vector<std::pair<std::string, std::string>> delay_model_help();
+
+/// Registers a model when constructed; declare one at namespace scope in the plug-in's
+/// translation unit:  `const racesgd::DelayModelRegistrar kReg{"bursty", "...", factory};`
+/// A static registrar in a static library can be dropped by the linker when nothing else
+/// references its translation unit: link such plug-ins as object files, or call
+/// register_delay_model() explicitly from main().
+struct DelayModelRegistrar {
+  DelayModelRegistrar(std::string name, std::string help, DelayFactory factory) {
+    register_delay_model(std::move(name), std::move(help), std::move(factory));
+  }
+};
+
+/// Formats a number the way canonical specs print it ("%g"): "0.1", "2.5", "1e-05".
+std::string format_spec_number(double x);
+
+/// Wraps a nested spec in parentheses when it contains a comma, so it can be written as
+/// one parameter value or positional of an outer spec.
+std::string quote_nested_spec(const std::string& spec);
+
+}  // namespace racesgd

@@ -1,0 +1,62 @@
+#include "worker/interruptible_sleep.h"
+
+namespace racesgd {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();  // lets the sibling hyper-thread run; lowers spin power
+#endif
+}
+
+}  // namespace
+
+bool InterruptibleSleep::sleep_until(std::chrono::steady_clock::time_point deadline) {
+  using Clock = std::chrono::steady_clock;
+  // acquire: pairs with the release store in interrupt(), so whatever the interrupter
+  // wrote before interrupting (cancel reason, new version) is visible once we see the flag.
+  auto flag_set = [this] { return interrupted_.load(std::memory_order_acquire); };
+  if (flag_set()) return false;
+
+  if (deadline == Clock::time_point::max()) {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, flag_set);
+    return false;
+  }
+
+  const Clock::time_point wake = deadline - spin_;
+  if (Clock::now() < wake) {
+    std::unique_lock lock(mutex_);
+    // libstdc++ waits on CLOCK_MONOTONIC (pthread_cond_clockwait) for steady_clock, so a
+    // wall-clock jump cannot stretch the wait.
+    if (cv_.wait_until(lock, wake, flag_set)) return false;
+  }
+  while (Clock::now() < deadline) {
+    if (flag_set()) return false;
+    cpu_relax();
+  }
+  return true;
+}
+
+void InterruptibleSleep::interrupt() {
+  std::lock_guard lock(mutex_);
+  // release: publishes the interrupter's earlier writes to the sleeper (see sleep_until).
+  // Stored under the mutex so that a sleeper that checked the predicate and is about to
+  // block cannot miss the notify.
+  interrupted_.store(true, std::memory_order_release);
+  // Notified under the mutex: once the sleeper can observe the flag it may return and its
+  // owner may destroy this object, so nothing may touch cv_ after the unlock.
+  cv_.notify_one();
+}
+
+void InterruptibleSleep::clear() {
+  // relaxed: only the owner reads the flag with ordering needs, and it re-checks its own
+  // protocol state after clear() (see the header).
+  interrupted_.store(false, std::memory_order_relaxed);
+}
+
+bool InterruptibleSleep::interrupted() const {
+  return interrupted_.load(std::memory_order_acquire);  // same pairing as sleep_until
+}
+
+}  // namespace racesgd
