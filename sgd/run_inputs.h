@@ -2,7 +2,9 @@
 // model, the delay model and the schedule for the whole run).
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <limits>
 #include <span>
 
 #include "models/dataset.h"
@@ -30,6 +32,7 @@ struct RunInputs {
   std::span<const float> w0;         // initial weights (model->num_params())
   RunSettings settings;
   ProgressFn progress;               // optional, called a few times per second of real time
+  const std::atomic<bool>* interrupt = nullptr;  // optional: set (e.g. by SIGINT) to stop early
 };
 
 /// Evaluation ticks on the run clock and in updates (see EvalSchedule).

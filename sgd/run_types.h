@@ -49,7 +49,8 @@ struct CurvePoint {
 
 struct RunResult {
   std::vector<CurvePoint> curve;
-  std::string stop_reason;      // "time", "updates", "target-error", "stalled", "diverged"
+  std::string stop_reason;      // "time", "updates", "target-error", "stalled", "diverged",
+                                // "interrupted"
   std::string error;            // what went wrong when the run could not finish normally
   double run_time_s = 0;        // run clock at the stop
   double wall_time_s = 0;       // real seconds taken (incl. post-run evaluation: see eval_s)

@@ -1,0 +1,222 @@
+#include "sgd/real_runtime.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <thread>
+
+#include "core/check.h"
+#include "core/error.h"
+#include "ps/gradient_inbox.h"
+#include "ps/gradient_pool.h"
+#include "ps/versioned_weights.h"
+#include "sgd/eval_recorder.h"
+#include "sgd/parameter_server.h"
+#include "worker/worker_pool.h"
+
+namespace racesgd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::size_t kSnapshotCapacity = 512;
+
+Clock::time_point at(Clock::time_point t0, double seconds) {
+  if (!std::isfinite(seconds) || seconds > 1e8) return Clock::time_point::max();
+  return t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+}  // namespace
+
+RunResult run_real(const RunInputs& in) {
+  const RunSettings& s = in.settings;
+  const std::size_t P = s.variant.P;
+  if (!in.delay || !in.lr) throw InputError("real run: a delay model and an lr schedule are required");
+  if (!s.timing_only && (!in.model || !in.train || !in.test))
+    throw InputError("real run: a model and data are required unless --timing-only");
+
+  const std::vector<float> tiny_w0(1, 0.0f);
+  const std::span<const float> w0 = s.timing_only ? std::span<const float>(tiny_w0) : in.w0;
+  const std::size_t dim = w0.size();
+
+  // Pins alive at once, worst case: per learner one while computing and one in an inbox
+  // message (a cancelled gradient already pushed), the PS's current pin, the evaluator's,
+  // and the transient pin taken to copy a snapshot.
+  VersionedWeights weights(w0, VersionedWeights::pool_size_for(2 * P + 3));
+  GradientPool buffers(dim, 2 * P + 2);
+  GradientInbox inbox;
+  ParameterServer ps(s.variant, weights, *in.lr);
+  ps.enable_update_log(s.record_updates);
+
+  std::optional<EvalRecorder> recorder;
+  Dataset train_eval;
+  if (!s.timing_only) {
+    recorder.emplace(dim, kSnapshotCapacity);
+    train_eval = subsample(*in.train, s.eval.train_samples, s.seed);
+  }
+  std::vector<CurvePoint> timing_curve;
+  RunResult result;
+
+  const Clock::time_point t0 = Clock::now();
+  auto now_s = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+
+  // Online target-error checks run on their own thread so the PS never stalls on them.
+  std::atomic<bool> target_reached{false};
+  std::atomic<double> latest_error{-1.0};
+  std::optional<std::jthread> evaluator;
+  if (s.stop.target_error >= 0 && !s.timing_only) {
+    evaluator.emplace([&](std::stop_token st) {
+      Version last = ~Version{0};
+      while (!st.stop_requested()) {
+        VersionedWeights::Pin pin = weights.pin_latest();
+        if (pin.version() == last) {
+          pin.reset();
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          continue;
+        }
+        last = pin.version();
+        const double err = in.model->evaluate(pin.weights(), *in.test).error;
+        latest_error.store(err, std::memory_order_relaxed);
+        if (err <= s.stop.target_error) {
+          target_reached.store(true, std::memory_order_release);  // PS polls it
+          inbox.wake();
+          return;
+        }
+      }
+    });
+  }
+
+  auto record_point = [&](double time) {
+    CurvePoint p;
+    p.time_s = time;
+    p.updates = ps.version();
+    p.gradients = ps.gradients_applied();
+    p.staleness_mean = ps.tracker().take_interval_mean();
+    p.wall_s = now_s();
+    if (!recorder) {
+      timing_curve.push_back(p);
+      return;
+    }
+    VersionedWeights::Pin cur = weights.pin_latest();
+    recorder->record(p, cur.weights());
+  };
+
+  WorkerPoolConfig wc;
+  wc.num_workers = P;
+  wc.batch = s.batch;
+  wc.seed = s.seed;
+  wc.delay_after_compute = s.delay_after_compute;
+  wc.timing_only = s.timing_only;
+  wc.t0 = t0;
+  WorkerPoolDeps deps{&weights, &inbox, &buffers, in.delay, in.model, in.train};
+  WorkerPool workers(wc, deps);
+
+  EvalTicker ticker(s.eval);
+  record_point(0.0);
+  {
+    const Decision d = ps.start(0.0);
+    for (WorkerId w : d.restart) workers.assign(w);
+  }
+
+  double drawn_sum = 0, served_sum = 0, compute_sum = 0;
+  std::uint64_t delay_count = 0, exceeded = 0;
+  auto last_progress = Clock::now();
+  GradientMessage msg;
+  double now = 0;
+  try {
+    while (true) {
+      if (target_reached.load(std::memory_order_acquire)) {
+        result.stop_reason = "target-error";
+        break;
+      }
+      if (in.interrupt && in.interrupt->load(std::memory_order_relaxed)) {
+        result.stop_reason = "interrupted";
+        break;
+      }
+      const double next_stop = std::min(ticker.next_time(), s.stop.time_s);
+      // Wake at least every 100 ms to notice interrupts and report progress.
+      const Clock::time_point deadline =
+          std::min(at(t0, next_stop), Clock::now() + std::chrono::milliseconds(100));
+      const bool got = inbox.pop_until(msg, deadline);
+      now = now_s();
+      while (ticker.next_time() <= now && ticker.next_time() <= s.stop.time_s) {
+        record_point(now);
+        ticker.advance_time();
+      }
+      if (now >= s.stop.time_s) {
+        now = s.stop.time_s;
+        result.stop_reason = "time";
+        break;
+      }
+      if (in.progress && Clock::now() - last_progress > std::chrono::milliseconds(250)) {
+        last_progress = Clock::now();
+        in.progress(Progress{now, now, ps.version(), latest_error.load(std::memory_order_relaxed)});
+      }
+      if (!got) continue;
+      // A gradient from an assignment since superseded is cancelled work: drop it.
+      if (msg.sequence != workers.assignment(msg.worker)) {
+        msg = GradientMessage{};
+        continue;
+      }
+      drawn_sum += msg.delay_drawn;
+      served_sum += msg.delay_served;
+      compute_sum += msg.t_computed - msg.t_start;
+      if (!s.delay_after_compute && msg.t_computed - msg.t_start > msg.delay_drawn) ++exceeded;
+      ++delay_count;
+      const WorkerId from = msg.worker;
+      const Decision d = ps.on_gradient(GradientArrival{
+          from, msg.read_version, msg.grad.span(), msg.pin.weights(), now});
+      msg = GradientMessage{};  // pin and buffer back to their pools before anyone restarts
+      for (WorkerId w : d.restart) workers.assign(w);
+      if (d.apply) {
+        if (ticker.update_due(ps.version())) record_point(now);
+        if (ps.version() >= s.stop.updates) {
+          result.stop_reason = "updates";
+          break;
+        }
+      }
+    }
+  } catch (const RunError& e) {
+    result.stop_reason = "diverged";
+    result.error = e.what();
+  }
+  workers.stop();
+  if (evaluator) {
+    evaluator->request_stop();
+    evaluator->join();
+  }
+  msg = GradientMessage{};
+  // Drain gradients pushed after the stop so their pins and buffers go home.
+  while (inbox.try_pop(msg)) msg = GradientMessage{};
+
+  if (result.stop_reason != "diverged") record_point(now);
+  const double run_wall = now_s();
+  if (recorder) {
+    recorder->score_all(*in.model, train_eval, *in.test);
+    result.curve = recorder->curve();
+  } else {
+    result.curve = std::move(timing_curve);
+  }
+  result.eval_time_s = now_s() - run_wall;
+  result.wall_time_s = now_s();
+  result.run_time_s = now;
+  result.updates = ps.version();
+  result.gradients_applied = ps.gradients_applied();
+  result.gradients_cancelled = ps.tracker().cancelled();
+  result.last_update_time_s = ps.last_update_time();
+  result.staleness_mean = ps.tracker().mean();
+  result.staleness_max = ps.tracker().max();
+  result.p0 = ps.tracker().fresh_fraction();
+  result.staleness_histogram = ps.tracker().histogram();
+  result.per_worker = ps.tracker().per_worker();
+  result.mean_lr = ps.gradients_applied() ? ps.lr_sum() / static_cast<double>(ps.gradients_applied()) : 0;
+  const double n = static_cast<double>(delay_count);
+  result.delay_drawn_mean_s = delay_count ? drawn_sum / n : 0;
+  result.delay_served_mean_s = delay_count ? served_sum / n : 0;
+  result.compute_mean_s = delay_count ? compute_sum / n : 0;
+  result.compute_exceeded_delay = exceeded;
+  result.update_log = ps.update_log();
+  return result;
+}
+
+}  // namespace racesgd
