@@ -1,0 +1,114 @@
+#include "bench/cli.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+#include <cxxopts.hpp>
+
+#include "bench/commands.h"
+#include "bench/context.h"
+#include "bench/params.h"
+#include "core/error.h"
+
+namespace racesgd {
+namespace {
+
+std::string help_text(const std::string& command, const std::string& summary,
+                      const std::vector<ParamDef>& defs) {
+  std::ostringstream os;
+  os << "usage: racesgd " << command << " [options]\n\n" << summary << "\n";
+  std::string group;
+  for (const ParamDef& d : defs) {
+    if (d.group != group) {
+      group = d.group;
+      os << "\n" << group << ":\n";
+    }
+    std::string flag = flag_text(d);
+    if (!d.is_flag) flag += " " + (d.range.empty() ? std::string("VALUE") : d.range);
+    os << "  " << flag << "\n      " << d.help;
+    if (!d.is_flag) os << " [default: " << (d.default_value.empty() ? "unset" : d.default_value) << "]";
+    os << "\n";
+  }
+  os << "  -h, --help\n      print this help\n";
+  return os.str();
+}
+
+/// Parses argv (after the subcommand) against the table. Throws InputError on unknown
+/// options, missing values and stray words.
+ParamValues parse_params(int argc, char** argv, const std::string& command,
+                         const std::vector<ParamDef>& defs, bool* wants_help) {
+  cxxopts::Options options("racesgd " + command);
+  options.add_options()("h,help", "help");
+  for (const ParamDef& d : defs) {
+    auto value = cxxopts::value<std::string>();
+    if (d.is_flag) value->implicit_value("true");
+    options.add_options(d.group)(d.name, d.help, value);
+  }
+  cxxopts::ParseResult result;
+  try {
+    result = options.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw InputError(std::string(e.what()) + " (see racesgd " + command + " --help)");
+  }
+  if (!result.unmatched().empty())
+    throw InputError("unexpected argument '" + result.unmatched().front() + "' (see racesgd " +
+                     command + " --help)");
+  *wants_help = result.count("help") > 0;
+  ParamValues values(defs);
+  for (const ParamDef& d : defs)
+    if (result.count(d.name)) values.set(d.name, result[d.name].as<std::string>());
+  return values;
+}
+
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free);  // touched from a signal handler
+
+extern "C" void on_signal(int) { g_interrupted.store(true, std::memory_order_relaxed); }
+
+const char* kUsage =
+    "usage: racesgd <command> [options]\n\n"
+    "racesgd: parameter-server SGD with stragglers and stale gradients on one machine.\n\n"
+    "commands:\n"
+    "  train   train one model with one SGD variant; writes curve.csv and summary.json\n\n"
+    "Run 'racesgd <command> --help' for the options of a command.\n";
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return kExitInputError;
+  }
+  const std::string command = argv[1];
+  if (command == "-h" || command == "--help" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  try {
+    if (command == "train") {
+      bool help = false;
+      ParamValues values = parse_params(argc - 1, argv + 1, command, train_params(), &help);
+      if (help) {
+        std::cout << help_text("train", "Train one model with one SGD variant.", train_params());
+        return 0;
+      }
+      return train_command(values, &g_interrupted);
+    }
+    std::cerr << "racesgd: unknown command '" << command << "'\n\n" << kUsage;
+    return kExitInputError;
+  } catch (const InputError& e) {
+    std::cerr << "racesgd " << command << ": error: " << e.what() << "\n";
+    return kExitInputError;
+  } catch (const RunError& e) {
+    std::cerr << "racesgd " << command << ": run failed: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace racesgd

@@ -1,0 +1,14 @@
+// The subcommands, each a function from validated parameters to an exit code.
+#pragma once
+
+#include <atomic>
+
+#include "bench/params.h"
+
+namespace racesgd {
+
+/// `racesgd train`: one run; writes DIR/curve.csv and DIR/summary.json. Returns 0, or 1
+/// when the run could not finish normally (diverged, stalled, interrupted).
+int train_command(const ParamValues& values, const std::atomic<bool>* interrupt);
+
+}  // namespace racesgd

@@ -1,0 +1,20 @@
+// The context every output file records: racesgd version and git sha, build type,
+// compiler, CPU, Eigen's cache sizes, the time of the run. Measurements taken on a debug
+// build are flagged loudly (see debug_build_warning()).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace racesgd {
+
+nlohmann::json run_context();
+
+/// Non-empty on a build without optimisation (Debug or assertions on): print it with
+/// every measurement.
+std::string debug_build_warning();
+
+/// "model name" from /proc/cpuinfo, or "unknown".
+std::string cpu_model();
+
+}  // namespace racesgd

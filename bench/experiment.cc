@@ -1,0 +1,251 @@
+#include "bench/experiment.h"
+
+#include <cmath>
+#include <limits>
+
+#include "bench/context.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/units.h"
+#include "models/eigen_setup.h"
+#include "models/model_registry.h"
+#include "sgd/lr_schedule.h"
+#include "sgd/real_runtime.h"
+#include "sgd/variant.h"
+#include "sgd/virtual_runtime.h"
+#include "worker/delay_model.h"
+
+namespace racesgd {
+namespace {
+
+std::size_t to_size(const ParamValues& v, const std::string& name, long long min) {
+  const std::string flag = flag_text(v.defs(), name);
+  const long long x = parse_int(v.get(name), flag);
+  if (x < min)
+    throw InputError(flag + ": " + v.get(name) + " must be at least " + std::to_string(min));
+  return static_cast<std::size_t>(x);
+}
+
+double to_double(const ParamValues& v, const std::string& name) {
+  return parse_double(v.get(name), flag_text(v.defs(), name));
+}
+
+std::string one_of(const ParamValues& v, const std::string& name,
+                   std::initializer_list<const char*> allowed) {
+  const std::string& x = v.get(name);
+  std::string list;
+  for (const char* a : allowed) {
+    if (x == a) return x;
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  throw InputError(flag_text(v.defs(), name) + ": '" + x + "' is not one of " + list);
+}
+
+}  // namespace
+
+ExperimentConfig parse_experiment(const ParamValues& v) {
+  ExperimentConfig c;
+  c.data.source = v.get("data");
+  c.data.format = v.get("format");
+  c.data.data_dir = v.get("data-dir");
+  c.data.test_path = v.get("test-data");
+  c.data.test_fraction = to_double(v, "test-fraction");
+  if (!(c.data.test_fraction > 0 && c.data.test_fraction < 1))
+    throw InputError("--test-fraction: " + v.get("test-fraction") + " must lie in (0, 1)");
+  c.data.label_column = v.get("label-column");
+  c.data.scaling = v.get("scale");
+  c.data.binary = v.get("binary");
+  c.data.max_train = static_cast<std::int64_t>(to_size(v, "max-train", 0));
+  c.data.max_test = static_cast<std::int64_t>(to_size(v, "max-test", 0));
+
+  c.model = v.get("model");
+  c.l2 = to_double(v, "l2");
+  if (c.l2 < 0) throw InputError("--l2: " + v.get("l2") + " must be >= 0");
+  c.batch = to_size(v, "batch", 1);
+  c.variant = v.get("variant");
+  c.P = to_size(v, "P", 1);
+  c.K = to_size(v, "K", 1);
+  if (c.P > 1024) throw InputError("-P: " + v.get("P") + " learners is more than the 1024 supported");
+  make_variant(c.variant, c.P, c.K);  // validates name and K in [1, P]
+  c.delay = v.get("delay");
+  c.delay_after_compute = v.flag("delay-after-compute");
+  c.lr = to_double(v, "lr");
+  c.lr_schedule = v.get("lr-schedule");
+  c.lr_decay = v.get("lr-decay");
+  make_lr_schedule(c.lr_schedule, c.lr, c.lr_decay);  // validates
+  c.clock = one_of(v, "clock", {"real", "virtual"});
+  c.timing_only = v.flag("timing-only");
+
+  if (!v.get("time").empty()) {
+    c.stop.time_s = parse_duration_seconds(v.get("time"), "--time");
+    if (!(c.stop.time_s > 0)) throw InputError("--time: must be positive");
+  }
+  if (!v.get("updates").empty()) c.stop.updates = to_size(v, "updates", 1);
+  if (!v.get("target-error").empty()) {
+    c.stop.target_error = to_double(v, "target-error");
+    if (c.stop.target_error < 0 || c.stop.target_error > 1)
+      throw InputError("--target-error: " + v.get("target-error") + " must lie in [0, 1]");
+    if (c.timing_only)
+      throw InputError("--target-error: needs gradients, so it cannot be used with --timing-only");
+  }
+  if (v.get("time").empty() && v.get("updates").empty() && v.get("target-error").empty())
+    c.stop.time_s = 30.0;
+  if (c.stop.target_error >= 0 && v.get("time").empty() && v.get("updates").empty())
+    c.stop.time_s = 600.0;  // a target that is never reached must not run forever
+
+  c.eval_every = v.get("eval-every");
+  c.eval_train_samples = to_size(v, "eval-train-samples", 0);
+  c.seed = static_cast<std::uint64_t>(parse_int(v.get("seed"), "--seed"));
+  c.data.seed = c.seed;
+  c.eigen_cache = v.get("eigen-cache");
+  bool use = false;
+  parse_eigen_cache_sizes(c.eigen_cache, "--eigen-cache", &use);
+  c.out = v.get("out");
+  if (c.out.empty()) throw InputError("--out: an output folder is required");
+  c.progress = one_of(v, "progress", {"auto", "on", "off"});
+  c.raw = v.to_json();
+  resolve_eval_schedule(c);  // validates --eval-every
+  return c;
+}
+
+EvalSchedule resolve_eval_schedule(const ExperimentConfig& c) {
+  EvalSchedule e;
+  e.train_samples = c.eval_train_samples;
+  const std::string& t = c.eval_every;
+  if (t == "auto") {
+    if (std::isfinite(c.stop.time_s) && c.stop.updates == std::numeric_limits<std::uint64_t>::max())
+      e.every_s = c.stop.time_s / 100.0;
+    else if (c.stop.updates != std::numeric_limits<std::uint64_t>::max())
+      e.every_updates = std::max<std::uint64_t>(1, c.stop.updates / 100);
+    if (std::isfinite(c.stop.time_s) && e.every_updates > 0) e.every_s = c.stop.time_s / 100.0;
+    return e;
+  }
+  const char last = t.empty() ? ' ' : t.back();
+  if (last == 's') {
+    e.every_s = parse_duration_seconds(t, "--eval-every");
+    if (!(e.every_s > 0)) throw InputError("--eval-every: must be positive");
+  } else {
+    const long long n = parse_int(t, "--eval-every");
+    if (n < 1)
+      throw InputError("--eval-every: '" + t + "' must be auto, a duration (0.5s) or a number of updates >= 1");
+    e.every_updates = static_cast<std::uint64_t>(n);
+  }
+  return e;
+}
+
+PreparedData prepare_data(const ExperimentConfig& cfg) {
+  PreparedData p;
+  p.data = load_data(cfg.data, &p.info);
+  return p;
+}
+
+double time_to_error(const std::vector<CurvePoint>& curve, double target) {
+  for (const CurvePoint& p : curve)
+    if (p.test_error <= target) return p.time_s;
+  return -1.0;
+}
+
+RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
+                         const ProgressFn& progress, const std::atomic<bool>* interrupt) {
+  bool use_cache = false;
+  const EigenCacheSizes sizes = parse_eigen_cache_sizes(cfg.eigen_cache, "--eigen-cache", &use_cache);
+  if (use_cache) apply_eigen_cache_sizes(sizes);
+
+  const Dataset& train = data.data.train;
+  const Dataset& test = data.data.test;
+  auto model = make_model<float>(cfg.model, train.dim(), train.num_classes, cfg.l2);
+  if (static_cast<std::size_t>(train.size()) < cfg.batch)
+    throw InputError("--batch: " + std::to_string(cfg.batch) + " is larger than the training set (" +
+                     std::to_string(train.size()) + " samples)");
+  DelayContext dctx;
+  dctx.num_workers = cfg.P;
+  auto delay = make_delay_model(cfg.delay, dctx);
+  auto lr = make_lr_schedule(cfg.lr_schedule, cfg.lr, cfg.lr_decay);
+  std::vector<float> w0(static_cast<std::size_t>(model->num_params()));
+  model->init(w0, derive_seed(cfg.seed, 0, StreamPurpose::kInit));
+
+  RunInputs in;
+  in.model = model.get();
+  in.train = &train;
+  in.test = &test;
+  in.delay = delay.get();
+  in.lr = lr.get();
+  in.w0 = w0;
+  in.settings.variant = make_variant(cfg.variant, cfg.P, cfg.K);
+  in.settings.batch = cfg.batch;
+  in.settings.seed = cfg.seed;
+  in.settings.stop = cfg.stop;
+  in.settings.eval = resolve_eval_schedule(cfg);
+  in.settings.timing_only = cfg.timing_only;
+  in.settings.delay_after_compute = cfg.delay_after_compute;
+  in.progress = progress;
+  in.interrupt = interrupt;
+
+  RunOutput out;
+  out.result = cfg.clock == "virtual" ? run_virtual(in) : run_real(in);
+  const RunResult& r = out.result;
+
+  nlohmann::json s;
+  s["variant"] = cfg.variant;
+  s["P"] = cfg.P;
+  s["K"] = in.settings.variant.K;
+  s["delay"] = delay->spec();
+  s["model"] = model->spec();
+  s["num_params"] = model->num_params();
+  s["clock"] = cfg.clock;
+  s["seed"] = cfg.seed;
+  s["stop_reason"] = r.stop_reason;
+  if (!r.error.empty()) s["error"] = r.error;
+  s["updates"] = r.updates;
+  s["run_time_s"] = r.run_time_s;
+  s["wall_time_s"] = r.wall_time_s;
+  s["eval_time_s"] = r.eval_time_s;
+  s["mean_update_interval_s"] = r.mean_update_interval_s();
+  s["staleness_mean"] = r.staleness_mean;
+  s["staleness_max"] = r.staleness_max;
+  s["p0"] = r.p0;
+  s["staleness_histogram"] = r.staleness_histogram;
+  s["gradients_applied"] = r.gradients_applied;
+  s["gradients_cancelled"] = r.gradients_cancelled;
+  s["mean_lr"] = r.mean_lr;
+  s["delay_drawn_mean_s"] = r.delay_drawn_mean_s;
+  s["delay_served_mean_s"] = r.delay_served_mean_s;
+  s["compute_mean_s"] = r.compute_mean_s;
+  s["compute_exceeded_delay"] = r.compute_exceeded_delay;
+  if (!r.curve.empty() && !cfg.timing_only) {
+    s["final_test_error"] = r.curve.back().test_error;
+    s["final_train_loss"] = r.curve.back().train_loss;
+  }
+  if (cfg.stop.target_error >= 0) {
+    const double t = time_to_error(r.curve, cfg.stop.target_error);
+    s["target_error"] = cfg.stop.target_error;
+    s["time_to_target_s"] = t >= 0 ? nlohmann::json(t) : nlohmann::json(nullptr);
+  }
+  nlohmann::json workers = nlohmann::json::array();
+  for (std::size_t w = 0; w < r.per_worker.size(); ++w) {
+    const auto& p = r.per_worker[w];
+    workers.push_back({{"worker", w},
+                       {"applied", p.applied},
+                       {"cancelled", p.cancelled},
+                       {"staleness_mean", p.applied ? p.staleness_sum / static_cast<double>(p.applied) : 0.0},
+                       {"staleness_max", p.staleness_max},
+                       {"idle_s", p.idle_seconds}});
+  }
+  s["per_worker"] = workers;
+  s["data"] = {{"train", train.name},
+               {"test", test.name},
+               {"train_samples", train.size()},
+               {"test_samples", test.size()},
+               {"features", train.dim()},
+               {"classes", train.num_classes},
+               {"format", data.info.format},
+               {"scaling", data.info.scaling},
+               {"label_map", data.info.label_map}};
+  s["lr_schedule"] = lr->spec();
+  s["config"] = cfg.raw;
+  s["context"] = run_context();
+  out.summary = std::move(s);
+  return out;
+}
+
+}  // namespace racesgd

@@ -1,0 +1,70 @@
+// One training run from validated settings: load data, build the model, the delay model
+// and the schedule, run on the chosen clock, and describe the result. `train` runs one;
+// `race` runs many over the same loaded data.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/params.h"
+#include "models/data_source.h"
+#include "sgd/run_inputs.h"
+
+namespace racesgd {
+
+struct ExperimentConfig {
+  DataOptions data;
+  std::string model = "softmax";
+  double l2 = 0;
+  std::size_t batch = 64;
+  std::string variant = "sync";
+  std::size_t P = 8;
+  std::size_t K = 2;
+  std::string delay = "exp:mean=5ms";
+  bool delay_after_compute = false;
+  double lr = 0.1;
+  std::string lr_schedule = "constant";
+  std::string lr_decay = "none";
+  std::string clock = "real";  // real | virtual
+  StopRule stop;
+  std::string eval_every = "auto";
+  std::size_t eval_train_samples = 10000;
+  bool timing_only = false;
+  std::uint64_t seed = 1;
+  std::string eigen_cache = "48K,1M,32M";
+  std::string out = "runs/train";
+  std::string progress = "auto";
+  nlohmann::json raw;  // every parameter as given/defaulted, for output files
+};
+
+/// Validates and converts. Throws InputError naming the flag on any bad value, and on
+/// combinations that cannot work (e.g. --timing-only with --target-error).
+ExperimentConfig parse_experiment(const ParamValues& values);
+
+struct PreparedData {
+  TrainTest data;
+  DataInfo info;
+};
+PreparedData prepare_data(const ExperimentConfig& cfg);
+
+struct RunOutput {
+  RunResult result;
+  nlohmann::json summary;  // summary.json's content
+};
+
+/// Builds everything and runs. Throws InputError on bad specs (model, delay, schedule)
+/// before anything starts.
+RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
+                         const ProgressFn& progress, const std::atomic<bool>* interrupt);
+
+/// The evaluation schedule "auto" resolves to for this config.
+EvalSchedule resolve_eval_schedule(const ExperimentConfig& cfg);
+
+/// First run time at which the curve's test error is <= target, or a negative value.
+double time_to_error(const std::vector<CurvePoint>& curve, double target);
+
+}  // namespace racesgd

@@ -1,0 +1,89 @@
+#include "bench/params.h"
+
+#include "core/error.h"
+
+namespace racesgd {
+
+const std::vector<ParamDef>& train_params() {
+  static const std::vector<ParamDef> defs = {
+      // Data
+      {"data", "", "mnist", "mnist|fashion-mnist|PATH", "dataset, or a file (IDX, LIBSVM, CSV)", "Data"},
+      {"format", "", "auto", "auto|idx|libsvm|csv", "file format of a --data PATH", "Data"},
+      {"data-dir", "", "", "DIR", "where scripts/setup.sh put the datasets (default: <repo>/data)", "Data"},
+      {"test-data", "", "", "PATH", "separate test file for a --data PATH (same format)", "Data"},
+      {"test-fraction", "", "0.2", "(0, 1)", "held-out fraction when a --data PATH has no test file", "Data"},
+      {"label-column", "", "", "NAME|INDEX", "CSV label column (default: last)", "Data"},
+      {"scale", "", "max", "none|max|unit|standard", "feature scaling, statistics from the training set only", "Data"},
+      {"binary", "", "", "A,B|even-odd", "derive a binary task (for --model logistic)", "Data"},
+      {"max-train", "", "0", ">= 0", "keep at most this many training samples (0 = all)", "Data"},
+      {"max-test", "", "0", ">= 0", "keep at most this many test samples (0 = all)", "Data"},
+      // Model
+      {"model", "", "softmax", "logistic|softmax|mlp:hidden=W1,W2,...", "model", "Model"},
+      {"l2", "", "0", ">= 0", "L2 regularisation strength (weights, not biases)", "Model"},
+      {"batch", "", "64", ">= 1", "minibatch size m per gradient", "Model"},
+      // Variant
+      {"variant", "", "sync", "sync|k-sync|k-batch-sync|async|k-async|k-batch-async", "SGD variant (paper.md)", "Variant"},
+      {"P", "P", "8", ">= 1", "number of learners (worker threads)", "Variant"},
+      {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async)", "Variant"},
+      {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model: each minibatch's total time X", "Variant"},
+      {"delay-after-compute", "", "false", "", "serve X after the gradient computation instead of until start + X", "Variant", true},
+      {"lr", "", "0.1", "> 0", "learning rate (eta; eta_max for staleness; eta0 for inverse-staleness)", "Variant"},
+      {"lr-schedule", "", "constant", "constant|staleness:c=C|inverse-staleness", "learning-rate schedule", "Variant"},
+      {"lr-decay", "", "none", "none|step:every=N[s],factor=F", "step decay, in updates or run time", "Variant"},
+      // Run
+      {"clock", "", "real", "real|virtual", "real threads and sleeps, or the discrete-event virtual clock", "Run"},
+      {"time", "", "", "duration", "stop after this much run time (default 30s when no other limit is given)", "Run"},
+      {"updates", "", "", ">= 1", "stop after this many updates", "Run"},
+      {"target-error", "", "", "[0, 1]", "stop once the test error reaches this", "Run"},
+      {"timing-only", "", "false", "", "no gradients, delays and PS logic only (runtime studies)", "Run", true},
+      {"eval-every", "", "auto", "auto|duration|N updates", "evaluation snapshot interval (auto: 100 points over the run)", "Run"},
+      {"eval-train-samples", "", "10000", ">= 0", "training samples used for train_loss (0 = all)", "Run"},
+      {"seed", "", "1", ">= 0", "run seed: every random stream derives from it", "Run"},
+      {"eigen-cache", "", "48K,1M,32M", "auto|L1,L2,L3", "cache sizes for Eigen's GEMM blocking (auto: Eigen's detection)", "Run"},
+      // Output
+      {"out", "", "runs/train", "DIR", "output folder (curve.csv, summary.json)", "Output"},
+      {"progress", "", "auto", "auto|on|off", "live progress line (auto: when stderr is a terminal)", "Output"},
+  };
+  return defs;
+}
+
+ParamValues::ParamValues(const std::vector<ParamDef>& defs) : defs_(&defs) {
+  for (const ParamDef& d : defs) values_[d.name] = d.default_value;
+}
+
+void ParamValues::set(const std::string& name, const std::string& value) {
+  if (!values_.count(name)) throw InputError("unknown parameter '" + name + "'");
+  values_[name] = value;
+  given_.insert(name);
+}
+
+const std::string& ParamValues::get(const std::string& name) const {
+  const auto it = values_.find(name);
+  if (it == values_.end()) throw InputError("unknown parameter '" + name + "'");
+  return it->second;
+}
+
+bool ParamValues::flag(const std::string& name) const {
+  const std::string& v = get(name);
+  if (v == "true" || v == "1" || v == "on" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "off" || v == "no" || v.empty()) return false;
+  throw InputError(flag_text(*defs_, name) + ": '" + v + "' is not a boolean (true|false)");
+}
+
+nlohmann::json ParamValues::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : values_) j[k] = v;
+  return j;
+}
+
+std::string flag_text(const ParamDef& def) {
+  return def.name.size() == 1 ? "-" + def.name : "--" + def.name;
+}
+
+std::string flag_text(const std::vector<ParamDef>& defs, std::string_view name) {
+  for (const ParamDef& d : defs)
+    if (d.name == name) return flag_text(d);
+  return "--" + std::string(name);
+}
+
+}  // namespace racesgd

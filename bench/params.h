@@ -1,0 +1,52 @@
+// The parameter table: every CLI parameter declared once, with its default, valid range
+// and help text. The one table drives --help, validation (experiment_config.h) and the
+// "config" section of every output file.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace racesgd {
+
+struct ParamDef {
+  std::string name;           // long flag without dashes: "variant"
+  std::string short_name;     // one letter ("P"), or ""
+  std::string default_value;  // textual default; "" = unset
+  std::string range;          // valid values, for --help: "1..P", "> 0", "real|virtual"
+  std::string help;
+  std::string group;          // --help section
+  bool is_flag = false;       // boolean switch without a value
+};
+
+/// The parameters of `racesgd train` (the race adds its own on top, see race_params()).
+const std::vector<ParamDef>& train_params();
+
+/// Raw parameter values: defaults, overridden by what the user gave.
+class ParamValues {
+ public:
+  explicit ParamValues(const std::vector<ParamDef>& defs);
+  /// Sets a value the user gave. Throws InputError on an unknown name.
+  void set(const std::string& name, const std::string& value);
+  const std::string& get(const std::string& name) const;
+  bool given(const std::string& name) const { return given_.count(name) != 0; }
+  bool flag(const std::string& name) const;
+  /// {name: value} for every parameter, for output files.
+  nlohmann::json to_json() const;
+  const std::vector<ParamDef>& defs() const { return *defs_; }
+
+ private:
+  const std::vector<ParamDef>* defs_;
+  std::map<std::string, std::string> values_;
+  std::set<std::string> given_;
+};
+
+/// "--name" or "-P" as the user would type it, for error messages.
+std::string flag_text(const ParamDef& def);
+std::string flag_text(const std::vector<ParamDef>& defs, std::string_view name);
+
+}  // namespace racesgd
