@@ -368,8 +368,8 @@ std::unique_ptr<DelayModel> make_straggler(SpecArgs& a, const DelayContext& ctx)
 }
 
 std::unique_ptr<DelayModel> make_hetero(SpecArgs& a, const DelayContext& ctx) {
-  a.allow_positional(1);
-  if (a.num_positional() != 1)
+  a.allow_positional(1);  // finish() rejects a second positional
+  if (a.num_positional() == 0)
     a.fail("needs the inner spec as its first argument, e.g. hetero:exp:mean=5ms,scales=1,4");
   auto inner = make_nested_delay_model(a, a.positional(0), ctx);
   std::vector<double> scales = a.number_list("scales", 0.0);

@@ -100,7 +100,13 @@ std::unique_ptr<DelayModel> make_nested_delay_model(const SpecArgs& outer,
   try {
     return make_delay_model(inner_text, ctx);
   } catch (const InputError& e) {
-    outer.fail(std::string("in nested spec: ") + e.what());
+    // "base=shifted-exp:shift=1ms,mean=2ms" splits at the comma: say how to fix that.
+    const std::string& text = outer.spec().text;
+    const bool maybe_split = text.find(inner_text + ",") != std::string::npos &&
+                             text.find("(" + inner_text + ")") == std::string::npos;
+    outer.fail(std::string("in nested spec: ") + e.what() +
+               (maybe_split ? " (a nested spec with commas must be wrapped in parentheses)"
+                            : ""));
   }
 }
 
