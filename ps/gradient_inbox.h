@@ -1,0 +1,95 @@
+// GradientInbox: the many-producer, single-consumer channel from the P worker threads to
+// the parameter-server thread. Producers never wait for the consumer; the consumer can
+// block until a message arrives, a deadline passes or wake() is called, without spinning.
+//
+// Queue: oneTBB's tbb::concurrent_queue (unbounded, FIFO per producer, no mutex; producers
+// never wait for the consumer; being ticket-based, a push or pop may spin briefly on a
+// producer that is mid-push, see docs/concurrency.md). It allocates one page per message (a message is
+// larger than 128 bytes, so oneTBB stores one per page) through TBB's cache-aligned
+// allocator: a small allocation per gradient, next to a gradient computation of tens of
+// microseconds or more; gradient storage itself is pooled (GradientPool).
+//
+// Blocking: a message counter plus a mutex/condition variable used only when the consumer
+// actually sleeps. The producer's "bump counter, then check sleeping flag" against the
+// consumer's "set sleeping flag, then check counter" is the store-load pattern, so those
+// four operations are seq_cst (docs/concurrency.md).
+//
+// Threads: owns none. push/wake/size_approx: any thread. try_pop/pop_until: the single
+// consumer.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+#include <tbb/concurrent_queue.h>
+
+#include "ps/gradient_pool.h"
+#include "ps/versioned_weights.h"
+
+namespace racesgd {
+
+/// One computed gradient on its way from a worker to the PS. Move-only (it owns a pin and
+/// a pooled buffer); dropping it unpins the snapshot and recycles the buffer.
+struct GradientMessage {
+  std::size_t worker = 0;
+  Version read_version = 0;
+  std::uint32_t batch_size = 0;
+  double t_start = 0, t_computed = 0, t_pushed = 0;  // seconds on the run's clock
+  double delay_drawn = 0, delay_served = 0;          // seconds
+  double loss = 0;                                   // minibatch loss
+  std::uint64_t sequence = 0;                        // per-worker minibatch counter
+  VersionedWeights::Pin pin;                         // the snapshot the gradient was computed on
+  GradientBuffer grad;                               // pooled float buffer, size dim
+};
+
+class GradientInbox {
+ public:
+  GradientInbox() = default;
+  GradientInbox(const GradientInbox&) = delete;
+  GradientInbox& operator=(const GradientInbox&) = delete;
+  /// Messages still queued are destroyed (their pins and buffers released).
+  ~GradientInbox() = default;
+
+  /// Enqueues m. Any thread. Never waits for the consumer (it takes the consumer's mutex
+  /// only when the consumer is asleep, to wake it). Allocates one small queue page; throws
+  /// only std::bad_alloc.
+  void push(GradientMessage&& m);
+
+  /// Consumer only. Moves the oldest available message into out; false when empty.
+  /// Never blocks, never allocates.
+  bool try_pop(GradientMessage& out);
+
+  /// Consumer only. As try_pop, but when empty sleeps until a message arrives (returns
+  /// true), or the deadline passes, or wake() is called (both return false). A wake()
+  /// that arrives while the consumer is not waiting is remembered: the next pop_until
+  /// that finds the inbox empty returns false at once and clears it. Messages win over a
+  /// pending wake. Never allocates.
+  bool pop_until(GradientMessage& out, std::chrono::steady_clock::time_point deadline);
+
+  /// Wakes the consumer (e.g. at stop). Any thread. Never allocates.
+  void wake();
+
+  /// Messages pushed and not yet popped; momentary. Any thread.
+  std::size_t size_approx() const noexcept {
+    return static_cast<std::size_t>(count_.load(std::memory_order_relaxed));
+  }
+
+ private:
+  tbb::concurrent_queue<GradientMessage> queue_;
+  // Messages pushed minus popped. Incremented after the push, so count_ > 0 seen by the
+  // consumer means its try_pop will succeed.
+  alignas(64) std::atomic<std::int64_t> count_{0};
+  // True while the consumer is (about to be) blocked in the condition variable.
+  alignas(64) std::atomic<bool> sleeping_{false};
+  std::atomic<bool> wake_pending_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  static_assert(std::atomic<std::int64_t>::is_always_lock_free);
+  static_assert(std::atomic<bool>::is_always_lock_free);
+};
+
+}  // namespace racesgd

@@ -1,0 +1,213 @@
+// VersionedWeights: the parameter server's snapshot store. One writer (the PS update path)
+// publishes immutable weight vectors w_0, w_1, ...; any number of readers (workers, the
+// evaluator) pin the latest one and read it for as long as they hold the pin.
+//
+// Scheme (docs/concurrency.md has the proof sketch and the atomics ledger;
+// docs/decisions/0001-versioned-weights.md says why this and not a seqlock, RCU or
+// std::atomic<std::shared_ptr>):
+//   - a fixed pool of pool_size buffers, allocated once in the constructor;
+//   - each buffer has an atomic pin count on its own cache line;
+//   - the current (buffer index, version) pair lives in ONE 64-bit atomic word, so readers
+//     see both change together and the ever-growing version defeats ABA;
+//   - pin: load word, increment that buffer's pin count, re-load the word; if it changed,
+//     unpin and retry (the buffer may already be being overwritten);
+//   - publish: pick a buffer that is not current and whose pin count reads 0, fill it,
+//     store the new word.
+// The increment/re-load (reader) against store-word/load-pin-count (writer) is the
+// store-load pattern, so those four operations are seq_cst.
+//
+// Threads: owns none. Readers never block and never block the writer; the writer never
+// waits for readers (it fails loudly instead if the pool is too small, see publish).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
+
+#include "core/check.h"
+
+namespace racesgd {
+
+using Version = std::uint64_t;
+
+class VersionedWeights {
+ public:
+  /// Bits of the packed word that hold the buffer index; the rest hold the version.
+  static constexpr unsigned kIndexBits = 16;
+  static constexpr std::size_t kMaxPoolSize = std::size_t{1} << kIndexBits;
+  static constexpr Version kMaxVersion = (Version{1} << (64 - kIndexBits)) - 1;
+
+  /// Smallest safe pool for a run. Every reader thread counts the most it can ever have
+  /// "in use" at one moment: the pins it (or the messages/objects it handed them to) still
+  /// hold, plus 1 while it is inside pin_latest (a pin attempt briefly raises the count of
+  /// a buffer it then drops). The sum over threads is `peak_reader_use`; the pool needs that
+  /// plus the current buffer plus the one being written.
+  /// Example (the real runtime): P workers each hold at most 2 (one pin travelling with its
+  /// pushed gradient, one on the version it is computing; a worker pins its next version
+  /// only after its previous pin moved into the inbox) plus the evaluator's 1:
+  /// pool_size_for(2 * P + 1) == 2 * P + 3.
+  static constexpr std::size_t pool_size_for(std::size_t peak_reader_use) {
+    return peak_reader_use + 2;
+  }
+
+  /// pool_size >= 2 buffers of w0.size() floats; w0 becomes version 0.
+  /// Allocates (the only place that does). CHECK-fails on pool_size < 2 or > kMaxPoolSize,
+  /// or on empty w0.
+  VersionedWeights(std::span<const float> w0, std::size_t pool_size);
+  /// CHECK-fails if any Pin is still alive (it would dangle).
+  ~VersionedWeights();
+  VersionedWeights(const VersionedWeights&) = delete;
+  VersionedWeights& operator=(const VersionedWeights&) = delete;
+
+  /// A move-only RAII handle that keeps one immutable snapshot alive. Default-constructed
+  /// and moved-from pins are empty (valid() == false). A Pin must not outlive its
+  /// VersionedWeights. A Pin itself is not synchronised: one thread uses it at a time (it
+  /// may be handed to another thread, e.g. inside a GradientMessage).
+  class Pin {
+   public:
+    Pin() = default;
+    Pin(Pin&& other) noexcept { swap(other); }
+    Pin& operator=(Pin&& other) noexcept {
+      Pin(std::move(other)).swap(*this);
+      return *this;
+    }
+    Pin(const Pin&) = delete;
+    Pin& operator=(const Pin&) = delete;
+    ~Pin() { reset(); }
+
+    /// Version of the snapshot; CHECK-fails when empty.
+    Version version() const {
+      RACESGD_CHECK(valid());
+      return version_;
+    }
+    /// The snapshot's dim() floats; immutable while this pin lives. CHECK-fails when empty.
+    std::span<const float> weights() const {
+      RACESGD_CHECK(valid());
+      return {data_, dim_};
+    }
+    bool valid() const { return owner_ != nullptr; }
+    /// Unpins early (no-op when empty). Lock-free, never allocates.
+    void reset() noexcept;
+    /// A second pin on the same snapshot (empty if this one is empty). Lock-free, never
+    /// allocates; safe without the re-check dance because this pin keeps the buffer alive.
+    Pin clone() const noexcept;
+
+   private:
+    friend class VersionedWeights;
+    Pin(const VersionedWeights* owner, std::uint32_t index, Version version, const float* data,
+        std::size_t dim)
+        : owner_(owner), index_(index), version_(version), data_(data), dim_(dim) {}
+    void swap(Pin& o) noexcept {
+      std::swap(owner_, o.owner_);
+      std::swap(index_, o.index_);
+      std::swap(version_, o.version_);
+      std::swap(data_, o.data_);
+      std::swap(dim_, o.dim_);
+    }
+
+    const VersionedWeights* owner_ = nullptr;
+    std::uint32_t index_ = 0;
+    Version version_ = 0;
+    const float* data_ = nullptr;
+    std::size_t dim_ = 0;
+  };
+
+  /// Pins the latest published snapshot. Any thread. Lock-free (retries only when the
+  /// writer published in between), never blocks the writer, never allocates, never fails.
+  Pin pin_latest() const noexcept;
+
+  /// Latest published version. Any thread; lock-free.
+  Version latest_version() const noexcept {
+    return version_of(current_.load(std::memory_order_acquire));
+  }
+  std::size_t dim() const noexcept { return dim_; }
+  std::size_t pool_size() const noexcept { return pool_size_; }
+
+  /// Writer only (one thread for the object's lifetime). Takes a free buffer (not current,
+  /// pin count 0), calls fill(std::span<float> dst, std::span<const float> current) — dst
+  /// holds stale data and fill must write all of it — and publishes dst as version
+  /// latest_version() + 1. Returns the new version. Never allocates, never blocks.
+  /// CHECK-fails when no buffer is free: the pool was sized too small (see pool_size_for).
+  template <class Fill>
+  Version publish(Fill&& fill) {
+    std::optional<Version> v = try_publish(std::forward<Fill>(fill));
+    RACESGD_CHECK_MSG(v.has_value(),
+                      "VersionedWeights: no free buffer; size the pool with pool_size_for()");
+    return *v;
+  }
+
+  /// Writer only. As publish, but returns nullopt (and does not call fill) when every
+  /// non-current buffer is pinned.
+  template <class Fill>
+  std::optional<Version> try_publish(Fill&& fill) {
+    const std::uint64_t word = current_.load(std::memory_order_relaxed);  // only we store it
+    const std::uint32_t cur = index_of(word);
+    const Version next = version_of(word) + 1;
+    RACESGD_CHECK(next <= kMaxVersion);
+    const std::optional<std::uint32_t> dst = find_free_buffer(cur);
+    if (!dst) return std::nullopt;
+    fill(std::span<float>(buffer(*dst), dim_), std::span<const float>(buffer(cur), dim_));
+    // seq_cst: (1) release — the fill above is visible to whoever loads this word;
+    // (2) store-load order against our next find_free_buffer's pin-count loads, which
+    // must not be satisfied before this store is globally visible (docs/concurrency.md).
+    current_.store(pack(*dst, next), std::memory_order_seq_cst);
+    return next;
+  }
+
+  /// Writer only: the current weights, without pinning (the writer never overwrites the
+  /// current buffer). Valid until the writer's next publish.
+  std::span<const float> current_weights() const noexcept {
+    return {buffer(index_of(current_.load(std::memory_order_relaxed))), dim_};
+  }
+  /// Writer only: copies the current weights into out (size dim(); CHECK-fails otherwise),
+  /// for evaluation snapshots. Returns their version. Never allocates.
+  Version copy_current(std::span<float> out) const;
+
+  /// Diagnostics: how many buffers have a pin count > 0 right now (includes transient
+  /// counts of readers inside pin_latest). Any thread; a momentary, relaxed view.
+  std::size_t pinned_count() const noexcept;
+
+ private:
+  // One cache line per pin count: readers of different buffers never false-share, and
+  // the count never shares a line with the packed word readers all poll.
+  struct alignas(64) Slot {
+    std::atomic<std::uint32_t> pins{0};
+  };
+  static_assert(alignof(Slot) == 64);
+  static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+  struct AlignedFree {
+    void operator()(float* p) const noexcept;
+  };
+
+  static std::uint64_t pack(std::uint32_t index, Version v) noexcept {
+    return (v << kIndexBits) | index;
+  }
+  static std::uint32_t index_of(std::uint64_t w) noexcept {
+    return static_cast<std::uint32_t>(w & (kMaxPoolSize - 1));
+  }
+  static Version version_of(std::uint64_t w) noexcept { return w >> kIndexBits; }
+
+  float* buffer(std::uint32_t i) const noexcept { return storage_.get() + i * stride_; }
+  /// Writer only: the lowest-index buffer other than `current` whose pin count reads 0.
+  /// Lowest-first keeps the writer's working set small (unpinned runs ping-pong between two
+  /// buffers that stay in cache).
+  std::optional<std::uint32_t> find_free_buffer(std::uint32_t current) noexcept;
+  void unpin(std::uint32_t index) const noexcept;
+
+  std::size_t dim_;
+  std::size_t pool_size_;
+  std::size_t stride_;  // floats per buffer, rounded up to a cache line
+  std::unique_ptr<float[], AlignedFree> storage_;
+  std::unique_ptr<Slot[]> slots_;
+  // Own cache line: every publish writes it, so it must not share a line with the
+  // read-mostly fields above.
+  alignas(64) std::atomic<std::uint64_t> current_;  // (version << kIndexBits) | index
+};
+
+}  // namespace racesgd
