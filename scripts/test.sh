@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Does all set-up (packages only: the tests use committed fixtures, never downloads),
+# builds the release preset and runs the whole test suite with ctest; then builds the
+# concurrency-bearing test executables under ThreadSanitizer and runs them.
+#
+#   scripts/test.sh            everything (what .ci/run calls)
+#   scripts/test.sh --quick    release tests only
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+quick=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    *) echo "test.sh: unknown argument '$arg' (known: --quick)" >&2; exit 2 ;;
+  esac
+done
+
+bash scripts/setup.sh --no-data
+start=$(date +%s)
+
+echo "== release build"
+cmake --preset release >/dev/null
+cmake --build --preset release
+echo "== release tests"
+ctest --preset release
+
+if ((quick)); then exit 0; fi
+
+echo "== ThreadSanitizer build (concurrency tests)"
+cmake --preset tsan >/dev/null
+tsan_targets=(test_ps test_worker test_sgd)
+cmake --build --preset tsan --target "${tsan_targets[@]}"
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+for t in "${tsan_targets[@]}"; do
+  exe=$(find build/tsan/tests -type f -name "$t" | head -n 1)
+  echo "== tsan: $t"
+  "$exe" --order rand --rng-seed 1
+done
+echo "== all tests passed in $(( $(date +%s) - start ))s"
