@@ -34,14 +34,12 @@ class MinibatchSamplerT {
   /// by `seed`. Allocates the batch buffers and the row order. Throws InputError when
   /// batch_size is < 1 or larger than the dataset.
   MinibatchSamplerT(const DatasetT<T>& data, Eigen::Index batch_size, std::uint64_t seed)
-      : data_(&data), batch_size_(batch_size), rng_(seed) {
-    if (batch_size < 1 || batch_size > data.size()) {
-      throw InputError("batch size " + std::to_string(batch_size) + " must lie in 1.." +
-                       std::to_string(data.size()) + " (the number of samples in " + data.name + ")");
-    }
-    x_.resize(batch_size, data.dim());
-    y_.resize(static_cast<std::size_t>(batch_size));
-    order_.resize(static_cast<std::size_t>(data.size()));
+      : data_(&data),
+        batch_size_(checked_batch_size(data, batch_size)),
+        rng_(seed),
+        order_(static_cast<std::size_t>(data.size())),
+        x_(batch_size_, data.dim()),
+        y_(static_cast<std::size_t>(batch_size_)) {
     start_epoch();
   }
 
@@ -100,6 +98,14 @@ class MinibatchSamplerT {
   }
 
  private:
+  static Eigen::Index checked_batch_size(const DatasetT<T>& data, Eigen::Index batch_size) {
+    if (batch_size < 1 || batch_size > data.size()) {
+      throw InputError("batch size " + std::to_string(batch_size) + " must lie in 1.." +
+                       std::to_string(data.size()) + " (the number of samples in " + data.name + ")");
+    }
+    return batch_size;
+  }
+
   // Remembers the generator state (for State), then shuffles the identity order with
   // Fisher-Yates so an epoch's order depends only on that state.
   void start_epoch() {

@@ -58,15 +58,26 @@ ScalingStats fit_scaling(const Dataset& train, Scaling s) {
   if (s == Scaling::kNone || n == 0) return st;
 
   if (s == Scaling::kMax) {
-    const float m = train.x.cwiseAbs().maxCoeff();
+    float m = 0;
+    const float* p = train.x.data();
+    for (Eigen::Index k = 0; k < n * d; ++k) m = std::max(m, std::fabs(p[k]));
     if (m > 0) st.scale.setConstant(1.0f / m);
     return st;
   }
   // Per-column min and max are exact in float, so "constant" is decided exactly; a
   // variance accumulated in floating point would leave ~1e-17 for a constant column and
   // turn its scale into a huge number.
-  const VectorX<float> lo = train.x.colwise().minCoeff().transpose();
-  const VectorX<float> hi = train.x.colwise().maxCoeff().transpose();
+  // (Plain loops over the row-major rows: Eigen's column-wise reductions trip a false
+  // -Wmaybe-uninitialized in GCC 12's AVX-512 intrinsics.)
+  VectorX<float> lo = train.x.row(0).transpose();
+  VectorX<float> hi = lo;
+  for (Eigen::Index i = 1; i < n; ++i) {
+    const float* row = train.x.row(i).data();
+    for (Eigen::Index j = 0; j < d; ++j) {
+      lo[j] = std::min(lo[j], row[j]);
+      hi[j] = std::max(hi[j], row[j]);
+    }
+  }
   if (s == Scaling::kUnit) {
     for (Eigen::Index j = 0; j < d; ++j) {
       st.offset[j] = lo[j];

@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <Eigen/Core>
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,23 @@
 namespace racesgd::test {
 
 inline std::string fixture(const std::string& name) { return std::string(RACESGD_FIXTURES_DIR) + "/" + name; }
+
+// Smallest / largest coefficient by plain loops: Eigen's vectorised reductions trip a false
+// -Wmaybe-uninitialized in GCC 12's AVX-512 intrinsics.
+template <typename M>
+float min_of(const M& m) {
+  float v = m(0, 0);
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    for (Eigen::Index j = 0; j < m.cols(); ++j) v = std::min(v, static_cast<float>(m(i, j)));
+  return v;
+}
+template <typename M>
+float max_of(const M& m) {
+  float v = m(0, 0);
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    for (Eigen::Index j = 0; j < m.cols(); ++j) v = std::max(v, static_cast<float>(m(i, j)));
+  return v;
+}
 
 inline std::string read_binary(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
