@@ -62,14 +62,14 @@ void report(benchmark::State& state, std::vector<double>& us) {
   state.counters["max_us"] = us.back();
 }
 
-std::int64_t sleeps_for(std::int64_t request_us) {
-  return std::clamp<std::int64_t>(1'000'000 / request_us, 100, 2000);  // ~1 s per setting
-}
-
-// args: request (us), spin (us; -1 = plain std::this_thread::sleep_until baseline)
+// args: request (us), spin (us; -1 = plain std::this_thread::sleep_until baseline),
+// timer slack of the sleeping thread (ns; -1 = leave the kernel default, 50 us).
 void BM_Sleep(benchmark::State& state) {
   const auto request = std::chrono::microseconds(state.range(0));
   const std::int64_t spin_us = state.range(1);
+  const std::int64_t slack_ns = state.range(2);
+  const auto old_slack = racesgd::thread_timer_slack();
+  if (slack_ns >= 0) racesgd::set_thread_timer_slack(std::chrono::nanoseconds(slack_ns));
   InterruptibleSleep sleeper;
   if (spin_us >= 0) sleeper.set_spin(std::chrono::microseconds(spin_us));
   std::vector<double> over;
@@ -82,18 +82,24 @@ void BM_Sleep(benchmark::State& state) {
       sleeper.sleep_until(deadline);
     over.push_back(std::chrono::duration<double, std::micro>(Clock::now() - deadline).count());
   }
+  racesgd::set_thread_timer_slack(old_slack);
   report(state, over);
-  state.SetLabel(spin_us < 0 ? "sleep_until baseline" : "spin " + std::to_string(spin_us) + "us");
+  state.SetLabel((spin_us < 0 ? std::string("sleep_until baseline")
+                              : "spin " + std::to_string(spin_us) + "us") +
+                 (slack_ns >= 0 ? ", slack " + std::to_string(slack_ns) + "ns" : ""));
 }
 
-void sleep_args(benchmark::internal::Benchmark* b) {
+// Registered one request at a time: Iterations() applies to a whole registration.
+void register_sleep_benchmarks() {
   for (std::int64_t request : {100, 1000, 5000, 10000}) {
-    for (std::int64_t spin : {-1, 0, 50, 100, 150, 250}) {
-      b->Args({request, spin})->Iterations(sleeps_for(request));
-    }
+    auto* b = benchmark::RegisterBenchmark(("BM_Sleep/" + std::to_string(request) + "us").c_str(),
+                                           BM_Sleep);
+    for (std::int64_t spin : {-1, 0, 50, 100, 150, 250}) b->Args({request, spin, -1});
+    for (std::int64_t spin : {-1, 0, 20, 50}) b->Args({request, spin, 1});
+    b->Iterations(std::clamp<std::int64_t>(1'000'000 / request, 100, 1000))
+        ->Unit(benchmark::kMicrosecond);
   }
 }
-BENCHMARK(BM_Sleep)->Apply(sleep_args)->Unit(benchmark::kMicrosecond);
 
 // Interrupt latency: from the interrupter's clock read just before interrupt() to the
 // sleeper's clock read just after sleep_until returned. arg: 0 = sleeper blocked on a far
@@ -150,6 +156,7 @@ int main(int argc, char** argv) {
   std::printf("racesgd bench_delay, build type %s\n", RACESGD_BUILD_TYPE);
   if (std::strcmp(RACESGD_BUILD_TYPE, "Release") != 0)
     std::printf("WARNING: not a Release build; numbers are not representative\n");
+  register_sleep_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
