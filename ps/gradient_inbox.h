@@ -4,10 +4,10 @@
 //
 // Queue: oneTBB's tbb::concurrent_queue (unbounded, FIFO per producer, no mutex; producers
 // never wait for the consumer; being ticket-based, a push or pop may spin briefly on a
-// producer that is mid-push, see docs/concurrency.md). It allocates one page per message (a message is
-// larger than 128 bytes, so oneTBB stores one per page) through TBB's cache-aligned
-// allocator: a small allocation per gradient, next to a gradient computation of tens of
-// microseconds or more; gradient storage itself is pooled (GradientPool).
+// producer that is mid-push, see docs/concurrency.md). It allocates one page per message
+// (a message is larger than 128 bytes, so oneTBB stores one per page): a ~200-byte malloc
+// per gradient, next to a gradient computation of tens of microseconds or more; gradient
+// storage itself is pooled (GradientPool).
 //
 // Blocking: a message counter plus a mutex/condition variable used only when the consumer
 // actually sleeps. The producer's "bump counter, then check sleeping flag" against the
@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 #include <tbb/concurrent_queue.h>
@@ -79,7 +80,9 @@ class GradientInbox {
   }
 
  private:
-  tbb::concurrent_queue<GradientMessage> queue_;
+  // std::allocator, not TBB's default cache_aligned_allocator: its pages come from libtbb's
+  // uninstrumented allocator, and ThreadSanitizer then reports page reuse as races.
+  tbb::concurrent_queue<GradientMessage, std::allocator<GradientMessage>> queue_;
   // Messages pushed minus popped. Incremented after the push, so count_ > 0 seen by the
   // consumer means its try_pop will succeed.
   alignas(64) std::atomic<std::int64_t> count_{0};

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <utility>
 
@@ -108,7 +109,9 @@ class GradientPool {
   float* allocate_buffer();
 
   std::size_t dim_;
-  tbb::concurrent_queue<float*> free_;
+  // std::allocator, not TBB's default cache_aligned_allocator: its pages come from libtbb's
+  // uninstrumented allocator, and ThreadSanitizer then reports page reuse as races.
+  tbb::concurrent_queue<float*, std::allocator<float*>> free_;
   // Statistics only: nothing is ordered by them, so relaxed throughout.
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::int64_t> outstanding_{0};
