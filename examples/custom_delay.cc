@@ -76,8 +76,7 @@ std::unique_ptr<racesgd::DelayModel> make_bursty(racesgd::SpecArgs& args,
 }
 
 const racesgd::DelayModelRegistrar kBurstyRegistrar{
-    "bursty",
-    "bursty:calm=M1,burst=M2,enter=P,leave=Q  Markov-modulated Exp (example plug-in)",
+    "bursty", "bursty:calm=M1,burst=M2,enter=P,leave=Q  Markov-modulated Exp (example plug-in)",
     make_bursty};
 
 }  // namespace

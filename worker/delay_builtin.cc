@@ -16,8 +16,8 @@ namespace racesgd::detail {
 DelayFacts scale_delay_facts(const DelayFacts& f, double c) {
   RACESGD_CHECK(c > 0);
   DelayFacts s = f;
-  for (double* d : {&s.value, &s.min, &s.max, &s.shift, &s.mean, &s.scale, &s.median, &s.mean1,
-                    &s.mean2})
+  for (double* d :
+       {&s.value, &s.min, &s.max, &s.shift, &s.mean, &s.scale, &s.median, &s.mean1, &s.mean2})
     *d *= c;  // NaN stays NaN
   if (f.cdf) s.cdf = [cdf = f.cdf, c](double x) { return cdf(x / c); };
   if (f.mean_value) s.mean_value = *f.mean_value * c;
@@ -319,8 +319,8 @@ class HeteroDelay final : public DelayModel {
     return s;
   }
   DelayFacts facts() const override {
-    const bool equal = std::all_of(scales_.begin(), scales_.end(),
-                                   [&](double c) { return c == scales_.front(); });
+    const bool equal =
+        std::all_of(scales_.begin(), scales_.end(), [&](double c) { return c == scales_.front(); });
     if (equal) return scale_delay_facts(inner_->facts(), scales_.front());
     std::vector<DelayFacts> per;
     for (std::size_t i = 0; i < scales_.size(); ++i) per.push_back(worker_facts(i));
@@ -389,8 +389,7 @@ std::vector<DelayModelEntry> builtin_delay_models() {
                [](SpecArgs&, const DelayContext&) { return std::make_unique<NoneDelay>(); }});
   v.push_back({"hang", "hang  X = +infinity: the worker never finishes (watchdog tests)",
                [](SpecArgs&, const DelayContext&) { return std::make_unique<HangDelay>(); }});
-  v.push_back({"const", "const:value=D  X = D",
-               [](SpecArgs& a, const DelayContext&) {
+  v.push_back({"const", "const:value=D  X = D", [](SpecArgs& a, const DelayContext&) {
                  return std::make_unique<ConstDelay>(a.duration("value"));
                }});
   v.push_back({"uniform", "uniform:min=A,max=B  X ~ U[A, B]", make_uniform});
@@ -404,21 +403,20 @@ std::vector<DelayModelEntry> builtin_delay_models() {
                  return std::make_unique<ShiftedExpDelay>(shift, positive_duration(a, "mean"),
                                                           false);
                }});
-  v.push_back({"pareto", "pareto:scale=S,alpha=A  P(X > x) = (S/x)^A for x >= S; A > 1",
-               make_pareto});
-  v.push_back({"lognormal", "lognormal:median=M,sigma=S  ln X ~ Normal(ln M, S^2)",
-               make_lognormal});
+  v.push_back(
+      {"pareto", "pareto:scale=S,alpha=A  P(X > x) = (S/x)^A for x >= S; A > 1", make_pareto});
+  v.push_back(
+      {"lognormal", "lognormal:median=M,sigma=S  ln X ~ Normal(ln M, S^2)", make_lognormal});
   v.push_back({"hyperexp", "hyperexp:p=P,mean1=M1,mean2=M2  Exp(M1) with prob P, else Exp(M2)",
                [](SpecArgs& a, const DelayContext&) {
                  const double p = probability(a, "p");
                  const double m1 = positive_duration(a, "mean1");
                  return std::make_unique<HyperExpDelay>(p, m1, positive_duration(a, "mean2"));
                }});
-  v.push_back({"straggler",
-               "straggler:base=SPEC,slow=SPEC,p=P  each minibatch is slow with prob P",
+  v.push_back({"straggler", "straggler:base=SPEC,slow=SPEC,p=P  each minibatch is slow with prob P",
                make_straggler});
-  v.push_back({"hetero", "hetero:SPEC,scales=C0,C1,...  worker i draws SPEC times Ci",
-               make_hetero});
+  v.push_back(
+      {"hetero", "hetero:SPEC,scales=C0,C1,...  worker i draws SPEC times Ci", make_hetero});
   v.push_back({"trace",
                "trace:file=F,end=cycle|stop,unit=s|ms|us|ns  replay CSV delays (per worker)",
                make_trace_delay_model});

@@ -31,8 +31,8 @@ struct Registered {
 class Registry {
  public:
   Registry() {
-    for (auto& e : detail::builtin_delay_models()) add(std::move(e.name), std::move(e.help),
-                                                       std::move(e.factory));
+    for (auto& e : detail::builtin_delay_models())
+      add(std::move(e.name), std::move(e.help), std::move(e.factory));
   }
 
   void add(std::string name, std::string help, DelayFactory factory) {
@@ -105,8 +105,7 @@ std::unique_ptr<DelayModel> make_nested_delay_model(const SpecArgs& outer,
     const bool maybe_split = text.find(inner_text + ",") != std::string::npos &&
                              text.find("(" + inner_text + ")") == std::string::npos;
     outer.fail(std::string("in nested spec: ") + e.what() +
-               (maybe_split ? " (a nested spec with commas must be wrapped in parentheses)"
-                            : ""));
+               (maybe_split ? " (a nested spec with commas must be wrapped in parentheses)" : ""));
   }
 }
 

@@ -46,11 +46,11 @@ struct DelayFacts {
   static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
   Family family = Family::kUnknown;
-  double value = kNaN;                 // kConst
-  double min = kNaN, max = kNaN;       // kUniform
-  double shift = kNaN, mean = kNaN;    // kShiftedExp (shift, mean); kExp (mean; shift = 0)
-  double scale = kNaN, alpha = kNaN;   // kPareto
-  double median = kNaN, sigma = kNaN;  // kLogNormal
+  double value = kNaN;                          // kConst
+  double min = kNaN, max = kNaN;                // kUniform
+  double shift = kNaN, mean = kNaN;             // kShiftedExp (shift, mean); kExp (mean; shift = 0)
+  double scale = kNaN, alpha = kNaN;            // kPareto
+  double median = kNaN, sigma = kNaN;           // kLogNormal
   double p = kNaN, mean1 = kNaN, mean2 = kNaN;  // kHyperExp
 
   /// True when every worker draws from one distribution. When false, the fields above

@@ -78,9 +78,8 @@ DelayTrace read_delay_trace(const std::filesystem::path& path, double unit_secon
       if (ended[c])
         args.fail(at + ": column " + std::to_string(c + 1) +
                   " has a value after an empty cell (a column ends at its first empty cell)");
-      const double v = parse_double(
-          cells[c], "delay spec '" + args.spec().text + "': " + at + " column " +
-                        std::to_string(c + 1));
+      const double v = parse_double(cells[c], "delay spec '" + args.spec().text + "': " + at +
+                                                  " column " + std::to_string(c + 1));
       if (v < 0) args.fail(at + ": negative delay " + std::string(cells[c]));
       trace.columns[c].push_back(v * unit_seconds);
     }
@@ -109,8 +108,7 @@ DelayFacts empirical_facts(std::vector<double> values) {
   f.mean_value = mean;
   f.variance = ss / n;
   f.cdf = [values = std::move(values), n](double x) {
-    return static_cast<double>(std::upper_bound(values.begin(), values.end(), x) -
-                               values.begin()) /
+    return static_cast<double>(std::upper_bound(values.begin(), values.end(), x) - values.begin()) /
            n;
   };
   return f;

@@ -108,8 +108,8 @@ void BM_InterruptLatency(benchmark::State& state) {
   const bool spinning = state.range(0) == 1;
   InterruptibleSleep sleeper;
   if (spinning) sleeper.set_spin(std::chrono::seconds(100));
-  std::atomic<int> round{0};    // rounds the sleeper has started waiting in
-  std::atomic<int> woken{0};    // rounds the sleeper has returned from
+  std::atomic<int> round{0};  // rounds the sleeper has started waiting in
+  std::atomic<int> woken{0};  // rounds the sleeper has returned from
   std::atomic<bool> stop{false};
   std::atomic<bool> exited{false};
   std::atomic<std::int64_t> t_interrupt{0}, t_woken{0};

@@ -105,8 +105,7 @@ TEST_CASE("delay: pareto mean converges; cdf matches; infinite variance is not r
   CHECK_FALSE(heavy->facts().variance.has_value());
 }
 
-TEST_CASE("delay: facts carry the family, closed-form parameters and textbook values",
-          "[delay]") {
+TEST_CASE("delay: facts carry the family, closed-form parameters and textbook values", "[delay]") {
   const auto ctx = workers(1);
   {
     const DelayFacts f = make_delay_model("exp:mean=5ms", ctx)->facts();
@@ -211,8 +210,10 @@ TEST_CASE("delay: workers' draws are independent and do not disturb each other",
     auto shared = make_delay_model(spec, workers(2));
     auto alone0 = make_delay_model(spec, workers(2));
     auto alone1 = make_delay_model(spec, workers(2));
-    Rng s0(derive_seed(5, 0, StreamPurpose::kDelays)), s1(derive_seed(5, 1, StreamPurpose::kDelays));
-    Rng a0(derive_seed(5, 0, StreamPurpose::kDelays)), a1(derive_seed(5, 1, StreamPurpose::kDelays));
+    Rng s0(derive_seed(5, 0, StreamPurpose::kDelays)),
+        s1(derive_seed(5, 1, StreamPurpose::kDelays));
+    Rng a0(derive_seed(5, 0, StreamPurpose::kDelays)),
+        a1(derive_seed(5, 1, StreamPurpose::kDelays));
     const int n = 100000;
     std::vector<double> x0, x1;
     for (int i = 0; i < n; ++i) {
@@ -265,8 +266,8 @@ TEST_CASE("delay: hetero scales each worker's draws", "[delay]") {
 }
 
 TEST_CASE("delay: straggler draws from slow with probability p", "[delay]") {
-  auto m = make_delay_model("straggler:base=const:value=1ms,slow=const:value=10ms,p=0.1",
-                            workers(1));
+  auto m =
+      make_delay_model("straggler:base=const:value=1ms,slow=const:value=10ms,p=0.1", workers(1));
   Rng rng(17);
   const int n = 100000;
   int slow = 0;

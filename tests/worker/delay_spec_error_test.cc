@@ -85,8 +85,7 @@ TEST_CASE("delay spec errors: grammar problems", "[delay][errors]") {
               "unknown parameter 'mean'");
 }
 
-TEST_CASE("delay spec errors: nested specs name the outer and the inner spec",
-          "[delay][errors]") {
+TEST_CASE("delay spec errors: nested specs name the outer and the inner spec", "[delay][errors]") {
   const std::string spec = "straggler:base=exp:mean=-1ms,slow=exp:mean=2ms,p=0.1";
   const std::string msg = error_of(spec);
   CHECK(msg.find("'" + spec + "'") != std::string::npos);

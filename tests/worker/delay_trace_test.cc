@@ -1,11 +1,12 @@
 #include "worker/delay_trace.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "worker/delay_model.h"
@@ -128,9 +129,9 @@ TEST_CASE("trace: bad files are InputErrors naming the spec, path and line",
   dir.write("header.csv", "delay\n\n");
   CHECK_THAT(error_of("trace:file=header.csv", ctx), Catch::Contains("holds no delays"));
   dir.write("text.csv", "delay\n0.1\nfast\n");
-  CHECK_THAT(error_of("trace:file=text.csv", ctx),
-             Catch::Contains("text.csv' line 3") && Catch::Contains("'fast'") &&
-                 Catch::Contains("trace:file=text.csv"));
+  CHECK_THAT(error_of("trace:file=text.csv", ctx), Catch::Contains("text.csv' line 3") &&
+                                                       Catch::Contains("'fast'") &&
+                                                       Catch::Contains("trace:file=text.csv"));
   dir.write("neg.csv", "0.1\n-0.2\n");
   CHECK_THAT(error_of("trace:file=neg.csv", ctx),
              Catch::Contains("line 2") && Catch::Contains("negative"));
