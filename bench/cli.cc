@@ -48,9 +48,18 @@ ParamValues parse_params(int argc, char** argv, const std::string& command,
     if (d.is_flag) value->implicit_value("true");
     options.add_options(d.group)(d.name, d.help, value);
   }
+  // "--P 8" reads naturally next to "--variant"; cxxopts only knows one-letter names as
+  // short options, so accept both spellings.
+  std::vector<std::string> words(argv, argv + argc);
+  for (std::string& w : words)
+    for (const ParamDef& d : defs)
+      if (d.name.size() == 1 && (w == "--" + d.name || w.rfind("--" + d.name + "=", 0) == 0))
+        w.erase(0, 1);
+  std::vector<char*> args;
+  for (std::string& w : words) args.push_back(w.data());
   cxxopts::ParseResult result;
   try {
-    result = options.parse(argc, argv);
+    result = options.parse(static_cast<int>(args.size()), args.data());
   } catch (const cxxopts::exceptions::exception& e) {
     throw InputError(std::string(e.what()) + " (see racesgd " + command + " --help)");
   }
@@ -73,7 +82,8 @@ const char* kUsage =
     "usage: racesgd <command> [options]\n\n"
     "racesgd: parameter-server SGD with stragglers and stale gradients on one machine.\n\n"
     "commands:\n"
-    "  train   train one model with one SGD variant; writes curve.csv and summary.json\n\n"
+    "  train   train one model with one SGD variant; writes curve.csv and summary.json\n"
+    "  theory  predicted time per update, staleness and speed-up of each variant\n\n"
     "Run 'racesgd <command> --help' for the options of a command.\n";
 
 }  // namespace
@@ -99,6 +109,19 @@ int run_cli(int argc, char** argv) {
         return 0;
       }
       return train_command(values, &g_interrupted);
+    }
+    if (command == "theory") {
+      bool help = false;
+      ParamValues values = parse_params(argc - 1, argv + 1, command, theory_params(), &help);
+      if (help) {
+        std::cout << help_text("theory",
+                               "Predict E[T] per update, staleness and speed-up per variant "
+                               "(closed forms, numerical integration, renewal theory or Monte "
+                               "Carlo; each row says which).",
+                               theory_params());
+        return 0;
+      }
+      return theory_command(values);
     }
     std::cerr << "racesgd: unknown command '" << command << "'\n\n" << kUsage;
     return kExitInputError;

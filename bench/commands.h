@@ -11,4 +11,7 @@ namespace racesgd {
 /// when the run could not finish normally (diverged, stalled, interrupted).
 int train_command(const ParamValues& values, const std::atomic<bool>* interrupt);
 
+/// `racesgd theory`: predicted time per update, staleness and speed-up per variant.
+int theory_command(const ParamValues& values);
+
 }  // namespace racesgd

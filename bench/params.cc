@@ -47,6 +47,21 @@ const std::vector<ParamDef>& train_params() {
   return defs;
 }
 
+const std::vector<ParamDef>& theory_params() {
+  static const std::vector<ParamDef> defs = {
+      {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model", "Theory"},
+      {"P", "P", "8", ">= 1, or a range A..B", "learners; a range prints E[T_sync]/E[T_async] against P", "Theory"},
+      {"K", "K", "2", "1..P", "gradients per update (ignored by sync and async)", "Theory"},
+      {"variant", "", "all", "all|NAME[,NAME...]", "variants to predict", "Theory"},
+      {"measure", "", "false", "", "also measure each E[T] on the virtual clock (timing-only) and print the ratio", "Theory", true},
+      {"monte-carlo", "", "false", "", "use Monte Carlo for every prediction", "Theory", true},
+      {"mc-updates", "", "200000", ">= 1000", "updates simulated per Monte Carlo estimate", "Theory"},
+      {"seed", "", "1", ">= 0", "seed of the Monte Carlo streams", "Theory"},
+      {"json", "", "false", "", "print JSON instead of a table", "Output", true},
+  };
+  return defs;
+}
+
 ParamValues::ParamValues(const std::vector<ParamDef>& defs) : defs_(&defs) {
   for (const ParamDef& d : defs) values_[d.name] = d.default_value;
 }

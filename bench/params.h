@@ -26,6 +26,9 @@ struct ParamDef {
 /// The parameters of `racesgd train` (the race adds its own on top, see race_params()).
 const std::vector<ParamDef>& train_params();
 
+/// The parameters of `racesgd theory`.
+const std::vector<ParamDef>& theory_params();
+
 /// Raw parameter values: defaults, overridden by what the user gave.
 class ParamValues {
  public:

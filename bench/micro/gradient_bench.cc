@@ -5,8 +5,8 @@
 // ("cache:tuned", models/eigen_setup.h) and with Eigen's own detection ("cache:default").
 // Results and the FLOP counting: docs/performance.md, "Gradient throughput".
 //
-//   build/release/bench/micro/bench_gradient --benchmark_repetitions=5
-//       --benchmark_report_aggregates_only=true     (one command line)
+//   bench_gradient --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   bench_gradient --benchmark_filter=cache:tuned     # skip Eigen's default cache sizes
 //
 // FLOPs per iteration = sum over layers of 2*m*in*out for the forward product, the same
 // for the weight gradient, and again for the input gradient of every layer but the first
@@ -129,6 +129,7 @@ void BM_Gemm(benchmark::State& state, const Net& net, int batch, bool tuned) {
 // repetitions are on, else the single run).
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  RatioReporter() : ConsoleReporter(OO_Tabular) {}  // no colour codes: output is pasted into docs
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {

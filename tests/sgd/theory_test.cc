@@ -1,0 +1,97 @@
+#include "sgd/theory.h"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "worker/delay_model.h"
+
+using namespace racesgd;
+
+namespace {
+std::unique_ptr<DelayModel> delay(const std::string& spec, std::size_t P) {
+  DelayContext ctx;
+  ctx.num_workers = P;
+  return make_delay_model(spec, ctx);
+}
+}  // namespace
+
+TEST_CASE("harmonic numbers and paper.md's worked numbers", "[theory]") {
+  CHECK(harmonic(0) == 0.0);
+  CHECK(harmonic(8) == Approx(2.717857142857));
+  // K-sync, P = 8, X ~ Exp(1): paper.md lists E[X_{K:8}] for K = 1..8.
+  const double expected[] = {0.12500, 0.26786, 0.43452, 0.63452, 0.88452, 1.21786, 1.71786, 2.71786};
+  for (std::size_t K = 1; K <= 8; ++K)
+    CHECK(harmonic(8) - harmonic(8 - K) == Approx(expected[K - 1]).margin(5e-6));
+  CHECK(8 * harmonic(8) == Approx(21.74).margin(0.005));
+  CHECK(20 * harmonic(20) == Approx(71.95).margin(0.005));
+}
+
+TEST_CASE("numerical order statistics agree with the closed forms to 1e-6", "[theory]") {
+  const double mu = 2.0;  // rate
+  auto exp_cdf = [mu](double t) { return t <= 0 ? 0.0 : -std::expm1(-mu * t); };
+  for (std::size_t P : {1u, 2u, 8u, 20u, 32u})
+    for (std::size_t K = 1; K <= P; K += (P > 8 ? 5 : 1)) {
+      const double exact = (harmonic(P) - harmonic(P - K)) / mu;
+      CHECK(expected_order_statistic(exp_cdf, K, P, 1 / mu) == Approx(exact).epsilon(1e-6));
+    }
+  const double shift = 0.7;
+  auto sexp_cdf = [&](double t) { return t <= shift ? 0.0 : -std::expm1(-mu * (t - shift)); };
+  for (std::size_t K : {1u, 4u, 8u})
+    CHECK(expected_order_statistic(sexp_cdf, K, 8, shift + 1 / mu) ==
+          Approx(shift + (harmonic(8) - harmonic(8 - K)) / mu).epsilon(1e-6));
+  // A constant: every order statistic is the constant (a step cdf).
+  auto const_cdf = [](double t) { return t >= 0.003 ? 1.0 : 0.0; };
+  CHECK(expected_order_statistic(const_cdf, 3, 8, 0.003) == Approx(0.003).epsilon(1e-6));
+}
+
+TEST_CASE("predictions say how they were obtained", "[theory]") {
+  auto d = delay("exp:mean=1ms", 8);
+  TheoryOptions o;
+  o.P = 8;
+  o.K = 2;
+  o.mc_updates = 20000;
+  const auto rows = predict(*d, o);
+  REQUIRE(rows.size() == 6);
+  CHECK(rows[0].variant == "sync");
+  CHECK(rows[0].time_per_update.value == Approx(harmonic(8) * 1e-3));
+  CHECK(rows[0].time_per_update.method == "closed form");
+  CHECK(rows[3].variant == "async");
+  CHECK(rows[3].speedup_vs_sync == Approx(8 * harmonic(8)));
+  CHECK(*rows[3].staleness == Approx(7.0));
+  CHECK(*rows[3].p0 == Approx(1.0 / 8));
+  CHECK(*rows[4].p0 == Approx(2.0 / 8));
+
+  auto p = delay("pareto:scale=1ms,alpha=2.5", 8);
+  CHECK(predict_time_per_update(*p, "sync", 8, 8, o).method == "numerical integration");
+  CHECK(predict_time_per_update(*p, "async", 8, 1, o).method == "renewal theory");
+  CHECK(predict_time_per_update(*p, "async", 8, 1, o).value == Approx(2.5 / 1.5 * 1e-3 / 8));
+  const Estimate mc = predict_time_per_update(*p, "k-async", 8, 2, o);
+  CHECK(mc.method == "Monte Carlo");
+  CHECK(mc.std_error > 0);
+}
+
+// The virtual clock against paper.md's closed forms: 10^5 updates each, within 1%.
+TEST_CASE("virtual timing-only runs match the closed forms within 1%", "[theory][virtual]") {
+  TheoryOptions o;
+  o.mc_updates = 100000;
+  struct Case {
+    const char* spec;
+    const char* variant;
+    std::size_t K;
+  };
+  for (const Case& c : {Case{"exp:mean=1ms", "sync", 8}, Case{"exp:mean=1ms", "k-sync", 2},
+                        Case{"exp:mean=1ms", "k-batch-sync", 2}, Case{"exp:mean=1ms", "async", 1},
+                        Case{"exp:mean=1ms", "k-async", 2}, Case{"exp:mean=1ms", "k-async", 4},
+                        Case{"exp:mean=1ms", "k-batch-async", 2},
+                        Case{"shifted-exp:shift=1ms,mean=1ms", "sync", 8},
+                        Case{"shifted-exp:shift=1ms,mean=1ms", "k-sync", 3},
+                        Case{"shifted-exp:shift=1ms,mean=1ms", "async", 1},
+                        Case{"shifted-exp:shift=1ms,mean=1ms", "k-batch-async", 4}}) {
+    auto d = delay(c.spec, 8);
+    const Estimate theory = predict_time_per_update(*d, c.variant, 8, c.K, o);
+    REQUIRE(theory.method == "closed form");
+    const Estimate mc = monte_carlo_time_per_update(*d, c.variant, 8, c.K, o);
+    INFO(c.spec << " " << c.variant << " K=" << c.K);
+    CHECK(mc.value == Approx(theory.value).epsilon(0.01));
+  }
+}
