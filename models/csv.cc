@@ -36,14 +36,17 @@ void split_cells(std::string_view line, char delim, const std::string& name, std
         }
         cell += line[i++];
       }
-      if (!closed) fail_line(name, line_no, "unterminated quote in cell " + std::to_string(cells.size()));
+      if (!closed)
+        fail_line(name, line_no, "unterminated quote in cell " + std::to_string(cells.size()));
       while (i < line.size() && detail::is_space(line[i]) && line[i] != delim) ++i;
       if (i < line.size() && line[i] != delim) {
-        fail_line(name, line_no, "text after the closing quote of cell " + std::to_string(cells.size()));
+        fail_line(name, line_no,
+                  "text after the closing quote of cell " + std::to_string(cells.size()));
       }
     } else {
       const std::size_t end = line.find(delim, i);
-      cell = std::string(detail::trim(line.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i)));
+      cell = std::string(detail::trim(
+          line.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i)));
       i = end == std::string_view::npos ? line.size() : end;
     }
     cells.push_back(std::move(cell));
@@ -71,12 +74,12 @@ TextDataset parse_csv(std::string_view text, const std::string& name, const CsvO
   }
   std::vector<std::string> header;
   std::vector<std::string> cells;
-  std::vector<float> features;   // row-major, grows with the text
+  std::vector<float> features;  // row-major, grows with the text
   std::vector<double> labels;
   std::vector<std::size_t> label_line;
   std::size_t num_cols = 0;
   std::size_t label_col = 0;
-  std::size_t first_line = 0;    // line of the first row that fixed num_cols
+  std::size_t first_line = 0;  // line of the first row that fixed num_cols
 
   std::size_t line_no = 0;
   std::size_t pos = 0;
@@ -93,9 +96,11 @@ TextDataset parse_csv(std::string_view text, const std::string& name, const CsvO
       num_cols = cells.size();
       first_line = line_no;
       if (num_cols < 2) {
-        fail_line(name, line_no, "has " + std::to_string(num_cols) +
-                                     " column; a dataset needs at least 2 (features and a label)"
-                                     " - is the delimiter '" + std::string(1, options.delimiter) + "'?");
+        fail_line(name, line_no,
+                  "has " + std::to_string(num_cols) +
+                      " column; a dataset needs at least 2 (features and a label)"
+                      " - is the delimiter '" +
+                      std::string(1, options.delimiter) + "'?");
       }
       bool is_header = options.header == CsvHeader::kYes;
       if (options.header == CsvHeader::kAuto) {
@@ -134,16 +139,19 @@ TextDataset parse_csv(std::string_view text, const std::string& name, const CsvO
                            " nor a column index 0.." + std::to_string(num_cols - 1));
         }
       }
-      if (options.num_features > 0 && num_cols - 1 != static_cast<std::size_t>(options.num_features)) {
-        fail_line(name, line_no, "has " + std::to_string(num_cols - 1) + " feature columns, expected " +
-                                     std::to_string(options.num_features) + " (as in the training file)");
+      if (options.num_features > 0 &&
+          num_cols - 1 != static_cast<std::size_t>(options.num_features)) {
+        fail_line(name, line_no,
+                  "has " + std::to_string(num_cols - 1) + " feature columns, expected " +
+                      std::to_string(options.num_features) + " (as in the training file)");
       }
       if (is_header) continue;
     }
 
     if (cells.size() != num_cols) {
-      fail_line(name, line_no, "ragged row: " + std::to_string(cells.size()) + " cells, expected " +
-                                   std::to_string(num_cols) + " (as in line " + std::to_string(first_line) + ")");
+      fail_line(name, line_no,
+                "ragged row: " + std::to_string(cells.size()) + " cells, expected " +
+                    std::to_string(num_cols) + " (as in line " + std::to_string(first_line) + ")");
     }
     for (std::size_t c = 0; c < num_cols; ++c) {
       const std::string& cell = cells[c];
@@ -151,16 +159,18 @@ TextDataset parse_csv(std::string_view text, const std::string& name, const CsvO
       if (c == label_col) {
         double v = 0;
         if (!detail::parse_finite_double(cell, v)) {
-          fail_line(name, line_no, "label '" + detail::excerpt(cell) + "' in " + column_label(header, c) +
-                                       " is not a finite number");
+          fail_line(name, line_no,
+                    "label '" + detail::excerpt(cell) + "' in " + column_label(header, c) +
+                        " is not a finite number");
         }
         labels.push_back(v);
         label_line.push_back(line_no);
       } else {
         float v = 0;
         if (!detail::parse_finite_float(cell, v)) {
-          fail_line(name, line_no, "cell '" + detail::excerpt(cell) + "' in " + column_label(header, c) +
-                                       " is not a finite number");
+          fail_line(name, line_no,
+                    "cell '" + detail::excerpt(cell) + "' in " + column_label(header, c) +
+                        " is not a finite number");
         }
         features.push_back(v);
       }
@@ -180,9 +190,9 @@ TextDataset parse_csv(std::string_view text, const std::string& name, const CsvO
   for (std::size_t i = 0; i < n; ++i) {
     const int c = out.labels.index_of(labels[i]);
     if (c < 0) {
-      fail_line(name, label_line[i], "label " + detail::format_number(labels[i]) +
-                                         " is not one of the training labels (" +
-                                         out.labels.describe() + ")");
+      fail_line(name, label_line[i],
+                "label " + detail::format_number(labels[i]) +
+                    " is not one of the training labels (" + out.labels.describe() + ")");
     }
     data.y[i] = c;
   }

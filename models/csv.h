@@ -16,7 +16,7 @@
 namespace racesgd {
 
 enum class CsvHeader {
-  kAuto,    // the first non-blank line is a header when any of its cells is not a number
+  kAuto,  // the first non-blank line is a header when any of its cells is not a number
   kYes,
   kNo,
 };
@@ -43,7 +43,8 @@ struct CsvOptions {
 /// unterminated quote, an unknown label; "<name>: <problem>" for an unknown label column,
 /// fewer than 2 columns, a feature-count mismatch, or no samples. Allocates memory
 /// proportional to the text.
-TextDataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {});
+TextDataset parse_csv(std::string_view text, const std::string& name,
+                      const CsvOptions& options = {});
 
 /// Reads and parses a CSV file (plain or gzip). The dataset is named after the path.
 /// Throws InputError as parse_csv or when the file is missing or unreadable.

@@ -24,7 +24,9 @@ namespace fs = std::filesystem;
 constexpr int kMnistClasses = 10;
 
 // Seeds of the data streams: stream 0 splits, 1 and 2 subsample train and test.
-std::uint64_t split_seed(std::uint64_t run_seed) { return derive_seed(run_seed, 0, StreamPurpose::kSplit); }
+std::uint64_t split_seed(std::uint64_t run_seed) {
+  return derive_seed(run_seed, 0, StreamPurpose::kSplit);
+}
 std::uint64_t subsample_seed(std::uint64_t run_seed, std::uint64_t which) {
   return derive_seed(run_seed, 1 + which, StreamPurpose::kSplit);
 }
@@ -51,20 +53,21 @@ std::optional<std::string> find_plain_or_gz(const fs::path& dir, const std::stri
 TrainTest load_named_idx(const std::string& source, const fs::path& data_dir, DataInfo& info) {
   const fs::path dir = data_dir / source;
   const std::string pretty = source == "mnist" ? "MNIST" : "Fashion-MNIST";
-  const std::string how = source == "mnist"
-                              ? "run scripts/setup.sh to fetch it, or point " + std::string(data_flags::kDataDir) +
-                                    " at a directory holding mnist/"
-                              : "run scripts/setup.sh (it installs Debian's dataset-fashion-mnist and links it "
-                                "into data/), or point " + std::string(data_flags::kDataDir) +
-                                    " at a directory holding fashion-mnist/";
+  const std::string how =
+      source == "mnist"
+          ? "run scripts/setup.sh to fetch it, or point " + std::string(data_flags::kDataDir) +
+                " at a directory holding mnist/"
+          : "run scripts/setup.sh (it installs Debian's dataset-fashion-mnist and links it "
+            "into data/), or point " +
+                std::string(data_flags::kDataDir) + " at a directory holding fashion-mnist/";
   std::string files[4];
-  const char* bases[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                          "t10k-labels-idx1-ubyte"};
+  const char* bases[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
   for (int i = 0; i < 4; ++i) {
     const auto found = find_plain_or_gz(dir, bases[i]);
     if (!found) {
-      throw InputError(std::string(data_flags::kSource) + " " + source + ": " + pretty + " not found: no " +
-                       (dir / bases[i]).string() + "[.gz]; " + how);
+      throw InputError(std::string(data_flags::kSource) + " " + source + ": " + pretty +
+                       " not found: no " + (dir / bases[i]).string() + "[.gz]; " + how);
     }
     files[i] = *found;
   }
@@ -81,8 +84,9 @@ TrainTest load_named_idx(const std::string& source, const fs::path& data_dir, Da
 
 void check_same_dim(const Dataset& train, const Dataset& test) {
   if (train.dim() != test.dim()) {
-    throw InputError(test.name + ": " + std::to_string(test.dim()) + " features, but the training set " +
-                     train.name + " has " + std::to_string(train.dim()));
+    throw InputError(test.name + ": " + std::to_string(test.dim()) +
+                     " features, but the training set " + train.name + " has " +
+                     std::to_string(train.dim()));
   }
 }
 
@@ -92,8 +96,8 @@ TrainTest load_path(const DataOptions& o, DataInfo& info) {
   info.format = std::string(data_format_name(fmt));
   const bool has_test = !o.test_path.empty();
   if (!o.label_column.empty() && fmt != DataFormat::kCsv) {
-    throw InputError(std::string(data_flags::kLabelColumn) + ": applies to CSV only, but " + o.source +
-                     " is " + info.format);
+    throw InputError(std::string(data_flags::kLabelColumn) + ": applies to CSV only, but " +
+                     o.source + " is " + info.format);
   }
 
   Dataset train;
@@ -150,8 +154,10 @@ TrainTest load_path(const DataOptions& o, DataInfo& info) {
     test->num_classes = train.num_classes;
     return TrainTest{std::move(train), std::move(*test)};
   }
-  TrainTest tt = split_train_test(train, o.test_fraction, split_seed(o.seed), data_flags::kTestFraction);
-  info.test_source = "split of " + o.source + " (test fraction " + std::to_string(o.test_fraction) + ")";
+  TrainTest tt =
+      split_train_test(train, o.test_fraction, split_seed(o.seed), data_flags::kTestFraction);
+  info.test_source =
+      "split of " + o.source + " (test fraction " + std::to_string(o.test_fraction) + ")";
   return tt;
 }
 
@@ -162,15 +168,20 @@ DataFormat parse_data_format(std::string_view text, std::string_view flag) {
   if (text == "idx") return DataFormat::kIdx;
   if (text == "libsvm") return DataFormat::kLibsvm;
   if (text == "csv") return DataFormat::kCsv;
-  throw InputError(std::string(flag) + ": '" + std::string(text) + "' is not one of auto, idx, libsvm, csv");
+  throw InputError(std::string(flag) + ": '" + std::string(text) +
+                   "' is not one of auto, idx, libsvm, csv");
 }
 
 std::string_view data_format_name(DataFormat f) {
   switch (f) {
-    case DataFormat::kAuto: return "auto";
-    case DataFormat::kIdx: return "idx";
-    case DataFormat::kLibsvm: return "libsvm";
-    case DataFormat::kCsv: return "csv";
+    case DataFormat::kAuto:
+      return "auto";
+    case DataFormat::kIdx:
+      return "idx";
+    case DataFormat::kLibsvm:
+      return "libsvm";
+    case DataFormat::kCsv:
+      return "csv";
   }
   return "?";
 }
@@ -186,9 +197,11 @@ DataFormat detect_format(const std::string& path, std::string_view flag) {
       name.find("ubyte") != std::string::npos) {
     return DataFormat::kIdx;
   }
-  throw InputError(std::string(flag) + ": cannot tell the format of '" + path +
-                   "' from its name (.csv, .svm/.libsvm/.txt, or an IDX name with '-idx' or 'ubyte'); "
-                   "pass " + std::string(flag) + " idx|libsvm|csv");
+  throw InputError(
+      std::string(flag) + ": cannot tell the format of '" + path +
+      "' from its name (.csv, .svm/.libsvm/.txt, or an IDX name with '-idx' or 'ubyte'); "
+      "pass " +
+      std::string(flag) + " idx|libsvm|csv");
 }
 
 std::string idx_labels_path(const std::string& images_path, std::string_view flag) {
@@ -196,12 +209,14 @@ std::string idx_labels_path(const std::string& images_path, std::string_view fla
   std::string name = p.filename().string();
   const std::size_t at = name.find("images");
   if (at == std::string::npos) {
-    throw InputError(std::string(flag) + ": cannot find the labels file of IDX images file '" + images_path +
+    throw InputError(std::string(flag) + ": cannot find the labels file of IDX images file '" +
+                     images_path +
                      "': its name has no 'images' to replace with 'labels' "
                      "(expected e.g. train-images-idx3-ubyte next to train-labels-idx1-ubyte)");
   }
   name.replace(at, 6, "labels");
-  if (const std::size_t i3 = name.find("idx3"); i3 != std::string::npos) name.replace(i3, 4, "idx1");
+  if (const std::size_t i3 = name.find("idx3"); i3 != std::string::npos)
+    name.replace(i3, 4, "idx1");
   return (p.parent_path() / name).string();
 }
 
@@ -213,10 +228,12 @@ TrainTest load_data(const DataOptions& o, DataInfo* info_out) {
   const BinaryTask binary = parse_binary_task(o.binary, data_flags::kBinary);
   parse_data_format(o.format, data_flags::kFormat);
   if (o.max_train < 0) {
-    throw InputError(std::string(data_flags::kMaxTrain) + ": " + std::to_string(o.max_train) + " must be >= 0");
+    throw InputError(std::string(data_flags::kMaxTrain) + ": " + std::to_string(o.max_train) +
+                     " must be >= 0");
   }
   if (o.max_test < 0) {
-    throw InputError(std::string(data_flags::kMaxTest) + ": " + std::to_string(o.max_test) + " must be >= 0");
+    throw InputError(std::string(data_flags::kMaxTest) + ": " + std::to_string(o.max_test) +
+                     " must be >= 0");
   }
   if (o.source.empty()) throw InputError(std::string(data_flags::kSource) + ": empty data source");
 
@@ -224,14 +241,17 @@ TrainTest load_data(const DataOptions& o, DataInfo* info_out) {
   TrainTest tt;
   if (o.source == "mnist" || o.source == "fashion-mnist") {
     if (o.format != "auto" && o.format != "idx") {
-      throw InputError(std::string(data_flags::kFormat) + ": '" + o.format + "' does not apply to " +
-                       std::string(data_flags::kSource) + " " + o.source + " (IDX files)");
+      throw InputError(std::string(data_flags::kFormat) + ": '" + o.format +
+                       "' does not apply to " + std::string(data_flags::kSource) + " " + o.source +
+                       " (IDX files)");
     }
     if (!o.test_path.empty()) {
-      throw InputError(std::string(data_flags::kTestPath) + ": " + o.source + " has its own test set");
+      throw InputError(std::string(data_flags::kTestPath) + ": " + o.source +
+                       " has its own test set");
     }
     if (!o.label_column.empty()) {
-      throw InputError(std::string(data_flags::kLabelColumn) + ": applies to CSV only, not " + o.source);
+      throw InputError(std::string(data_flags::kLabelColumn) + ": applies to CSV only, not " +
+                       o.source);
     }
     const fs::path dir = o.data_dir.empty() ? fs::path(default_data_dir()) : fs::path(o.data_dir);
     tt = load_named_idx(o.source, dir, info);

@@ -45,23 +45,24 @@ DataFormat detect_format(const std::string& path, std::string_view flag = data_f
 /// The labels file that goes with an IDX images file: "images" -> "labels" and
 /// "idx3" -> "idx1" in the file name (train-images-idx3-ubyte -> train-labels-idx1-ubyte).
 /// Throws InputError naming `flag` when the name has no "images" in it.
-std::string idx_labels_path(const std::string& images_path, std::string_view flag = data_flags::kSource);
+std::string idx_labels_path(const std::string& images_path,
+                            std::string_view flag = data_flags::kSource);
 
 /// <repository>/data, fixed at build time (scripts/setup.sh fetches MNIST there).
 std::string default_data_dir();
 
 struct DataOptions {
-  std::string source = "mnist";   // "mnist", "fashion-mnist", or a file path
-  std::string format = "auto";    // auto | idx | libsvm | csv (PATH sources only)
-  std::string data_dir;           // "" = default_data_dir()
-  std::string test_path;          // PATH sources: a separate test file, same format
-  double test_fraction = 0.2;     // PATH sources without test_path: fraction held out
-  std::string label_column;       // CSV: header name or 0-based index; "" = last column
-  std::string scaling = "max";    // none | max | unit | standard
-  std::string binary;             // "" | "A,B" | "even-odd"
-  std::int64_t max_train = 0;     // keep at most this many training rows (0 = all)
-  std::int64_t max_test = 0;      // keep at most this many test rows (0 = all)
-  std::uint64_t seed = 1;         // run seed: split and subsampling streams derive from it
+  std::string source = "mnist";  // "mnist", "fashion-mnist", or a file path
+  std::string format = "auto";   // auto | idx | libsvm | csv (PATH sources only)
+  std::string data_dir;          // "" = default_data_dir()
+  std::string test_path;         // PATH sources: a separate test file, same format
+  double test_fraction = 0.2;    // PATH sources without test_path: fraction held out
+  std::string label_column;      // CSV: header name or 0-based index; "" = last column
+  std::string scaling = "max";   // none | max | unit | standard
+  std::string binary;            // "" | "A,B" | "even-odd"
+  std::int64_t max_train = 0;    // keep at most this many training rows (0 = all)
+  std::int64_t max_test = 0;     // keep at most this many test rows (0 = all)
+  std::uint64_t seed = 1;        // run seed: split and subsampling streams derive from it
 };
 
 /// What load_data resolved, for the context header of output files.

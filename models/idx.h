@@ -25,8 +25,8 @@ struct IdxOptions {
 /// A validated IDX header: the sizes, where the elements start, and how many there are.
 struct IdxHeader {
   std::vector<std::uint32_t> dims;
-  std::size_t data_offset = 0;   // bytes
-  std::uint64_t count = 0;       // product of dims == bytes after data_offset
+  std::size_t data_offset = 0;  // bytes
+  std::uint64_t count = 0;      // product of dims == bytes after data_offset
 };
 
 /// Parses and validates the header of an IDX file held in `bytes` (`name` is used in error
@@ -41,9 +41,8 @@ IdxHeader parse_idx_header(std::string_view bytes, const std::string& name);
 /// file exactly 1, with equal first sizes. Throws InputError naming the file and byte
 /// offset on any disagreement or a label >= num_classes. Allocates the n x d matrix only
 /// after every size check has passed.
-Dataset parse_idx(std::string_view images, const std::string& images_name,
-                  std::string_view labels, const std::string& labels_name,
-                  const IdxOptions& options = {});
+Dataset parse_idx(std::string_view images, const std::string& images_name, std::string_view labels,
+                  const std::string& labels_name, const IdxOptions& options = {});
 
 /// Reads an images file and a labels file (each plain or gzip) into a dataset named
 /// `name` (empty: the images path). Throws InputError as parse_idx, or when a file is

@@ -11,8 +11,8 @@ LabelMap LabelMap::from_labels(std::vector<double> labels, const std::string& so
   std::sort(labels.begin(), labels.end());
   labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
   if (labels.size() > static_cast<std::size_t>(kMaxClasses)) {
-    throw InputError(source + ": " + std::to_string(labels.size()) +
-                     " distinct labels; at most " + std::to_string(kMaxClasses) +
+    throw InputError(source + ": " + std::to_string(labels.size()) + " distinct labels; at most " +
+                     std::to_string(kMaxClasses) +
                      " classes are supported (is the label column a regression target?)");
   }
   LabelMap map;

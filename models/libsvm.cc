@@ -30,7 +30,7 @@ TextDataset parse_libsvm(std::string_view text, const std::string& name,
       options.num_features > 0 ? static_cast<std::uint64_t>(options.num_features) : kMaxLibsvmIndex;
 
   std::vector<Entry> entries;
-  std::vector<std::size_t> row_start;   // into entries; one extra at the end
+  std::vector<std::size_t> row_start;  // into entries; one extra at the end
   std::vector<double> labels;
   std::vector<std::size_t> label_line;  // for "unknown label" errors
   std::uint64_t max_index = 0;
@@ -79,23 +79,28 @@ TextDataset parse_libsvm(std::string_view text, const std::string& name,
       if (idx_text == "qid") continue;  // SVMlight ranking groups: not a feature
       std::uint64_t index = 0;
       if (!detail::parse_u64(idx_text, index)) {
-        fail_line(name, line_no, "index '" + detail::excerpt(idx_text) + "' in '" +
-                                     detail::excerpt(tok) + "' is not a positive integer");
+        fail_line(name, line_no,
+                  "index '" + detail::excerpt(idx_text) + "' in '" + detail::excerpt(tok) +
+                      "' is not a positive integer");
       }
-      if (index == 0) fail_line(name, line_no, "index 0 in '" + detail::excerpt(tok) + "' (indices are 1-based)");
+      if (index == 0)
+        fail_line(name, line_no, "index 0 in '" + detail::excerpt(tok) + "' (indices are 1-based)");
       if (index <= prev) {
-        fail_line(name, line_no, "index " + std::to_string(index) +
-                                     " is not greater than the previous index " + std::to_string(prev));
+        fail_line(name, line_no,
+                  "index " + std::to_string(index) + " is not greater than the previous index " +
+                      std::to_string(prev));
       }
       if (index > index_limit) {
-        fail_line(name, line_no, "index " + std::to_string(index) + " exceeds the " +
-                                     (options.num_features > 0 ? "number of features " : "limit ") +
-                                     std::to_string(index_limit));
+        fail_line(name, line_no,
+                  "index " + std::to_string(index) + " exceeds the " +
+                      (options.num_features > 0 ? "number of features " : "limit ") +
+                      std::to_string(index_limit));
       }
       float value = 0;
       if (!detail::parse_finite_float(val_text, value)) {
-        fail_line(name, line_no, "value '" + detail::excerpt(val_text) + "' of index " +
-                                     std::to_string(index) + " is not a finite number");
+        fail_line(name, line_no,
+                  "value '" + detail::excerpt(val_text) + "' of index " + std::to_string(index) +
+                      " is not a finite number");
       }
       prev = index;
       if (index > max_index) max_index = index;
@@ -125,16 +130,17 @@ TextDataset parse_libsvm(std::string_view text, const std::string& name,
   for (std::uint64_t i = 0; i < n; ++i) {
     const int c = out.labels.index_of(labels[i]);
     if (c < 0) {
-      fail_line(name, label_line[i], "label " + detail::format_number(labels[i]) +
-                                         " is not one of the training labels (" +
-                                         out.labels.describe() + ")");
+      fail_line(name, label_line[i],
+                "label " + detail::format_number(labels[i]) +
+                    " is not one of the training labels (" + out.labels.describe() + ")");
     }
     data.y[i] = c;
   }
   data.x = MatrixRM<float>::Zero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
   for (std::uint64_t i = 0; i < n; ++i) {
     float* row = data.x.row(static_cast<Eigen::Index>(i)).data();
-    for (std::size_t k = row_start[i]; k < row_start[i + 1]; ++k) row[entries[k].col] = entries[k].value;
+    for (std::size_t k = row_start[i]; k < row_start[i + 1]; ++k)
+      row[entries[k].col] = entries[k].value;
   }
   return out;
 }

@@ -48,7 +48,8 @@ class MinibatchSamplerT {
   /// reproducible streams.
   static MinibatchSamplerT for_worker(const DatasetT<T>& data, Eigen::Index batch_size,
                                       std::uint64_t run_seed, std::uint64_t worker) {
-    return MinibatchSamplerT(data, batch_size, derive_seed(run_seed, worker, StreamPurpose::kBatches));
+    return MinibatchSamplerT(data, batch_size,
+                             derive_seed(run_seed, worker, StreamPurpose::kBatches));
   }
 
   /// The next minibatch, a view of this sampler's buffers valid until the next call.
@@ -101,7 +102,8 @@ class MinibatchSamplerT {
   static Eigen::Index checked_batch_size(const DatasetT<T>& data, Eigen::Index batch_size) {
     if (batch_size < 1 || batch_size > data.size()) {
       throw InputError("batch size " + std::to_string(batch_size) + " must lie in 1.." +
-                       std::to_string(data.size()) + " (the number of samples in " + data.name + ")");
+                       std::to_string(data.size()) + " (the number of samples in " + data.name +
+                       ")");
     }
     return batch_size;
   }

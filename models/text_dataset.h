@@ -9,7 +9,7 @@ namespace racesgd {
 
 struct TextDataset {
   Dataset data;
-  LabelMap labels;   // class c of data.y is the label value labels.values()[c]
+  LabelMap labels;  // class c of data.y is the label value labels.values()[c]
 };
 
 }  // namespace racesgd

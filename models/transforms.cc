@@ -41,10 +41,14 @@ Scaling parse_scaling(std::string_view text, std::string_view flag) {
 
 std::string_view scaling_name(Scaling s) {
   switch (s) {
-    case Scaling::kNone: return "none";
-    case Scaling::kMax: return "max";
-    case Scaling::kUnit: return "unit";
-    case Scaling::kStandard: return "standard";
+    case Scaling::kNone:
+      return "none";
+    case Scaling::kMax:
+      return "max";
+    case Scaling::kUnit:
+      return "unit";
+    case Scaling::kStandard:
+      return "standard";
   }
   return "?";
 }
@@ -135,7 +139,8 @@ BinaryTask parse_binary_task(std::string_view text, std::string_view flag) {
   const long long a = parse_int(text.substr(0, comma), what);
   const long long b = parse_int(text.substr(comma + 1), what);
   if (a == b) throw InputError(what + ": the two classes must differ");
-  if (a > std::numeric_limits<int>::max() || b > std::numeric_limits<int>::max()) throw InputError(what + ": class index too large");
+  if (a > std::numeric_limits<int>::max() || b > std::numeric_limits<int>::max())
+    throw InputError(what + ": class index too large");
   t.kind = BinaryTask::Kind::kPair;
   t.first = static_cast<int>(a);
   t.second = static_cast<int>(b);
@@ -149,7 +154,8 @@ Dataset apply_binary_task(const Dataset& data, const BinaryTask& task, std::stri
   if (task.kind == BinaryTask::Kind::kPair) {
     for (int c : {task.first, task.second}) {
       if (c >= data.num_classes) {
-        throw InputError(what + ": class " + std::to_string(c) + " is not below the number of classes (" +
+        throw InputError(what + ": class " + std::to_string(c) +
+                         " is not below the number of classes (" +
                          std::to_string(data.num_classes) + ")");
       }
     }

@@ -31,8 +31,8 @@ std::string read_file_bytes(const std::string& path, std::uint64_t max_bytes) {
   errno = 0;
   std::unique_ptr<gzFile_s, GzCloser> file(gzopen(path.c_str(), "rb"));
   if (!file) {
-    throw InputError(path + ": cannot open: " +
-                     (errno != 0 ? std::strerror(errno) : "out of memory"));
+    throw InputError(path +
+                     ": cannot open: " + (errno != 0 ? std::strerror(errno) : "out of memory"));
   }
   gzbuffer(file.get(), 1 << 17);
 

@@ -8,11 +8,11 @@
 #include "test_files.h"
 
 using namespace racesgd;
+using Catch::Contains;
+using Catch::StartsWith;
 using racesgd::test::fixture;
 using racesgd::test::read_binary;
 using racesgd::test::TempDir;
-using Catch::Contains;
-using Catch::StartsWith;
 
 namespace {
 
@@ -30,12 +30,14 @@ void make_fake_mnist(const TempDir& tmp, const std::string& sub) {
 
 }  // namespace
 
-TEST_CASE("data source: option text is checked up front and errors name the flag", "[data_source]") {
+TEST_CASE("data source: option text is checked up front and errors name the flag",
+          "[data_source]") {
   DataOptions o;
   o.source = fixture("tiny.csv");
   o.scaling = "foo";
-  CHECK_THROWS_MATCHES(load_data(o), InputError,
-                       Catch::Matchers::Message("--scale: 'foo' is not one of none, max, unit, standard"));
+  CHECK_THROWS_MATCHES(
+      load_data(o), InputError,
+      Catch::Matchers::Message("--scale: 'foo' is not one of none, max, unit, standard"));
   o.scaling = "none";
   o.format = "parquet";
   CHECK_THROWS_WITH(load_data(o), "--format: 'parquet' is not one of auto, idx, libsvm, csv");
@@ -72,7 +74,8 @@ TEST_CASE("data source: formats detected by name", "[data_source]") {
                     Contains("--format: cannot tell the format of 'data.parquet'"));
   CHECK(idx_labels_path("/d/train-images-idx3-ubyte.gz") == "/d/train-labels-idx1-ubyte.gz");
   CHECK(idx_labels_path("mnist100-images-idx3-ubyte") == "mnist100-labels-idx1-ubyte");
-  CHECK_THROWS_WITH(idx_labels_path("/d/pixels.idx"), Contains("--data") && Contains("'/d/pixels.idx'"));
+  CHECK_THROWS_WITH(idx_labels_path("/d/pixels.idx"),
+                    Contains("--data") && Contains("'/d/pixels.idx'"));
 }
 
 TEST_CASE("data source: a missing MNIST says how to get it", "[data_source][errors]") {
@@ -83,7 +86,8 @@ TEST_CASE("data source: a missing MNIST says how to get it", "[data_source][erro
   CHECK_THROWS_WITH(load_data(o), Contains("MNIST not found") && Contains(empty.path().string()) &&
                                       Contains("scripts/setup.sh"));
   o.source = "fashion-mnist";
-  CHECK_THROWS_WITH(load_data(o), Contains("Fashion-MNIST not found") && Contains("scripts/setup.sh"));
+  CHECK_THROWS_WITH(load_data(o),
+                    Contains("Fashion-MNIST not found") && Contains("scripts/setup.sh"));
   o.source = "mnist";
   o.test_path = "x";
   CHECK_THROWS_WITH(load_data(o), "--test-data: mnist has its own test set");
@@ -126,8 +130,8 @@ TEST_CASE("data source: binary task, subsampling and scaling compose", "[data_so
   o.binary = "0,1";
   o.scaling = "standard";
   const TrainTest tt = load_data(o);
-  const IdxOptions idx;
-  const Dataset raw = load_idx(fixture("mnist100-images-idx3-ubyte"), fixture("mnist100-labels-idx1-ubyte"));
+  const Dataset raw =
+      load_idx(fixture("mnist100-images-idx3-ubyte"), fixture("mnist100-labels-idx1-ubyte"));
   const auto zeros = std::count(raw.y.begin(), raw.y.end(), 0);
   const auto ones = std::count(raw.y.begin(), raw.y.end(), 1);
   CHECK(tt.train.size() == zeros + ones);
@@ -182,7 +186,7 @@ TEST_CASE("data source: file paths with a split or a separate test file", "[data
   const TrainTest ct = load_data(csv);
   CHECK(ct.train.size() == 3);
   CHECK(ct.test.size() == 1);
-  CHECK(ct.test.y[0] == 1);  // the training map: -1 -> 0, 1 -> 1
+  CHECK(ct.test.y[0] == 1);               // the training map: -1 -> 0, 1 -> 1
   CHECK(ct.test.x(0, 0) == Approx(1.5));  // (7 - 1) / (5 - 1): training statistics
   csv.label_column = "a";
   csv.test_path = tmp.write("test3.csv", "a,b,y\n3,8,1\n");
@@ -190,7 +194,9 @@ TEST_CASE("data source: file paths with a split or a separate test file", "[data
   CHECK(by_a.train.num_classes == 3);
   CHECK(by_a.test.y[0] == 1);  // a = 3 is the second of 1, 3, 5
   csv.test_path = test_csv;
-  CHECK_THROWS_WITH(load_data(csv), Contains("test.csv: line 2: label 7 is not one of the training labels (1->0, 3->1, 5->2)"));
+  CHECK_THROWS_WITH(
+      load_data(csv),
+      Contains("test.csv: line 2: label 7 is not one of the training labels (1->0, 3->1, 5->2)"));
   CHECK_THROWS_WITH(load_data([&] {
                       DataOptions bad = csv;
                       bad.label_column = "";

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "test_files.h"
 
+using Catch::Contains;
 using racesgd::Dataset;
 using racesgd::IdxOptions;
 using racesgd::InputError;
@@ -13,7 +14,6 @@ using racesgd::load_idx;
 using racesgd::test::fixture;
 using racesgd::test::read_binary;
 using racesgd::test::TempDir;
-using Catch::Contains;
 
 namespace {
 
@@ -68,8 +68,10 @@ TEST_CASE("idx: full MNIST when present", "[idx][mnist]") {
   }
   IdxOptions opts;
   opts.num_classes = 10;
-  const Dataset train = load_idx(dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte", opts);
-  const Dataset test = load_idx(dir + "/t10k-images-idx3-ubyte", dir + "/t10k-labels-idx1-ubyte", opts);
+  const Dataset train =
+      load_idx(dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte", opts);
+  const Dataset test =
+      load_idx(dir + "/t10k-images-idx3-ubyte", dir + "/t10k-labels-idx1-ubyte", opts);
   CHECK(train.size() == 60000);
   CHECK(test.size() == 10000);
   CHECK(train.dim() == 784);
@@ -81,7 +83,8 @@ TEST_CASE("idx: full MNIST when present", "[idx][mnist]") {
   CHECK(train.x.topRows(100) == small.x);
 }
 
-TEST_CASE("idx: missing files and non-regular paths are input errors naming the path", "[idx][errors]") {
+TEST_CASE("idx: missing files and non-regular paths are input errors naming the path",
+          "[idx][errors]") {
   TempDir tmp;
   const std::string missing = (tmp.path() / "nope-images-idx3-ubyte").string();
   CHECK_THROWS_MATCHES(load_idx(missing, fixture(kLabels)), InputError,
@@ -108,37 +111,45 @@ TEST_CASE("idx: corrupt headers and bodies name the file and byte offset", "[idx
     std::string bad = images;
     bad[2] = 0x0D;
     const std::string p = tmp.write("type-images", bad);
-    CHECK_THROWS_WITH(load_idx(p, good_labels), Contains(p) && Contains("byte 2") && Contains("0x0D"));
+    CHECK_THROWS_WITH(load_idx(p, good_labels),
+                      Contains(p) && Contains("byte 2") && Contains("0x0D"));
   }
   SECTION("file shorter than the magic or the header") {
     const std::string p = tmp.write("short-images", images.substr(0, 3));
-    CHECK_THROWS_WITH(load_idx(p, good_labels), Contains(p) && Contains("byte 3") && Contains("magic"));
+    CHECK_THROWS_WITH(load_idx(p, good_labels),
+                      Contains(p) && Contains("byte 3") && Contains("magic"));
     const std::string q = tmp.write("short2-images", images.substr(0, 10));
-    CHECK_THROWS_WITH(load_idx(q, good_labels), Contains(q) && Contains("byte 10") && Contains("header"));
+    CHECK_THROWS_WITH(load_idx(q, good_labels),
+                      Contains(q) && Contains("byte 10") && Contains("header"));
   }
   SECTION("truncated body") {
     const std::string p = tmp.write("trunc-images", images.substr(0, images.size() - 1));
-    CHECK_THROWS_WITH(load_idx(p, good_labels),
-                      Contains(p) && Contains("byte 78415") && Contains("truncated") && Contains("100 x 28 x 28"));
+    CHECK_THROWS_WITH(load_idx(p, good_labels), Contains(p) && Contains("byte 78415") &&
+                                                    Contains("truncated") &&
+                                                    Contains("100 x 28 x 28"));
   }
   SECTION("trailing bytes") {
     const std::string p = tmp.write("long-images", images + "xyz");
-    CHECK_THROWS_WITH(load_idx(p, good_labels), Contains(p) && Contains("byte 78416") && Contains("3 bytes"));
+    CHECK_THROWS_WITH(load_idx(p, good_labels),
+                      Contains(p) && Contains("byte 78416") && Contains("3 bytes"));
   }
   SECTION("huge dimensions in a tiny file: rejected before allocating, no overflow") {
-    const std::string hdr = std::string("\0\0\x08\x03", 4) + be32(0xFFFFFFFFu) + be32(0xFFFFFFFFu) + be32(0xFFFFFFFFu);
+    const std::string hdr =
+        std::string("\0\0\x08\x03", 4) + be32(0xFFFFFFFFu) + be32(0xFFFFFFFFu) + be32(0xFFFFFFFFu);
     const std::string p = tmp.write("huge-images", hdr + "abc");
     CHECK_THROWS_WITH(load_idx(p, good_labels), Contains(p) && Contains("truncated"));
     const std::string zero = std::string("\0\0\x08\x03", 4) + be32(10) + be32(0) + be32(28);
     const std::string q = tmp.write("zero-images", zero);
-    CHECK_THROWS_WITH(load_idx(q, good_labels), Contains(q) && Contains("byte 8") && Contains("dimension 1 is 0"));
+    CHECK_THROWS_WITH(load_idx(q, good_labels),
+                      Contains(q) && Contains("byte 8") && Contains("dimension 1 is 0"));
   }
   SECTION("label count differs from image count") {
     std::string bad = labels.substr(0, 8 + 99);
     bad.replace(4, 4, be32(99));
     const std::string p = tmp.write("99-labels", bad);
-    CHECK_THROWS_WITH(load_idx(good_images, p),
-                      Contains(p) && Contains("byte 4") && Contains("99 labels") && Contains("100 images"));
+    CHECK_THROWS_WITH(load_idx(good_images, p), Contains(p) && Contains("byte 4") &&
+                                                    Contains("99 labels") &&
+                                                    Contains("100 images"));
   }
   SECTION("labels out of range") {
     std::string bad = labels;
@@ -146,9 +157,9 @@ TEST_CASE("idx: corrupt headers and bodies name the file and byte offset", "[idx
     const std::string p = tmp.write("range-labels", bad);
     IdxOptions opts;
     opts.num_classes = 10;
-    CHECK_THROWS_WITH(load_idx(good_images, p, opts),
-                      Contains(p) && Contains("byte 50") && Contains("label 12 of sample 42") &&
-                          Contains("out of range"));
+    CHECK_THROWS_WITH(load_idx(good_images, p, opts), Contains(p) && Contains("byte 50") &&
+                                                          Contains("label 12 of sample 42") &&
+                                                          Contains("out of range"));
     // Without a declared class count the classes are inferred (max label + 1).
     CHECK(load_idx(good_images, p).num_classes == 13);
   }
@@ -169,11 +180,14 @@ TEST_CASE("idx: corrupt headers and bodies name the file and byte offset", "[idx
   }
 }
 
-TEST_CASE("idx: every truncation of a small file is an input error, never a crash", "[idx][errors]") {
+TEST_CASE("idx: every truncation of a small file is an input error, never a crash",
+          "[idx][errors]") {
   // A 3-image, 2x2 file: every prefix (and every single-byte change of the header) must
   // either load or throw InputError.
-  const std::string images = std::string("\0\0\x08\x03", 4) + be32(3) + be32(2) + be32(2) + std::string(12, '\x07');
-  const std::string labels = std::string("\0\0\x08\x01", 4) + be32(3) + std::string("\x01\x02\x00", 3);
+  const std::string images =
+      std::string("\0\0\x08\x03", 4) + be32(3) + be32(2) + be32(2) + std::string(12, '\x07');
+  const std::string labels =
+      std::string("\0\0\x08\x01", 4) + be32(3) + std::string("\x01\x02\x00", 3);
   const Dataset ok = racesgd::parse_idx(images, "i", labels, "l");
   CHECK(ok.size() == 3);
   CHECK(ok.dim() == 4);

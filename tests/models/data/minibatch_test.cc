@@ -27,7 +27,8 @@ std::vector<std::int32_t> draw(MinibatchSampler& s, int batches) {
   for (int b = 0; b < batches; ++b) {
     const BatchView<float> v = s.next();
     for (Eigen::Index i = 0; i < v.size(); ++i) {
-      REQUIRE(v.x(i, 0) == static_cast<float>(v.y[static_cast<std::size_t>(i)]));  // row and label agree
+      REQUIRE(v.x(i, 0) ==
+              static_cast<float>(v.y[static_cast<std::size_t>(i)]));  // row and label agree
       out.push_back(v.y[static_cast<std::size_t>(i)]);
     }
   }
@@ -39,10 +40,12 @@ std::vector<std::int32_t> draw(MinibatchSampler& s, int batches) {
 TEST_CASE("minibatch: every sample exactly once per epoch, reshuffled each epoch", "[minibatch]") {
   const Dataset data = numbered(10, 3);
   MinibatchSampler s(data, 3, 99);
-  const std::vector<std::int32_t> seq = draw(s, 20);  // 60 draws = 6 epochs, batches straddle epochs
+  const std::vector<std::int32_t> seq =
+      draw(s, 20);  // 60 draws = 6 epochs, batches straddle epochs
   std::vector<std::vector<std::int32_t>> epochs;
   for (std::size_t e = 0; e < 6; ++e) {
-    std::vector<std::int32_t> ep(seq.begin() + static_cast<long>(e * 10), seq.begin() + static_cast<long>(e * 10 + 10));
+    std::vector<std::int32_t> ep(seq.begin() + static_cast<long>(e * 10),
+                                 seq.begin() + static_cast<long>(e * 10 + 10));
     epochs.push_back(ep);
     std::sort(ep.begin(), ep.end());
     std::vector<std::int32_t> all(10);
@@ -99,8 +102,9 @@ TEST_CASE("minibatch: state restores the exact stream", "[minibatch]") {
 
 TEST_CASE("minibatch: batch size must fit the dataset", "[minibatch][errors]") {
   const Dataset data = numbered(10, 2);
-  CHECK_THROWS_WITH(MinibatchSampler(data, 11, 1), Catch::Contains("batch size 11 must lie in 1..10") &&
-                                                       Catch::Contains("numbered"));
+  CHECK_THROWS_WITH(
+      MinibatchSampler(data, 11, 1),
+      Catch::Contains("batch size 11 must lie in 1..10") && Catch::Contains("numbered"));
   CHECK_THROWS_AS(MinibatchSampler(data, 0, 1), InputError);
   MinibatchSampler whole(data, 10, 1);
   auto v = draw(whole, 1);

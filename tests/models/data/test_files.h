@@ -15,7 +15,9 @@
 
 namespace racesgd::test {
 
-inline std::string fixture(const std::string& name) { return std::string(RACESGD_FIXTURES_DIR) + "/" + name; }
+inline std::string fixture(const std::string& name) {
+  return std::string(RACESGD_FIXTURES_DIR) + "/" + name;
+}
 
 // Smallest / largest coefficient by plain loops: Eigen's vectorised reductions trip a false
 // -Wmaybe-uninitialized in GCC 12's AVX-512 intrinsics.
@@ -79,7 +81,8 @@ class TempDir {
     if (f == nullptr) throw std::runtime_error("test: cannot gzopen " + p);
     const int n = gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
     gzclose(f);
-    if (n != static_cast<int>(bytes.size())) throw std::runtime_error("test: gzwrite failed for " + p);
+    if (n != static_cast<int>(bytes.size()))
+      throw std::runtime_error("test: gzwrite failed for " + p);
     return p;
   }
 

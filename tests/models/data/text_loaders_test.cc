@@ -6,6 +6,7 @@
 #include "models/libsvm.h"
 #include "test_files.h"
 
+using Catch::Contains;
 using racesgd::CsvHeader;
 using racesgd::CsvOptions;
 using racesgd::InputError;
@@ -19,7 +20,6 @@ using racesgd::parse_libsvm;
 using racesgd::TextDataset;
 using racesgd::test::fixture;
 using racesgd::test::TempDir;
-using Catch::Contains;
 
 TEST_CASE("libsvm: tiny fixture densifies with 1-based indices and maps -1/+1 to 0/1", "[libsvm]") {
   const TextDataset t = load_libsvm(fixture("tiny.svm"));
@@ -51,10 +51,12 @@ TEST_CASE("libsvm: a test file read with the training map and width", "[libsvm]"
   CHECK(test.data.num_classes == 2);
   CHECK(test.data.y == std::vector<std::int32_t>{1, 1});
   CHECK(test.data.x(1, 5) == 1.0f);
-  CHECK_THROWS_WITH(parse_libsvm("1 7:5\n", "test.svm", opts),
-                    Contains("test.svm: line 1") && Contains("index 7 exceeds the number of features 6"));
-  CHECK_THROWS_WITH(parse_libsvm("1 1:1\n\n3 2:5\n", "test.svm", opts),
-                    Contains("test.svm: line 3") && Contains("label 3 is not one of the training labels"));
+  CHECK_THROWS_WITH(
+      parse_libsvm("1 7:5\n", "test.svm", opts),
+      Contains("test.svm: line 1") && Contains("index 7 exceeds the number of features 6"));
+  CHECK_THROWS_WITH(
+      parse_libsvm("1 1:1\n\n3 2:5\n", "test.svm", opts),
+      Contains("test.svm: line 3") && Contains("label 3 is not one of the training labels"));
 }
 
 TEST_CASE("libsvm: multi-class labels map in sorted order", "[libsvm]") {
@@ -78,18 +80,21 @@ TEST_CASE("libsvm: bad lines name the file, the line and the problem", "[libsvm]
   fails("# c\n\n1 2\n", "bad.svm: line 3: token '2' is not index:value");
   fails("1 -2:1\n", "bad.svm: line 1: index '-2' in '-2:1' is not a positive integer");
   fails("1 99999999999999999999999:1\n",
-        "bad.svm: line 1: index '99999999999999999999999' in '99999999999999999999999:1' is not a positive integer");
+        "bad.svm: line 1: index '99999999999999999999999' in '99999999999999999999999:1' is not a "
+        "positive integer");
   fails("1 100000000:1\n", "bad.svm: line 1: index 100000000 exceeds the limit 67108864");
   fails("+-1 1:1\n", "bad.svm: line 1: label '+-1' is not a finite number");
   fails("# only a comment\n\n", "bad.svm: no samples (every line is blank or a comment)");
   fails("1\n-1\n", "bad.svm: no features (no line has an index:value token)");
 }
 
-TEST_CASE("libsvm: a dense matrix over the byte limit is refused before allocating", "[libsvm][errors]") {
+TEST_CASE("libsvm: a dense matrix over the byte limit is refused before allocating",
+          "[libsvm][errors]") {
   LibsvmOptions opts;
   opts.max_bytes = 1000;
-  CHECK_THROWS_WITH(parse_libsvm("1 1:1\n1 300:1\n", "big.svm", opts),
-                    Contains("big.svm") && Contains("2 samples x 300 features") && Contains("1000-byte limit"));
+  CHECK_THROWS_WITH(
+      parse_libsvm("1 1:1\n1 300:1\n", "big.svm", opts),
+      Contains("big.svm") && Contains("2 samples x 300 features") && Contains("1000-byte limit"));
 }
 
 TEST_CASE("libsvm: a missing file names the path", "[libsvm][errors]") {
@@ -131,7 +136,8 @@ TEST_CASE("csv: label column by name or by index", "[csv]") {
   CsvOptions unknown;
   unknown.label_column = "colour";
   CHECK_THROWS_WITH(load_csv(fixture("tiny.csv"), unknown),
-                    Contains("tiny.csv: label column 'colour' is neither a header name (width, height, label, weight)") &&
+                    Contains("tiny.csv: label column 'colour' is neither a header name (width, "
+                             "height, label, weight)") &&
                         Contains("nor a column index 0..3"));
 }
 
@@ -180,7 +186,8 @@ TEST_CASE("csv: header detection, quotes, CRLF and other delimiters", "[csv]") {
 
 TEST_CASE("csv: bad rows name the file, the line and the problem", "[csv][errors]") {
   const auto fails = [](const std::string& text, const std::string& what) {
-    CHECK_THROWS_MATCHES(parse_csv(text, "bad.csv", {}), InputError, Catch::Matchers::Message(what));
+    CHECK_THROWS_MATCHES(parse_csv(text, "bad.csv", {}), InputError,
+                         Catch::Matchers::Message(what));
   };
   fails("a,b,y\n1,2,0\n1,2\n", "bad.csv: line 3: ragged row: 2 cells, expected 3 (as in line 1)");
   fails("1,2,0\n\n1,2,0,4\n", "bad.csv: line 3: ragged row: 4 cells, expected 3 (as in line 1)");
@@ -192,7 +199,8 @@ TEST_CASE("csv: bad rows name the file, the line and the problem", "[csv][errors
   fails("a,b,y\n", "bad.csv: no samples (the file is empty or only a header)");
   fails("", "bad.csv: no samples (the file is empty or only a header)");
   fails("5\n6\n",
-        "bad.csv: line 1: has 1 column; a dataset needs at least 2 (features and a label) - is the delimiter ','?");
+        "bad.csv: line 1: has 1 column; a dataset needs at least 2 (features and a label) - is the "
+        "delimiter ','?");
   // sklearn's own breast_cancer.csv starts with a line of counts: seen as a 4-column header.
   fails("569,30,malignant,benign\n17.99,10.38,122.8,1001,0\n",
         "bad.csv: line 2: ragged row: 5 cells, expected 4 (as in line 1)");
@@ -206,8 +214,9 @@ TEST_CASE("csv: a test file must match the training width and labels", "[csv][er
   CHECK(parse_csv("5,6,1\n", "test.csv", opts).data.y == std::vector<std::int32_t>{1});
   CHECK_THROWS_WITH(parse_csv("5,6,7,1\n", "test.csv", opts),
                     Contains("test.csv: line 1: has 3 feature columns, expected 2"));
-  CHECK_THROWS_WITH(parse_csv("5,6,1\n5,6,2\n", "test.csv", opts),
-                    Contains("test.csv: line 2: label 2 is not one of the training labels (0->0, 1->1)"));
+  CHECK_THROWS_WITH(
+      parse_csv("5,6,1\n5,6,2\n", "test.csv", opts),
+      Contains("test.csv: line 2: label 2 is not one of the training labels (0->0, 1->1)"));
 }
 
 TEST_CASE("text loaders: many random mutations never crash", "[libsvm][csv][errors]") {
@@ -215,7 +224,8 @@ TEST_CASE("text loaders: many random mutations never crash", "[libsvm][csv][erro
   // insurance until the real fuzzers run.
   const std::string svm = racesgd::test::read_binary(fixture("tiny.svm"));
   const std::string csv = racesgd::test::read_binary(fixture("tiny.csv"));
-  const char alphabet[] = {'0', '9', ':', '#', ',', ' ', '\n', '-', '+', '.', 'e', '"', '\0', '\xff'};
+  const char alphabet[] = {'0', '9', ':', '#', ',', ' ',  '\n',
+                           '-', '+', '.', 'e', '"', '\0', '\xff'};
   std::uint64_t state = 12345;
   int loaded = 0;
   int rejected = 0;
@@ -224,7 +234,8 @@ TEST_CASE("text loaders: many random mutations never crash", "[libsvm][csv][erro
     std::string s = base.substr(0, racesgd::splitmix64(state) % (base.size() + 1));
     const int flips = static_cast<int>(racesgd::splitmix64(state) % 4);
     for (int f = 0; f < flips && !s.empty(); ++f) {
-      s[racesgd::splitmix64(state) % s.size()] = alphabet[racesgd::splitmix64(state) % sizeof alphabet];
+      s[racesgd::splitmix64(state) % s.size()] =
+          alphabet[racesgd::splitmix64(state) % sizeof alphabet];
     }
     try {
       const TextDataset t = iter % 2 ? parse_libsvm(s, "m.svm") : parse_csv(s, "m.csv");

@@ -32,8 +32,9 @@ TEST_CASE("transforms: option text parses, bad text names the flag", "[transform
   CHECK(parse_scaling("unit") == Scaling::kUnit);
   CHECK(parse_scaling("standard") == Scaling::kStandard);
   CHECK(scaling_name(Scaling::kStandard) == "standard");
-  CHECK_THROWS_MATCHES(parse_scaling("foo"), InputError,
-                       Catch::Matchers::Message("--scale: 'foo' is not one of none, max, unit, standard"));
+  CHECK_THROWS_MATCHES(
+      parse_scaling("foo"), InputError,
+      Catch::Matchers::Message("--scale: 'foo' is not one of none, max, unit, standard"));
   CHECK(parse_binary_task("").kind == BinaryTask::Kind::kNone);
   CHECK(parse_binary_task("even-odd").kind == BinaryTask::Kind::kEvenOdd);
   const BinaryTask p = parse_binary_task("3,8");
@@ -41,7 +42,8 @@ TEST_CASE("transforms: option text parses, bad text names the flag", "[transform
   CHECK(p.first == 3);
   CHECK(p.second == 8);
   CHECK_THROWS_WITH(parse_binary_task("3"), Contains("--binary '3'") && Contains("'A,B'"));
-  CHECK_THROWS_WITH(parse_binary_task("3,3"), Contains("--binary '3,3'") && Contains("must differ"));
+  CHECK_THROWS_WITH(parse_binary_task("3,3"),
+                    Contains("--binary '3,3'") && Contains("must differ"));
   CHECK_THROWS_WITH(parse_binary_task("3,x"), Contains("--binary '3,x'"));
   CHECK_THROWS_WITH(parse_binary_task("-1,2"), Contains("--binary '-1,2'"));
 }
@@ -124,10 +126,12 @@ TEST_CASE("transforms: binary tasks keep and relabel", "[transforms]") {
   CHECK(eo.size() == 20);
   CHECK(eo.num_classes == 2);
   for (Eigen::Index i = 0; i < 20; ++i) CHECK(eo.y[static_cast<std::size_t>(i)] == (i % 10) % 2);
-  CHECK_THROWS_WITH(apply_binary_task(data, parse_binary_task("3,10")),
-                    Contains("--binary '3,10' on ramp: class 10 is not below the number of classes (10)"));
+  CHECK_THROWS_WITH(
+      apply_binary_task(data, parse_binary_task("3,10")),
+      Contains("--binary '3,10' on ramp: class 10 is not below the number of classes (10)"));
   const Dataset few = ramp(3, 1, 10);  // classes 0, 1, 2 only
-  CHECK_THROWS_WITH(apply_binary_task(few, parse_binary_task("5,6")), Contains("no sample belongs"));
+  CHECK_THROWS_WITH(apply_binary_task(few, parse_binary_task("5,6")),
+                    Contains("no sample belongs"));
 }
 
 TEST_CASE("transforms: split sizes, disjointness and determinism", "[transforms]") {
@@ -139,7 +143,8 @@ TEST_CASE("transforms: split sizes, disjointness and determinism", "[transforms]
   for (Eigen::Index i = 0; i < 80; ++i) seen.insert(a.train.x(i, 0));
   for (Eigen::Index i = 0; i < 20; ++i) seen.insert(a.test.x(i, 0));
   CHECK(seen.size() == 100);
-  for (Eigen::Index i = 1; i < 20; ++i) CHECK(a.test.x(i - 1, 0) < a.test.x(i, 0));  // original order
+  for (Eigen::Index i = 1; i < 20; ++i)
+    CHECK(a.test.x(i - 1, 0) < a.test.x(i, 0));  // original order
   for (Eigen::Index i = 0; i < 20; ++i) {
     CHECK(a.test.y[static_cast<std::size_t>(i)] == static_cast<int>(a.test.x(i, 0)) % 10);
   }
@@ -149,7 +154,8 @@ TEST_CASE("transforms: split sizes, disjointness and determinism", "[transforms]
   CHECK(a.test.x != c.test.x);
   CHECK(split_train_test(data, 0.001, 1).test.size() == 1);
   CHECK(split_train_test(data, 0.999, 1).train.size() == 1);
-  CHECK_THROWS_WITH(split_train_test(data, 0.0, 1), Contains("--test-fraction") && Contains("not in (0, 1)"));
+  CHECK_THROWS_WITH(split_train_test(data, 0.0, 1),
+                    Contains("--test-fraction") && Contains("not in (0, 1)"));
   CHECK_THROWS_WITH(split_train_test(data, 1.0, 1), Contains("--test-fraction"));
   CHECK_THROWS_WITH(split_train_test(ramp(1, 1, 1), 0.5, 1), Contains("cannot be split"));
 }
