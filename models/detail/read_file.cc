@@ -43,7 +43,12 @@ std::string read_file_bytes(const std::string& path, std::uint64_t max_bytes) {
   if (!ec && on_disk < max_bytes) bytes.resize(static_cast<std::size_t>(on_disk) + kChunk);
   std::size_t size = 0;
   for (;;) {
-    if (bytes.size() < size + kChunk) bytes.resize(std::max(size + kChunk, bytes.size() * 2));
+    if (bytes.size() < size + kChunk) {
+      // Doubling, but never far past the cap: a gzip bomb stops at max_bytes + one chunk.
+      const std::uint64_t cap = max_bytes + 2 * kChunk;
+      bytes.resize(static_cast<std::size_t>(
+          std::min<std::uint64_t>(std::max<std::uint64_t>(size + kChunk, 2 * bytes.size()), cap)));
+    }
     const int got = gzread(file.get(), bytes.data() + size, static_cast<unsigned>(kChunk));
     if (got < 0) {
       int errnum = 0;

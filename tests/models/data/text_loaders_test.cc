@@ -250,3 +250,13 @@ TEST_CASE("text loaders: many random mutations never crash", "[libsvm][csv][erro
   CHECK(loaded > 0);
   CHECK(rejected > 0);
 }
+
+TEST_CASE("loaders: a file that decompresses past max_bytes is refused", "[libsvm][errors]") {
+  TempDir tmp;
+  const std::string p = tmp.write_gz("bomb.svm.gz", std::string(std::size_t{3} << 20, ' '));
+  LibsvmOptions opts;
+  opts.max_bytes = std::size_t{1} << 20;
+  CHECK_THROWS_WITH(load_libsvm(p, opts),
+                    Contains(p) && Contains("larger than 1048576 bytes once decompressed"));
+  CHECK_THROWS_WITH(load_libsvm(p), Contains("no samples"));  // within the default cap
+}
