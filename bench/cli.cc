@@ -83,6 +83,7 @@ const char* kUsage =
     "racesgd: parameter-server SGD with stragglers and stale gradients on one machine.\n\n"
     "commands:\n"
     "  train   train one model with one SGD variant; writes curve.csv and summary.json\n"
+    "  race    race several variants (repeated) and plot test error against wall-clock time\n"
     "  theory  predicted time per update, staleness and speed-up of each variant\n\n"
     "Run 'racesgd <command> --help' for the options of a command.\n";
 
@@ -109,6 +110,18 @@ int run_cli(int argc, char** argv) {
         return 0;
       }
       return train_command(values, &g_interrupted);
+    }
+    if (command == "race") {
+      bool help = false;
+      ParamValues values = parse_params(argc - 1, argv + 1, command, race_params(), &help);
+      if (help) {
+        std::cout << help_text("race",
+                               "Race SGD variants on the same data, model, delays and seeds; "
+                               "summarise time to target error and plot error against time.",
+                               race_params());
+        return 0;
+      }
+      return race_command(std::move(values), &g_interrupted);
     }
     if (command == "theory") {
       bool help = false;

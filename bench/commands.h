@@ -11,6 +11,10 @@ namespace racesgd {
 /// when the run could not finish normally (diverged, stalled, interrupted).
 int train_command(const ParamValues& values, const std::atomic<bool>* interrupt);
 
+/// `racesgd race`: several variants on the same data, model, delays and seeds, repeated;
+/// writes runs.csv, summary.csv, summary.json and error_vs_time.png/.svg.
+int race_command(ParamValues values, const std::atomic<bool>* interrupt);
+
 /// `racesgd theory`: predicted time per update, staleness and speed-up per variant.
 int theory_command(const ParamValues& values);
 

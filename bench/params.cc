@@ -47,6 +47,27 @@ const std::vector<ParamDef>& train_params() {
   return defs;
 }
 
+const std::vector<ParamDef>& race_params() {
+  static const std::vector<ParamDef> defs = [] {
+    std::vector<ParamDef> d;
+    d.push_back({"config", "", "", "FILE.toml", "experiment file: any parameter below as key = value; flags given on the command line win", "Race"});
+    d.push_back({"variants", "", "sync,k-sync,k-batch-sync,async,k-async,k-batch-async",
+                 "NAME[:K=k],...", "variants to race, each optionally with its own K", "Race"});
+    d.push_back({"repeats", "", "2", "1..100", "runs per variant (seeds seed, seed+1, ...; the same for every variant)", "Race"});
+    d.push_back({"target", "", "0.1", "[0, 1]", "test error whose time-to-reach the summary compares (runs do not stop there unless --target-error)", "Race"});
+    d.push_back({"plot", "", "true", "", "draw error_vs_time.png/.svg with /usr/bin/python3 + matplotlib", "Race", true});
+    d.push_back({"title", "", "", "TEXT", "plot title", "Race"});
+    for (ParamDef p : train_params()) {
+      if (p.name == "variant") continue;
+      if (p.name == "out") p.default_value = "runs/race";
+      if (p.name == "time") p.help = "run time of each run (default 12s when no other limit is given)";
+      d.push_back(p);
+    }
+    return d;
+  }();
+  return defs;
+}
+
 const std::vector<ParamDef>& theory_params() {
   static const std::vector<ParamDef> defs = {
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model", "Theory"},

@@ -26,6 +26,9 @@ struct ParamDef {
 /// The parameters of `racesgd train` (the race adds its own on top, see race_params()).
 const std::vector<ParamDef>& train_params();
 
+/// The parameters of `racesgd race`: train's (without --variant) plus the race's own.
+const std::vector<ParamDef>& race_params();
+
 /// The parameters of `racesgd theory`.
 const std::vector<ParamDef>& theory_params();
 

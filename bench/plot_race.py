@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Plots a race: test error against wall-clock seconds (one line per variant, the mean over
+repeats with a min-max band) and, in a second panel, against updates.
+
+usage: /usr/bin/python3 bench/plot_race.py RACE_DIR [--target 0.1] [--title TEXT]
+Reads RACE_DIR/runs.csv; writes RACE_DIR/error_vs_time.png and .svg.
+Needs Debian's python3-matplotlib (use /usr/bin/python3: another python3 may be first on PATH).
+"""
+import argparse
+import csv
+import os
+import sys
+from collections import defaultdict
+
+
+def read_runs(path):
+    runs = defaultdict(lambda: defaultdict(list))  # (variant, K) -> repeat -> rows
+    with open(path) as f:
+        rows = csv.DictReader(line for line in f if not line.startswith("#"))
+        for r in rows:
+            key = (r["variant"], int(r["K"]))
+            runs[key][int(r["repeat"])].append(
+                (float(r["time_s"]), int(r["updates"]), float(r["test_error"]) if r["test_error"] else float("nan")))
+    return runs
+
+
+def step_at(points, x, index):
+    """Value of the curve at x: the last point at or before x (the weights then in force)."""
+    value = points[0][2]
+    for p in points:
+        if p[index] <= x:
+            value = p[2]
+        else:
+            break
+    return value
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("race_dir")
+    ap.add_argument("--target", type=float, default=None)
+    ap.add_argument("--title", default="")
+    ap.add_argument("--clock", default="real")
+    args = ap.parse_args()
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("plot_race.py: matplotlib is missing: apt-get install python3-matplotlib", file=sys.stderr)
+        return 3
+    runs = read_runs(os.path.join(args.race_dir, "runs.csv"))
+    if not runs:
+        print("plot_race.py: runs.csv has no rows", file=sys.stderr)
+        return 1
+    fig, (ax_t, ax_u) = plt.subplots(1, 2, figsize=(13, 5))
+    order = ["sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"]
+    keys = sorted(runs, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1]))
+    for key in keys:
+        reps = runs[key]
+        label = key[0] if key[0] in ("sync", "async") else f"{key[0]} K={key[1]}"
+        for ax, index in ((ax_t, 0), (ax_u, 1)):
+            end = min(max(p[index] for p in pts) for pts in reps.values())
+            if end <= 0:
+                continue
+            grid = [end * i / 200 for i in range(201)]
+            curves = [[step_at(pts, x, index) for x in grid] for pts in reps.values()]
+            mean = [sum(c[i] for c in curves) / len(curves) for i in range(len(grid))]
+            lo = [min(c[i] for c in curves) for i in range(len(grid))]
+            hi = [max(c[i] for c in curves) for i in range(len(grid))]
+            line, = ax.plot(grid, mean, label=label, linewidth=1.6)
+            if len(curves) > 1:
+                ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
+    time_label = "wall-clock time (s)" if args.clock == "real" else "virtual-clock time (s)"
+    for ax, xl in ((ax_t, time_label), (ax_u, "updates")):
+        ax.set_xlabel(xl)
+        ax.set_ylabel("test error")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        if args.target is not None:
+            ax.axhline(args.target, color="gray", linestyle="--", linewidth=1)
+    ax_u.set_xscale("symlog", linthresh=10)
+    ax_u.set_xlim(left=0)
+    ax_t.legend(fontsize=8)
+    ax_t.set_title("error against time (mean, band = min..max over repeats)", fontsize=9)
+    ax_u.set_title("error against updates", fontsize=9)
+    if args.title:
+        fig.suptitle(args.title, fontsize=10)
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        fig.savefig(os.path.join(args.race_dir, f"error_vs_time.{ext}"), dpi=120)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
