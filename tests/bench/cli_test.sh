@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# End-to-end checks of the racesgd executable: every bad input exits 2 with a message
+# naming what is wrong; good runs write their outputs. Usage: cli_test.sh RACESGD SOURCE_DIR
+set -uo pipefail
+racesgd=$1
+src=$2
+fx="$src/tests/fixtures"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+# expect_error "description" "text the message must contain" args...
+expect_error() {
+  local what=$1 needle=$2
+  shift 2
+  local err rc
+  err=$("$racesgd" "$@" 2>&1 >/dev/null)
+  rc=$?
+  if [[ $rc -eq 2 && "$err" == *"$needle"* ]]; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $what: exit $rc (want 2), message: $err (want it to contain: $needle)"
+  fi
+}
+
+expect_ok() {
+  local what=$1
+  shift
+  local out rc
+  out=$("$racesgd" "$@" 2>&1)
+  rc=$?
+  if [[ $rc -eq 0 ]]; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $what: exit $rc: $out"
+  fi
+}
+
+check() {  # check "description" command...
+  local what=$1
+  shift
+  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what"; fi
+}
+
+data=(--data "$fx/mnist100-images-idx3-ubyte" --test-fraction 0.3 --batch 8 --progress off)
+
+expect_error "no command" "usage" 
+expect_error "unknown command" "unknown command 'trian'" trian
+expect_error "unknown flag" "bogus" train --bogus 3
+expect_error "stray word" "unexpected argument 'extra'" train extra
+expect_error "flag without value" "variant" train --variant
+expect_error "unknown variant" "unknown variant 'hogwild'" train --variant hogwild
+expect_error "K > P" "-K" train --variant k-async -P 4 -K 5
+expect_error "P = 0" "-P" train -P 0
+expect_error "bad delay model" "unknown delay model" train --delay gaussian:mean=1ms
+expect_error "negative delay" "exp:mean=-1ms" train --delay exp:mean=-1ms
+expect_error "pareto alpha <= 1" "pareto:scale=1ms,alpha=0.9" train --delay pareto:scale=1ms,alpha=0.9
+expect_error "missing trace" "no-such-trace.csv" train --delay trace:file=no-such-trace.csv
+expect_error "bad lr" "--lr" train --lr -0.1
+expect_error "lr not a number" "--lr" train --lr fast
+expect_error "bad schedule" "--lr-schedule" train --lr-schedule cosine
+expect_error "time without unit" "--time" train --time 10
+expect_error "bad clock" "--clock" train --clock wall
+expect_error "bad target" "--target-error" train --target-error 1.5
+expect_error "timing-only with target" "--target-error" train --timing-only --target-error 0.1
+expect_error "bad eval-every" "--eval-every" train --eval-every 0
+expect_error "bad model" "mlp:hidden=0" train "${data[@]}" --model mlp:hidden=0 --out "$tmp/x"
+expect_error "unknown model" "unknown model" train "${data[@]}" --model resnet --out "$tmp/x"
+expect_error "missing data file" "/no/such/file.csv" train --data /no/such/file.csv --out "$tmp/x"
+printf 'a,b,label\n1,2,0\n3,4\n' > "$tmp/ragged.csv"
+expect_error "ragged csv" "ragged.csv" train --data "$tmp/ragged.csv" --out "$tmp/x"
+expect_error "batch larger than data" "--batch" train "${data[@]}" --batch 5000 --out "$tmp/x"
+expect_error "unwritable out" "/proc/racesgd" train "${data[@]}" --out /proc/racesgd/out
+expect_error "bad eigen cache" "--eigen-cache" train --eigen-cache 1,2
+expect_error "race: missing config" "missing.toml" race --config "$tmp/missing.toml"
+printf 'P = 8\nvariants = [\n' > "$tmp/broken.toml"
+expect_error "race: broken toml" "broken.toml:" race --config "$tmp/broken.toml"
+printf 'P = 8\nvarients = ["sync"]\n' > "$tmp/unknown.toml"
+expect_error "race: unknown key" "unknown parameter 'varients'" race --config "$tmp/unknown.toml"
+expect_error "race: bad entry" "unknown variant" race --variants sync,fast-sync
+expect_error "race: K out of range" "-K" race --variants k-async:K=9 -P 8
+expect_error "race: repeats" "--repeats" race --repeats 0
+expect_error "theory: bad range" "-P" theory -P 5..2
+expect_error "theory: bad delay" "unknown delay model" theory --delay nope
+
+# A good virtual-clock run writes both files with the promised fields.
+expect_ok "train virtual" train "${data[@]}" --variant k-async -P 4 -K 2 --clock virtual \
+  --delay exp:mean=1ms --updates 40 --out "$tmp/train"
+check "curve.csv header" grep -q '^time_s,updates,gradients,train_loss,test_error,staleness_mean' "$tmp/train/curve.csv"
+check "summary.json fields" /usr/bin/python3 -c "
+import json, sys
+s = json.load(open('$tmp/train/summary.json'))
+need = ['variant','P','K','delay','updates','wall_time_s','mean_update_interval_s','staleness_mean',
+        'staleness_max','p0','gradients_applied','gradients_cancelled','final_test_error',
+        'final_train_loss','seed','config','context']
+missing = [k for k in need if k not in s]
+sys.exit(1 if missing or s['updates'] != 40 or s['gradients_applied'] != 80 else 0)"
+# The same flags and seed give byte-identical outputs on the virtual clock (minus timings).
+expect_ok "train virtual again" train "${data[@]}" --variant k-async -P 4 -K 2 --clock virtual \
+  --delay exp:mean=1ms --updates 40 --out "$tmp/train2"
+check "virtual determinism" cmp <(grep -v '^#' "$tmp/train/curve.csv" | cut -d, -f1-6) \
+  <(grep -v '^#' "$tmp/train2/curve.csv" | cut -d, -f1-6)
+expect_ok "train real" train "${data[@]}" --variant k-batch-sync -P 3 -K 2 --delay exp:mean=1ms \
+  --time 0.3s --out "$tmp/real"
+check "real summary" test -s "$tmp/real/summary.json"
+expect_ok "theory json" theory --delay exp:mean=1ms -P 8 -K 2 --json
+check "theory json parses" bash -c "'$racesgd' theory --delay shifted-exp:shift=1ms,mean=1ms -P 1..4 --json | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)'"
+printf 'variants = ["sync", "k-async:K=2"]\nP = 4\nrepeats = 1\nclock = "virtual"\nupdates = 30\n' > "$tmp/race.toml"
+expect_ok "race from a config file" race --config "$tmp/race.toml" "${data[@]}" --plot=false --out "$tmp/race"
+check "race outputs" test -s "$tmp/race/runs.csv" -a -s "$tmp/race/summary.csv" -a -s "$tmp/race/summary.json"
+check "race runs.csv rows" bash -c "grep -c '^k-async,2,0,' '$tmp/race/runs.csv' | grep -qv '^0$'"
+expect_ok "help" train --help
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -1,0 +1,57 @@
+#include "bench/experiment.h"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "bench/params.h"
+#include "core/error.h"
+
+using namespace racesgd;
+
+namespace {
+ExperimentConfig parse(std::initializer_list<std::pair<const char*, const char*>> kv) {
+  ParamValues v(train_params());
+  for (const auto& [k, val] : kv) v.set(k, val);
+  return parse_experiment(v);
+}
+}  // namespace
+
+TEST_CASE("defaults: 30 s unless another limit is given; auto evaluation schedule",
+          "[experiment]") {
+  const ExperimentConfig c = parse({});
+  CHECK(c.stop.time_s == 30.0);
+  CHECK(resolve_eval_schedule(c).every_s == Approx(0.3));
+  const ExperimentConfig u = parse({{"updates", "500"}});
+  CHECK(std::isinf(u.stop.time_s));
+  CHECK(resolve_eval_schedule(u).every_updates == 5);
+  const ExperimentConfig t = parse({{"target-error", "0.1"}});
+  CHECK(t.stop.time_s == 600.0);  // a bound, so an unreachable target cannot run forever
+  CHECK(parse({{"eval-every", "25"}}).eval_every == "25");
+  CHECK(resolve_eval_schedule(parse({{"eval-every", "0.5s"}})).every_s == Approx(0.5));
+}
+
+TEST_CASE("every bad value names its flag", "[experiment]") {
+  CHECK_THROWS_WITH(parse({{"batch", "0"}}), Catch::Contains("--batch"));
+  CHECK_THROWS_WITH(parse({{"P", "x"}}), Catch::Contains("-P"));
+  CHECK_THROWS_WITH(parse({{"test-fraction", "1"}}), Catch::Contains("--test-fraction"));
+  CHECK_THROWS_WITH(parse({{"l2", "-1"}}), Catch::Contains("--l2"));
+  CHECK_THROWS_WITH(parse({{"progress", "maybe"}}), Catch::Contains("--progress"));
+  CHECK_THROWS_WITH(parse({{"delay-after-compute", "perhaps"}}),
+                    Catch::Contains("--delay-after-compute"));
+  CHECK_THROWS_WITH(parse({{"lr-decay", "step:every=x"}}), Catch::Contains("--lr-decay"));
+  CHECK_THROWS_WITH(parse({{"updates", "0"}}), Catch::Contains("--updates"));
+  CHECK_THROWS_AS(parse({{"out", ""}}), InputError);
+}
+
+TEST_CASE("time to target error reads the curve", "[experiment]") {
+  std::vector<CurvePoint> c(3);
+  c[0].time_s = 0;
+  c[0].test_error = 0.9;
+  c[1].time_s = 1.5;
+  c[1].test_error = 0.2;
+  c[2].time_s = 3;
+  c[2].test_error = 0.05;
+  CHECK(time_to_error(c, 0.25) == 1.5);
+  CHECK(time_to_error(c, 0.1) == 3);
+  CHECK(time_to_error(c, 0.01) < 0);
+}
