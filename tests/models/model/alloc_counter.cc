@@ -15,7 +15,7 @@ namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<std::size_t> g_count{0};
 
-void note_allocation() {
+[[maybe_unused]] void note_allocation() {
   if (g_counting.load(std::memory_order_relaxed))  // counters only: no ordering needed
     g_count.fetch_add(1, std::memory_order_relaxed);
 }
