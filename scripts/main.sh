@@ -7,5 +7,4 @@ cd "$repo"
 bash scripts/setup.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target racesgd
-exec ./build/release/bench/racesgd train --model softmax --data mnist --variant k-batch-async \
-  -P 8 -K 2 --delay exp:mean=5ms --lr 0.1 --time 20s --out runs/main "$@"
+exec ./build/release/bench/racesgd race --config experiments/default.toml "$@"
