@@ -82,7 +82,7 @@ TEST_CASE("delay: sample moments and cdf agree with facts for every built-in", "
   check_against_facts("hetero:(shifted-exp:shift=1ms,mean=2ms),scales=3");
 }
 
-TEST_CASE("delay: pareto mean converges; cdf matches; infinite variance is not reported",
+TEST_CASE("delay: pareto mean converges, cdf matches, infinite variance is not reported",
           "[delay]") {
   // alpha = 2.5: finite variance but infinite fourth moment, so only the mean and the
   // quantiles are checked, with a generous margin.
@@ -181,7 +181,7 @@ TEST_CASE("delay: none, const and hang draw their constant", "[delay]") {
   CHECK(std::isinf(make_delay_model("hang", workers(1))->sample(0, rng)));
 }
 
-TEST_CASE("delay: a seed fixes the sequence; other seeds change it", "[delay]") {
+TEST_CASE("delay: a seed fixes the sequence, other seeds change it", "[delay]") {
   for (const char* spec : {"exp:mean=5ms", "pareto:scale=1ms,alpha=2.5",
                            "straggler:base=exp:mean=1ms,slow=exp:mean=20ms,p=0.3",
                            "lognormal:median=5ms,sigma=0.5", "bursty:calm=1ms,burst=9ms"}) {
