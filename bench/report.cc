@@ -28,18 +28,25 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
   }
 }
 
-std::string curve_csv(const std::vector<CurvePoint>& curve, const nlohmann::json& context) {
+std::string curve_csv(const std::vector<CurvePoint>& curve, const nlohmann::json& context,
+                      bool with_wall) {
   std::ostringstream os;
   for (const auto& [k, v] : context.items())
     os << "# " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
-  os << "time_s,updates,gradients,train_loss,test_error,staleness_mean,wall_s\n";
+  os << "time_s,updates,gradients,train_loss,test_error,staleness_mean"
+     << (with_wall ? ",wall_s\n" : "\n");
   char line[256];
   for (const CurvePoint& p : curve) {
-    std::snprintf(line, sizeof line, "%.6f,%llu,%llu,%.6g,%.6g,%.4f,%.6f\n", p.time_s,
+    std::snprintf(line, sizeof line, "%.6f,%llu,%llu,%.6g,%.6g,%.4f", p.time_s,
                   static_cast<unsigned long long>(p.updates),
                   static_cast<unsigned long long>(p.gradients), p.train_loss, p.test_error,
-                  p.staleness_mean, p.wall_s);
+                  p.staleness_mean);
     os << line;
+    if (with_wall) {
+      std::snprintf(line, sizeof line, ",%.6f", p.wall_s);
+      os << line;
+    }
+    os << "\n";
   }
   return os.str();
 }
@@ -47,10 +54,12 @@ std::string curve_csv(const std::vector<CurvePoint>& curve, const nlohmann::json
 void write_run_outputs(const std::filesystem::path& dir, const std::vector<CurvePoint>& curve,
                        const nlohmann::json& summary) {
   nlohmann::json header = summary.value("context", nlohmann::json::object());
+  header.erase("started_utc");  // in summary.json; kept out so virtual curves reproduce exactly
   for (const char* k : {"variant", "P", "K", "delay", "model", "clock", "seed"})
     if (summary.contains(k)) header[k] = summary[k];
   if (summary.contains("config")) header["config"] = summary["config"].dump();
-  write_file_atomic(dir / "curve.csv", curve_csv(curve, header));
+  const bool real_clock = summary.value("clock", std::string("real")) == "real";
+  write_file_atomic(dir / "curve.csv", curve_csv(curve, header, real_clock));
   write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
 }
 

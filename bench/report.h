@@ -19,7 +19,11 @@ namespace racesgd {
 void write_file_atomic(const std::filesystem::path& path, const std::string& content);
 
 /// The CSV text of a curve: '# key: value' context lines, a header, one row per point.
-std::string curve_csv(const std::vector<CurvePoint>& curve, const nlohmann::json& context);
+/// `wall_s` (real seconds) is a column only when `with_wall` is set: a virtual-clock curve
+/// holds nothing that depends on the machine, so the same flags and seed reproduce it
+/// byte for byte.
+std::string curve_csv(const std::vector<CurvePoint>& curve, const nlohmann::json& context,
+                      bool with_wall);
 
 /// DIR/curve.csv and DIR/summary.json.
 void write_run_outputs(const std::filesystem::path& dir, const std::vector<CurvePoint>& curve,
