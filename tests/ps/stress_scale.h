@@ -15,7 +15,7 @@
 
 namespace racesgd::test {
 #ifdef RACESGD_TEST_SANITIZED
-inline constexpr std::size_t kStressDivisor = 10;
+inline constexpr std::size_t kStressDivisor = 2;
 #else
 inline constexpr std::size_t kStressDivisor = 1;
 #endif
