@@ -76,7 +76,11 @@ ParamValues parse_params(int argc, char** argv, const std::string& command,
 std::atomic<bool> g_interrupted{false};
 static_assert(std::atomic<bool>::is_always_lock_free);  // touched from a signal handler
 
-extern "C" void on_signal(int) { g_interrupted.store(true, std::memory_order_relaxed); }
+// First signal: stop the run cleanly (outputs are written, marked interrupted). A second
+// one: the user insists, leave at once.
+extern "C" void on_signal(int sig) {
+  if (g_interrupted.exchange(true, std::memory_order_relaxed)) _exit(128 + sig);
+}
 
 const char* kUsage =
     "usage: racesgd <command> [options]\n\n"

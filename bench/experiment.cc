@@ -93,6 +93,9 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   if (c.stop.target_error >= 0 && v.get("time").empty() && v.get("updates").empty())
     c.stop.time_s = 600.0;  // a target that is never reached must not run forever
 
+  c.continue_on_worker_failure = one_of(v, "on-worker-failure", {"stop", "continue"}) == "continue";
+  c.stall_timeout_s = parse_duration_seconds(v.get("stall-timeout"), "--stall-timeout");
+  if (c.stall_timeout_s < 0) throw InputError("--stall-timeout: must be >= 0s");
   c.eval_every = v.get("eval-every");
   c.eval_train_samples = to_size(v, "eval-train-samples", 0);
   c.seed = static_cast<std::uint64_t>(parse_int(v.get("seed"), "--seed"));
@@ -178,6 +181,8 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   in.settings.eval = resolve_eval_schedule(cfg);
   in.settings.timing_only = cfg.timing_only;
   in.settings.delay_after_compute = cfg.delay_after_compute;
+  in.settings.continue_on_worker_failure = cfg.continue_on_worker_failure;
+  in.settings.stall_timeout_s = cfg.stall_timeout_s;
   in.progress = progress;
   in.interrupt = interrupt;
 
@@ -196,6 +201,14 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   s["seed"] = cfg.seed;
   s["stop_reason"] = r.stop_reason;
   if (!r.error.empty()) s["error"] = r.error;
+  s["interrupted"] = r.stop_reason == "interrupted";
+  nlohmann::json failures = nlohmann::json::array();
+  for (const WorkerFailure& f : r.failures)
+    failures.push_back({{"worker", f.worker}, {"error", f.what}, {"time_s", f.time_s}});
+  s["failed_workers"] = failures;
+  if (!r.failures.empty() && cfg.continue_on_worker_failure)
+    s["note"] = "continued with " + std::to_string(cfg.P - r.failures.size()) + " of " +
+                std::to_string(cfg.P) + " learners after failures";
   s["updates"] = r.updates;
   s["run_time_s"] = r.run_time_s;
   s["wall_time_s"] = r.wall_time_s;

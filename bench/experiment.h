@@ -34,6 +34,8 @@ struct ExperimentConfig {
   std::string eval_every = "auto";
   std::size_t eval_train_samples = 10000;
   bool timing_only = false;
+  bool continue_on_worker_failure = false;
+  double stall_timeout_s = 60;
   std::uint64_t seed = 1;
   std::string eigen_cache = "48K,1M,32M";
   std::string out = "runs/train";

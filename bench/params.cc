@@ -35,6 +35,8 @@ const std::vector<ParamDef>& train_params() {
       {"time", "", "", "duration", "stop after this much run time (default 30s when no other limit is given)", "Run"},
       {"updates", "", "", ">= 1", "stop after this many updates", "Run"},
       {"target-error", "", "", "[0, 1]", "stop once the test error reaches this", "Run"},
+      {"on-worker-failure", "", "stop", "stop|continue", "a learner whose minibatch throws stops the run, or leaves it and the others go on", "Run"},
+      {"stall-timeout", "", "60s", "duration, 0s = off", "real clock: stop (naming the stuck learners) when no update comes for this long", "Run"},
       {"timing-only", "", "false", "", "no gradients, delays and PS logic only (runtime studies)", "Run", true},
       {"eval-every", "", "auto", "auto|duration|N updates", "evaluation snapshot interval (auto: 100 points over the run)", "Run"},
       {"eval-train-samples", "", "10000", ">= 0", "training samples used for train_loss (0 = all)", "Run"},

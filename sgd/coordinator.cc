@@ -1,11 +1,18 @@
 #include "sgd/coordinator.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 
 namespace racesgd {
 
 Coordinator::Coordinator(Variant variant)
-    : variant_(std::move(variant)), busy_(variant_.P, 0), contributed_(variant_.P, 0) {
+    : variant_(std::move(variant)),
+      busy_(variant_.P, 0),
+      contributed_(variant_.P, 0),
+      active_(variant_.P, 1),
+      active_count_(variant_.P),
+      k_(variant_.K) {
   RACESGD_CHECK(variant_.P >= 1 && variant_.K >= 1 && variant_.K <= variant_.P);
 }
 
@@ -17,6 +24,7 @@ Decision Coordinator::on_start() {
 
 void Coordinator::restart_all_into(Decision& d) {
   for (WorkerId w = 0; w < variant_.P; ++w) {
+    if (!active_[w]) continue;
     if (busy_[w]) d.cancel.push_back(w);
     busy_[w] = 1;
     d.restart.push_back(w);
@@ -25,6 +33,7 @@ void Coordinator::restart_all_into(Decision& d) {
 
 Decision Coordinator::on_arrival(const Arrival& a) {
   RACESGD_CHECK(a.worker < variant_.P);
+  RACESGD_CHECK_MSG(active_[a.worker], "gradient from a learner that left the run");
   RACESGD_CHECK_MSG(busy_[a.worker], "gradient from a learner that was not computing");
   RACESGD_CHECK(a.read <= version_);
   busy_[a.worker] = 0;
@@ -33,7 +42,7 @@ Decision Coordinator::on_arrival(const Arrival& a) {
   d.accept = true;
   d.staleness = version_ - a.read;
   ++pending_;
-  const bool complete = pending_ == variant_.K;
+  const bool complete = pending_ >= k_;
 
   switch (variant_.kind) {
     case VariantKind::kKSync:
@@ -41,14 +50,11 @@ Decision Coordinator::on_arrival(const Arrival& a) {
       RACESGD_CHECK_MSG(a.read == version_, "sync-family gradient on an old version");
       RACESGD_CHECK_MSG(!contributed_[a.worker], "K-sync learner pushed twice");
       contributed_[a.worker] = 1;
-      if (complete) restart_all_into(d);  // stragglers cancelled, all P restart
       break;
     case VariantKind::kKBatchSync:
       // Any K minibatches on the current version; the pusher goes on on the same weights.
       RACESGD_CHECK_MSG(a.read == version_, "sync-family gradient on an old version");
-      if (complete) {
-        restart_all_into(d);
-      } else {
+      if (!complete) {
         busy_[a.worker] = 1;
         d.restart.push_back(a.worker);
       }
@@ -57,14 +63,6 @@ Decision Coordinator::on_arrival(const Arrival& a) {
       // K distinct learners, any versions; pushers wait idle; nobody is interrupted.
       RACESGD_CHECK_MSG(!contributed_[a.worker], "K-async learner pushed twice");
       contributed_[a.worker] = 1;
-      if (complete) {
-        for (WorkerId w = 0; w < variant_.P; ++w) {
-          if (contributed_[w]) {
-            busy_[w] = 1;
-            d.restart.push_back(w);
-          }
-        }
-      }
       break;
     case VariantKind::kKBatchAsync:
       // The pusher fetches the newest weights at once; no learner ever waits.
@@ -72,13 +70,42 @@ Decision Coordinator::on_arrival(const Arrival& a) {
       d.restart.push_back(a.worker);
       break;
   }
+  if (complete) complete_into(d);
+  return d;
+}
 
-  if (complete) {
-    d.apply = true;
-    ++version_;
-    pending_ = 0;
-    std::fill(contributed_.begin(), contributed_.end(), 0);
+void Coordinator::complete_into(Decision& d) {
+  switch (variant_.kind) {
+    case VariantKind::kKSync:
+    case VariantKind::kKBatchSync:
+      restart_all_into(d);  // stragglers cancelled, every learner restarts on the new version
+      break;
+    case VariantKind::kKAsync:
+      for (WorkerId w = 0; w < variant_.P; ++w) {
+        if (contributed_[w] && active_[w]) {  // only the K pushers get the new weights
+          busy_[w] = 1;
+          d.restart.push_back(w);
+        }
+      }
+      break;
+    case VariantKind::kKBatchAsync:
+      break;  // pushers restarted on arrival
   }
+  d.apply = true;
+  ++version_;
+  pending_ = 0;
+  std::fill(contributed_.begin(), contributed_.end(), 0);
+}
+
+Decision Coordinator::retire(WorkerId w) {
+  RACESGD_CHECK(w < variant_.P);
+  RACESGD_CHECK_MSG(active_[w], "learner retired twice");
+  active_[w] = 0;
+  busy_[w] = 0;
+  --active_count_;
+  k_ = std::min(k_, active_count_);
+  Decision d;
+  if (active_count_ > 0 && pending_ > 0 && pending_ >= k_) complete_into(d);
   return d;
 }
 

@@ -50,7 +50,17 @@ class Coordinator {
   /// drop cancelled work before it gets here.
   Decision on_arrival(const Arrival& a);
 
+  /// Learner w failed and leaves the run: it is never restarted again, and K shrinks to
+  /// the number of learners left when fewer than K remain (sync stays "all of them").
+  /// When that completes the pending update the decision applies it, like an arrival
+  /// would. CHECK-fails if w already left.
+  Decision retire(WorkerId w);
+
   const Variant& variant() const { return variant_; }
+  /// K in force: the variant's K, or fewer once learners have left.
+  std::size_t effective_k() const { return k_; }
+  std::size_t active() const { return active_count_; }
+  bool is_active(WorkerId w) const { return active_[w] != 0; }
   Version version() const { return version_; }
   std::size_t pending() const { return pending_; }
   /// True while learner w computes a minibatch (false while it waits for new weights).
@@ -58,12 +68,16 @@ class Coordinator {
 
  private:
   void restart_all_into(Decision& d);
+  void complete_into(Decision& d);
 
   Variant variant_;
   Version version_ = 0;
   std::size_t pending_ = 0;           // gradients accepted towards the next update
   std::vector<char> busy_;            // per learner: computing a minibatch
   std::vector<char> contributed_;     // per learner: already in the pending set (K-sync/K-async)
+  std::vector<char> active_;          // per learner: still in the run (not failed)
+  std::size_t active_count_;
+  std::size_t k_;                     // effective K
 };
 
 }  // namespace racesgd

@@ -1,5 +1,6 @@
 #include "sgd/parameter_server.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -19,7 +20,8 @@ ParameterServer::ParameterServer(const Variant& variant, VersionedWeights& weigh
       lr_(lr),
       accumulator_(weights.dim()),
       tracker_(variant.P),
-      idle_since_(variant.P, kNotIdle) {
+      idle_since_(variant.P, kNotIdle),
+      busy_since_(variant.P, 0.0) {
   current_ = weights_.pin_latest();
 }
 
@@ -33,6 +35,7 @@ Decision ParameterServer::start(double time) {
 void ParameterServer::account_restarts(const Decision& d, double time) {
   for (WorkerId w : d.cancel) tracker_.record_cancelled(w);
   for (WorkerId w : d.restart) {
+    busy_since_[w] = time;
     if (idle_since_[w] != kNotIdle) {
       tracker_.record_idle(w, time - idle_since_[w]);
       idle_since_[w] = kNotIdle;
@@ -63,31 +66,50 @@ Decision ParameterServer::on_gradient(const GradientArrival& a) {
     tracker_.record_applied(a.worker, d.staleness);
     if (log_updates_) pending_record_.contributions.emplace_back(a.worker, a.read);
   }
-  if (d.apply) {
-    double w2 = 0;
-    weights_.publish([&](std::span<float> dst, std::span<const float> cur) {
-      w2 = accumulator_.apply_into(dst, cur);
-    });
-    current_ = weights_.pin_latest();
-    last_update_time_ = a.time;
-    if (!std::isfinite(w2))
-      throw RunError("weights after update " + std::to_string(coordinator_.version()) +
-                     " (last gradient from worker " + std::to_string(a.worker) +
-                     ") contain NaN or Inf: the run diverged (try a smaller --lr)");
-    if (log_updates_) {
-      pending_record_.version = coordinator_.version();
-      pending_record_.time = a.time;
-      pending_record_.cancelled = d.cancel;
-      update_log_.push_back(std::move(pending_record_));
-      pending_record_ = UpdateRecord{};
-    }
-  }
+  if (d.apply) apply_update(d, a.worker, a.time);
   // A learner that pushed and is not restarted waits for new weights from now on.
   bool restarted = false;
   for (WorkerId w : d.restart) restarted = restarted || w == a.worker;
   if (!restarted) idle_since_[a.worker] = a.time;
   account_restarts(d, a.time);
   return d;
+}
+
+void ParameterServer::apply_update(const Decision& d, WorkerId last, double time) {
+  double w2 = 0;
+  weights_.publish([&](std::span<float> dst, std::span<const float> cur) {
+    w2 = accumulator_.apply_into(dst, cur);
+  });
+  current_ = weights_.pin_latest();
+  last_update_time_ = time;
+  if (!std::isfinite(w2))
+    throw RunError("weights after update " + std::to_string(coordinator_.version()) +
+                   " (last gradient from worker " + std::to_string(last) +
+                   ") contain NaN or Inf: the run diverged (try a smaller --lr)");
+  if (log_updates_) {
+    pending_record_.version = coordinator_.version();
+    pending_record_.time = time;
+    pending_record_.cancelled = d.cancel;
+    update_log_.push_back(std::move(pending_record_));
+    pending_record_ = UpdateRecord{};
+  }
+}
+
+Decision ParameterServer::retire(WorkerId w, double time) {
+  Decision d = coordinator_.retire(w);
+  idle_since_[w] = kNotIdle;
+  if (d.apply) apply_update(d, w, time);
+  account_restarts(d, time);
+  return d;
+}
+
+std::vector<std::pair<WorkerId, double>> ParameterServer::busy_workers(double now) const {
+  std::vector<std::pair<WorkerId, double>> out;
+  for (WorkerId w = 0; w < coordinator_.variant().P; ++w)
+    if (coordinator_.busy(w)) out.emplace_back(w, now - busy_since_[w]);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
 }
 
 }  // namespace racesgd

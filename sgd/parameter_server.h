@@ -45,6 +45,14 @@ class ParameterServer {
   /// NaN/Inf, naming the update and the learner.
   Decision on_gradient(const GradientArrival& a);
 
+  /// Learner w failed and leaves the run (see Coordinator::retire). May apply the pending
+  /// update; throws RunError like on_gradient when that produces NaN/Inf.
+  Decision retire(WorkerId w, double time);
+
+  /// Learners computing a minibatch, longest first, with how long they have been at it:
+  /// the suspects when no update comes.
+  std::vector<std::pair<WorkerId, double>> busy_workers(double now) const;
+
   Version version() const { return coordinator_.version(); }
   const Coordinator& coordinator() const { return coordinator_; }
   const StalenessTracker& tracker() const { return tracker_; }
@@ -59,6 +67,7 @@ class ParameterServer {
 
  private:
   void account_restarts(const Decision& d, double time);
+  void apply_update(const Decision& d, WorkerId last, double time);
 
   Coordinator coordinator_;
   VersionedWeights& weights_;
@@ -67,6 +76,7 @@ class ParameterServer {
   StalenessTracker tracker_;
   VersionedWeights::Pin current_;   // the newest version, for ||w_j - w_tau||^2
   std::vector<double> idle_since_;  // per learner: time it started waiting, or +inf
+  std::vector<double> busy_since_;  // per learner: time its current minibatch started
   double last_update_time_ = 0;
   double lr_sum_ = 0;
   bool log_updates_ = false;

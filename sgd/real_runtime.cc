@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <optional>
 #include <thread>
 
@@ -121,6 +123,7 @@ RunResult run_real(const RunInputs& in) {
   double drawn_sum = 0, served_sum = 0, compute_sum = 0;
   std::uint64_t delay_count = 0, exceeded = 0;
   auto last_progress = Clock::now();
+  double last_progress_time = 0;  // last update or learner departure, run clock
   GradientMessage msg;
   double now = 0;
   try {
@@ -131,7 +134,29 @@ RunResult run_real(const RunInputs& in) {
       }
       if (in.interrupt && in.interrupt->load(std::memory_order_relaxed)) {
         result.stop_reason = "interrupted";
+        result.error = "interrupted by a signal";
         break;
+      }
+      if (workers.has_new_failures()) {
+        bool stop = false;
+        for (auto& [w, what] : workers.take_failures()) {
+          result.failures.push_back(WorkerFailure{w, what, now_s()});
+          if (!s.continue_on_worker_failure) {
+            result.stop_reason = "worker-failed";
+            result.error = "worker " + std::to_string(w) + " failed: " + what;
+            stop = true;
+            break;
+          }
+          const Decision d = ps.retire(w, now_s());
+          for (WorkerId r : d.restart) workers.assign(r);
+          last_progress_time = now_s();
+        }
+        if (stop) break;
+        if (ps.coordinator().active() == 0) {
+          result.stop_reason = "stalled";
+          result.error = "no learner left: every learner failed";
+          break;
+        }
       }
       const double next_stop = std::min(ticker.next_time(), s.stop.time_s);
       // Wake at least every 100 ms to notice interrupts and report progress.
@@ -146,6 +171,22 @@ RunResult run_real(const RunInputs& in) {
       if (now >= s.stop.time_s) {
         now = s.stop.time_s;
         result.stop_reason = "time";
+        break;
+      }
+      // Progress watchdog: a learner that never returns stalls the variants that need it.
+      if (s.stall_timeout_s > 0 &&
+          now - std::max(ps.last_update_time(), last_progress_time) > s.stall_timeout_s) {
+        result.stop_reason = "stalled";
+        std::string who;
+        for (const auto& [w, busy_s] : ps.busy_workers(now)) {
+          char item[64];
+          std::snprintf(item, sizeof item, "%zu (computing for %.1fs)", w, busy_s);
+          who += (who.empty() ? "" : ", ") + std::string(item);
+        }
+        char head[96];
+        std::snprintf(head, sizeof head, "no update for %.1fs (--stall-timeout); ",
+                      now - std::max(ps.last_update_time(), last_progress_time));
+        result.error = std::string(head) + "stuck: worker(s) " + (who.empty() ? "none" : who);
         break;
       }
       if (in.progress && Clock::now() - last_progress > std::chrono::milliseconds(250)) {

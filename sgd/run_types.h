@@ -35,6 +35,14 @@ struct RunSettings {
   bool timing_only = false;         // no gradients (virtual clock only): pure runtime studies
   bool delay_after_compute = false; // real clock: sleep X after computing instead of until start+X
   bool record_updates = false;      // keep an UpdateRecord per update (tests, traces)
+  bool continue_on_worker_failure = false;  // a failing learner leaves; the rest go on
+  double stall_timeout_s = 60;      // real clock: stop when no update comes for this long (0 = off)
+};
+
+struct WorkerFailure {
+  std::size_t worker = 0;
+  std::string what;
+  double time_s = 0;
 };
 
 struct CurvePoint {
@@ -72,6 +80,7 @@ struct RunResult {
   std::uint64_t compute_exceeded_delay = 0;
   double compute_mean_s = 0;
   std::vector<UpdateRecord> update_log;
+  std::vector<WorkerFailure> failures;  // learners that failed (and left, when continuing)
   double mean_update_interval_s() const {
     return updates ? last_update_time_s / static_cast<double>(updates) : 0.0;
   }

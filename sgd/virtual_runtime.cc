@@ -1,6 +1,7 @@
 #include "sgd/virtual_runtime.h"
 
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -85,12 +86,34 @@ RunResult run_virtual(const RunInputs& in) {
   double drawn_sum = 0;
   std::uint64_t drawn_count = 0;
 
-  auto restart = [&](WorkerId w, double now) {
+  // A learner whose minibatch throws (delay model or gradient) fails: the run stops, or
+  // with continue_on_worker_failure the learner leaves and the others go on.
+  bool failed_stop = false;
+  std::function<void(WorkerId, double)> restart;
+  auto fail_learner = [&](WorkerId w, double now, const std::string& what) {
+    Learner& L = learners[w];
+    ++L.generation;  // drop its pending event, if any
+    L.pin.reset();
+    result.failures.push_back(WorkerFailure{w, what, now});
+    if (!s.continue_on_worker_failure) {
+      failed_stop = true;
+      return;
+    }
+    const Decision d = ps.retire(w, now);
+    for (WorkerId r : d.restart) restart(r, now);
+  };
+  restart = [&](WorkerId w, double now) {
     Learner& L = learners[w];
     ++L.generation;  // an event of the previous generation is now a cancelled minibatch
     L.pin.reset();
     L.pin = weights.pin_latest();
-    const double x = in.delay->sample(w, L.delay_rng);
+    double x = 0;
+    try {
+      x = in.delay->sample(w, L.delay_rng);
+    } catch (const std::exception& e) {
+      fail_learner(w, now, e.what());
+      return;
+    }
     if (std::isfinite(x)) {
       drawn_sum += x;
       ++drawn_count;
@@ -138,9 +161,21 @@ RunResult run_virtual(const RunInputs& in) {
         result.stop_reason = "target-error";
         break;
       }
+      if (failed_stop) {
+        const WorkerFailure& f = result.failures.back();
+        result.stop_reason = "worker-failed";
+        result.error = "worker " + std::to_string(f.worker) + " failed: " + f.what;
+        break;
+      }
       if (queue.empty()) {
         result.stop_reason = "stalled";
-        result.error = "no learner can finish a minibatch (every pending delay is infinite)";
+        std::string who;
+        for (const auto& [w, busy_s] : ps.busy_workers(now))
+          who += (who.empty() ? "" : ", ") + std::to_string(w);
+        result.error = ps.coordinator().active() == 0
+                           ? std::string("no learner left: every learner failed")
+                           : "no learner can finish a minibatch (every pending delay is infinite); "
+                             "stuck: worker(s) " + (who.empty() ? std::string("none") : who);
         break;
       }
       const Event ev = queue.top();
@@ -161,7 +196,14 @@ RunResult run_virtual(const RunInputs& in) {
       Learner& L = learners[ev.worker];
       if (ev.generation != L.generation) continue;  // cancelled minibatch
       now = ev.time;
-      if (L.task) L.task->compute(L.pin.weights(), L.grad);
+      if (L.task) {
+        try {
+          L.task->compute(L.pin.weights(), L.grad);
+        } catch (const std::exception& e) {
+          fail_learner(ev.worker, now, e.what());
+          continue;
+        }
+      }
       const Decision d =
           ps.on_gradient(GradientArrival{ev.worker, L.pin.version(), L.grad, L.pin.weights(), now});
       for (WorkerId w : d.restart) restart(w, now);

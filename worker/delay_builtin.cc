@@ -4,6 +4,7 @@
 #include "worker/delay_builtin.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <cmath>
 #include <limits>
 
@@ -336,7 +337,45 @@ class HeteroDelay final : public DelayModel {
   std::vector<double> scales_;
 };
 
+// Fault injection: throws from sample() at worker `worker`'s (after+1)-th minibatch, so
+// tests and users can see how a run survives a learner that fails mid-run.
+class FaultyDelay final : public DelayModel {
+ public:
+  FaultyDelay(std::unique_ptr<DelayModel> base, std::size_t worker, std::uint64_t after,
+              std::size_t num_workers)
+      : base_(std::move(base)), worker_(worker), after_(after), count_(num_workers, 0) {}
+  double sample(std::size_t worker, Rng& rng) override {
+    RACESGD_CHECK(worker < count_.size());
+    if (worker == worker_ && count_[worker]++ == after_)
+      throw std::runtime_error("injected fault (delay model 'faulty') at minibatch " +
+                               std::to_string(after_ + 1));
+    return base_->sample(worker, rng);
+  }
+  std::string spec() const override {
+    return "faulty:base=" + quote_nested_spec(base_->spec()) + ",worker=" +
+           std::to_string(worker_) + ",after=" + std::to_string(after_);
+  }
+  DelayFacts facts() const override { return base_->facts(); }
+  DelayFacts worker_facts(std::size_t worker) const override { return base_->worker_facts(worker); }
+
+ private:
+  std::unique_ptr<DelayModel> base_;
+  std::size_t worker_;
+  std::uint64_t after_;
+  std::vector<std::uint64_t> count_;  // per worker: each entry touched by its own thread only
+};
+
 // ---------------------------------------------------------------------------------------
+
+std::unique_ptr<DelayModel> make_faulty(SpecArgs& a, const DelayContext& ctx) {
+  auto base = make_nested_delay_model(a, a.required_text("base"), ctx);
+  const auto worker = static_cast<std::size_t>(a.integer("worker", 0, 0, 1 << 20));
+  if (worker >= ctx.num_workers)
+    a.fail("worker " + std::to_string(worker) + " does not exist (there are " +
+           std::to_string(ctx.num_workers) + " workers)");
+  const auto after = static_cast<std::uint64_t>(a.integer("after", 0));
+  return std::make_unique<FaultyDelay>(std::move(base), worker, after, ctx.num_workers);
+}
 
 std::unique_ptr<DelayModel> make_uniform(SpecArgs& a, const DelayContext&) {
   const double lo = a.duration("min"), hi = a.duration("max");
@@ -389,6 +428,10 @@ std::vector<DelayModelEntry> builtin_delay_models() {
                [](SpecArgs&, const DelayContext&) { return std::make_unique<NoneDelay>(); }});
   v.push_back({"hang", "hang  X = +infinity: the worker never finishes (watchdog tests)",
                [](SpecArgs&, const DelayContext&) { return std::make_unique<HangDelay>(); }});
+  v.push_back({"faulty",
+               "faulty:base=SPEC,worker=W,after=N  like SPEC, but worker W's minibatch N+1 "
+               "throws (fault injection)",
+               make_faulty});
   v.push_back({"const", "const:value=D  X = D", [](SpecArgs& a, const DelayContext&) {
                  return std::make_unique<ConstDelay>(a.duration("value"));
                }});

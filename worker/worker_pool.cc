@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <optional>
+#include <utility>
 
 #include "core/check.h"
 #include "core/rng.h"
@@ -44,7 +45,26 @@ std::uint64_t WorkerPool::assignment(std::size_t w) const {
   return slots_[w]->assignment.load(std::memory_order_seq_cst);
 }
 
+std::vector<std::pair<std::size_t, std::string>> WorkerPool::take_failures() {
+  std::lock_guard lock(failures_mutex_);
+  new_failures_.store(false, std::memory_order_relaxed);
+  return std::exchange(failures_, {});
+}
+
 void WorkerPool::run(std::stop_token st, std::size_t w) {
+  try {
+    run_loop(st, w);
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard lock(failures_mutex_);
+      failures_.emplace_back(w, e.what());
+      new_failures_.store(true, std::memory_order_release);  // PS polls it after wake()
+    }
+    deps_.inbox->wake();
+  }
+}
+
+void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
   Slot& slot = *slots_[w];
   Rng delay_rng(derive_seed(config_.seed, w, StreamPurpose::kDelays));
   std::optional<GradientTask> task;

@@ -17,6 +17,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -65,6 +67,12 @@ class WorkerPool {
   /// The assignment number learner w must carry for its gradient to count.
   std::uint64_t assignment(std::size_t w) const;
 
+  /// A learner whose minibatch threw (delay model or gradient) records the error, wakes
+  /// the PS and ends its thread. PS thread: takes the failures not taken yet.
+  std::vector<std::pair<std::size_t, std::string>> take_failures();
+  /// Cheap check for take_failures() (any thread).
+  bool has_new_failures() const { return new_failures_.load(std::memory_order_acquire); }
+
   /// Requests stop, wakes and joins every learner. Idempotent.
   void stop();
 
@@ -79,10 +87,14 @@ class WorkerPool {
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
   void run(std::stop_token st, std::size_t w);
+  void run_loop(std::stop_token st, std::size_t w);
 
   WorkerPoolConfig config_;
   WorkerPoolDeps deps_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::atomic<bool> new_failures_{false};
+  std::mutex failures_mutex_;  // guards failures_ (rare: only when a learner fails)
+  std::vector<std::pair<std::size_t, std::string>> failures_;
   std::vector<std::jthread> threads_;
 };
 

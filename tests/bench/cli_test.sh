@@ -131,5 +131,38 @@ check "race outputs" test -s "$tmp/race/runs.csv" -a -s "$tmp/race/summary.csv" 
 check "race runs.csv rows" bash -c "grep -c '^k-async,2,0,' '$tmp/race/runs.csv' | grep -qv '^0$'"
 expect_ok "help" train --help
 
+# Faults: a failing learner stops the run naming it (exit 1, outputs written) ...
+"$racesgd" train "${data[@]}" --variant sync -P 3 --clock virtual --updates 50 \
+  --delay 'faulty:base=exp:mean=1ms,worker=2,after=3' --out "$tmp/fault" >/dev/null 2>"$tmp/fault.err"
+check "failing learner: exit 1" test $? -eq 1
+check "failing learner: named" grep -q "worker 2 failed: injected fault" "$tmp/fault.err"
+check "failing learner: summary written" grep -q '"stop_reason": "worker-failed"' "$tmp/fault/summary.json"
+# ... or, with --on-worker-failure continue, leaves and the run finishes with P-1.
+expect_ok "continue after a failure" train "${data[@]}" --variant sync -P 3 --clock virtual \
+  --updates 50 --delay 'faulty:base=exp:mean=1ms,worker=2,after=3' --on-worker-failure continue \
+  --out "$tmp/fault2"
+check "continue: says so" grep -q 'continued with 2 of 3 learners' "$tmp/fault2/summary.json"
+# A learner that never returns: the watchdog names it.
+"$racesgd" train "${data[@]}" --variant sync -P 3 --delay 'hetero:const:value=1ms,scales=1,1,100000' \
+  --stall-timeout 0.5s --time 30s --out "$tmp/stall" >/dev/null 2>"$tmp/stall.err"
+check "stall: exit 1" test $? -eq 1
+check "stall: names the stuck learner" grep -q "stuck: worker(s) 2" "$tmp/stall.err"
+expect_error "bad stall timeout" "--stall-timeout" train --stall-timeout soon
+expect_error "bad failure policy" "--on-worker-failure" train --on-worker-failure ignore
+# SIGINT: the run stops within a second or two, writes its outputs marked interrupted, exits 1.
+"$racesgd" train "${data[@]}" --variant k-async -P 4 -K 2 --delay exp:mean=2ms --time 60s \
+  --out "$tmp/sigint" >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -INT $pid
+start=$(date +%s%N)
+wait $pid
+rc=$?
+took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "SIGINT: exit 1" test $rc -eq 1
+check "SIGINT: stopped within 5 s (took ${took_ms} ms)" test $took_ms -lt 5000
+check "SIGINT: summary marked interrupted" grep -q '"interrupted": true' "$tmp/sigint/summary.json"
+check "SIGINT: curve written" test -s "$tmp/sigint/curve.csv"
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -152,3 +152,38 @@ TEST_CASE("every accepted gradient is applied exactly once: K per update", "[coo
     }
   }
 }
+
+TEST_CASE("retire: a failed learner leaves; K shrinks to the learners left", "[coordinator]") {
+  SECTION("sync: the pending update completes when the missing learner leaves") {
+    Coordinator c(make_variant("sync", 3, 3));
+    c.on_start();
+    c.on_arrival({0, 0});
+    c.on_arrival({1, 0});
+    Decision d = c.retire(2);
+    CHECK(d.apply);
+    CHECK(d.restart == W{0, 1});  // the departed learner is never restarted
+    CHECK(c.effective_k() == 2);
+    CHECK(c.active() == 2);
+    Decision e = c.on_start();  // (a restart-all never names it either)
+    CHECK(e.restart == W{0, 1});
+  }
+  SECTION("k-async: K stays while enough learners remain") {
+    Coordinator c(make_variant("k-async", 4, 2));
+    c.on_start();
+    c.on_arrival({0, 0});
+    Decision d = c.retire(3);
+    CHECK_FALSE(d.apply);
+    CHECK(c.effective_k() == 2);
+    Decision e = c.on_arrival({1, 0});
+    CHECK(e.apply);
+    CHECK(e.restart == W{0, 1});
+  }
+  SECTION("k-batch-async: nothing pending, nothing applied") {
+    Coordinator c(make_variant("k-batch-async", 2, 2));
+    c.on_start();
+    Decision d = c.retire(0);
+    CHECK_FALSE(d.apply);
+    CHECK(c.effective_k() == 1);
+    CHECK(c.on_arrival({1, 0}).apply);
+  }
+}

@@ -255,3 +255,61 @@ TEST_CASE("real clock: stop by time returns promptly even with long delays",
   CHECK(r.updates == 0);
   CHECK(took < 5.0);  // nobody waited out a 10 s sleep
 }
+
+TEST_CASE("a failing learner stops the run, naming it; or leaves and the rest go on",
+          "[runtime][faults]") {
+  for (bool real : {false, true}) {
+    INFO((real ? "real" : "virtual"));
+    {
+      Fixture f;
+      auto in = f.inputs("k-sync", 3, 3, "faulty:base=exp:mean=200us,worker=1,after=5", false);
+      in.settings.stop.updates = 50;
+      in.settings.stop.time_s = 20;
+      const RunResult r = real ? run_real(in) : run_virtual(in);
+      CHECK(r.stop_reason == "worker-failed");
+      CHECK_THAT(r.error, Catch::Contains("worker 1 failed") && Catch::Contains("injected fault"));
+      REQUIRE(r.failures.size() == 1);
+      CHECK(r.failures[0].worker == 1);
+      CHECK(r.updates <= 6);
+      CHECK_FALSE(r.curve.empty());
+    }
+    {
+      Fixture f;
+      auto in = f.inputs("sync", 3, 3, "faulty:base=exp:mean=200us,worker=1,after=5", false);
+      in.settings.stop.updates = 50;
+      in.settings.stop.time_s = 20;
+      in.settings.continue_on_worker_failure = true;
+      const RunResult r = real ? run_real(in) : run_virtual(in);
+      CHECK(r.stop_reason == "updates");
+      CHECK(r.updates == 50);
+      REQUIRE(r.failures.size() == 1);
+      // After the failure every update averages the two learners left.
+      const UpdateRecord& last = r.update_log.back();
+      CHECK(last.contributions.size() == 2);
+      for (const auto& [w, read] : last.contributions) CHECK(w != 1);
+    }
+  }
+}
+
+TEST_CASE("watchdog: a learner that never returns stalls sync, named; K < P goes on",
+          "[runtime][faults][real][concurrency]") {
+  Fixture f;
+  // Learner 2 hangs from its first minibatch on (trace: learner 2's column is 'inf'-like:
+  // hetero scales make it 10^6 times slower than the others).
+  auto in = f.inputs("sync", 3, 3, "hetero:const:value=1ms,scales=1,1,1000000", true);
+  in.settings.stop.time_s = 20;
+  in.settings.stall_timeout_s = 0.3;
+  const RunResult r = run_real(in);
+  CHECK(r.stop_reason == "stalled");
+  CHECK_THAT(r.error, Catch::Contains("stuck: worker(s) 2 (computing for"));
+  CHECK(r.updates == 0);
+
+  Fixture g;
+  auto k = g.inputs("k-async", 3, 2, "hetero:const:value=1ms,scales=1,1,1000000", true);
+  k.settings.stop.updates = 50;
+  k.settings.stop.time_s = 20;
+  k.settings.stall_timeout_s = 0.3;
+  const RunResult rk = run_real(k);
+  CHECK(rk.stop_reason == "updates");
+  CHECK(rk.updates == 50);
+}
