@@ -1,5 +1,6 @@
 #include "worker/worker_pool.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <utility>
@@ -34,6 +35,8 @@ void WorkerPool::stop() {
 
 std::uint64_t WorkerPool::assign(std::size_t w) {
   Slot& s = *slots_[w];
+  // relaxed: published by the seq_cst fetch_add below, which the learner loads before it.
+  s.assigned_at.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   // seq_cst: pairs with the learner's clear()-then-load in run(); together with the
   // sticky interrupt flag this rules out a lost wake-up (see docs/concurrency.md).
   const std::uint64_t a = s.assignment.fetch_add(1, std::memory_order_seq_cst) + 1;
@@ -86,12 +89,19 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
       return st.stop_requested() || slot.assignment.load(std::memory_order_seq_cst) != mine;
     };
 
+    // The minibatch's clock starts when the PS handed out the weights (paper.md: X is the
+    // learner's whole turn-around), so waking up and computing are part of X, like
+    // network and compute time would be on a real cluster.
+    const Clock::time_point start{Clock::duration(slot.assigned_at.load(std::memory_order_relaxed))};
     VersionedWeights::Pin pin = deps_.weights->pin_latest();
-    const Clock::time_point start = Clock::now();
+    const Clock::time_point began = Clock::now();
     const double x = deps_.delay->sample(w, delay_rng);
     GradientBuffer grad = deps_.buffers->acquire();
     double loss = 0;
-    if (task) loss = task->compute(pin.weights(), grad.span());
+    if (task)
+      loss = task->compute(pin.weights(), grad.span());
+    else
+      std::fill(grad.span().begin(), grad.span().end(), 0.0f);  // timing-only: a zero gradient
     const Clock::time_point computed = Clock::now();
     if (cancelled()) continue;  // pin and buffer return to their pools here
 
@@ -101,9 +111,14 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
       deadline = (config_.delay_after_compute ? computed : start) + wait;
     }
     bool reached = false;
-    while (!(reached = slot.sleep.sleep_until(deadline))) {
+    while (true) {
+      if (slot.sleep.sleep_until(deadline)) {
+        reached = true;
+        break;
+      }
+      // Interrupted: clear first, then look, so an assignment racing with us is not missed.
+      slot.sleep.clear();
       if (cancelled()) break;
-      slot.sleep.clear();  // a stray interrupt: neither stop nor a new assignment
     }
     if (!reached) continue;
 
@@ -112,7 +127,7 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
     m.worker = w;
     m.read_version = pin.version();
     m.batch_size = static_cast<std::uint32_t>(config_.batch);
-    m.t_start = seconds(start);
+    m.t_start = seconds(began);
     m.t_computed = seconds(computed);
     m.t_pushed = seconds(pushed);
     m.delay_drawn = x;

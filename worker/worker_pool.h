@@ -81,10 +81,12 @@ class WorkerPool {
  private:
   struct alignas(64) Slot {
     std::atomic<std::uint64_t> assignment{0};
+    std::atomic<std::int64_t> assigned_at{0};  // steady_clock ticks of the latest assign()
     InterruptibleSleep sleep;
   };
   static_assert(alignof(Slot) == 64);
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+  static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 
   void run(std::stop_token st, std::size_t w);
   void run_loop(std::stop_token st, std::size_t w);
