@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "sgd/lr_schedule.h"
+#include "sgd/virtual_runtime.h"
 #include "worker/delay_model.h"
 
 using namespace racesgd;
@@ -93,5 +95,33 @@ TEST_CASE("virtual timing-only runs match the closed forms within 1%", "[theory]
     const Estimate mc = monte_carlo_time_per_update(*d, c.variant, 8, c.K, o);
     INFO(c.spec << " " << c.variant << " K=" << c.K);
     CHECK(mc.value == Approx(theory.value).epsilon(0.01));
+  }
+}
+
+// Staleness facts of paper.md on the virtual clock, within 1%. 4 x 10^5 updates: the
+// standard error of p0 (a binomial fraction) is then ~0.4% of p0 = 1/8.
+TEST_CASE("virtual staleness and p0 match paper.md within 1%", "[theory][virtual]") {
+  const std::size_t P = 8;
+  struct Case {
+    const char* variant;
+    std::size_t K;
+    double staleness;
+    double p0;  // < 0: no closed form
+  };
+  for (const Case& c : {Case{"async", 1, 7.0, 1.0 / 8}, Case{"k-async", 2, 3.0, 2.0 / 8},
+                        Case{"k-async", 4, 1.0, 4.0 / 8}, Case{"k-batch-async", 2, 3.5, -1},
+                        Case{"k-batch-async", 4, 1.75, -1}}) {
+    auto d = delay("exp:mean=1ms", P);
+    const auto lr = make_lr_schedule("constant", 1.0, "none");
+    RunInputs in;
+    in.delay = d.get();
+    in.lr = lr.get();
+    in.settings.variant = make_variant(c.variant, P, c.K);
+    in.settings.timing_only = true;
+    in.settings.stop.updates = 400000;
+    const RunResult r = run_virtual(in);
+    INFO(c.variant << " K=" << c.K);
+    CHECK(r.staleness_mean == Approx(c.staleness).epsilon(0.01));
+    if (c.p0 > 0) CHECK(r.p0 == Approx(c.p0).epsilon(0.01));
   }
 }
