@@ -54,10 +54,11 @@ class VersionedWeights {
     return peak_reader_use + 2;
   }
 
-  /// pool_size >= 2 buffers of w0.size() floats; w0 becomes version 0.
+  /// pool_size >= 2 buffers of w0.size() floats; w0 becomes version `first_version` (0
+  /// for a new run; a resumed run starts at its checkpoint's version).
   /// Allocates (the only place that does). CHECK-fails on pool_size < 2 or > kMaxPoolSize,
-  /// or on empty w0.
-  VersionedWeights(std::span<const float> w0, std::size_t pool_size);
+  /// on empty w0, or on first_version > kMaxVersion.
+  VersionedWeights(std::span<const float> w0, std::size_t pool_size, Version first_version = 0);
   /// CHECK-fails if any Pin is still alive (it would dangle).
   ~VersionedWeights();
   VersionedWeights(const VersionedWeights&) = delete;
@@ -144,10 +145,27 @@ class VersionedWeights {
   /// non-current buffer is pinned.
   template <class Fill>
   std::optional<Version> try_publish(Fill&& fill) {
+    return try_publish_as(latest_version() + 1, std::forward<Fill>(fill));
+  }
+
+  /// Writer only. As publish, but the new snapshot gets version `next` (> latest_version(),
+  /// CHECK-fails otherwise): restoring a checkpoint re-publishes the old versions learners
+  /// still read, with their original numbers, so staleness stays exact.
+  template <class Fill>
+  Version publish_as(Version next, Fill&& fill) {
+    std::optional<Version> v = try_publish_as(next, std::forward<Fill>(fill));
+    RACESGD_CHECK_MSG(v.has_value(),
+                      "VersionedWeights: no free buffer; size the pool with pool_size_for()");
+    return *v;
+  }
+
+  /// Writer only. publish_as, or nullopt (fill not called) when every non-current buffer
+  /// is pinned.
+  template <class Fill>
+  std::optional<Version> try_publish_as(Version next, Fill&& fill) {
     const std::uint64_t word = current_.load(std::memory_order_relaxed);  // only we store it
     const std::uint32_t cur = index_of(word);
-    const Version next = version_of(word) + 1;
-    RACESGD_CHECK(next <= kMaxVersion);
+    RACESGD_CHECK(next > version_of(word) && next <= kMaxVersion);
     const std::optional<std::uint32_t> dst = find_free_buffer(cur);
     if (!dst) return std::nullopt;
     fill(std::span<float>(buffer(*dst), dim_), std::span<const float>(buffer(cur), dim_));

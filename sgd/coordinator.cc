@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "core/error.h"
 
 namespace racesgd {
 
@@ -107,6 +108,32 @@ Decision Coordinator::retire(WorkerId w) {
   Decision d;
   if (active_count_ > 0 && pending_ > 0 && pending_ >= k_) complete_into(d);
   return d;
+}
+
+CoordinatorState Coordinator::state() const {
+  return CoordinatorState{version_, pending_, k_, busy_, contributed_, active_};
+}
+
+void Coordinator::restore(const CoordinatorState& s) {
+  const std::size_t P = variant_.P;
+  auto flags_ok = [P](const std::vector<char>& v) {
+    return v.size() == P && std::all_of(v.begin(), v.end(), [](char c) { return c == 0 || c == 1; });
+  };
+  if (!flags_ok(s.busy) || !flags_ok(s.contributed) || !flags_ok(s.active))
+    throw InputError("checkpoint: coordinator state is not for " + std::to_string(P) +
+                     " learners");
+  const auto active = static_cast<std::size_t>(std::count(s.active.begin(), s.active.end(), 1));
+  if (s.k != std::min(variant_.K, active) || (active > 0 && s.pending >= s.k))
+    throw InputError("checkpoint: coordinator state has K = " + std::to_string(s.k) + " and " +
+                     std::to_string(s.pending) + " pending gradients, impossible for " +
+                     variant_.describe() + " with " + std::to_string(active) + " active learners");
+  version_ = s.version;
+  pending_ = s.pending;
+  k_ = s.k;
+  busy_ = s.busy;
+  contributed_ = s.contributed;
+  active_ = s.active;
+  active_count_ = active;
 }
 
 }  // namespace racesgd

@@ -38,6 +38,17 @@ struct Decision {
                                    // version (the one after the apply, if any)
 };
 
+/// Everything a Coordinator remembers between events, for checkpoints. Per-learner flags
+/// are 0/1.
+struct CoordinatorState {
+  Version version = 0;
+  std::size_t pending = 0;
+  std::size_t k = 0;                 // effective K
+  std::vector<char> busy;            // size P
+  std::vector<char> contributed;     // size P
+  std::vector<char> active;          // size P
+};
+
 class Coordinator {
  public:
   explicit Coordinator(Variant variant);
@@ -65,6 +76,13 @@ class Coordinator {
   std::size_t pending() const { return pending_; }
   /// True while learner w computes a minibatch (false while it waits for new weights).
   bool busy(WorkerId w) const { return busy_[w] != 0; }
+
+  /// A copy of the state (allocates).
+  CoordinatorState state() const;
+  /// Continues from a saved state of a coordinator with the same variant. Throws
+  /// InputError, leaving this coordinator unchanged, when the state cannot belong to it
+  /// (sizes other than P, flags other than 0/1, K or pending out of range).
+  void restore(const CoordinatorState& s);
 
  private:
   void restart_all_into(Decision& d);

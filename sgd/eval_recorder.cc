@@ -5,6 +5,7 @@
 #include <oneapi/tbb/parallel_for.h>
 
 #include "core/check.h"
+#include "core/error.h"
 #include "core/rng.h"
 
 namespace racesgd {
@@ -61,6 +62,38 @@ void EvalRecorder::score(std::size_t i, const Model& model, const Dataset& train
 void EvalRecorder::score_all(const Model& model, const Dataset& train_eval, const Dataset& test) {
   tbb::parallel_for(std::size_t{0}, points_.size(),
                     [&](std::size_t i) { score(i, model, train_eval, test); });
+}
+
+std::vector<EvalRecorder::Saved> EvalRecorder::saved() const {
+  std::vector<Saved> out(points_.size());
+  for (std::size_t i = 0; i < points_.size(); ++i) {
+    out[i].point = points_[i];
+    out[i].scored = scored_[i] != 0;
+    if (!out[i].scored) out[i].weights.assign(weights(i).begin(), weights(i).end());
+  }
+  return out;
+}
+
+void EvalRecorder::restore(const std::vector<Saved>& points) {
+  if (points.size() > capacity_)
+    throw InputError("checkpoint: " + std::to_string(points.size()) +
+                     " curve points, more than the " + std::to_string(capacity_) + " kept");
+  for (const Saved& p : points)
+    if (!p.scored && p.weights.size() != dim_)
+      throw InputError("checkpoint: an unscored curve point holds " +
+                       std::to_string(p.weights.size()) + " weights, the model has " +
+                       std::to_string(dim_));
+  points_.clear();
+  scored_.clear();
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    points_.push_back(points[i].point);
+    scored_.push_back(points[i].scored ? 1 : 0);
+    float* slot = storage_.data() + i * dim_;
+    if (points[i].scored)
+      std::fill_n(slot, dim_, 0.0f);  // never read: score() skips scored points
+    else
+      std::copy(points[i].weights.begin(), points[i].weights.end(), slot);
+  }
 }
 
 Dataset subsample(const Dataset& data, std::size_t n, std::uint64_t seed) {

@@ -38,6 +38,19 @@ class EvalRecorder {
   /// The scored curve.
   std::vector<CurvePoint> curve() const { return points_; }
 
+  /// One recorded point for checkpoints: scored ones need no weights any more.
+  struct Saved {
+    CurvePoint point;
+    bool scored = false;
+    std::vector<float> weights;  // dim floats when !scored, else empty
+  };
+  /// Every recorded point (allocates).
+  std::vector<Saved> saved() const;
+  /// Replaces the recorded points with saved ones. Throws InputError when there are more
+  /// than the capacity or an unscored point's weights are not dim floats. Never allocates
+  /// beyond the constructor's buffers.
+  void restore(const std::vector<Saved>& points);
+
  private:
   void compact();
 

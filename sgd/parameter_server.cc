@@ -112,4 +112,37 @@ std::vector<std::pair<WorkerId, double>> ParameterServer::busy_workers(double no
   return out;
 }
 
+ParameterServerState ParameterServer::state() const {
+  ParameterServerState s;
+  s.coordinator = coordinator_.state();
+  s.pending_sum.assign(accumulator_.sum().begin(), accumulator_.sum().end());
+  s.pending_count = accumulator_.count();
+  s.tracker = tracker_.state();
+  s.idle_since = idle_since_;
+  s.busy_since = busy_since_;
+  s.last_update_time = last_update_time_;
+  s.lr_sum = lr_sum_;
+  return s;
+}
+
+void ParameterServer::restore(const ParameterServerState& s) {
+  const std::size_t P = coordinator_.variant().P;
+  if (s.idle_since.size() != P || s.busy_since.size() != P)
+    throw InputError("checkpoint: parameter-server state is not for " + std::to_string(P) +
+                     " learners");
+  if (s.pending_count != s.coordinator.pending)
+    throw InputError("checkpoint: " + std::to_string(s.pending_count) +
+                     " gradients in the pending update but the coordinator counts " +
+                     std::to_string(s.coordinator.pending));
+  RACESGD_CHECK(weights_.latest_version() == s.coordinator.version);
+  coordinator_.restore(s.coordinator);  // validates; changes nothing when it throws
+  tracker_.restore(s.tracker);
+  accumulator_.restore(s.pending_sum, static_cast<std::size_t>(s.pending_count));
+  idle_since_ = s.idle_since;
+  busy_since_ = s.busy_since;
+  last_update_time_ = s.last_update_time;
+  lr_sum_ = s.lr_sum;
+  current_ = weights_.pin_latest();
+}
+
 }  // namespace racesgd

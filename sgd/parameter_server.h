@@ -34,6 +34,19 @@ struct UpdateRecord {
   std::vector<WorkerId> cancelled;                          // stragglers cancelled by it
 };
 
+/// Everything a ParameterServer remembers between events, for checkpoints (the weights
+/// themselves live in VersionedWeights; the update log is not saved).
+struct ParameterServerState {
+  CoordinatorState coordinator;
+  std::vector<float> pending_sum;    // the accumulator: sum_i lr_i g_i of pending gradients
+  std::uint64_t pending_count = 0;   // gradients in pending_sum
+  StalenessTracker::State tracker;
+  std::vector<double> idle_since;    // per learner: time it started waiting, or +inf
+  std::vector<double> busy_since;    // per learner
+  double last_update_time = 0;
+  double lr_sum = 0;
+};
+
 class ParameterServer {
  public:
   ParameterServer(const Variant& variant, VersionedWeights& weights, const LrSchedule& lr);
@@ -61,6 +74,13 @@ class ParameterServer {
   double last_update_time() const { return last_update_time_; }
   /// Sum of the learning rates of all accepted gradients (for the mean lr in summaries).
   double lr_sum() const { return lr_sum_; }
+
+  /// A copy of the state (allocates d floats).
+  ParameterServerState state() const;
+  /// Continues from a saved state. The weights must already hold the saved version as
+  /// their latest (CHECK). Throws InputError when the state does not fit this PS (other
+  /// P, K or dimension); a PS that threw must not be used further.
+  void restore(const ParameterServerState& s);
 
   void enable_update_log(bool on) { log_updates_ = on; }
   const std::vector<UpdateRecord>& update_log() const { return update_log_; }

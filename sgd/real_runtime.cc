@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "core/error.h"
 #include "ps/gradient_inbox.h"
 #include "ps/gradient_pool.h"
+#include "core/rng.h"
 #include "ps/versioned_weights.h"
 #include "sgd/eval_recorder.h"
 #include "sgd/parameter_server.h"
@@ -44,7 +46,21 @@ RunResult run_real(const RunInputs& in) {
   // Pins alive at once, worst case: per learner one while computing and one in an inbox
   // message (a cancelled gradient already pushed), the PS's current pin, the evaluator's,
   // and the transient pin taken to copy a snapshot.
-  VersionedWeights weights(w0, VersionedWeights::pool_size_for(2 * P + 3));
+  const RunCheckpoint* resume = in.checkpoint.resume;
+  if (resume) {
+    if (resume->clock != "real")
+      throw InputError("checkpoint: taken on the " + resume->clock +
+                       " clock, resumed on the real one");
+    if (resume->learners.size() != P || resume->weights.empty() ||
+        resume->weights.back().w.size() != dim ||
+        resume->weights.back().version != resume->ps.coordinator.version ||
+        resume->weights.back().version > VersionedWeights::kMaxVersion)
+      throw InputError("checkpoint: its learners or weights do not fit this run (" +
+                       std::to_string(P) + " learners, " + std::to_string(dim) + " weights)");
+  }
+  VersionedWeights weights(resume ? std::span<const float>(resume->weights.back().w) : w0,
+                           VersionedWeights::pool_size_for(2 * P + 3),
+                           resume ? resume->weights.back().version : 0);
   GradientPool buffers(dim, 2 * P + 2);
   GradientInbox inbox;
   ParameterServer ps(s.variant, weights, *in.lr);
@@ -58,8 +74,31 @@ RunResult run_real(const RunInputs& in) {
   }
   std::vector<CurvePoint> timing_curve;
   RunResult result;
+  if (resume) {
+    // Learners restart fresh on the restored weights: minibatches in flight and the
+    // pending update at the checkpoint are lost (their timing cannot be replayed on a
+    // real clock anyway), so the coordinator resumes with nothing pending and nobody busy.
+    ParameterServerState st = resume->ps;
+    st.coordinator.pending = 0;
+    std::fill(st.coordinator.busy.begin(), st.coordinator.busy.end(), 0);
+    std::fill(st.coordinator.contributed.begin(), st.coordinator.contributed.end(), 0);
+    st.pending_sum.assign(dim, 0.0f);
+    st.pending_count = 0;
+    std::fill(st.idle_since.begin(), st.idle_since.end(), std::numeric_limits<double>::infinity());
+    ps.restore(st);
+    if (recorder) {
+      recorder->restore(resume->curve);
+    } else {
+      for (const EvalRecorder::Saved& p : resume->curve) timing_curve.push_back(p.point);
+    }
+    result.failures = resume->failures;
+  }
 
-  const Clock::time_point t0 = Clock::now();
+  // The run clock continues where the checkpoint left it.
+  const Clock::time_point t0 =
+      Clock::now() - (resume ? std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(resume->now))
+                             : Clock::duration::zero());
   auto now_s = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
 
   // Online target-error checks run on their own thread so the PS never stalls on them.
@@ -106,7 +145,10 @@ RunResult run_real(const RunInputs& in) {
   WorkerPoolConfig wc;
   wc.num_workers = P;
   wc.batch = s.batch;
-  wc.seed = s.seed;
+  // A resumed run draws new streams (derived from the seed and the resumed version):
+  // the learners' streams live on their threads and are not saved (docs/reliability.md).
+  wc.seed = resume ? derive_seed(s.seed, resume->ps.coordinator.version, StreamPurpose::kOther)
+                   : s.seed;
   wc.delay_after_compute = s.delay_after_compute;
   wc.timing_only = s.timing_only;
   wc.t0 = t0;
@@ -114,18 +156,66 @@ RunResult run_real(const RunInputs& in) {
   WorkerPool workers(wc, deps);
 
   EvalTicker ticker(s.eval);
-  record_point(0.0);
+  if (resume) {
+    ticker.restore_next_time(resume->ticker_next_time);
+  } else {
+    record_point(0.0);
+  }
   {
-    const Decision d = ps.start(0.0);
+    const double start = resume ? resume->now : 0.0;
+    const Decision d = ps.start(start);
     for (WorkerId w : d.restart) workers.assign(w);
   }
 
   double drawn_sum = 0, served_sum = 0, compute_sum = 0;
   std::uint64_t delay_count = 0, exceeded = 0;
+  if (resume) {
+    drawn_sum = resume->delays.drawn_sum;
+    served_sum = resume->delays.served_sum;
+    compute_sum = resume->delays.compute_sum;
+    delay_count = resume->delays.count;
+    exceeded = resume->delays.exceeded;
+  }
   auto last_progress = Clock::now();
-  double last_progress_time = 0;  // last update or learner departure, run clock
+  double last_progress_time = resume ? resume->now : 0;  // last update or departure, run clock
+
+  // On the PS thread between two messages. Pending snapshots are scored first so the file
+  // holds no snapshot weights; that pauses the PS (learners keep computing), which is the
+  // price of a checkpoint on the real clock (docs/reliability.md).
+  const CheckpointHooks& hooks = in.checkpoint;
+  auto save_checkpoint = [&](double at) {
+    const auto t_start = Clock::now();
+    RunCheckpoint c;
+    c.clock = "real";
+    c.now = at;
+    c.ticker_next_time = ticker.next_time();
+    c.ps = ps.state();
+    {
+      VersionedWeights::Pin cur = weights.pin_latest();
+      c.weights.push_back(
+          WeightsCheckpoint{cur.version(), std::vector<float>(cur.weights().begin(), cur.weights().end())});
+    }
+    c.learners.resize(P);  // their streams are not saved: a resumed run draws new ones
+    if (recorder) {
+      recorder->score_all(*in.model, train_eval, *in.test);
+      c.curve = recorder->saved();
+    } else {
+      for (const CurvePoint& p : timing_curve) c.curve.push_back({p, true, {}});
+    }
+    c.delays = DelayTally{drawn_sum, served_sum, compute_sum, delay_count, exceeded};
+    c.latest_error = latest_error.load(std::memory_order_relaxed);
+    c.failures = result.failures;
+    try {
+      hooks.save(c);
+      ++result.checkpoints_written;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "racesgd: checkpoint not written: %s\n", e.what());
+    }
+    result.checkpoint_time_s += std::chrono::duration<double>(Clock::now() - t_start).count();
+  };
+  auto last_checkpoint = Clock::now();
   GradientMessage msg;
-  double now = 0;
+  double now = resume ? resume->now : 0;
   try {
     while (true) {
       if (target_reached.load(std::memory_order_acquire)) {
@@ -189,6 +279,11 @@ RunResult run_real(const RunInputs& in) {
         result.error = std::string(head) + "stuck: worker(s) " + (who.empty() ? "none" : who);
         break;
       }
+      if (hooks.save && hooks.every_s > 0 &&
+          std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= hooks.every_s) {
+        save_checkpoint(now);
+        last_checkpoint = Clock::now();
+      }
       if (in.progress && Clock::now() - last_progress > std::chrono::milliseconds(250)) {
         last_progress = Clock::now();
         in.progress(Progress{now, now, ps.version(), latest_error.load(std::memory_order_relaxed)});
@@ -230,6 +325,10 @@ RunResult run_real(const RunInputs& in) {
   // Drain gradients pushed after the stop so their pins and buffers go home.
   while (inbox.try_pop(msg)) msg = GradientMessage{};
 
+  if (hooks.save && hooks.at_end &&
+      (result.stop_reason == "time" || result.stop_reason == "updates" ||
+       result.stop_reason == "target-error" || result.stop_reason == "interrupted"))
+    save_checkpoint(now);
   if (result.stop_reason != "diverged") record_point(now);
   const double run_wall = now_s();
   if (recorder) {

@@ -9,6 +9,7 @@
 
 #include "models/dataset.h"
 #include "models/model.h"
+#include "sgd/checkpoint.h"
 #include "sgd/lr_schedule.h"
 #include "sgd/run_types.h"
 #include "worker/delay_model.h"
@@ -23,6 +24,17 @@ struct Progress {
 };
 using ProgressFn = std::function<void(const Progress&)>;
 
+/// Checkpoints during a run. The runtime builds a RunCheckpoint between two events and
+/// hands it to `save` (which writes it); a failing save is reported on stderr and the run
+/// goes on. No checkpoint is taken of a diverged run.
+struct CheckpointHooks {
+  double every_s = 0;               // real seconds between checkpoints (0: none on a timer)
+  std::uint64_t every_updates = 0;  // also each time the version reaches a multiple (0: off)
+  bool at_end = false;              // one more when the run stops by its rule or a signal
+  std::function<void(const RunCheckpoint&)> save;
+  const RunCheckpoint* resume = nullptr;  // continue from this state (same inputs otherwise)
+};
+
 struct RunInputs {
   const Model* model = nullptr;      // may be null with settings.timing_only
   const Dataset* train = nullptr;
@@ -33,6 +45,7 @@ struct RunInputs {
   RunSettings settings;
   ProgressFn progress;               // optional, called a few times per second of real time
   const std::atomic<bool>* interrupt = nullptr;  // optional: set (e.g. by SIGINT) to stop early
+  CheckpointHooks checkpoint;
 };
 
 /// Evaluation ticks on the run clock and in updates (see EvalSchedule).
@@ -42,6 +55,8 @@ class EvalTicker {
   /// The next time tick (+inf when time ticks are off).
   double next_time() const { return next_time_; }
   void advance_time() { next_time_ += s_.every_s; }
+  /// For checkpoints: continue from a saved next_time().
+  void restore_next_time(double t) { next_time_ = t; }
   bool update_due(std::uint64_t updates) const {
     return s_.every_updates > 0 && updates % s_.every_updates == 0;
   }

@@ -81,6 +81,10 @@ struct RunResult {
   double compute_mean_s = 0;
   std::vector<UpdateRecord> update_log;
   std::vector<WorkerFailure> failures;  // learners that failed (and left, when continuing)
+  // Checkpoints written during this process's part of the run, and the real seconds they
+  // took (building the state, scoring pending snapshots on the virtual clock, writing).
+  std::uint64_t checkpoints_written = 0;
+  double checkpoint_time_s = 0;
   double mean_update_interval_s() const {
     return updates ? last_update_time_s / static_cast<double>(updates) : 0.0;
   }

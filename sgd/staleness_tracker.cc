@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "core/error.h"
 
 namespace racesgd {
 
@@ -49,6 +50,28 @@ double StalenessTracker::take_interval_mean() {
   interval_sum_ = 0;
   interval_count_ = 0;
   return m;
+}
+
+StalenessTracker::State StalenessTracker::state() const {
+  return State{per_worker_, histogram_, applied_, cancelled_, fresh_, max_,
+               sum_,        interval_sum_, interval_count_};
+}
+
+void StalenessTracker::restore(const State& s) {
+  if (s.per_worker.size() != per_worker_.size() || s.histogram.size() != histogram_.size())
+    throw InputError("checkpoint: staleness state has " + std::to_string(s.per_worker.size()) +
+                     " workers and " + std::to_string(s.histogram.size()) +
+                     " histogram bins, expected " + std::to_string(per_worker_.size()) + " and " +
+                     std::to_string(histogram_.size()));
+  per_worker_ = s.per_worker;
+  histogram_ = s.histogram;
+  applied_ = s.applied;
+  cancelled_ = s.cancelled;
+  fresh_ = s.fresh;
+  max_ = s.max;
+  sum_ = s.sum;
+  interval_sum_ = s.interval_sum;
+  interval_count_ = s.interval_count;
 }
 
 }  // namespace racesgd

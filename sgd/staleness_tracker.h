@@ -38,6 +38,24 @@ class StalenessTracker {
   /// per-interval column of curve.csv.
   double take_interval_mean();
 
+  /// Everything recorded so far, for checkpoints.
+  struct State {
+    std::vector<PerWorker> per_worker;
+    std::vector<std::uint64_t> histogram;
+    std::uint64_t applied = 0;
+    std::uint64_t cancelled = 0;
+    std::uint64_t fresh = 0;
+    std::uint64_t max = 0;
+    double sum = 0;
+    double interval_sum = 0;
+    std::uint64_t interval_count = 0;
+  };
+  /// A copy (allocates).
+  State state() const;
+  /// Continues from a saved state. Throws InputError (changing nothing) when its sizes
+  /// differ from this tracker's (another number of workers or histogram size).
+  void restore(const State& s);
+
  private:
   std::vector<PerWorker> per_worker_;
   std::vector<std::uint64_t> histogram_;

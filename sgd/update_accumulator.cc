@@ -1,8 +1,11 @@
 #include "sgd/update_accumulator.h"
 
 #include <Eigen/Core>
+#include <algorithm>
+#include <string>
 
 #include "core/check.h"
+#include "core/error.h"
 
 namespace racesgd {
 
@@ -34,6 +37,14 @@ double UpdateAccumulator::apply_into(std::span<float> dst, std::span<const float
   d.noalias() = c - (1.0f / static_cast<float>(count_)) * acc;
   count_ = 0;
   return static_cast<double>(d.squaredNorm());
+}
+
+void UpdateAccumulator::restore(std::span<const float> sum, std::size_t count) {
+  if (sum.size() != acc_.size())
+    throw InputError("checkpoint: pending update has " + std::to_string(sum.size()) +
+                     " values, the model has " + std::to_string(acc_.size()));
+  std::copy(sum.begin(), sum.end(), acc_.begin());
+  count_ = count;
 }
 
 double squared_distance(std::span<const float> a, std::span<const float> b) {

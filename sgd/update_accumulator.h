@@ -23,6 +23,12 @@ class UpdateAccumulator {
   std::size_t count() const { return count_; }
   std::size_t dim() const { return acc_.size(); }
 
+  /// The pending sum (sum_i lr_i g_i; meaningful only when count() > 0), for checkpoints.
+  std::span<const float> sum() const { return acc_; }
+  /// Continues from a saved sum and count. Throws InputError when the sum's size is not
+  /// dim(). Never allocates.
+  void restore(std::span<const float> sum, std::size_t count);
+
  private:
   std::vector<float> acc_;
   std::size_t count_ = 0;

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/check.h"
+#include "core/error.h"
 #include "core/units.h"
 #include "worker/delay_trace.h"
 
@@ -52,6 +53,16 @@ DelayFacts pool_delay_facts(const std::vector<DelayFacts>& per_worker) {
   if (all_mean) pooled.mean_value = sum_mean / n;
   if (all_var) pooled.variance = sum_second / n - (sum_mean / n) * (sum_mean / n);
   return pooled;
+}
+
+std::span<const std::uint64_t> take_delay_state(std::span<const std::uint64_t>& in, std::size_t n,
+                                                const std::string& model) {
+  if (in.size() < n)
+    throw InputError("checkpoint: the saved delay-model state is too short for '" + model +
+                     "' (a checkpoint of another delay model?)");
+  const std::span<const std::uint64_t> head = in.first(n);
+  in = in.subspan(n);
+  return head;
 }
 
 namespace {
@@ -299,6 +310,14 @@ class StragglerDelay final : public DelayModel {
   DelayFacts worker_facts(std::size_t worker) const override {
     return mix_facts(base_->worker_facts(worker), slow_->worker_facts(worker), p_);
   }
+  void save_state(std::vector<std::uint64_t>& out) const override {
+    base_->save_state(out);
+    slow_->save_state(out);
+  }
+  void restore_state(std::span<const std::uint64_t>& in) override {
+    base_->restore_state(in);
+    slow_->restore_state(in);
+  }
 
  private:
   std::unique_ptr<DelayModel> base_, slow_;
@@ -331,6 +350,8 @@ class HeteroDelay final : public DelayModel {
     RACESGD_CHECK(worker < scales_.size());
     return scale_delay_facts(inner_->worker_facts(worker), scales_[worker]);
   }
+  void save_state(std::vector<std::uint64_t>& out) const override { inner_->save_state(out); }
+  void restore_state(std::span<const std::uint64_t>& in) override { inner_->restore_state(in); }
 
  private:
   std::unique_ptr<DelayModel> inner_;
@@ -357,6 +378,16 @@ class FaultyDelay final : public DelayModel {
   }
   DelayFacts facts() const override { return base_->facts(); }
   DelayFacts worker_facts(std::size_t worker) const override { return base_->worker_facts(worker); }
+  // The per-worker minibatch counts, then the base model's state.
+  void save_state(std::vector<std::uint64_t>& out) const override {
+    out.insert(out.end(), count_.begin(), count_.end());
+    base_->save_state(out);
+  }
+  void restore_state(std::span<const std::uint64_t>& in) override {
+    const auto saved = take_delay_state(in, count_.size(), spec());
+    std::copy(saved.begin(), saved.end(), count_.begin());
+    base_->restore_state(in);
+  }
 
  private:
   std::unique_ptr<DelayModel> base_;

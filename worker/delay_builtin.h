@@ -3,6 +3,8 @@
 // the linker can never drop them from the static library.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,5 +29,10 @@ DelayFacts scale_delay_facts(const DelayFacts& f, double c);
 /// Facts of "a uniformly chosen worker's X" from per-worker facts (homogeneous = false):
 /// averaged cdf, mean and second moment, each only if every worker's is known.
 DelayFacts pool_delay_facts(const std::vector<DelayFacts>& per_worker);
+
+/// For restore_state: takes `n` values off the front of `in`, or throws InputError naming
+/// `model` when fewer are left (a checkpoint of another delay model).
+std::span<const std::uint64_t> take_delay_state(std::span<const std::uint64_t>& in, std::size_t n,
+                                                const std::string& model);
 
 }  // namespace racesgd::detail

@@ -16,6 +16,10 @@ DelayFacts DelayModel::facts() const { return DelayFacts{}; }
 
 DelayFacts DelayModel::worker_facts(std::size_t /*worker*/) const { return facts(); }
 
+void DelayModel::save_state(std::vector<std::uint64_t>& /*out*/) const {}
+
+void DelayModel::restore_state(std::span<const std::uint64_t>& /*in*/) {}
+
 namespace {
 
 constexpr const char* kWhat = "delay spec";

@@ -15,6 +15,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -92,6 +93,17 @@ class DelayModel {
   /// Facts about worker `worker`'s own distribution. The default returns facts(), which is
   /// right for homogeneous models; heterogeneous ones override it.
   virtual DelayFacts worker_facts(std::size_t worker) const;
+
+  /// Checkpoints: appends the model's mutable state (trace cursors, fault counters) to
+  /// `out`; composite models append their inner models' after their own. Stateless models
+  /// (the default) append nothing. Call only while no sample() runs. Allocates.
+  virtual void save_state(std::vector<std::uint64_t>& out) const;
+
+  /// Restores what save_state appended, consuming it from the front of `in` (which then
+  /// starts at the next model's state). The default consumes nothing. Call only while no
+  /// sample() runs. Throws InputError when `in` is too short or its values do not fit this
+  /// model (a checkpoint of another delay model or trace).
+  virtual void restore_state(std::span<const std::uint64_t>& in);
 };
 
 /// Parses a spec string into a model for ctx.num_workers workers. Throws InputError whose

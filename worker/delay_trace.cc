@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/check.h"
+#include "core/error.h"
 #include "core/units.h"
 #include "worker/delay_builtin.h"
 
@@ -153,6 +154,21 @@ class TraceDelay final : public DelayModel {
   DelayFacts worker_facts(std::size_t worker) const override {
     RACESGD_CHECK(worker < cursors_.size());
     return empirical_facts(column(worker));
+  }
+
+  // One cursor per worker: the index of its next delay in its column.
+  void save_state(std::vector<std::uint64_t>& out) const override {
+    for (const Cursor& c : cursors_) out.push_back(c.next);
+  }
+  void restore_state(std::span<const std::uint64_t>& in) override {
+    const auto saved = take_delay_state(in, cursors_.size(), spec());
+    for (std::size_t w = 0; w < cursors_.size(); ++w) {
+      if (saved[w] > column(w).size())
+        throw InputError("checkpoint: trace cursor " + std::to_string(saved[w]) + " of worker " +
+                         std::to_string(w) + " is past the end of '" + file_ + "' (" +
+                         std::to_string(column(w).size()) + " delays): the trace file changed?");
+      cursors_[w].next = static_cast<std::size_t>(saved[w]);
+    }
   }
 
  private:

@@ -27,6 +27,12 @@ class GradientTask {
 
   std::size_t batch() const { return batch_; }
 
+  /// Where the minibatch stream is, for checkpoints. Not thread-safe with compute().
+  MinibatchSampler::State sampler_state() const { return sampler_.state(); }
+  /// Continues the stream from a saved state. Throws InputError when it does not fit the
+  /// training set (see MinibatchSampler::restore). Not thread-safe with compute().
+  void restore_sampler(const MinibatchSampler::State& s) { sampler_.restore(s); }
+
  private:
   const Model& model_;
   std::size_t batch_;
