@@ -68,6 +68,11 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   if (c.P > 1024) throw InputError("-P: " + v.get("P") + " learners is more than the 1024 supported");
   make_variant(c.variant, c.P, c.K);  // validates name and K in [1, P]
   c.delay = v.get("delay");
+  {
+    DelayContext ctx;  // validates the spec (and reads a trace) before any data is loaded
+    ctx.num_workers = c.P;
+    make_delay_model(c.delay, ctx);
+  }
   c.delay_after_compute = v.flag("delay-after-compute");
   c.lr = to_double(v, "lr");
   c.lr_schedule = v.get("lr-schedule");

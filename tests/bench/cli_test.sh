@@ -47,6 +47,11 @@ check() {  # check "description" command...
 
 data=(--data "$fx/mnist100-images-idx3-ubyte" --test-fraction 0.3 --batch 8 --progress off)
 
+# Flags and specs are checked before any data is read (CI has no MNIST): run the checks
+# with an empty data folder so a test machine with MNIST behaves like one without.
+mkdir -p "$tmp/nodata"
+expect_error "missing MNIST" "run scripts/setup.sh" train --data-dir "$tmp/nodata"
+expect_error "delay checked before data" "exp:mean=-1ms" train --data-dir "$tmp/nodata" --delay exp:mean=-1ms
 expect_error "no command" "usage" 
 expect_error "unknown command" "unknown command 'trian'" trian
 expect_error "unknown flag" "bogus" train --bogus 3
