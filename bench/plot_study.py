@@ -4,6 +4,7 @@ numbers docs/results.md quotes.
 
 usage: /usr/bin/python3 bench/plot_study.py --out PREFIX [--layout overlay|grid]
            [--thresholds 0.12,0.10,0.09] [--title TEXT] LABEL=RACE_DIR [LABEL=RACE_DIR ...]
+(the last "=" separates the label from the folder)
 
 overlay: every race's curves in one figure (test error and training loss against time);
          the legend says "LABEL: variant K".
@@ -133,7 +134,7 @@ def main():
         if "=" not in spec:
             print(f"plot_study.py: '{spec}' is not LABEL=RACE_DIR", file=sys.stderr)
             return 2
-        label, race_dir = spec.split("=", 1)
+        label, race_dir = spec.rsplit("=", 1)  # labels may contain "=", paths rarely do
         runs = read_runs(race_dir)
         if not runs:
             print(f"plot_study.py: {race_dir}/runs.csv has no rows", file=sys.stderr)
