@@ -77,8 +77,12 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
   };
   std::uint64_t seen = 0;
 
-  while (!st.stop_requested()) {
+  while (true) {
+    // Clear, then look at both signals: stop() and assign() set their flag before they
+    // interrupt, and clear() shares the interrupt's mutex, so neither can slip in between
+    // (checking stop before the clear lost stop()'s interrupt: a hang at shutdown).
     slot.sleep.clear();
+    if (st.stop_requested()) break;
     const std::uint64_t mine = slot.assignment.load(std::memory_order_seq_cst);
     if (mine == seen) {
       slot.sleep.sleep_until(Clock::time_point::max());  // wait for work or stop
