@@ -9,6 +9,7 @@
 #include "core/units.h"
 #include "models/eigen_setup.h"
 #include "models/model_registry.h"
+#include "sgd/checkpoint.h"
 #include "sgd/lr_schedule.h"
 #include "sgd/real_runtime.h"
 #include "sgd/variant.h"
@@ -108,6 +109,9 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   c.eigen_cache = v.get("eigen-cache");
   bool use = false;
   parse_eigen_cache_sizes(c.eigen_cache, "--eigen-cache", &use);
+  c.checkpoint_dir = v.get("checkpoint");
+  c.checkpoint_every_s = parse_duration_seconds(v.get("checkpoint-every"), "--checkpoint-every");
+  if (!(c.checkpoint_every_s > 0)) throw InputError("--checkpoint-every: must be positive");
   c.out = v.get("out");
   if (c.out.empty()) throw InputError("--out: an output folder is required");
   c.progress = one_of(v, "progress", {"auto", "on", "off"});
@@ -153,8 +157,25 @@ double time_to_error(const std::vector<CurvePoint>& curve, double target) {
   return -1.0;
 }
 
+bool allowed_with_resume(const std::string& param) {
+  return param == "resume" || param == "out" || param == "progress" || param == "checkpoint" ||
+         param == "checkpoint-every";
+}
+
+std::string checkpoint_config(const ExperimentConfig& cfg, const PreparedData& data) {
+  nlohmann::json params = cfg.raw;
+  params["resume"] = "";
+  nlohmann::json j;
+  j["params"] = params;
+  j["data"] = {{"train_samples", data.data.train.size()},
+               {"test_samples", data.data.test.size()},
+               {"features", data.data.train.dim()}};
+  return j.dump();
+}
+
 RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
-                         const ProgressFn& progress, const std::atomic<bool>* interrupt) {
+                         const ProgressFn& progress, const std::atomic<bool>* interrupt,
+                         const RunCheckpoint* resume) {
   bool use_cache = false;
   const EigenCacheSizes sizes = parse_eigen_cache_sizes(cfg.eigen_cache, "--eigen-cache", &use_cache);
   if (use_cache) apply_eigen_cache_sizes(sizes);
@@ -192,6 +213,15 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   in.interrupt = interrupt;
 
   RunOutput out;
+  in.checkpoint.resume = resume;
+  if (!cfg.checkpoint_dir.empty()) {
+    const std::string config_text = checkpoint_config(cfg, data);
+    in.checkpoint.every_s = cfg.checkpoint_every_s;
+    in.checkpoint.at_end = true;
+    in.checkpoint.save = [&out, config_text, dir = cfg.checkpoint_dir](const RunCheckpoint& c) {
+      out.checkpoint_bytes = write_checkpoint(dir, CheckpointFile{config_text, c});
+    };
+  }
   out.result = cfg.clock == "virtual" ? run_virtual(in) : run_real(in);
   const RunResult& r = out.result;
 

@@ -38,6 +38,8 @@ struct ExperimentConfig {
   double stall_timeout_s = 60;
   std::uint64_t seed = 1;
   std::string eigen_cache = "48K,1M,32M";
+  std::string checkpoint_dir;        // empty: no checkpoints
+  double checkpoint_every_s = 10;   // real seconds
   std::string out = "runs/train";
   std::string progress = "auto";
   nlohmann::json raw;  // every parameter as given/defaulted, for output files
@@ -56,12 +58,23 @@ PreparedData prepare_data(const ExperimentConfig& cfg);
 struct RunOutput {
   RunResult result;
   nlohmann::json summary;  // summary.json's content
+  std::size_t checkpoint_bytes = 0;  // size of the last checkpoint written (0: none)
 };
 
 /// Builds everything and runs. Throws InputError on bad specs (model, delay, schedule)
-/// before anything starts.
+/// before anything starts. With cfg.checkpoint_dir set, writes checkpoints there (their
+/// config text is checkpoint_config(cfg, data)). `resume`: continue that state (a
+/// checkpoint of a run with this very config; the runtime rejects one that does not fit).
 RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
-                         const ProgressFn& progress, const std::atomic<bool>* interrupt);
+                         const ProgressFn& progress, const std::atomic<bool>* interrupt,
+                         const RunCheckpoint* resume = nullptr);
+
+/// The configuration text a checkpoint stores: every parameter (with --resume cleared)
+/// and a fingerprint of the data, as JSON.
+std::string checkpoint_config(const ExperimentConfig& cfg, const PreparedData& data);
+
+/// Parameters that may be given together with --resume (they do not shape the run).
+bool allowed_with_resume(const std::string& param);
 
 /// The evaluation schedule "auto" resolves to for this config.
 EvalSchedule resolve_eval_schedule(const ExperimentConfig& cfg);

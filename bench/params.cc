@@ -42,6 +42,10 @@ const std::vector<ParamDef>& train_params() {
       {"eval-train-samples", "", "10000", ">= 0", "training samples used for train_loss (0 = all)", "Run"},
       {"seed", "", "1", ">= 0", "run seed: every random stream derives from it", "Run"},
       {"eigen-cache", "", "48K,1M,32M", "auto|L1,L2,L3", "cache sizes for Eigen's GEMM blocking (auto: Eigen's detection)", "Run"},
+      // Checkpoints
+      {"checkpoint", "", "", "DIR", "write checkpoints (DIR/checkpoint.rsgd, atomically) during the run and at its end", "Checkpoints"},
+      {"checkpoint-every", "", "10s", "duration > 0", "real time between checkpoints (with --checkpoint)", "Checkpoints"},
+      {"resume", "", "", "DIR", "continue the run checkpointed in DIR with the settings saved there; only --out, --progress, --checkpoint and --checkpoint-every may be given with it", "Checkpoints"},
       // Output
       {"out", "", "runs/train", "DIR", "output folder (curve.csv, summary.json)", "Output"},
       {"progress", "", "auto", "auto|on|off", "live progress line (auto: when stderr is a terminal)", "Output"},
@@ -60,7 +64,7 @@ const std::vector<ParamDef>& race_params() {
     d.push_back({"plot", "", "true", "", "draw error_vs_time.png/.svg with /usr/bin/python3 + matplotlib", "Race", true});
     d.push_back({"title", "", "", "TEXT", "plot title", "Race"});
     for (ParamDef p : train_params()) {
-      if (p.name == "variant") continue;
+      if (p.name == "variant" || p.group == "Checkpoints") continue;  // train only
       if (p.name == "out") p.default_value = "runs/race";
       if (p.name == "time") p.help = "run time of each run (default 12s when no other limit is given)";
       d.push_back(p);

@@ -57,7 +57,14 @@ void write_run_outputs(const std::filesystem::path& dir, const std::vector<Curve
   header.erase("started_utc");  // in summary.json; kept out so virtual curves reproduce exactly
   for (const char* k : {"variant", "P", "K", "delay", "model", "clock", "seed"})
     if (summary.contains(k)) header[k] = summary[k];
-  if (summary.contains("config")) header["config"] = summary["config"].dump();
+  if (summary.contains("config")) {
+    // Where outputs and checkpoints go does not shape the run: kept out of the header so
+    // a resumed or relocated virtual run reproduces curve.csv byte for byte.
+    nlohmann::json config = summary["config"];
+    for (const char* k : {"out", "progress", "checkpoint", "checkpoint-every", "resume"})
+      config.erase(k);
+    header["config"] = config.dump();
+  }
   const bool real_clock = summary.value("clock", std::string("real")) == "real";
   write_file_atomic(dir / "curve.csv", curve_csv(curve, header, real_clock));
   write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
