@@ -313,3 +313,16 @@ TEST_CASE("watchdog: a learner that never returns stalls sync, named; K < P goes
   CHECK(rk.stop_reason == "updates");
   CHECK(rk.updates == 50);
 }
+
+TEST_CASE("real clock: many short runs start and shut down cleanly", "[runtime][real][concurrency]") {
+  // Stops land at every phase of the learners' loop (waiting, computing, sleeping).
+  for (int i = 0; i < 60; ++i) {
+    Fixture f;
+    const char* v = i % 3 == 0 ? "sync" : (i % 3 == 1 ? "k-async" : "k-batch-sync");
+    auto in = f.inputs(v, 4, 2, "exp:mean=100us", i % 2 == 0);
+    in.settings.record_updates = false;
+    in.settings.stop.time_s = 0.001 * (1 + i % 7);
+    const RunResult r = run_real(in);
+    CHECK(r.stop_reason == "time");
+  }
+}
