@@ -49,6 +49,9 @@ DelayTrace read_delay_trace(const std::filesystem::path& path, double unit_secon
   const std::string where = "trace file '" + path.string() + "'";
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) args.fail(where + " is a directory");
+  // getline on /dev/zero (or /dev/urandom, a FIFO) never ends and grows the line forever.
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    args.fail(where + " is not a regular file (a device or pipe may never end)");
   std::ifstream in(path);
   if (!in) args.fail("cannot read " + where + " (missing or not readable)");
 
