@@ -41,6 +41,7 @@ def main():
     ap.add_argument("--target", type=float, default=None)
     ap.add_argument("--title", default="")
     ap.add_argument("--clock", default="real")
+    ap.add_argument("--footer", default="", help="context line (version, build, CPU, seeds)")
     args = ap.parse_args()
     try:
         import matplotlib
@@ -86,7 +87,9 @@ def main():
     ax_u.set_title("error against updates", fontsize=9)
     if args.title:
         fig.suptitle(args.title, fontsize=10)
-    fig.tight_layout()
+    if args.footer:
+        fig.text(0.01, 0.005, args.footer, fontsize=6, color="gray")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
     for ext in ("png", "svg"):
         fig.savefig(os.path.join(args.race_dir, f"error_vs_time.{ext}"), dpi=120)
     return 0

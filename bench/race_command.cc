@@ -139,9 +139,11 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   // runs.csv: tidy, one row per evaluation point per run.
   std::ostringstream csv;
   const nlohmann::json context = run_context();
+  std::ostringstream header;  // every CSV says where it came from
   for (const auto& [k, v] : context.items())
-    csv << "# " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
-  csv << "# config: " << values.to_json().dump() << "\n";
+    header << "# " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+  header << "# config: " << values.to_json().dump() << "\n";
+  csv << header.str();
   csv << "variant,K,repeat,seed,time_s,updates,gradients,train_loss,test_error,staleness_mean,wall_s\n";
   for (const RunRecord& rr : runs)
     for (const CurvePoint& p : rr.out.result.curve)
@@ -159,6 +161,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
 
   nlohmann::json jvariants = nlohmann::json::array();
   std::ostringstream scsv;
+  scsv << header.str();
   scsv << "variant,K,repeats,reached,time_to_target_mean_s,time_to_target_ci95_s,"
           "speedup_vs_sync_mean,speedup_vs_sync_min,speedup_vs_sync_max,final_test_error_mean,"
           "final_test_error_sd,mean_update_interval_s,predicted_update_interval_s,predicted_method,"
@@ -239,7 +242,11 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     std::string title = values.get("title");
     if (title.empty()) title = shared.model + " on " + data.data.train.name + ", P=" + std::to_string(shared.P) + ", delay " + shared.delay;
     std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + out_dir.string() +
-                      "' --target " + fmt(target) + " --clock " + shared.clock + " --title \"" + title + "\"";
+                      "' --target " + fmt(target) + " --clock " + shared.clock + " --title \"" + title +
+                      "\" --footer \"racesgd " + context.value("git_sha", std::string("?")) + ", " +
+                      context.value("build_type", std::string("?")) + " build, " +
+                      context.value("cpu", std::string("?")) + ", seeds " + std::to_string(shared.seed) +
+                      ".." + std::to_string(shared.seed + repeats - 1) + "\"";
     if (!std::filesystem::exists("/usr/bin/python3") || !std::filesystem::exists(script)) {
       std::printf("plot: skipped (needs /usr/bin/python3 and %s; apt-get install python3-matplotlib)\n", script.c_str());
     } else if (std::system(cmd.c_str()) == 0) {

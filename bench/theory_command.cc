@@ -76,6 +76,8 @@ int p_range_table(const ParamValues& v, const std::string& delay_spec, std::size
 
 int theory_command(const ParamValues& v) {
   const std::string delay_spec = v.get("delay");
+  const std::string warn = debug_build_warning();
+  if (!warn.empty() && v.flag("measure")) std::cerr << warn << "\n";
   TheoryOptions o;
   o.K = static_cast<std::size_t>(parse_int(v.get("K"), "-K"));
   o.mc_updates = static_cast<std::uint64_t>(parse_int(v.get("mc-updates"), "--mc-updates"));

@@ -95,7 +95,7 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
               static_cast<unsigned long long>(r.gradients_cancelled));
   std::printf("outputs: %s/curve.csv %s/summary.json\n", cfg.out.c_str(), cfg.out.c_str());
   if (r.checkpoints_written > 0)
-    std::printf("checkpoints: %llu written to %s (%zu bytes each, %.1f ms each incl. scoring)\n",
+    std::printf("checkpoints: %llu written to %s (last %zu bytes; %.1f ms each to encode, write and fsync)\n",
                 static_cast<unsigned long long>(r.checkpoints_written),
                 checkpoint_path(cfg.checkpoint_dir).c_str(), out.checkpoint_bytes,
                 1e3 * r.checkpoint_time_s / static_cast<double>(r.checkpoints_written));
