@@ -179,12 +179,12 @@ RunResult run_real(const RunInputs& in) {
   auto last_progress = Clock::now();
   double last_progress_time = resume ? resume->now : 0;  // last update or departure, run clock
 
-  // On the PS thread between two messages. Pending snapshots are scored first so the file
-  // holds no snapshot weights; that pauses the PS (learners keep computing), which is the
-  // price of a checkpoint on the real clock (docs/reliability.md).
+  // On the PS thread between two messages. Snapshots not scored yet go into the file with
+  // their weights: scoring them here would pause the PS for seconds (learners keep
+  // computing) and distort the race being measured; copying and writing them costs
+  // milliseconds (docs/reliability.md has the numbers).
   const CheckpointHooks& hooks = in.checkpoint;
   auto save_checkpoint = [&](double at) {
-    const auto t_start = Clock::now();
     RunCheckpoint c;
     c.clock = "real";
     c.now = at;
@@ -197,7 +197,6 @@ RunResult run_real(const RunInputs& in) {
     }
     c.learners.resize(P);  // their streams are not saved: a resumed run draws new ones
     if (recorder) {
-      recorder->score_all(*in.model, train_eval, *in.test);
       c.curve = recorder->saved();
     } else {
       for (const CurvePoint& p : timing_curve) c.curve.push_back({p, true, {}});
@@ -205,6 +204,7 @@ RunResult run_real(const RunInputs& in) {
     c.delays = DelayTally{drawn_sum, served_sum, compute_sum, delay_count, exceeded};
     c.latest_error = latest_error.load(std::memory_order_relaxed);
     c.failures = result.failures;
+    const auto t_start = Clock::now();
     try {
       hooks.save(c);
       ++result.checkpoints_written;

@@ -81,8 +81,9 @@ struct RunResult {
   double compute_mean_s = 0;
   std::vector<UpdateRecord> update_log;
   std::vector<WorkerFailure> failures;  // learners that failed (and left, when continuing)
-  // Checkpoints written during this process's part of the run, and the real seconds they
-  // took (building the state, scoring pending snapshots on the virtual clock, writing).
+  // Checkpoints written during this process's part of the run, and the real seconds spent
+  // encoding and writing them (fsync included; not the snapshot scoring the virtual clock
+  // does first, which the end of the run would do anyway).
   std::uint64_t checkpoints_written = 0;
   double checkpoint_time_s = 0;
   double mean_update_interval_s() const {

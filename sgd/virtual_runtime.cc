@@ -269,7 +269,6 @@ RunResult run_virtual(const RunInputs& in) {
   // scored first (free on the virtual clock) so the curve needs no weights.
   const CheckpointHooks& hooks = in.checkpoint;
   auto save_checkpoint = [&] {
-    const auto t_start = Clock::now();
     RunCheckpoint c;
     c.clock = "virtual";
     c.now = now;
@@ -312,6 +311,7 @@ RunResult run_virtual(const RunInputs& in) {
       const Event& e = copy.top();
       c.events.push_back(EventCheckpoint{e.time, e.seq, e.worker, e.generation});
     }
+    const auto t_start = Clock::now();
     try {
       hooks.save(c);
       ++result.checkpoints_written;
