@@ -32,8 +32,8 @@ class LogisticRegressionT final : public ModelT<T> {
   std::unique_ptr<Workspace> make_workspace(Eigen::Index max_batch) const override;
 
   double loss_and_gradient(std::span<const T> w, const BatchView<T>& b, std::span<T> grad,
-                           Workspace& ws) const override;
-  double loss(std::span<const T> w, const BatchView<T>& b, Workspace& ws) const override;
+                           Workspace& workspace) const override;
+  double loss(std::span<const T> w, const BatchView<T>& b, Workspace& workspace) const override;
   Evaluation evaluate(std::span<const T> w, const DatasetT<T>& data) const override;
 
   double l2() const { return l2_; }

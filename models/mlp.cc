@@ -40,7 +40,7 @@ class MlpT<T>::Work final : public Workspace {
 };
 
 template <typename T>
-MlpT<T>::MlpT(Eigen::Index input_dim, std::vector<Eigen::Index> hidden, int num_classes,
+MlpT<T>::MlpT(Eigen::Index input_dim, const std::vector<Eigen::Index>& hidden, int num_classes,
               double l2)
     : l2_(l2) {
   RACESGD_CHECK(input_dim >= 1 && num_classes >= 2 && l2 >= 0 && std::isfinite(l2));

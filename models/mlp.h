@@ -27,7 +27,8 @@ class MlpT final : public ModelT<T> {
  public:
   /// `hidden` may be empty (softmax regression). Sizes must be >= 1, num_classes >= 2 and
   /// l2 >= 0 (checked: the factory validates user input before calling this).
-  MlpT(Eigen::Index input_dim, std::vector<Eigen::Index> hidden, int num_classes, double l2);
+  MlpT(Eigen::Index input_dim, const std::vector<Eigen::Index>& hidden, int num_classes,
+       double l2);
 
   std::string spec() const override;
   Eigen::Index num_params() const override { return num_params_; }
@@ -43,8 +44,8 @@ class MlpT final : public ModelT<T> {
   std::unique_ptr<Workspace> make_workspace(Eigen::Index max_batch) const override;
 
   double loss_and_gradient(std::span<const T> w, const BatchView<T>& b, std::span<T> grad,
-                           Workspace& ws) const override;
-  double loss(std::span<const T> w, const BatchView<T>& b, Workspace& ws) const override;
+                           Workspace& workspace) const override;
+  double loss(std::span<const T> w, const BatchView<T>& b, Workspace& workspace) const override;
   Evaluation evaluate(std::span<const T> w, const DatasetT<T>& data) const override;
 
   /// n_0 .. n_L (input, hidden..., classes).

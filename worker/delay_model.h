@@ -110,7 +110,7 @@ class DelayModel {
 /// message names the spec text and the problem (unknown model — listing the known ones —,
 /// missing/unknown/out-of-range parameter, bad unit, unbalanced parentheses, unreadable or
 /// malformed trace file with its path and line). Thread-safe; allocates.
-std::unique_ptr<DelayModel> make_delay_model(std::string_view spec, const DelayContext& ctx);
+std::unique_ptr<DelayModel> make_delay_model(std::string_view text, const DelayContext& ctx);
 
 /// Builds a nested model from a parameter or positional of an outer spec. Errors name both
 /// the outer spec (via `outer`) and the inner text. For factories of composite models.
