@@ -6,6 +6,7 @@
 
 #include "core/check.h"
 #include "core/error.h"
+#include "sgd/run_types.h"
 
 namespace racesgd {
 
@@ -143,6 +144,31 @@ void ParameterServer::restore(const ParameterServerState& s) {
   last_update_time_ = s.last_update_time;
   lr_sum_ = s.lr_sum;
   current_ = weights_.pin_latest();
+}
+
+CurvePoint take_curve_counters(ParameterServer& ps, double time_s, double wall_s) {
+  CurvePoint p;
+  p.time_s = time_s;
+  p.updates = ps.version();
+  p.gradients = ps.gradients_applied();
+  p.staleness_mean = ps.tracker().take_interval_mean();
+  p.wall_s = wall_s;
+  return p;
+}
+
+void collect_ps_statistics(const ParameterServer& ps, RunResult& r) {
+  r.updates = ps.version();
+  r.gradients_applied = ps.gradients_applied();
+  r.gradients_cancelled = ps.tracker().cancelled();
+  r.last_update_time_s = ps.last_update_time();
+  r.staleness_mean = ps.tracker().mean();
+  r.staleness_max = ps.tracker().max();
+  r.p0 = ps.tracker().fresh_fraction();
+  r.staleness_histogram = ps.tracker().histogram();
+  r.per_worker = ps.tracker().per_worker();
+  r.mean_lr =
+      ps.gradients_applied() ? ps.lr_sum() / static_cast<double>(ps.gradients_applied()) : 0;
+  r.update_log = ps.update_log();
 }
 
 }  // namespace racesgd

@@ -128,12 +128,7 @@ RunResult run_real(const RunInputs& in) {
   }
 
   auto record_point = [&](double time) {
-    CurvePoint p;
-    p.time_s = time;
-    p.updates = ps.version();
-    p.gradients = ps.gradients_applied();
-    p.staleness_mean = ps.tracker().take_interval_mean();
-    p.wall_s = now_s();
+    const CurvePoint p = take_curve_counters(ps, time, now_s());
     if (!recorder) {
       timing_curve.push_back(p);
       return;
@@ -340,22 +335,12 @@ RunResult run_real(const RunInputs& in) {
   result.eval_time_s = now_s() - run_wall;
   result.wall_time_s = now_s();
   result.run_time_s = now;
-  result.updates = ps.version();
-  result.gradients_applied = ps.gradients_applied();
-  result.gradients_cancelled = ps.tracker().cancelled();
-  result.last_update_time_s = ps.last_update_time();
-  result.staleness_mean = ps.tracker().mean();
-  result.staleness_max = ps.tracker().max();
-  result.p0 = ps.tracker().fresh_fraction();
-  result.staleness_histogram = ps.tracker().histogram();
-  result.per_worker = ps.tracker().per_worker();
-  result.mean_lr = ps.gradients_applied() ? ps.lr_sum() / static_cast<double>(ps.gradients_applied()) : 0;
+  collect_ps_statistics(ps, result);
   const double n = static_cast<double>(delay_count);
   result.delay_drawn_mean_s = delay_count ? drawn_sum / n : 0;
   result.delay_served_mean_s = delay_count ? served_sum / n : 0;
   result.compute_mean_s = delay_count ? compute_sum / n : 0;
   result.compute_exceeded_delay = exceeded;
-  result.update_log = ps.update_log();
   return result;
 }
 

@@ -91,4 +91,12 @@ struct RunResult {
   }
 };
 
+/// The counters of a curve point taken now (train loss and test error are scored later).
+/// Takes the tracker's interval staleness mean, so call it once per point.
+CurvePoint take_curve_counters(ParameterServer& ps, double time_s, double wall_s);
+
+/// Copies the PS's totals (updates, gradients, staleness, per-learner statistics, mean lr,
+/// update log) into `r`: the part of a RunResult both runtimes fill the same way.
+void collect_ps_statistics(const ParameterServer& ps, RunResult& r);
+
 }  // namespace racesgd

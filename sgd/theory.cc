@@ -19,11 +19,13 @@ double log_choose(std::size_t n, std::size_t k) {
          std::lgamma(static_cast<double>(n - k) + 1);
 }
 
-// P(X_{K:P} > t) = P(fewer than K of P are <= t).
-double survival_kth(double F, std::size_t K, std::size_t P) {
-  if (F <= 0) return 1.0;
-  if (F >= 1) return 0.0;
-  const double lf = std::log(F), l1f = std::log1p(-F);
+// P(X_{K:P} > t) = P(fewer than K of P are <= t), from F = P(X <= t) and G = P(X > t).
+double survival_kth(double F, double G, std::size_t K, std::size_t P) {
+  if (F <= 0 || G >= 1) return 1.0;
+  if (G <= 0) return 0.0;
+  // Take log F from whichever of F and G is known more precisely (F rounds to 1 far out in
+  // a heavy tail, where G = P(X > t) still holds the information).
+  const double lf = F > 0.5 ? std::log1p(-G) : std::log(F), l1f = std::log(G);
   double s = 0;
   for (std::size_t i = 0; i < K; ++i)
     s += std::exp(log_choose(P, i) + static_cast<double>(i) * lf + static_cast<double>(P - i) * l1f);
@@ -38,7 +40,12 @@ double simpson(const std::function<double(double)>& f, double a, double b, doubl
   const double left = (m - a) / 6 * (fa + 4 * flm + fm);
   const double right = (b - m) / 6 * (fm + 4 * frm + fb);
   const double diff = left + right - whole;
-  if (depth <= 0 || std::fabs(diff) <= 15 * tol) return left + right + diff / 15;
+  // Stop at the tolerance, at the depth limit, or once the difference is rounding noise:
+  // halving an absolute tolerance forever would otherwise recurse to the full depth on
+  // every branch (2^depth evaluations; seen with Pareto tails).
+  if (depth <= 0 || std::fabs(diff) <= 15 * tol ||
+      std::fabs(diff) <= 1e-11 * std::fabs(left + right))
+    return left + right + diff / 15;
   return simpson(f, a, m, fa, flm, fm, left, tol / 2, depth - 1) +
          simpson(f, m, b, fm, frm, fb, right, tol / 2, depth - 1);
 }
@@ -46,7 +53,7 @@ double simpson(const std::function<double(double)>& f, double a, double b, doubl
 double integrate(const std::function<double(double)>& f, double a, double b, double tol) {
   const double fa = f(a), fb = f(b), fm = f(0.5 * (a + b));
   const double whole = (b - a) / 6 * (fa + 4 * fm + fb);
-  return simpson(f, a, b, fa, fm, fb, whole, tol, 48);
+  return simpson(f, a, b, fa, fm, fb, whole, tol, 32);
 }
 
 double mean_of(const DelayFacts& f) {
@@ -63,19 +70,25 @@ double harmonic(std::size_t n) {
 }
 
 double expected_order_statistic(const std::function<double(double)>& cdf, std::size_t K,
-                                std::size_t P, double scale) {
+                                std::size_t P, double scale,
+                                const std::function<double(double)>& sf) {
   RACESGD_CHECK(K >= 1 && K <= P);
   RACESGD_CHECK(scale > 0 && std::isfinite(scale));
-  auto S = [&](double t) { return survival_kth(cdf(t), K, P); };
+  auto S = [&](double t) {
+    const double F = cdf(t);
+    return survival_kth(F, sf ? sf(t) : 1.0 - F, K, P);
+  };
   // Geometric grid [0, s 2^-40], [s 2^(k-1), s 2^k]: resolves both tiny and huge values;
   // adaptive Simpson inside each cell handles kinks and steps.
   const double tol = 1e-14 * scale;
   double total = integrate(S, 0.0, scale * std::ldexp(1.0, -40), tol);
-  for (int k = -39; k <= 200; ++k) {
+  for (int k = -39; k <= 600; ++k) {
     const double a = scale * std::ldexp(1.0, k - 1), b = scale * std::ldexp(1.0, k);
     const double piece = integrate(S, a, b, tol);
     total += piece;
-    if (k > 2 && S(b) < 1e-18) break;
+    // What lies beyond b is about b S(b) / (alpha - 1) for a power-law tail: stop once
+    // b S(b) is negligible, not merely S(b) (a Pareto tail with alpha near 1 is long).
+    if (k > 2 && b * S(b) < 1e-12 * total) break;
   }
   return total;
 }
@@ -146,7 +159,7 @@ Estimate predict_time_per_update(DelayModel& delay, const std::string& variant, 
   if (v.kind == VariantKind::kKSync && f.homogeneous && f.cdf) {
     double scale = mean_of(f);
     if (!(scale > 0) || !std::isfinite(scale)) scale = f.family == Family::kPareto ? f.scale : 1e-3;
-    return {expected_order_statistic(f.cdf, K, P, scale), 0, "numerical integration"};
+    return {expected_order_statistic(f.cdf, K, P, scale, f.sf), 0, "numerical integration"};
   }
   return monte_carlo_time_per_update(delay, variant, P, K, o);
 }

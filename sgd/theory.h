@@ -22,8 +22,11 @@ double harmonic(std::size_t n);
 /// E[X_{K:P}] = integral_0^inf sum_{i<K} C(P,i) F(t)^i (1-F(t))^(P-i) dt for i.i.d. X with
 /// cdf F, integrated adaptively over a geometric grid around `scale` (a typical value of X,
 /// e.g. its mean). Accurate to ~1e-9 relative for smooth or step cdfs.
+/// `sf` (P(X > t)), when given, is used for 1 - F: in a heavy tail 1 - cdf(t) is rounding
+/// noise, which an adaptive integrator cannot converge on.
 double expected_order_statistic(const std::function<double(double)>& cdf, std::size_t K,
-                                std::size_t P, double scale);
+                                std::size_t P, double scale,
+                                const std::function<double(double)>& sf = {});
 
 struct Estimate {
   double value = 0;

@@ -231,12 +231,7 @@ RunResult run_virtual(const RunInputs& in) {
   double latest_error = resume ? resume->latest_error : -1;
   bool target_reached = resume ? resume->target_reached : false;
   auto record_point = [&](double time) {
-    CurvePoint p;
-    p.time_s = time;
-    p.updates = ps.version();
-    p.gradients = ps.gradients_applied();
-    p.staleness_mean = ps.tracker().take_interval_mean();
-    p.wall_s = wall_now();
+    const CurvePoint p = take_curve_counters(ps, time, wall_now());
     if (!recorder) {
       timing_curve.push_back(p);
       return;
@@ -439,19 +434,9 @@ RunResult run_virtual(const RunInputs& in) {
   result.eval_time_s = wall_now() - run_wall;
   result.wall_time_s = wall_now();
   result.run_time_s = now;
-  result.updates = ps.version();
-  result.gradients_applied = ps.gradients_applied();
-  result.gradients_cancelled = ps.tracker().cancelled();
-  result.last_update_time_s = ps.last_update_time();
-  result.staleness_mean = ps.tracker().mean();
-  result.staleness_max = ps.tracker().max();
-  result.p0 = ps.tracker().fresh_fraction();
-  result.staleness_histogram = ps.tracker().histogram();
-  result.per_worker = ps.tracker().per_worker();
-  result.mean_lr = ps.gradients_applied() ? ps.lr_sum() / static_cast<double>(ps.gradients_applied()) : 0;
+  collect_ps_statistics(ps, result);
   result.delay_drawn_mean_s = drawn_count ? drawn_sum / static_cast<double>(drawn_count) : 0;
   result.delay_served_mean_s = result.delay_drawn_mean_s;  // the virtual clock serves exactly
-  result.update_log = ps.update_log();
   return result;
 }
 

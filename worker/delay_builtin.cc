@@ -22,6 +22,7 @@ DelayFacts scale_delay_facts(const DelayFacts& f, double c) {
        {&s.value, &s.min, &s.max, &s.shift, &s.mean, &s.scale, &s.median, &s.mean1, &s.mean2})
     *d *= c;  // NaN stays NaN
   if (f.cdf) s.cdf = [cdf = f.cdf, c](double x) { return cdf(x / c); };
+  if (f.sf) s.sf = [sf = f.sf, c](double x) { return sf(x / c); };
   if (f.mean_value) s.mean_value = *f.mean_value * c;
   if (f.variance) s.variance = *f.variance * c * c;
   return s;
@@ -176,6 +177,7 @@ class ShiftedExpDelay final : public DelayModel {
     f.shift = shift_;
     f.mean = mean_;
     f.cdf = [s = shift_, m = mean_](double x) { return x <= s ? 0.0 : -std::expm1(-(x - s) / m); };
+    f.sf = [s = shift_, m = mean_](double x) { return x <= s ? 1.0 : std::exp(-(x - s) / m); };
     f.mean_value = shift_ + mean_;
     f.variance = mean_ * mean_;
     return f;
@@ -202,6 +204,7 @@ class ParetoDelay final : public DelayModel {
     f.scale = scale_;
     f.alpha = alpha_;
     f.cdf = [s = scale_, a = alpha_](double x) { return x <= s ? 0.0 : 1.0 - std::pow(s / x, a); };
+    f.sf = [s = scale_, a = alpha_](double x) { return x <= s ? 1.0 : std::pow(s / x, a); };
     f.mean_value = alpha_ * scale_ / (alpha_ - 1.0);
     if (alpha_ > 2.0)
       f.variance = scale_ * scale_ * alpha_ / ((alpha_ - 1.0) * (alpha_ - 1.0) * (alpha_ - 2.0));
@@ -229,6 +232,9 @@ class LogNormalDelay final : public DelayModel {
     f.cdf = [m = median_, s = sigma_](double x) {
       return x <= 0 ? 0.0 : 0.5 * std::erfc(-std::log(x / m) / (s * std::sqrt(2.0)));
     };
+    f.sf = [m = median_, s = sigma_](double x) {
+      return x <= 0 ? 1.0 : 0.5 * std::erfc(std::log(x / m) / (s * std::sqrt(2.0)));
+    };
     const double s2 = sigma_ * sigma_;
     f.mean_value = median_ * std::exp(0.5 * s2);
     f.variance = std::expm1(s2) * median_ * median_ * std::exp(s2);
@@ -247,6 +253,9 @@ DelayFacts hyperexp_facts(double p, double m1, double m2) {
   f.mean2 = m2;
   f.cdf = [p, m1, m2](double x) {
     return x <= 0 ? 0.0 : 1.0 - p * std::exp(-x / m1) - (1.0 - p) * std::exp(-x / m2);
+  };
+  f.sf = [p, m1, m2](double x) {
+    return x <= 0 ? 1.0 : p * std::exp(-x / m1) + (1.0 - p) * std::exp(-x / m2);
   };
   const double mean = p * m1 + (1 - p) * m2;
   f.mean_value = mean;

@@ -60,6 +60,9 @@ struct DelayFacts {
   bool homogeneous = true;
   /// P(X <= x); empty if unknown. Must be callable from any thread (captures by value).
   std::function<double(double)> cdf;
+  /// P(X > x), computed directly (not as 1 - cdf, which loses all precision in the tail);
+  /// empty if the model has no better formula than 1 - cdf.
+  std::function<double(double)> sf;
   std::optional<double> mean_value;  // E[X] when known and finite
   std::optional<double> variance;    // Var[X] when known and finite
 };

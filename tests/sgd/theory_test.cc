@@ -41,6 +41,14 @@ TEST_CASE("numerical order statistics agree with the closed forms to 1e-6", "[th
   for (std::size_t K : {1u, 4u, 8u})
     CHECK(expected_order_statistic(sexp_cdf, K, 8, shift + 1 / mu) ==
           Approx(shift + (harmonic(8) - harmonic(8 - K)) / mu).epsilon(1e-6));
+  // Pareto: E[X_{P:P}] = s Gamma(P+1) Gamma(1-1/a) / Gamma(P+1-1/a); a heavy tail (a = 1.1)
+  // needs the survival function and a long integration range.
+  for (double a : {1.1, 1.5, 2.5}) {
+    auto cdf = [a](double t) { return t <= 1e-3 ? 0.0 : 1.0 - std::pow(1e-3 / t, a); };
+    auto sf = [a](double t) { return t <= 1e-3 ? 1.0 : std::pow(1e-3 / t, a); };
+    const double exact = 1e-3 * std::tgamma(17.0) * std::tgamma(1 - 1 / a) / std::tgamma(17 - 1 / a);
+    CHECK(expected_order_statistic(cdf, 16, 16, 1e-3, sf) == Approx(exact).epsilon(1e-6));
+  }
   // A constant: every order statistic is the constant (a step cdf).
   auto const_cdf = [](double t) { return t >= 0.003 ? 1.0 : 0.0; };
   CHECK(expected_order_statistic(const_cdf, 3, 8, 0.003) == Approx(0.003).epsilon(1e-6));
