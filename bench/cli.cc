@@ -103,8 +103,11 @@ int run_cli(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  // Only train and race have runs to stop cleanly; theory keeps the default (die at once).
+  if (command == "train" || command == "race") {
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+  }
   try {
     if (command == "train") {
       bool help = false;

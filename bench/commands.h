@@ -9,7 +9,7 @@ namespace racesgd {
 
 /// `racesgd train`: one run; writes DIR/curve.csv and DIR/summary.json. Returns 0, or 1
 /// when the run could not finish normally (diverged, stalled, interrupted).
-int train_command(const ParamValues& values, const std::atomic<bool>* interrupt);
+int train_command(const ParamValues& given, const std::atomic<bool>* interrupt);
 
 /// `racesgd race`: several variants on the same data, model, delays and seeds, repeated;
 /// writes runs.csv, summary.csv, summary.json and error_vs_time.png/.svg.

@@ -1,4 +1,5 @@
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -135,6 +136,10 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
       if (interrupted) break;
     }
   }
+
+  // No run left to stop cleanly: from here a signal ends the process at once.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 
   // runs.csv: tidy, one row per evaluation point per run.
   std::ostringstream csv;
