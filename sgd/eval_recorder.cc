@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <numeric>
-#include <oneapi/tbb/parallel_for.h>
+#include <atomic>
+#include <thread>
 
 #include "core/check.h"
 #include "core/error.h"
@@ -60,9 +61,23 @@ void EvalRecorder::score(std::size_t i, const Model& model, const Dataset& train
 }
 
 void EvalRecorder::score_all(const Model& model, const Dataset& train_eval, const Dataset& test) {
-  tbb::parallel_for(std::size_t{0}, points_.size(),
-                    [&](std::size_t i) { score(i, model, train_eval, test); });
-}
+  // Our own short-lived threads rather than oneTBB's pool: scoring runs once per run, and
+  // an uninstrumented libtbb makes ThreadSanitizer report false races inside parallel_for.
+  // Each snapshot is scored by exactly one thread (distinct slots; score() allocates its
+  // own scratch), so the result does not depend on the thread count.
+  const std::size_t n = points_.size();
+  const std::size_t threads =
+      std::min<std::size_t>(n, std::max(1u, std::thread::hardware_concurrency()));
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
+         i = next.fetch_add(1, std::memory_order_relaxed))
+      score(i, model, train_eval, test);
+  };
+  std::vector<std::jthread> pool;
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+}  // the jthreads join here: their writes happen-before score_all returns
 
 std::vector<EvalRecorder::Saved> EvalRecorder::saved() const {
   std::vector<Saved> out(points_.size());
