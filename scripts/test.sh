@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Does all set-up (packages only: the tests use committed fixtures, never downloads),
 # builds the release preset and runs the whole test suite with ctest; then builds the
-# concurrency-bearing test executables under ThreadSanitizer and runs them.
+# concurrency-bearing test executables under ThreadSanitizer and runs them, and the whole
+# suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 #
 #   scripts/test.sh            everything (what .ci/run calls)
 #   scripts/test.sh --quick    release tests only
@@ -37,4 +38,11 @@ for t in "${tsan_targets[@]}"; do
   echo "== tsan: $t"
   "$exe" --order rand --rng-seed 1
 done
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build (whole suite)"
+cmake --preset asan >/dev/null
+cmake --build --preset asan
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+ctest --preset asan
 echo "== all tests passed in $(( $(date +%s) - start ))s"
