@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "models/model_registry.h"
+#include "tests/sgd/blobs.h"
 #include "sgd/checkpoint.h"
 #include "sgd/coordinator.h"
 #include "sgd/lr_schedule.h"
@@ -26,22 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Dataset blobs(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  Dataset d;
-  d.name = "blobs";
-  d.num_classes = 3;
-  d.x.resize(static_cast<Eigen::Index>(n), 8);
-  d.y.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const int c = static_cast<int>(i % 3);
-    d.y[i] = c;
-    for (int j = 0; j < 8; ++j)
-      d.x(static_cast<Eigen::Index>(i), j) =
-          static_cast<float>(rng.normal() + (j % 3 == c ? 2.5 : 0.0));
-  }
-  return d;
-}
+using racesgd::testing::blobs;
 
 // A scratch folder removed at the end of the test.
 struct TempDir {

@@ -5,6 +5,7 @@
 
 #include "core/rng.h"
 #include "models/model_registry.h"
+#include "tests/sgd/blobs.h"
 #include "sgd/lr_schedule.h"
 #include "sgd/real_runtime.h"
 #include "sgd/virtual_runtime.h"
@@ -15,22 +16,7 @@ using Contribs = std::vector<std::pair<WorkerId, Version>>;
 
 namespace {
 
-// Three Gaussian blobs in 8 dimensions: easy, but a real learning problem.
-Dataset blobs(std::size_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  Dataset d;
-  d.name = "blobs";
-  d.num_classes = 3;
-  d.x.resize(static_cast<Eigen::Index>(n), 8);
-  d.y.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const int c = static_cast<int>(i % 3);
-    d.y[i] = c;
-    for (int j = 0; j < 8; ++j)
-      d.x(static_cast<Eigen::Index>(i), j) = static_cast<float>(rng.normal() + (j % 3 == c ? 2.5 : 0.0));
-  }
-  return d;
-}
+using racesgd::testing::blobs;
 
 struct Fixture {
   Dataset train = blobs(600, 1);
