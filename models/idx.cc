@@ -154,7 +154,12 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
   const std::string images = detail::read_file_bytes(images_path, options.max_bytes);
   const std::string labels = detail::read_file_bytes(labels_path, options.max_bytes);
   Dataset data = parse_idx(images, images_path, labels, labels_path, options);
-  data.name = name.empty() ? images_path : std::move(name);
+  // Not a ?: — its common type is const std::string, which would copy `name`.
+  if (name.empty()) {
+    data.name = images_path;
+  } else {
+    data.name = std::move(name);
+  }
   return data;
 }
 

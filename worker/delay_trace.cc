@@ -179,7 +179,8 @@ class TraceDelay final : public DelayModel {
   struct alignas(64) Cursor {
     std::size_t next = 0;
   };
-  static_assert(alignof(Cursor) == 64 && sizeof(Cursor) == 64);
+  static_assert(alignof(Cursor) == 64);
+  static_assert(sizeof(Cursor) == 64);
 
   const std::vector<double>& column(std::size_t worker) const {
     return trace_.columns.size() == 1 ? trace_.columns[0] : trace_.columns[worker];
