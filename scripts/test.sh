@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Does all set-up (packages only: the tests use committed fixtures, never downloads),
 # builds the release preset and runs the whole test suite with ctest; then builds the
-# concurrency-bearing test executables under ThreadSanitizer and runs them, and the whole
-# suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# concurrency-bearing test executables under ThreadSanitizer and runs them, the whole
+# suite under AddressSanitizer + UndefinedBehaviorSanitizer, every libFuzzer target for a
+# bounded time (RACESGD_FUZZ_SECONDS, default 20) and clang-tidy.
 #
 #   scripts/test.sh            everything (what .ci/run calls)
 #   scripts/test.sh --quick    release tests only
@@ -45,4 +46,10 @@ cmake --build --preset asan
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --preset asan
+
+echo "== libFuzzer targets, ${RACESGD_FUZZ_SECONDS:-20} s each from the committed corpora"
+bash scripts/fuzz.sh "${RACESGD_FUZZ_SECONDS:-20}"
+
+echo "== clang-tidy (checked-in .clang-tidy), fails on any finding"
+bash scripts/tidy.sh
 echo "== all tests passed in $(( $(date +%s) - start ))s"
