@@ -149,16 +149,18 @@ void ParameterServer::restore(const ParameterServerState& s) {
 CurvePoint take_curve_counters(ParameterServer& ps, double time_s, double wall_s) {
   CurvePoint p;
   p.time_s = time_s;
-  p.updates = ps.version();
-  p.gradients = ps.gradients_applied();
+  p.updates = ps.published_version();
+  p.gradients = ps.gradients_applied() - ps.pending_gradients();
   p.staleness_mean = ps.tracker().take_interval_mean();
   p.wall_s = wall_s;
   return p;
 }
 
 void collect_ps_statistics(const ParameterServer& ps, RunResult& r) {
-  r.updates = ps.version();
-  r.gradients_applied = ps.gradients_applied();
+  // Counted as published: gradients still pending at the stop were accepted (and are in
+  // the staleness statistics) but never applied.
+  r.updates = ps.published_version();
+  r.gradients_applied = ps.gradients_applied() - ps.pending_gradients();
   r.gradients_cancelled = ps.tracker().cancelled();
   r.last_update_time_s = ps.last_update_time();
   r.staleness_mean = ps.tracker().mean();

@@ -67,6 +67,11 @@ class ParameterServer {
   std::vector<std::pair<WorkerId, double>> busy_workers(double now) const;
 
   Version version() const { return coordinator_.version(); }
+  /// The newest version actually published (differs from version() only inside a failed
+  /// update: a NaN gradient that completed an update the PS then refused to publish).
+  Version published_version() const { return weights_.latest_version(); }
+  /// Gradients accepted into the update still pending (not applied yet).
+  std::size_t pending_gradients() const { return accumulator_.count(); }
   const Coordinator& coordinator() const { return coordinator_; }
   const StalenessTracker& tracker() const { return tracker_; }
   StalenessTracker& tracker() { return tracker_; }

@@ -102,7 +102,7 @@ RunResult run_real(const RunInputs& in) {
   auto now_s = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
 
   // Online target-error checks run on their own thread so the PS never stalls on them.
-  std::atomic<bool> target_reached{false};
+  std::atomic<bool> target_reached{resume ? resume->target_reached : false};
   std::atomic<double> latest_error{-1.0};
   std::optional<std::jthread> evaluator;
   if (s.stop.target_error >= 0 && !s.timing_only) {
@@ -198,6 +198,7 @@ RunResult run_real(const RunInputs& in) {
     }
     c.delays = DelayTally{drawn_sum, served_sum, compute_sum, delay_count, exceeded};
     c.latest_error = latest_error.load(std::memory_order_relaxed);
+    c.target_reached = target_reached.load(std::memory_order_acquire);
     c.failures = result.failures;
     const auto t_start = Clock::now();
     try {
@@ -211,8 +212,22 @@ RunResult run_real(const RunInputs& in) {
   auto last_checkpoint = Clock::now();
   GradientMessage msg;
   double now = resume ? resume->now : 0;
+  // Whatever applied an update (a gradient, or a learner leaving that completed the
+  // pending one): an evaluation tick may be due and the update limit may be reached.
+  auto after_apply = [&](double at) {
+    if (ticker.update_due(ps.version())) record_point(at);
+    if (ps.version() >= s.stop.updates) {
+      result.stop_reason = "updates";
+      return true;
+    }
+    return false;
+  };
   try {
     while (true) {
+      if (ps.version() >= s.stop.updates) {  // e.g. resuming a run that already finished
+        result.stop_reason = "updates";
+        break;
+      }
       if (target_reached.load(std::memory_order_acquire)) {
         result.stop_reason = "target-error";
         break;
@@ -232,9 +247,14 @@ RunResult run_real(const RunInputs& in) {
             stop = true;
             break;
           }
-          const Decision d = ps.retire(w, now_s());
+          const double at = now_s();
+          const Decision d = ps.retire(w, at);
           for (WorkerId r : d.restart) workers.assign(r);
-          last_progress_time = now_s();
+          last_progress_time = at;
+          if (d.apply && after_apply(at)) {
+            stop = true;
+            break;
+          }
         }
         if (stop) break;
         if (ps.coordinator().active() == 0) {
@@ -249,14 +269,15 @@ RunResult run_real(const RunInputs& in) {
           std::min(at(t0, next_stop), Clock::now() + std::chrono::milliseconds(100));
       const bool got = inbox.pop_until(msg, deadline);
       now = now_s();
-      while (ticker.next_time() <= now && ticker.next_time() <= s.stop.time_s) {
-        record_point(now);
-        ticker.advance_time();
-      }
-      if (now >= s.stop.time_s) {
+      if (now >= s.stop.time_s) {  // the final point, at the limit, is recorded after the loop
         now = s.stop.time_s;
         result.stop_reason = "time";
         break;
+      }
+      // One point for however many ticks passed while the PS was busy, taken now.
+      if (ticker.next_time() <= now) {
+        record_point(now);
+        while (ticker.next_time() <= now) ticker.advance_time();
       }
       // Progress watchdog: a learner that never returns stalls the variants that need it.
       if (s.stall_timeout_s > 0 &&
@@ -299,13 +320,7 @@ RunResult run_real(const RunInputs& in) {
           from, msg.read_version, msg.grad.span(), msg.pin.weights(), now});
       msg = GradientMessage{};  // pin and buffer back to their pools before anyone restarts
       for (WorkerId w : d.restart) workers.assign(w);
-      if (d.apply) {
-        if (ticker.update_due(ps.version())) record_point(now);
-        if (ps.version() >= s.stop.updates) {
-          result.stop_reason = "updates";
-          break;
-        }
-      }
+      if (d.apply && after_apply(now)) break;
     }
   } catch (const RunError& e) {
     result.stop_reason = "diverged";
@@ -324,7 +339,12 @@ RunResult run_real(const RunInputs& in) {
       (result.stop_reason == "time" || result.stop_reason == "updates" ||
        result.stop_reason == "target-error" || result.stop_reason == "interrupted"))
     save_checkpoint(now);
-  if (result.stop_reason != "diverged") record_point(now);
+  // The final point, unless the last one recorded already shows this moment's state.
+  const CurvePoint* last = recorder ? (recorder->size() ? &recorder->point(recorder->size() - 1) : nullptr)
+                                    : (timing_curve.empty() ? nullptr : &timing_curve.back());
+  if (result.stop_reason != "diverged" &&
+      (!last || last->updates != ps.version() || last->time_s < now))
+    record_point(now);
   const double run_wall = now_s();
   if (recorder) {
     recorder->score_all(*in.model, train_eval, *in.test);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <utility>
 #include <vector>
 
 #include "core/check.h"
@@ -197,6 +198,7 @@ RunResult run_virtual(const RunInputs& in) {
   // with continue_on_worker_failure the learner leaves and the others go on.
   bool failed_stop = false;
   std::function<void(WorkerId, double)> restart;
+  bool applied_by_retire = false;
   auto fail_learner = [&](WorkerId w, double now, const std::string& what) {
     Learner& L = learners[w];
     ++L.generation;  // drop its pending event, if any
@@ -207,6 +209,7 @@ RunResult run_virtual(const RunInputs& in) {
       return;
     }
     const Decision d = ps.retire(w, now);
+    if (d.apply) applied_by_retire = true;  // the loop records a tick that may be due
     for (WorkerId r : d.restart) restart(r, now);
   };
   restart = [&](WorkerId w, double now) {
@@ -321,6 +324,9 @@ RunResult run_virtual(const RunInputs& in) {
 
   try {
     while (true) {
+      // A learner that left may have completed the pending update (K shrank): its tick.
+      if (std::exchange(applied_by_retire, false) && ticker.update_due(ps.version()))
+        record_point(now);
       if (hooks.save && !target_reached && !failed_stop) {
         const bool by_updates = hooks.every_updates > 0 && ps.version() != last_checkpoint_version &&
                                 ps.version() % hooks.every_updates == 0;

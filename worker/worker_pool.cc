@@ -20,8 +20,15 @@ WorkerPool::WorkerPool(const WorkerPoolConfig& config, const WorkerPoolDeps& dep
   slots_.reserve(config_.num_workers);
   for (std::size_t w = 0; w < config_.num_workers; ++w) slots_.push_back(std::make_unique<Slot>());
   threads_.reserve(config_.num_workers);
-  for (std::size_t w = 0; w < config_.num_workers; ++w)
-    threads_.emplace_back([this, w](std::stop_token st) { run(st, w); });
+  try {
+    for (std::size_t w = 0; w < config_.num_workers; ++w)
+      threads_.emplace_back([this, w](std::stop_token st) { run(st, w); });
+  } catch (...) {
+    // A thread could not start (e.g. EAGAIN): the ones already running wait for work in
+    // an interruptible sleep that a bare stop request does not wake; stop() interrupts.
+    stop();
+    throw;
+  }
 }
 
 WorkerPool::~WorkerPool() { stop(); }

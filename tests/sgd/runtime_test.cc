@@ -46,6 +46,10 @@ struct Fixture {
   }
 };
 
+RunResult run_real_or_virtual(const RunInputs& in, bool real) {
+  return real ? run_real(in) : run_virtual(in);
+}
+
 }  // namespace
 
 TEST_CASE("virtual K-sync: the first K finish, stragglers are cancelled, all restart",
@@ -310,5 +314,26 @@ TEST_CASE("real clock: many short runs start and shut down cleanly", "[runtime][
     in.settings.stop.time_s = 0.001 * (1 + i % 7);
     const RunResult r = run_real(in);
     CHECK(r.stop_reason == "time");
+  }
+}
+
+TEST_CASE("curves: time never goes backwards, no duplicate final point; pending gradients "
+          "are not counted as applied",
+          "[runtime][real][concurrency]") {
+  for (bool real : {false, true}) {
+    INFO((real ? "real" : "virtual"));
+    Fixture f;
+    auto in = f.inputs("k-async", 4, 4, "exp:mean=2ms", false);
+    in.settings.record_updates = false;
+    in.settings.stop.time_s = 0.25;
+    in.settings.eval.every_s = 0.05;  // a tick falls exactly on the time limit
+    const RunResult r = run_real_or_virtual(in, real);
+    REQUIRE(r.curve.size() >= 2);
+    for (std::size_t i = 1; i < r.curve.size(); ++i) {
+      CHECK(r.curve[i].time_s > r.curve[i - 1].time_s);
+      CHECK(r.curve[i].updates >= r.curve[i - 1].updates);
+    }
+    CHECK(r.curve.back().time_s == Approx(0.25));
+    CHECK(r.gradients_applied == 4 * r.updates);  // stopped by time, mid-update
   }
 }
