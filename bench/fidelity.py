@@ -29,16 +29,23 @@ def main():
     ap.add_argument("--seconds", type=float, default=8.0, help="real-clock seconds per configuration")
     ap.add_argument("--ks", default="1,2,4,8")
     ap.add_argument("--out", default="runs/fidelity")
+    ap.add_argument("--batch", type=int, default=64, help="minibatch size (compute per gradient)")
+    ap.add_argument("--only", default="", help="comma-separated variants to run (default: all)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     ks = [int(k) for k in args.ks.split(",")]
     configs = [("sync", args.P), ("async", 1)]
     for v in ("k-sync", "k-batch-sync", "k-async", "k-batch-async"):
         configs += [(v, k) for k in ks if k <= args.P]
+    if args.only:
+        keep = set(args.only.split(","))
+        configs = [c for c in configs if c[0] in keep]
     common = ["--model", "softmax", "--data", "mnist", "--max-test", "1000", "--eval-train-samples",
-              "1000", "-P", str(args.P), "--delay", args.delay, "--progress", "off", "--lr", "0.05"]
+              "1000", "-P", str(args.P), "--delay", args.delay, "--progress", "off", "--lr", "0.05",
+              "--batch", str(args.batch)]
     rows = []
-    print(f"delay {args.delay}, P = {args.P}, real clock {args.seconds:g} s per configuration\n")
+    print(f"delay {args.delay}, P = {args.P}, softmax minibatch {args.batch}, "
+          f"real clock {args.seconds:g} s per configuration\n")
     print("| variant | K | predicted E[T] | method | real clock | real/pred | virtual clock | virtual/pred | real/virtual | updates (real) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for variant, k in configs:
