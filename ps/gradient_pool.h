@@ -120,6 +120,7 @@ class GradientPool {
 
 inline void GradientBuffer::reset() noexcept {
   if (data_ == nullptr) return;
+  RACESGD_CHECK(pool_ != nullptr);  // storage always comes from a pool (clang-analyzer)
   pool_->give_back(std::exchange(data_, nullptr));
   pool_ = nullptr;
   size_ = 0;

@@ -37,13 +37,13 @@ for e in json.load(open(sys.argv[1])):
     --warnings-as-errors='*' >"$log" 2>&1 || status=$?
 fi
 sed -i 's/\x1b\[[0-9;]*m//g' "$log"  # run-clang-tidy colours its output
-findings="$(grep -cE '(warning|error): .*\[[a-z0-9.,-]+\]$' "$log" || true)"
+findings="$(grep -cE '(warning|error): .*\[[A-Za-z0-9.,-]+\]$' "$log" || true)"
 files="$(python3 -c 'import json,re,sys
 print(sum(1 for e in json.load(open(sys.argv[1])) if re.search(sys.argv[2], e["file"])))' \
   "$build/compile_commands.json" "$filter")"
 echo "clang-tidy: $files files, $findings findings, $((SECONDS - start)) s (log: $log)"
 if [[ "$status" -ne 0 || "$findings" -ne 0 ]]; then
-  grep -E -A3 '(warning|error): .*\[[a-z0-9.,-]+\]$' "$log" | head -n 200 >&2 || true
+  grep -E -A3 '(warning|error): .*\[[A-Za-z0-9.,-]+\]$' "$log" | head -n 200 >&2 || true
   echo "clang-tidy: FAILED" >&2
   exit 1
 fi
