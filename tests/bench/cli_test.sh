@@ -169,5 +169,11 @@ check "SIGINT: stopped within 5 s (took ${took_ms} ms)" test $took_ms -lt 5000
 check "SIGINT: summary marked interrupted" grep -q '"interrupted": true' "$tmp/sigint/summary.json"
 check "SIGINT: curve written" test -s "$tmp/sigint/curve.csv"
 
+# Resuming a real-clock run that already finished adds no update (it used to add one).
+expect_ok "finished run with a checkpoint" train "${data[@]}" --variant async -P 2 --updates 50 \
+  --delay const:value=1ms --checkpoint "$tmp/done-ckpt" --out "$tmp/done"
+expect_ok "resume a finished run" train --resume "$tmp/done-ckpt" --out "$tmp/done2"
+check "resume of a finished run: still 50 updates" grep -q '"updates": 50,' "$tmp/done2/summary.json"
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
