@@ -111,6 +111,24 @@ void EvalRecorder::restore(const std::vector<Saved>& points) {
   }
 }
 
+const CurvePoint* last_point(const std::optional<EvalRecorder>& recorder,
+                             const std::vector<CurvePoint>& timing_curve) {
+  if (recorder) return recorder->size() ? &recorder->point(recorder->size() - 1) : nullptr;
+  return timing_curve.empty() ? nullptr : &timing_curve.back();
+}
+
+bool needs_final_point(const CurvePoint* last, std::uint64_t updates, double now) {
+  return !last || last->updates != updates || last->time_s < now;
+}
+
+std::vector<CurvePoint> finish_curve(std::optional<EvalRecorder>& recorder,
+                                     std::vector<CurvePoint>& timing_curve, const Model* model,
+                                     const Dataset& train_eval, const Dataset* test) {
+  if (!recorder) return std::move(timing_curve);
+  recorder->score_all(*model, train_eval, *test);
+  return recorder->curve();
+}
+
 Dataset subsample(const Dataset& data, std::size_t n, std::uint64_t seed) {
   const auto size = static_cast<std::size_t>(data.size());
   if (n == 0 || n >= size) return data;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -60,6 +61,18 @@ class EvalRecorder {
   std::vector<CurvePoint> points_;
   std::vector<char> scored_;
 };
+
+/// The end of a run, shared by both runtimes. `recorder` holds snapshots (gradient runs);
+/// otherwise `timing_curve` holds counter-only points (timing-only runs).
+/// The newest point recorded, or null.
+const CurvePoint* last_point(const std::optional<EvalRecorder>& recorder,
+                             const std::vector<CurvePoint>& timing_curve);
+/// True unless the newest point already shows `updates` at run time `now`.
+bool needs_final_point(const CurvePoint* last, std::uint64_t updates, double now);
+/// Scores every snapshot (in parallel) and returns the curve.
+std::vector<CurvePoint> finish_curve(std::optional<EvalRecorder>& recorder,
+                                     std::vector<CurvePoint>& timing_curve, const Model* model,
+                                     const Dataset& train_eval, const Dataset* test);
 
 /// A fixed, seeded subsample of `data` with at most n rows (all rows when n == 0 or n >= size).
 Dataset subsample(const Dataset& data, std::size_t n, std::uint64_t seed);

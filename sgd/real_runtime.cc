@@ -340,18 +340,11 @@ RunResult run_real(const RunInputs& in) {
        result.stop_reason == "target-error" || result.stop_reason == "interrupted"))
     save_checkpoint(now);
   // The final point, unless the last one recorded already shows this moment's state.
-  const CurvePoint* last = recorder ? (recorder->size() ? &recorder->point(recorder->size() - 1) : nullptr)
-                                    : (timing_curve.empty() ? nullptr : &timing_curve.back());
   if (result.stop_reason != "diverged" &&
-      (!last || last->updates != ps.version() || last->time_s < now))
+      needs_final_point(last_point(recorder, timing_curve), ps.version(), now))
     record_point(now);
   const double run_wall = now_s();
-  if (recorder) {
-    recorder->score_all(*in.model, train_eval, *in.test);
-    result.curve = recorder->curve();
-  } else {
-    result.curve = std::move(timing_curve);
-  }
+  result.curve = finish_curve(recorder, timing_curve, in.model, train_eval, in.test);
   result.eval_time_s = now_s() - run_wall;
   result.wall_time_s = now_s();
   result.run_time_s = now;

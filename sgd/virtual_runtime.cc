@@ -423,20 +423,13 @@ RunResult run_virtual(const RunInputs& in) {
     save_checkpoint();
 
   // The final point, unless the last thing recorded already is one at this moment.
-  const std::size_t n_points = recorder ? recorder->size() : timing_curve.size();
-  const CurvePoint& last = recorder ? recorder->point(n_points - 1) : timing_curve.back();
   if (result.stop_reason != "diverged" &&
-      (last.time_s != now || last.updates != ps.version()))
+      needs_final_point(last_point(recorder, timing_curve), ps.version(), now))
     record_point(now);
 
   for (Learner& L : learners) L.pin.reset();
   const double run_wall = wall_now();
-  if (recorder) {
-    recorder->score_all(*in.model, train_eval, *in.test);
-    result.curve = recorder->curve();
-  } else {
-    result.curve = std::move(timing_curve);
-  }
+  result.curve = finish_curve(recorder, timing_curve, in.model, train_eval, in.test);
   result.eval_time_s = wall_now() - run_wall;
   result.wall_time_s = wall_now();
   result.run_time_s = now;
