@@ -78,12 +78,10 @@ RunResult run_real(const RunInputs& in) {
     // Learners restart fresh on the restored weights: minibatches in flight and the
     // pending update at the checkpoint are lost (their timing cannot be replayed on a
     // real clock anyway), so the coordinator resumes with nothing pending and nobody busy.
-    ParameterServerState st = resume->ps;
-    st.coordinator.pending = 0;
+    // Their statistics were never counted (they count when applied), so nothing to undo.
+    ParameterServerState st = ParameterServer::without_pending(resume->ps);
     std::fill(st.coordinator.busy.begin(), st.coordinator.busy.end(), 0);
-    std::fill(st.coordinator.contributed.begin(), st.coordinator.contributed.end(), 0);
     st.pending_sum.assign(dim, 0.0f);
-    st.pending_count = 0;
     std::fill(st.idle_since.begin(), st.idle_since.end(), std::numeric_limits<double>::infinity());
     ps.restore(st);
     if (recorder) {
@@ -340,8 +338,9 @@ RunResult run_real(const RunInputs& in) {
        result.stop_reason == "target-error" || result.stop_reason == "interrupted"))
     save_checkpoint(now);
   // The final point, unless the last one recorded already shows this moment's state.
-  if (result.stop_reason != "diverged" &&
-      needs_final_point(last_point(recorder, timing_curve), ps.version(), now))
+  // A diverged run ends at its last published weights (finite: the refused update never
+  // was published).
+  if (needs_final_point(last_point(recorder, timing_curve), ps.published_version(), now))
     record_point(now);
   const double run_wall = now_s();
   result.curve = finish_curve(recorder, timing_curve, in.model, train_eval, in.test);
