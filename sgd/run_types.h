@@ -37,7 +37,10 @@ struct RunSettings {
   bool delay_after_compute = false; // real clock: sleep X after computing instead of until start+X
   bool record_updates = false;      // keep an UpdateRecord per update (tests, traces)
   bool continue_on_worker_failure = false;  // a failing learner leaves; the rest go on
-  double stall_timeout_s = 60;      // real clock: stop when no update comes for this long (0 = off)
+  // Real clock: stop as "stalled" when no update came for this long and a learner computing
+  // is late past its own deadline (start + X + the longest compute seen) by this long too.
+  // A long but legitimate X is no stall. 0 = off.
+  double stall_timeout_s = 60;
 };
 
 struct WorkerFailure {
