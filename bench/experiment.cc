@@ -10,6 +10,7 @@
 #include "models/eigen_setup.h"
 #include "models/model_registry.h"
 #include "sgd/checkpoint.h"
+#include "sgd/divergence.h"
 #include "sgd/lr_schedule.h"
 #include "sgd/real_runtime.h"
 #include "sgd/variant.h"
@@ -223,6 +224,12 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
     };
   }
   out.result = cfg.clock == "virtual" ? run_virtual(in) : run_real(in);
+  if (out.result.divergence) {  // name the flag most likely at fault (sgd/divergence.h)
+    const DivergenceSuspects suspects{cfg.l2, data.info.scaling,
+                                      train.size() ? static_cast<double>(train.x.cwiseAbs().maxCoeff()) : 0.0,
+                                      out.result.staleness_mean};
+    out.result.error += "; likely cause: " + likely_divergence_cause(*out.result.divergence, suspects);
+  }
   const RunResult& r = out.result;
 
   nlohmann::json s;

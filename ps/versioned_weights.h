@@ -132,6 +132,8 @@ class VersionedWeights {
   /// pin count 0), calls fill(std::span<float> dst, std::span<const float> current) — dst
   /// holds stale data and fill must write all of it — and publishes dst as version
   /// latest_version() + 1. Returns the new version. Never allocates, never blocks.
+  /// If fill throws, nothing is published (the buffer stays free) and the exception
+  /// propagates: the parameter server refuses NaN/Inf weights that way.
   /// CHECK-fails when no buffer is free: the pool was sized too small (see pool_size_for).
   template <class Fill>
   Version publish(Fill&& fill) {

@@ -68,6 +68,13 @@ void put_ps(CheckpointWriter& w, const ParameterServerState& s) {
   w.chars(c.active);
   w.f32s(s.pending_sum);
   w.u64(s.pending_count);
+  w.u64(s.pending.size());
+  for (const PendingGradient& g : s.pending) {
+    w.u64(g.worker);
+    w.u64(g.read);
+    w.u64(g.staleness);
+    w.f64(g.lr);
+  }
   const StalenessTracker::State& t = s.tracker;
   w.u64(t.per_worker.size());
   for (const auto& p : t.per_worker) {
@@ -102,6 +109,13 @@ ParameterServerState get_ps(CheckpointReader& r) {
   c.active = r.chars("active flags");
   s.pending_sum = r.f32s("pending update");
   s.pending_count = r.u64("pending count");
+  s.pending.resize(r.count("pending gradients' statistics", 32));
+  for (PendingGradient& g : s.pending) {
+    g.worker = r.u64("pending gradient worker");
+    g.read = r.u64("pending gradient read version");
+    g.staleness = r.u64("pending gradient staleness");
+    g.lr = r.f64("pending gradient lr");
+  }
   StalenessTracker::State& t = s.tracker;
   t.per_worker.resize(r.count("per-worker staleness", 40));
   for (auto& p : t.per_worker) {

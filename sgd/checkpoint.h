@@ -31,7 +31,8 @@
 
 namespace racesgd {
 
-inline constexpr std::uint32_t kCheckpointFormatVersion = 1;
+// 2: the parameter server's pending gradients carry their statistics (PendingGradient).
+inline constexpr std::uint32_t kCheckpointFormatVersion = 2;
 inline constexpr const char* kCheckpointFileName = "checkpoint.rsgd";
 
 /// Appends little-endian values to a byte string. Allocates as it grows.

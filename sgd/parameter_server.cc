@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "core/check.h"
@@ -12,7 +13,13 @@ namespace racesgd {
 
 namespace {
 constexpr double kNotIdle = std::numeric_limits<double>::infinity();
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
+}  // namespace
 
 ParameterServer::ParameterServer(const Variant& variant, VersionedWeights& weights,
                                  const LrSchedule& lr)
@@ -23,6 +30,7 @@ ParameterServer::ParameterServer(const Variant& variant, VersionedWeights& weigh
       tracker_(variant.P),
       idle_since_(variant.P, kNotIdle),
       busy_since_(variant.P, 0.0) {
+  pending_.reserve(variant.P);
   current_ = weights_.pin_latest();
 }
 
@@ -58,16 +66,12 @@ Decision ParameterServer::on_gradient(const GradientArrival& a) {
       in.distance2 = squared_distance(current_.weights(), a.read_weights);
     }
     const double lr = lr_.rate(in);
-    lr_sum_ += lr;
     const double g2 = accumulator_.add(a.grad, lr);
+    pending_.push_back(PendingGradient{a.worker, a.read, d.staleness, lr});
     if (!std::isfinite(g2))
-      throw RunError("gradient from worker " + std::to_string(a.worker) + " (read version " +
-                     std::to_string(a.read) + ") for update " + std::to_string(update_index + 1) +
-                     " contains NaN or Inf: the run diverged (try a smaller --lr)");
-    tracker_.record_applied(a.worker, d.staleness);
-    if (log_updates_) pending_record_.contributions.emplace_back(a.worker, a.read);
+      refuse(Divergence{update_index + 1, a.worker, a.read, d.staleness, lr, true});
   }
-  if (d.apply) apply_update(d, a.worker, a.time);
+  if (d.apply) apply_update(d, a.time);
   // A learner that pushed and is not restarted waits for new weights from now on.
   bool restarted = false;
   for (WorkerId w : d.restart) restarted = restarted || w == a.worker;
@@ -76,30 +80,55 @@ Decision ParameterServer::on_gradient(const GradientArrival& a) {
   return d;
 }
 
-void ParameterServer::apply_update(const Decision& d, WorkerId last, double time) {
-  double w2 = 0;
+void ParameterServer::refuse(Divergence d) {
+  // Nothing of the refused update counts: its gradients leave with it.
+  pending_.clear();
+  divergence_ = d;
+  const std::string facts = "worker " + std::to_string(d.worker) + ", read version " +
+                            std::to_string(d.read) + ", staleness " +
+                            std::to_string(d.staleness) + ", lr " + format_number(d.lr);
+  const std::string what =
+      d.in_gradient ? "the gradient for update " + std::to_string(d.update) + " (" + facts +
+                          ") contains"
+                    : "the weights after update " + std::to_string(d.update) +
+                          " (last gradient: " + facts + ") contain";
+  throw RunError(what + " NaN or Inf: the run diverged; update " +
+                 std::to_string(d.update) + " was refused, the weights stay at version " +
+                 std::to_string(weights_.latest_version()));
+}
+
+void ParameterServer::apply_update(const Decision& d, double time) {
+  RACESGD_CHECK(!pending_.empty());
+  const PendingGradient last_gradient = pending_.back();
+  // Checked before the new weights become visible: throwing out of the fill publishes
+  // nothing, so learners, evaluation and the curve keep the last finite weights.
   weights_.publish([&](std::span<float> dst, std::span<const float> cur) {
-    w2 = accumulator_.apply_into(dst, cur);
+    const double w2 = accumulator_.apply_into(dst, cur);
+    if (!std::isfinite(w2))
+      refuse(Divergence{coordinator_.version(), last_gradient.worker, last_gradient.read,
+                        last_gradient.staleness, last_gradient.lr, false});
   });
   current_ = weights_.pin_latest();
   last_update_time_ = time;
-  if (!std::isfinite(w2))
-    throw RunError("weights after update " + std::to_string(coordinator_.version()) +
-                   " (last gradient from worker " + std::to_string(last) +
-                   ") contain NaN or Inf: the run diverged (try a smaller --lr)");
+  UpdateRecord record;
   if (log_updates_) {
-    pending_record_.version = coordinator_.version();
-    pending_record_.time = time;
-    pending_record_.cancelled = d.cancel;
-    update_log_.push_back(std::move(pending_record_));
-    pending_record_ = UpdateRecord{};
+    record.version = coordinator_.version();
+    record.time = time;
+    record.cancelled = d.cancel;
   }
+  for (const PendingGradient& g : pending_) {
+    tracker_.record_applied(g.worker, g.staleness);
+    lr_sum_ += g.lr;
+    if (log_updates_) record.contributions.emplace_back(g.worker, g.read);
+  }
+  pending_.clear();
+  if (log_updates_) update_log_.push_back(std::move(record));
 }
 
 Decision ParameterServer::retire(WorkerId w, double time) {
   Decision d = coordinator_.retire(w);
   idle_since_[w] = kNotIdle;
-  if (d.apply) apply_update(d, w, time);
+  if (d.apply) apply_update(d, time);
   account_restarts(d, time);
   return d;
 }
@@ -118,6 +147,7 @@ ParameterServerState ParameterServer::state() const {
   s.coordinator = coordinator_.state();
   s.pending_sum.assign(accumulator_.sum().begin(), accumulator_.sum().end());
   s.pending_count = accumulator_.count();
+  s.pending = pending_;
   s.tracker = tracker_.state();
   s.idle_since = idle_since_;
   s.busy_since = busy_since_;
@@ -131,14 +161,24 @@ void ParameterServer::restore(const ParameterServerState& s) {
   if (s.idle_since.size() != P || s.busy_since.size() != P)
     throw InputError("checkpoint: parameter-server state is not for " + std::to_string(P) +
                      " learners");
-  if (s.pending_count != s.coordinator.pending)
+  if (s.pending_count != s.coordinator.pending || s.pending.size() != s.pending_count)
     throw InputError("checkpoint: " + std::to_string(s.pending_count) +
                      " gradients in the pending update but the coordinator counts " +
-                     std::to_string(s.coordinator.pending));
+                     std::to_string(s.coordinator.pending) + " and their statistics " +
+                     std::to_string(s.pending.size()));
+  for (const PendingGradient& g : s.pending)
+    if (g.worker >= P || g.read > s.coordinator.version ||
+        g.staleness != s.coordinator.version - g.read)
+      throw InputError("checkpoint: a pending gradient of worker " + std::to_string(g.worker) +
+                       " read version " + std::to_string(g.read) +
+                       " with staleness " + std::to_string(g.staleness) +
+                       ", impossible at version " + std::to_string(s.coordinator.version));
   RACESGD_CHECK(weights_.latest_version() == s.coordinator.version);
   coordinator_.restore(s.coordinator);  // validates; changes nothing when it throws
   tracker_.restore(s.tracker);
   accumulator_.restore(s.pending_sum, static_cast<std::size_t>(s.pending_count));
+  pending_ = s.pending;
+  pending_.reserve(P);
   idle_since_ = s.idle_since;
   busy_since_ = s.busy_since;
   last_update_time_ = s.last_update_time;
@@ -146,21 +186,31 @@ void ParameterServer::restore(const ParameterServerState& s) {
   current_ = weights_.pin_latest();
 }
 
+ParameterServerState ParameterServer::without_pending(ParameterServerState s) {
+  s.coordinator.pending = 0;
+  std::fill(s.coordinator.contributed.begin(), s.coordinator.contributed.end(), 0);
+  std::fill(s.pending_sum.begin(), s.pending_sum.end(), 0.0f);
+  s.pending_count = 0;
+  s.pending.clear();
+  return s;
+}
+
 CurvePoint take_curve_counters(ParameterServer& ps, double time_s, double wall_s) {
   CurvePoint p;
   p.time_s = time_s;
   p.updates = ps.published_version();
-  p.gradients = ps.gradients_applied() - ps.pending_gradients();
+  p.gradients = ps.gradients_applied();
   p.staleness_mean = ps.tracker().take_interval_mean();
   p.wall_s = wall_s;
   return p;
 }
 
 void collect_ps_statistics(const ParameterServer& ps, RunResult& r) {
-  // Counted as published: gradients still pending at the stop were accepted (and are in
-  // the staleness statistics) but never applied.
+  // Counted as published, and only applied gradients: those pending at the stop (or in a
+  // refused update) are in none of these statistics, so gradients_applied == the sum of
+  // the per-worker counts == the histogram's sum == the gradients of the updates counted.
   r.updates = ps.published_version();
-  r.gradients_applied = ps.gradients_applied() - ps.pending_gradients();
+  r.gradients_applied = ps.gradients_applied();
   r.gradients_cancelled = ps.tracker().cancelled();
   r.last_update_time_s = ps.last_update_time();
   r.staleness_mean = ps.tracker().mean();
@@ -171,6 +221,7 @@ void collect_ps_statistics(const ParameterServer& ps, RunResult& r) {
   r.mean_lr =
       ps.gradients_applied() ? ps.lr_sum() / static_cast<double>(ps.gradients_applied()) : 0;
   r.update_log = ps.update_log();
+  r.divergence = ps.divergence();
 }
 
 }  // namespace racesgd

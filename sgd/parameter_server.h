@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -34,17 +35,39 @@ struct UpdateRecord {
   std::vector<WorkerId> cancelled;                          // stragglers cancelled by it
 };
 
+/// A gradient accepted into the update still pending. Its statistics (staleness, learning
+/// rate, the learner's count) are recorded only when that update is applied: a pending
+/// update dropped (a real-clock resume) or refused (NaN/Inf) counts nowhere.
+struct PendingGradient {
+  WorkerId worker = 0;
+  Version read = 0;
+  std::uint64_t staleness = 0;
+  double lr = 0;
+};
+
+/// How a run diverged: the update the PS refused and the gradient that made it refuse
+/// (the last one accepted), for the message and its likely cause.
+struct Divergence {
+  Version update = 0;           // the refused update (published_version() + 1)
+  WorkerId worker = 0;
+  Version read = 0;
+  std::uint64_t staleness = 0;
+  double lr = 0;                // that gradient's learning rate
+  bool in_gradient = false;     // the gradient held NaN/Inf (else: the new weights did)
+};
+
 /// Everything a ParameterServer remembers between events, for checkpoints (the weights
 /// themselves live in VersionedWeights; the update log is not saved).
 struct ParameterServerState {
   CoordinatorState coordinator;
   std::vector<float> pending_sum;    // the accumulator: sum_i lr_i g_i of pending gradients
   std::uint64_t pending_count = 0;   // gradients in pending_sum
-  StalenessTracker::State tracker;
+  std::vector<PendingGradient> pending;  // their statistics, size pending_count
+  StalenessTracker::State tracker;   // applied gradients only
   std::vector<double> idle_since;    // per learner: time it started waiting, or +inf
   std::vector<double> busy_since;    // per learner
   double last_update_time = 0;
-  double lr_sum = 0;
+  double lr_sum = 0;                 // applied gradients only
 };
 
 class ParameterServer {
@@ -55,7 +78,8 @@ class ParameterServer {
   Decision start(double time);
 
   /// Processes one gradient. Throws RunError when the gradient or the new weights hold
-  /// NaN/Inf, naming the update and the learner.
+  /// NaN/Inf, naming the update and the learner: that update is refused -- never
+  /// published, its gradients counted nowhere -- and divergence() says why.
   Decision on_gradient(const GradientArrival& a);
 
   /// Learner w failed and leaves the run (see Coordinator::retire). May apply the pending
@@ -71,14 +95,17 @@ class ParameterServer {
   /// update: a NaN gradient that completed an update the PS then refused to publish).
   Version published_version() const { return weights_.latest_version(); }
   /// Gradients accepted into the update still pending (not applied yet).
-  std::size_t pending_gradients() const { return accumulator_.count(); }
+  std::size_t pending_gradients() const { return pending_.size(); }
   const Coordinator& coordinator() const { return coordinator_; }
+  /// Statistics of applied gradients only (see PendingGradient).
   const StalenessTracker& tracker() const { return tracker_; }
   StalenessTracker& tracker() { return tracker_; }
   std::uint64_t gradients_applied() const { return tracker_.applied(); }
   double last_update_time() const { return last_update_time_; }
-  /// Sum of the learning rates of all accepted gradients (for the mean lr in summaries).
+  /// Sum of the learning rates of all applied gradients (for the mean lr in summaries).
   double lr_sum() const { return lr_sum_; }
+  /// Set once an update was refused (the RunError was thrown).
+  const std::optional<Divergence>& divergence() const { return divergence_; }
 
   /// A copy of the state (allocates d floats).
   ParameterServerState state() const;
@@ -86,13 +113,17 @@ class ParameterServer {
   /// their latest (CHECK). Throws InputError when the state does not fit this PS (other
   /// P, K or dimension); a PS that threw must not be used further.
   void restore(const ParameterServerState& s);
+  /// The state with the pending update dropped: its gradients, their statistics and the
+  /// learners' contributions forgotten (what a real-clock resume continues from).
+  static ParameterServerState without_pending(ParameterServerState s);
 
   void enable_update_log(bool on) { log_updates_ = on; }
   const std::vector<UpdateRecord>& update_log() const { return update_log_; }
 
  private:
   void account_restarts(const Decision& d, double time);
-  void apply_update(const Decision& d, WorkerId last, double time);
+  void apply_update(const Decision& d, double time);
+  [[noreturn]] void refuse(Divergence d);
 
   Coordinator coordinator_;
   VersionedWeights& weights_;
@@ -104,9 +135,10 @@ class ParameterServer {
   std::vector<double> busy_since_;  // per learner: time its current minibatch started
   double last_update_time_ = 0;
   double lr_sum_ = 0;
+  std::vector<PendingGradient> pending_;  // reserved for P: accepting never allocates
+  std::optional<Divergence> divergence_;
   bool log_updates_ = false;
   std::vector<UpdateRecord> update_log_;
-  UpdateRecord pending_record_;
 };
 
 }  // namespace racesgd

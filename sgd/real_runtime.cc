@@ -30,6 +30,41 @@ Clock::time_point at(Clock::time_point t0, double seconds) {
   return t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
+struct LateLearner {
+  WorkerId worker;
+  double busy_s;  // computing for
+  double late_s;  // past its deadline plus the compute allowance
+};
+
+// Learners computing a minibatch and past their own deadline, latest first.
+std::vector<LateLearner> late_learners(const ParameterServer& ps, const WorkerPool& workers,
+                                       Clock::time_point t0, double now, double allowance_s) {
+  std::vector<LateLearner> out;
+  for (const auto& [w, busy_s] : ps.busy_workers(now)) {
+    const Clock::time_point due = workers.deadline(w);
+    const double due_s = std::chrono::duration<double>(due - t0).count() + allowance_s;
+    if (now > due_s) out.push_back(LateLearner{w, busy_s, now - due_s});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const LateLearner& a, const LateLearner& b) { return a.late_s > b.late_s; });
+  return out;
+}
+
+std::string stall_message(double silence, const std::vector<LateLearner>& late, double timeout) {
+  std::string who;
+  for (const LateLearner& l : late) {
+    if (l.late_s <= timeout) continue;
+    char item[96];
+    std::snprintf(item, sizeof item, "%zu (computing for %.1fs, %.1fs past its deadline)",
+                  l.worker, l.busy_s, l.late_s);
+    who += (who.empty() ? "" : ", ") + std::string(item);
+  }
+  char head[128];
+  std::snprintf(head, sizeof head,
+                "no update for %.1fs and a learner late by more than --stall-timeout; ", silence);
+  return std::string(head) + "stuck: worker(s) " + who;
+}
+
 }  // namespace
 
 RunResult run_real(const RunInputs& in) {
@@ -78,12 +113,10 @@ RunResult run_real(const RunInputs& in) {
     // Learners restart fresh on the restored weights: minibatches in flight and the
     // pending update at the checkpoint are lost (their timing cannot be replayed on a
     // real clock anyway), so the coordinator resumes with nothing pending and nobody busy.
-    ParameterServerState st = resume->ps;
-    st.coordinator.pending = 0;
+    // Their statistics were never counted (they count when applied), so nothing to undo.
+    ParameterServerState st = ParameterServer::without_pending(resume->ps);
     std::fill(st.coordinator.busy.begin(), st.coordinator.busy.end(), 0);
-    std::fill(st.coordinator.contributed.begin(), st.coordinator.contributed.end(), 0);
     st.pending_sum.assign(dim, 0.0f);
-    st.pending_count = 0;
     std::fill(st.idle_since.begin(), st.idle_since.end(), std::numeric_limits<double>::infinity());
     ps.restore(st);
     if (recorder) {
@@ -171,6 +204,7 @@ RunResult run_real(const RunInputs& in) {
     delay_count = resume->delays.count;
     exceeded = resume->delays.exceeded;
   }
+  double max_compute_s = 0;  // the longest gradient computation seen: the watchdog's allowance
   auto last_progress = Clock::now();
   double last_progress_time = resume ? resume->now : 0;  // last update or departure, run clock
 
@@ -220,6 +254,10 @@ RunResult run_real(const RunInputs& in) {
       result.stop_reason = "updates";
       return true;
     }
+    // Like the virtual clock: each multiple of every_updates reached, unless the run stops
+    // here (at_end covers that).
+    if (hooks.save && hooks.every_updates > 0 && ps.version() % hooks.every_updates == 0)
+      save_checkpoint(at);
     return false;
   };
   try {
@@ -280,20 +318,17 @@ RunResult run_real(const RunInputs& in) {
         while (ticker.next_time() <= now) ticker.advance_time();
       }
       // Progress watchdog: a learner that never returns stalls the variants that need it.
-      if (s.stall_timeout_s > 0 &&
-          now - std::max(ps.last_update_time(), last_progress_time) > s.stall_timeout_s) {
-        result.stop_reason = "stalled";
-        std::string who;
-        for (const auto& [w, busy_s] : ps.busy_workers(now)) {
-          char item[64];
-          std::snprintf(item, sizeof item, "%zu (computing for %.1fs)", w, busy_s);
-          who += (who.empty() ? "" : ", ") + std::string(item);
+      // Silence alone is no stall (a heavy-tailed X legitimately takes minutes): the run
+      // stops only when no update came for the timeout AND some learner computing is late
+      // past its own deadline (start + X + the longest compute seen) by the timeout.
+      const double silence = now - std::max(ps.last_update_time(), last_progress_time);
+      if (s.stall_timeout_s > 0 && silence > s.stall_timeout_s) {
+        const std::vector<LateLearner> late = late_learners(ps, workers, t0, now, max_compute_s);
+        if (!late.empty() && late.front().late_s > s.stall_timeout_s) {
+          result.stop_reason = "stalled";
+          result.error = stall_message(silence, late, s.stall_timeout_s);
+          break;
         }
-        char head[96];
-        std::snprintf(head, sizeof head, "no update for %.1fs (--stall-timeout); ",
-                      now - std::max(ps.last_update_time(), last_progress_time));
-        result.error = std::string(head) + "stuck: worker(s) " + (who.empty() ? "none" : who);
-        break;
       }
       if (hooks.save && hooks.every_s > 0 &&
           std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= hooks.every_s) {
@@ -313,6 +348,7 @@ RunResult run_real(const RunInputs& in) {
       drawn_sum += msg.delay_drawn;
       served_sum += msg.delay_served;
       compute_sum += msg.t_computed - msg.t_start;
+      max_compute_s = std::max(max_compute_s, msg.t_computed - msg.t_start);
       if (!s.delay_after_compute && msg.t_computed - msg.t_start > msg.delay_drawn) ++exceeded;
       ++delay_count;
       const WorkerId from = msg.worker;
@@ -340,8 +376,9 @@ RunResult run_real(const RunInputs& in) {
        result.stop_reason == "target-error" || result.stop_reason == "interrupted"))
     save_checkpoint(now);
   // The final point, unless the last one recorded already shows this moment's state.
-  if (result.stop_reason != "diverged" &&
-      needs_final_point(last_point(recorder, timing_curve), ps.version(), now))
+  // A diverged run ends at its last published weights (finite: the refused update never
+  // was published).
+  if (needs_final_point(last_point(recorder, timing_curve), ps.published_version(), now))
     record_point(now);
   const double run_wall = now_s();
   result.curve = finish_curve(recorder, timing_curve, in.model, train_eval, in.test);

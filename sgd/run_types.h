@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,10 @@ struct RunSettings {
   bool delay_after_compute = false; // real clock: sleep X after computing instead of until start+X
   bool record_updates = false;      // keep an UpdateRecord per update (tests, traces)
   bool continue_on_worker_failure = false;  // a failing learner leaves; the rest go on
-  double stall_timeout_s = 60;      // real clock: stop when no update comes for this long (0 = off)
+  // Real clock: stop as "stalled" when no update came for this long and a learner computing
+  // is late past its own deadline (start + X + the longest compute seen) by this long too.
+  // A long but legitimate X is no stall. 0 = off.
+  double stall_timeout_s = 60;
 };
 
 struct WorkerFailure {
@@ -48,7 +52,7 @@ struct WorkerFailure {
 struct CurvePoint {
   double time_s = 0;          // run clock
   std::uint64_t updates = 0;
-  std::uint64_t gradients = 0;  // gradients applied so far
+  std::uint64_t gradients = 0;  // gradients applied so far (pending ones are not counted)
   double train_loss = 0;
   double test_error = 0;
   double staleness_mean = 0;  // mean staleness of gradients applied since the previous point
@@ -58,11 +62,14 @@ struct CurvePoint {
 struct RunResult {
   std::vector<CurvePoint> curve;
   std::string stop_reason;      // "time", "updates", "target-error", "stalled", "diverged",
-                                // "interrupted"
+                                // "worker-failed", "interrupted"
   std::string error;            // what went wrong when the run could not finish normally
   double run_time_s = 0;        // run clock at the stop
   double wall_time_s = 0;       // real seconds taken (incl. post-run evaluation: see eval_s)
   double eval_time_s = 0;       // real seconds spent evaluating snapshots
+  // Published updates and the gradients they applied. Gradients pending at the stop and a
+  // refused (NaN/Inf) update count nowhere, so gradients_applied == sum of per_worker
+  // applied == sum of staleness_histogram == sum over updates of their gradients.
   std::uint64_t updates = 0;
   std::uint64_t gradients_applied = 0;
   std::uint64_t gradients_cancelled = 0;
@@ -72,7 +79,7 @@ struct RunResult {
   double p0 = 0;
   std::vector<std::uint64_t> staleness_histogram;
   std::vector<StalenessTracker::PerWorker> per_worker;
-  double mean_lr = 0;
+  double mean_lr = 0;            // over applied gradients
   // Injected delays: mean drawn vs really served (real clock), and how often the gradient
   // computation alone took longer than the drawn X.
   double delay_drawn_mean_s = 0;
@@ -80,6 +87,7 @@ struct RunResult {
   std::uint64_t compute_exceeded_delay = 0;
   double compute_mean_s = 0;
   std::vector<UpdateRecord> update_log;
+  std::optional<Divergence> divergence;  // set when stop_reason is "diverged"
   std::vector<WorkerFailure> failures;  // learners that failed (and left, when continuing)
   // Checkpoints written during this process's part of the run, and the real seconds spent
   // encoding and writing them (fsync included; not the snapshot scoring the virtual clock

@@ -423,8 +423,9 @@ RunResult run_virtual(const RunInputs& in) {
     save_checkpoint();
 
   // The final point, unless the last thing recorded already is one at this moment.
-  if (result.stop_reason != "diverged" &&
-      needs_final_point(last_point(recorder, timing_curve), ps.version(), now))
+  // A diverged run ends at its last published weights (finite: the refused update never
+  // was published).
+  if (needs_final_point(last_point(recorder, timing_curve), ps.published_version(), now))
     record_point(now);
 
   for (Learner& L : learners) L.pin.reset();

@@ -55,6 +55,15 @@ std::uint64_t WorkerPool::assignment(std::size_t w) const {
   return slots_[w]->assignment.load(std::memory_order_seq_cst);
 }
 
+Clock::time_point WorkerPool::deadline(std::size_t w) const {
+  const Slot& s = *slots_[w];
+  // Only this (the PS) thread assigns, so the assignment cannot move while we look; the
+  // learner writes a deadline for it, then publishes deadline_for.
+  if (s.deadline_for.load(std::memory_order_acquire) == assignment(w))
+    return Clock::time_point(Clock::duration(s.deadline.load(std::memory_order_relaxed)));
+  return Clock::time_point(Clock::duration(s.assigned_at.load(std::memory_order_relaxed)));
+}
+
 std::vector<std::pair<std::size_t, std::string>> WorkerPool::take_failures() {
   std::lock_guard lock(failures_mutex_);
   new_failures_.store(false, std::memory_order_relaxed);
@@ -107,6 +116,16 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
     VersionedWeights::Pin pin = deps_.weights->pin_latest();
     const Clock::time_point began = Clock::now();
     const double x = deps_.delay->sample(w, delay_rng);
+    // Announce when this push is due (the watchdog measures lateness past it); +infinity
+    // never comes, so such a learner is due at its start.
+    const auto x_ticks = std::isfinite(x) ? std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(std::min(x, 1e8)))
+                                          : Clock::duration::zero();
+    auto announce = [&](Clock::time_point due) {
+      slot.deadline.store(due.time_since_epoch().count(), std::memory_order_relaxed);
+      slot.deadline_for.store(mine, std::memory_order_release);
+    };
+    announce((config_.delay_after_compute && std::isfinite(x) ? began : start) + x_ticks);
     GradientBuffer grad = deps_.buffers->acquire();
     double loss = 0;
     if (task)
@@ -115,6 +134,7 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
       std::fill(grad.span().begin(), grad.span().end(), 0.0f);  // timing-only: a zero gradient
     const Clock::time_point computed = Clock::now();
     if (cancelled()) continue;  // pin and buffer return to their pools here
+    if (config_.delay_after_compute && std::isfinite(x)) announce(computed + x_ticks);
 
     Clock::time_point deadline = Clock::time_point::max();
     if (std::isfinite(x)) {

@@ -67,6 +67,13 @@ class WorkerPool {
   /// The assignment number learner w must carry for its gradient to count.
   std::uint64_t assignment(std::size_t w) const;
 
+  /// PS thread only (the one that assigns). When learner w's push for its current
+  /// assignment is due: start + X, or X after its compute with delay_after_compute (before
+  /// the compute ends: X after it began). Until the learner has drawn X, and when it drew
+  /// +infinity (it will never push), the time it was assigned: it is late from its start.
+  /// For the stall watchdog, which counts only lateness past these deadlines.
+  std::chrono::steady_clock::time_point deadline(std::size_t w) const;
+
   /// A learner whose minibatch threw (delay model or gradient) records the error, wakes
   /// the PS and ends its thread. PS thread: takes the failures not taken yet.
   std::vector<std::pair<std::size_t, std::string>> take_failures();
@@ -82,6 +89,10 @@ class WorkerPool {
   struct alignas(64) Slot {
     std::atomic<std::uint64_t> assignment{0};
     std::atomic<std::int64_t> assigned_at{0};  // steady_clock ticks of the latest assign()
+    // The learner's push deadline (steady_clock ticks) and the assignment it belongs to:
+    // deadline is stored before deadline_for (release), read after it (acquire).
+    std::atomic<std::int64_t> deadline{0};
+    std::atomic<std::uint64_t> deadline_for{0};
     InterruptibleSleep sleep;
   };
   static_assert(alignof(Slot) == 64);

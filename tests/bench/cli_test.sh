@@ -147,8 +147,10 @@ expect_ok "continue after a failure" train "${data[@]}" --variant sync -P 3 --cl
   --updates 50 --delay 'faulty:base=exp:mean=1ms,worker=2,after=3' --on-worker-failure continue \
   --out "$tmp/fault2"
 check "continue: says so" grep -q 'continued with 2 of 3 learners' "$tmp/fault2/summary.json"
-# A learner that never returns: the watchdog names it.
-"$racesgd" train "${data[@]}" --variant sync -P 3 --delay 'hetero:const:value=1ms,scales=1,1,100000' \
+# A learner that never returns: the watchdog names it. (Learner 2's trace ends after one
+# minibatch, so it then draws +infinity; a long finite draw is no stall, see below.)
+printf 'w0,w1,w2\n0.001,0.001,0.001\n0.001,0.001,\n' >"$tmp/hang2.csv"
+"$racesgd" train "${data[@]}" --variant sync -P 3 --delay "trace:file=$tmp/hang2.csv,end=stop" \
   --stall-timeout 0.5s --time 30s --out "$tmp/stall" >/dev/null 2>"$tmp/stall.err"
 check "stall: exit 1" test $? -eq 1
 check "stall: names the stuck learner" grep -q "stuck: worker(s) 2" "$tmp/stall.err"
@@ -174,6 +176,47 @@ expect_ok "finished run with a checkpoint" train "${data[@]}" --variant async -P
   --delay const:value=1ms --checkpoint "$tmp/done-ckpt" --out "$tmp/done"
 expect_ok "resume a finished run" train --resume "$tmp/done-ckpt" --out "$tmp/done2"
 check "resume of a finished run: still 50 updates" grep -q '"updates": 50,' "$tmp/done2/summary.json"
+
+# --- D2 (issue 9): run accounting, divergence, stall watchdog ---------------------------
+# summary.json agrees with itself: gradients_applied == per-worker sum == histogram sum,
+# and the curve's last row shows the updates and gradients reported.
+consistent() {  # consistent DIR [expected gradients_applied]
+  /usr/bin/python3 - "$@" <<'PY'
+import csv, json, sys
+d = sys.argv[1]
+s = json.load(open(d + '/summary.json'))
+rows = [r for r in csv.reader(open(d + '/curve.csv')) if r and not r[0].startswith('#')]
+last = dict(zip(rows[0], rows[-1]))
+got = [s['gradients_applied'], sum(w['applied'] for w in s['per_worker']),
+       sum(s['staleness_histogram']), int(last['gradients'])]
+ok = len(set(got)) == 1 and int(last['updates']) == s['updates']
+if len(sys.argv) > 2: ok = ok and got[0] == int(sys.argv[2])
+if not ok: print(d, 'applied/per-worker/histogram/curve:', got, 'updates', s['updates'], 'curve', last['updates'])
+sys.exit(0 if ok else 1)
+PY
+}
+# Real-clock resume with 3 gradients pending (learner 3 takes 1000 s): they are dropped
+# and never counted (was: 3 applied with 0 updates).
+expect_ok "pending at the stop, checkpointed" train "${data[@]}" --variant k-async -P 4 -K 4 \
+  --delay 'hetero:const:value=1ms,scales=1,1,1,1000000' --timing-only --time 0.3s \
+  --checkpoint "$tmp/pend-ckpt" --out "$tmp/pend"
+check "pending at the stop: not counted" consistent "$tmp/pend" 0
+expect_ok "resume with gradients pending" train --resume "$tmp/pend-ckpt" --out "$tmp/pend2"
+check "resume with gradients pending: not counted" consistent "$tmp/pend2" 0
+# Divergence: the refused update counts nowhere, and the message names the likely cause.
+"$racesgd" train "${data[@]}" --clock virtual --updates 100 --l2 1e6 --out "$tmp/div-l2" \
+  >/dev/null 2>"$tmp/div-l2.err"
+check "--l2 1e6: exit 1" test $? -eq 1
+check "--l2 1e6: summary consistent" consistent "$tmp/div-l2"
+check "--l2 1e6: blames --l2" grep -q "likely cause: --l2 1e+06" "$tmp/div-l2.err"
+"$racesgd" train "${data[@]}" --clock virtual --updates 100 --lr 1e30 --out "$tmp/div-lr" \
+  >/dev/null 2>"$tmp/div-lr.err"
+check "--lr 1e30: exit 1" test $? -eq 1
+check "--lr 1e30: summary consistent, update 1 refused" consistent "$tmp/div-lr" 0
+check "--lr 1e30: blames --lr" grep -q "likely cause: --lr 1e+30" "$tmp/div-lr.err"
+# Every minibatch takes 1 s, longer than the 0.3 s stall timeout: legitimate, no stall.
+expect_ok "long delays are no stall" train "${data[@]}" --variant sync -P 2 --timing-only \
+  --delay const:value=1s --stall-timeout 0.3s --updates 2 --out "$tmp/slow"
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
