@@ -7,6 +7,7 @@
 
 #include <bit>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -177,12 +178,35 @@ void put_run(CheckpointWriter& w, const RunCheckpoint& c) {
   }
 }
 
+// Shortest text that reads back as the same double, so that a tick a hair below the clock
+// does not print as equal to it.
+std::string seconds_text(double s) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, s);
+  return std::string(buf, ec == std::errc() ? end : buf) + " s";
+}
+
+// The runtimes trust both clocks (docs/reliability.md "Checkpoints"): `now` restarts the
+// real clock (as steady_clock nanoseconds) or the virtual one, and a next tick below `now`
+// would replay every tick in between. NaN fails every comparison, so it fails here too.
+void check_run_clock(const CheckpointReader& r, double now, double next_tick) {
+  const std::string range = "[0, " + seconds_text(kMaxCheckpointClockSeconds) + "]";
+  if (!(now >= 0 && now <= kMaxCheckpointClockSeconds))
+    r.fail("run clock " + seconds_text(now) + " is not in " + range);
+  if (next_tick == std::numeric_limits<double>::infinity()) return;  // time ticks off
+  if (!(next_tick >= now && next_tick <= kMaxCheckpointClockSeconds))
+    r.fail("next evaluation time " + seconds_text(next_tick) + " is neither +inf nor in [" +
+           seconds_text(now) + " (the run clock), " + seconds_text(kMaxCheckpointClockSeconds) +
+           "]");
+}
+
 RunCheckpoint get_run(CheckpointReader& r) {
   RunCheckpoint c;
   c.clock = r.str("clock");
   if (c.clock != "virtual" && c.clock != "real") r.fail("clock '" + c.clock + "' is not virtual or real");
   c.now = r.f64("run clock");
   c.ticker_next_time = r.f64("next evaluation time");
+  check_run_clock(r, c.now, c.ticker_next_time);
   c.ps = get_ps(r);
   c.weights.resize(r.count("weight versions", 16));
   for (WeightsCheckpoint& v : c.weights) {

@@ -183,7 +183,10 @@ RunResult run_real(const RunInputs& in) {
     RunCheckpoint c;
     c.clock = "real";
     c.now = at;
-    c.ticker_next_time = ticker.next_time();
+    // At the time stop the PS may pass a tick without taking it (ticks every 0.01 s sum to
+    // 0.09999999999999999 s, below a 0.1 s stop). Saved as due now, it is taken at the same
+    // moment on resume, and the file keeps decode_checkpoint's next tick >= clock.
+    c.ticker_next_time = std::max(ticker.next_time(), at);
     c.ps = ps.state();
     {
       VersionedWeights::Pin cur = weights.pin_latest();
