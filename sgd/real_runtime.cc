@@ -43,9 +43,10 @@ RunResult run_real(const RunInputs& in) {
   const std::span<const float> w0 = s.timing_only ? std::span<const float>(tiny_w0) : in.w0;
   const std::size_t dim = w0.size();
 
-  // Pins alive at once, worst case: per learner one while computing and one in an inbox
-  // message (a cancelled gradient already pushed), the PS's current pin, the evaluator's,
-  // and the transient pin taken to copy a snapshot.
+  // Pool: 2P + 5 buffers, a per-pin count (per learner one while computing and one in an
+  // inbox message, the PS's current pin, the evaluator's, the snapshot copy's) that holds
+  // P + 1 spare: counting distinct non-current versions at the writer's scan, P + 4 suffice
+  // (docs/concurrency.md "Pool size"; in the sync family a learner can hold more pins).
   const RunCheckpoint* resume = in.checkpoint.resume;
   if (resume) {
     if (resume->clock != "real")
