@@ -184,8 +184,8 @@ TextDataset parse_csv(std::string_view text, const std::string& name, const CsvO
 
   TextDataset out;
   labels.map_to_classes(options.labels, name, out);
-  out.data.x = Eigen::Map<const MatrixRM<float>>(features.data(), static_cast<Eigen::Index>(n),
-                                             static_cast<Eigen::Index>(d));
+  out.data.x = Eigen::Map<const MatrixRM<float>>(
+      features.data(), static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
   return out;
 }
 

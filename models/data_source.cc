@@ -59,8 +59,9 @@ void check_training_labels(const Dataset& train, const LabelMap* labels, DataInf
   std::vector<bool> present(static_cast<std::size_t>(std::max(train.num_classes, 0)), false);
   int distinct = 0;
   for (const std::int32_t y : train.y) {
-    if (y < 0 || static_cast<std::size_t>(y) >= present.size() || present[static_cast<std::size_t>(y)]) continue;
-    present[static_cast<std::size_t>(y)] = true;
+    const auto c = static_cast<std::size_t>(y);
+    if (y < 0 || c >= present.size() || present[c]) continue;
+    present[c] = true;
     ++distinct;
   }
   if (distinct == 1) {
@@ -72,7 +73,7 @@ void check_training_labels(const Dataset& train, const LabelMap* labels, DataInf
                      " training rows have the label " + value +
                      ": a classifier needs at least 2 classes to learn from");
   }
-  const double rows_per_class = static_cast<double>(train.size()) / distinct;
+  const double rows_per_class = static_cast<double>(train.size()) / static_cast<double>(distinct);
   if (rows_per_class < kMinRowsPerClass) {
     info.warnings.push_back(train.name + ": " + std::to_string(distinct) + " classes in " +
                             std::to_string(train.size()) +
