@@ -1,6 +1,7 @@
 #include "bench/experiment.h"
 
 #include <cmath>
+#include <iostream>
 #include <limits>
 
 #include "bench/context.h"
@@ -149,6 +150,7 @@ EvalSchedule resolve_eval_schedule(const ExperimentConfig& c) {
 PreparedData prepare_data(const ExperimentConfig& cfg) {
   PreparedData p;
   p.data = load_data(cfg.data, &p.info);
+  for (const std::string& w : p.info.warnings) std::cerr << "racesgd: warning: " << w << "\n";
   return p;
 }
 

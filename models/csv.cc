@@ -4,13 +4,12 @@
 
 #include "core/error.h"
 #include "models/detail/parse_text.h"
+#include "models/detail/text_labels.h"
 
 namespace racesgd {
 namespace {
 
-[[noreturn]] void fail_line(const std::string& name, std::size_t line, const std::string& problem) {
-  throw InputError(name + ": line " + std::to_string(line) + ": " + problem);
-}
+using detail::fail_line;
 
 // Splits one line into cells (quotes removed, unquoted cells trimmed). Reuses `cells`.
 void split_cells(std::string_view line, char delim, const std::string& name, std::size_t line_no,
@@ -75,20 +74,15 @@ TextDataset parse_csv(std::string_view text, const std::string& name, const CsvO
   std::vector<std::string> header;
   std::vector<std::string> cells;
   std::vector<float> features;  // row-major, grows with the text
-  std::vector<double> labels;
-  std::vector<std::size_t> label_line;
+  detail::LabelColumn labels;
   std::size_t num_cols = 0;
   std::size_t label_col = 0;
   std::size_t first_line = 0;  // line of the first row that fixed num_cols
 
-  std::size_t line_no = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    const std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
+  detail::LineCursor lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    const std::size_t line_no = lines.number();
     if (detail::trim(line).empty()) continue;
     split_cells(line, options.delimiter, name, line_no, cells);
 
@@ -158,13 +152,20 @@ TextDataset parse_csv(std::string_view text, const std::string& name, const CsvO
       if (cell.empty()) fail_line(name, line_no, "empty cell in " + column_label(header, c));
       if (c == label_col) {
         double v = 0;
-        if (!detail::parse_finite_double(cell, v)) {
-          fail_line(name, line_no,
-                    "label '" + detail::excerpt(cell) + "' in " + column_label(header, c) +
-                        " is not a finite number");
+        switch (detail::parse_class_label(cell, v)) {
+          case detail::LabelText::kOk:
+            break;
+          case detail::LabelText::kNotANumber:
+            fail_line(name, line_no,
+                      "label '" + detail::excerpt(cell) + "' in " + column_label(header, c) +
+                          " is not a finite number");
+          case detail::LabelText::kNotAWholeNumber:
+            fail_line(name, line_no,
+                      "label '" + detail::excerpt(cell) + "' in " + column_label(header, c) +
+                          " is not a whole number: class labels are integers (is this column "
+                          "a feature or a regression target?)");
         }
-        labels.push_back(v);
-        label_line.push_back(line_no);
+        labels.add(v, line_no);
       } else {
         float v = 0;
         if (!detail::parse_finite_float(cell, v)) {
@@ -182,22 +183,9 @@ TextDataset parse_csv(std::string_view text, const std::string& name, const CsvO
   const std::size_t d = num_cols - 1;
 
   TextDataset out;
-  out.labels = options.labels ? *options.labels : LabelMap::from_labels(labels, name);
-  Dataset& data = out.data;
-  data.name = name;
-  data.num_classes = out.labels.num_classes();
-  data.y.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const int c = out.labels.index_of(labels[i]);
-    if (c < 0) {
-      fail_line(name, label_line[i],
-                "label " + detail::format_number(labels[i]) +
-                    " is not one of the training labels (" + out.labels.describe() + ")");
-    }
-    data.y[i] = c;
-  }
-  data.x = Eigen::Map<const MatrixRM<float>>(features.data(), static_cast<Eigen::Index>(n),
-                                             static_cast<Eigen::Index>(d));
+  labels.map_to_classes(options.labels, name, out);
+  out.data.x = Eigen::Map<const MatrixRM<float>>(
+      features.data(), static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
   return out;
 }
 

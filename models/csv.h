@@ -1,8 +1,10 @@
 // CSV, plain or gzip: one sample per line, numeric cells separated by a delimiter (',' by
 // default), one of them the label. An optional header line names the columns. Cells may
 // be wrapped in double quotes ("" inside quotes is a quote). Blank lines are skipped;
-// CRLF line ends are accepted. Labels are mapped to classes by LabelMap (sorted distinct
-// values -> 0..C-1), the other columns are the features in file order.
+// CRLF line ends are accepted. Labels are whole numbers, mapped to classes by LabelMap
+// (sorted distinct values -> 0..C-1); a fractional label is an error naming the column and
+// its first such row (a continuous column is a feature, not classes). The other columns
+// are the features in file order.
 #pragma once
 
 #include <cstdint>
@@ -39,8 +41,9 @@ struct CsvOptions {
 
 /// Parses CSV text held in memory (`name` is used in error messages; exposed for
 /// fuzzing). Throws InputError "<name>: line <n>: <problem>" on a ragged row (cell count
-/// differs from the first line's), a non-numeric or empty cell (naming the column), an
-/// unterminated quote, an unknown label; "<name>: <problem>" for an unknown label column,
+/// differs from the first line's), a non-numeric or empty cell (naming the column), a
+/// label that is not a whole number (naming the column), an unterminated quote, an
+/// unknown label; "<name>: <problem>" for an unknown label column,
 /// fewer than 2 columns, a feature-count mismatch, or no samples. Allocates memory
 /// proportional to the text.
 TextDataset parse_csv(std::string_view text, const std::string& name,

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "models/csv.h"
+#include "models/detail/parse_text.h"
 #include "models/idx.h"
 #include "models/libsvm.h"
 #include "models/transforms.h"
@@ -50,6 +51,37 @@ std::optional<std::string> find_plain_or_gz(const fs::path& dir, const std::stri
   return std::nullopt;
 }
 
+// What a training file's labels must give a classifier: at least two classes present (an
+// error otherwise: there is nothing to learn), and a few rows per class (a warning
+// otherwise). `labels` names the label values of the text formats; IDX labels are their
+// own values.
+void check_training_labels(const Dataset& train, const LabelMap* labels, DataInfo& info) {
+  std::vector<bool> present(static_cast<std::size_t>(std::max(train.num_classes, 0)), false);
+  int distinct = 0;
+  for (const std::int32_t y : train.y) {
+    const auto c = static_cast<std::size_t>(y);
+    if (y < 0 || c >= present.size() || present[c]) continue;
+    present[c] = true;
+    ++distinct;
+  }
+  if (distinct == 1) {
+    const std::int32_t c = train.y.front();
+    const std::string value =
+        labels ? detail::format_number(labels->values()[static_cast<std::size_t>(c)])
+               : std::to_string(c);
+    throw InputError(train.name + ": all " + std::to_string(train.size()) +
+                     " training rows have the label " + value +
+                     ": a classifier needs at least 2 classes to learn from");
+  }
+  const double rows_per_class = static_cast<double>(train.size()) / static_cast<double>(distinct);
+  if (rows_per_class < kMinRowsPerClass) {
+    info.warnings.push_back(train.name + ": " + std::to_string(distinct) + " classes in " +
+                            std::to_string(train.size()) +
+                            " training rows (fewer than 2 per class): are the labels classes, "
+                            "not a feature or a regression target?");
+  }
+}
+
 TrainTest load_named_idx(const std::string& source, const fs::path& data_dir, DataInfo& info) {
   const fs::path dir = data_dir / source;
   const std::string pretty = source == "mnist" ? "MNIST" : "Fashion-MNIST";
@@ -75,6 +107,7 @@ TrainTest load_named_idx(const std::string& source, const fs::path& data_dir, Da
   opts.num_classes = kMnistClasses;
   TrainTest tt{load_idx(files[0], files[1], opts, source + "/train"),
                load_idx(files[2], files[3], opts, source + "/test")};
+  check_training_labels(tt.train, nullptr, info);
   info.format = "idx";
   info.train_source = files[0] + " + " + files[1];
   info.test_source = files[2] + " + " + files[3];
@@ -106,6 +139,7 @@ TrainTest load_path(const DataOptions& o, DataInfo& info) {
     case DataFormat::kIdx: {
       const std::string labels = idx_labels_path(o.source, data_flags::kSource);
       train = load_idx(o.source, labels);
+      check_training_labels(train, nullptr, info);
       info.train_source = o.source + " + " + labels;
       info.label_map = "identity";
       if (has_test) {
@@ -119,6 +153,7 @@ TrainTest load_path(const DataOptions& o, DataInfo& info) {
     }
     case DataFormat::kLibsvm: {
       TextDataset tr = load_libsvm(o.source);
+      check_training_labels(tr.data, &tr.labels, info);
       info.train_source = o.source;
       info.label_map = tr.labels.describe();
       if (has_test) {
@@ -135,6 +170,7 @@ TrainTest load_path(const DataOptions& o, DataInfo& info) {
       CsvOptions copts;
       copts.label_column = o.label_column;
       TextDataset tr = load_csv(o.source, copts);
+      check_training_labels(tr.data, &tr.labels, info);
       info.train_source = o.source;
       info.label_map = tr.labels.describe();
       if (has_test) {

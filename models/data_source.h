@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "models/dataset.h"
 
@@ -73,12 +74,21 @@ struct DataInfo {
   std::string label_map;     // "identity" (IDX) or "value->class, ..." (text formats)
   std::string scaling;       // none | max | unit | standard
   std::string binary;        // "" | "A,B" | "even-odd"
+  /// Doubts about the data that do not stop a run (the CLI prints them): e.g. as many
+  /// classes as rows, which suggests the labels are not classes.
+  std::vector<std::string> warnings;
 };
+
+/// Fewer than this many training rows per class on average draws a warning: most classes
+/// could then not be both learned and tested, which suggests the labels are not classes.
+inline constexpr double kMinRowsPerClass = 2.0;
 
 /// Loads, splits, binarises, subsamples and scales as the options say. Deterministic in
 /// the options (seed included). Allocates the datasets. Throws InputError naming the flag
-/// (bad option text) or the file and line/byte (bad data); a missing MNIST or
-/// Fashion-MNIST says how to get it. Fills `info` when given.
+/// (bad option text) or the file and line/byte (bad data), and when every row of the
+/// training file has the same label (nothing to learn); a missing MNIST or Fashion-MNIST
+/// says how to get it. Fills `info` when given (with a warning when the training file has
+/// fewer than kMinRowsPerClass rows per class).
 TrainTest load_data(const DataOptions& options, DataInfo* info = nullptr);
 
 }  // namespace racesgd

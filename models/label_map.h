@@ -1,5 +1,5 @@
-// LabelMap: how the text formats' label values (-1/+1, 1..K, 0..9, 2.5 ...) become class
-// indices 0..C-1. The distinct values, sorted ascending, are numbered in order; so -1/+1
+// LabelMap: how the text formats' label values (-1/+1, 1..K, 0..9 ...; the loaders accept
+// whole numbers only, detail/text_labels.h) become class indices 0..C-1. The distinct values, sorted ascending, are numbered in order; so -1/+1
 // -> 0/1, 1..K -> 0..K-1, and 0..9 stays 0..9 when every digit occurs. A test file is read
 // with its training file's map, so the same value always means the same class.
 #pragma once

@@ -4,18 +4,17 @@
 
 #include "core/error.h"
 #include "models/detail/parse_text.h"
+#include "models/detail/text_labels.h"
 
 namespace racesgd {
 namespace {
+
+using detail::fail_line;
 
 struct Entry {
   std::uint32_t col;  // 0-based
   float value;
 };
-
-[[noreturn]] void fail_line(const std::string& name, std::size_t line, const std::string& problem) {
-  throw InputError(name + ": line " + std::to_string(line) + ": " + problem);
-}
 
 }  // namespace
 
@@ -31,18 +30,13 @@ TextDataset parse_libsvm(std::string_view text, const std::string& name,
 
   std::vector<Entry> entries;
   std::vector<std::size_t> row_start;  // into entries; one extra at the end
-  std::vector<double> labels;
-  std::vector<std::size_t> label_line;  // for "unknown label" errors
+  detail::LabelColumn labels;
   std::uint64_t max_index = 0;
 
-  std::size_t line_no = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
+  detail::LineCursor lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    const std::size_t line_no = lines.number();
     if (const std::size_t hash = line.find('#'); hash != std::string_view::npos) {
       line = line.substr(0, hash);
     }
@@ -61,11 +55,19 @@ TextDataset parse_libsvm(std::string_view text, const std::string& name,
 
     const std::string_view label_tok = next_token();
     double label = 0;
-    if (!detail::parse_finite_double(label_tok, label)) {
-      fail_line(name, line_no, "label '" + detail::excerpt(label_tok) + "' is not a finite number");
+    switch (detail::parse_class_label(label_tok, label)) {
+      case detail::LabelText::kOk:
+        break;
+      case detail::LabelText::kNotANumber:
+        fail_line(name, line_no,
+                  "label '" + detail::excerpt(label_tok) + "' is not a finite number");
+      case detail::LabelText::kNotAWholeNumber:
+        fail_line(name, line_no,
+                  "label '" + detail::excerpt(label_tok) +
+                      "' is not a whole number: class labels are integers (regression targets "
+                      "are not supported)");
     }
-    labels.push_back(label);
-    label_line.push_back(line_no);
+    labels.add(label, line_no);
     row_start.push_back(entries.size());
 
     std::uint64_t prev = 0;
@@ -122,20 +124,8 @@ TextDataset parse_libsvm(std::string_view text, const std::string& name,
   }
 
   TextDataset out;
-  out.labels = options.labels ? *options.labels : LabelMap::from_labels(labels, name);
+  labels.map_to_classes(options.labels, name, out);
   Dataset& data = out.data;
-  data.name = name;
-  data.num_classes = out.labels.num_classes();
-  data.y.resize(n);
-  for (std::uint64_t i = 0; i < n; ++i) {
-    const int c = out.labels.index_of(labels[i]);
-    if (c < 0) {
-      fail_line(name, label_line[i],
-                "label " + detail::format_number(labels[i]) +
-                    " is not one of the training labels (" + out.labels.describe() + ")");
-    }
-    data.y[i] = c;
-  }
   data.x = MatrixRM<float>::Zero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
   for (std::uint64_t i = 0; i < n; ++i) {
     float* row = data.x.row(static_cast<Eigen::Index>(i)).data();

@@ -1,8 +1,9 @@
 // LIBSVM / SVMlight text, plain or gzip: one sample per line, "label idx:value idx:value
 // ...", indices 1-based and strictly increasing, absent features 0. Text after '#' is a
 // comment; blank lines are skipped; SVMlight's "qid:N" token is accepted and ignored.
-// The sparse rows are densified (feature j-1 holds index j). Labels are any finite
-// numbers, mapped to classes by LabelMap (sorted distinct values -> 0..C-1).
+// The sparse rows are densified (feature j-1 holds index j). Labels are whole numbers
+// (-1, +1, 3, 1.0), mapped to classes by LabelMap (sorted distinct values -> 0..C-1); a
+// fractional label (2.5) is an error: regression data is not a classification task.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +33,7 @@ struct LibsvmOptions {
 
 /// Parses LIBSVM text held in memory (`name` is used in error messages; exposed for
 /// fuzzing). Throws InputError "<name>: line <n>: <problem>" on a non-numeric label or
-/// value, a token that is not idx:value, index 0, a non-increasing index, an index above
+/// value, a label that is not a whole number, a token that is not idx:value, index 0, a non-increasing index, an index above
 /// the limit, an unknown label; "<name>: <problem>" when there are no samples or the dense
 /// matrix would exceed max_bytes. Allocates memory proportional to the text, then n x d.
 TextDataset parse_libsvm(std::string_view text, const std::string& name,

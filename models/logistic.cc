@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/check.h"
+#include "models/detail/evaluate_chunks.h"
 
 namespace racesgd {
 
@@ -116,22 +117,12 @@ double LogisticRegressionT<T>::loss(std::span<const T> w, const BatchView<T>& b,
 template <typename T>
 Evaluation LogisticRegressionT<T>::evaluate(std::span<const T> w,
                                             const DatasetT<T>& data) const {
-  constexpr Eigen::Index kChunk = 1024;
-  const Eigen::Index n = data.size();
-  RACESGD_CHECK(n >= 1 && data.dim() == dim_ && static_cast<Eigen::Index>(data.y.size()) == n);
-  RACESGD_CHECK(static_cast<Eigen::Index>(w.size()) == num_params());
-  Work ws(dim_, std::min(n, kChunk));
-  double loss_sum = 0;
-  Eigen::Index errors = 0;
-  for (Eigen::Index start = 0; start < n; start += kChunk) {
-    const Eigen::Index rows = std::min(kChunk, n - start);
-    loss_sum += forward(w, data.x.middleRows(start, rows),
-                        std::span<const std::int32_t>(data.y).subspan(
-                            static_cast<std::size_t>(start), static_cast<std::size_t>(rows)),
-                        ws, T(0), &errors);
-  }
-  return {loss_sum / static_cast<double>(n) + l2_term(w),
-          static_cast<double>(errors) / static_cast<double>(n)};
+  Evaluation e = detail::evaluate_in_chunks(
+      *this, w, data, [&](Eigen::Index rows) { return Work(dim_, rows); },
+      [&](Work& ws, const Eigen::Ref<const MatrixRM<T>>& x, std::span<const std::int32_t> y,
+          Eigen::Index* errors) { return forward(w, x, y, ws, T(0), errors); });
+  e.loss += l2_term(w);
+  return e;
 }
 
 template class LogisticRegressionT<float>;

@@ -41,15 +41,15 @@ class VersionedWeights {
   static constexpr std::size_t kMaxPoolSize = std::size_t{1} << kIndexBits;
   static constexpr Version kMaxVersion = (Version{1} << (64 - kIndexBits)) - 1;
 
-  /// Smallest safe pool for a run. Every reader thread counts the most it can ever have
-  /// "in use" at one moment: the pins it (or the messages/objects it handed them to) still
-  /// hold, plus 1 while it is inside pin_latest (a pin attempt briefly raises the count of
-  /// a buffer it then drops). The sum over threads is `peak_reader_use`; the pool needs that
-  /// plus the current buffer plus the one being written.
-  /// Example (the real runtime): P workers each hold at most 2 (one pin travelling with its
-  /// pushed gradient, one on the version it is computing; a worker pins its next version
-  /// only after its previous pin moved into the inbox) plus the evaluator's 1:
-  /// pool_size_for(2 * P + 1) == 2 * P + 3.
+  /// Smallest safe pool for a run. `peak_reader_use` is the most non-current buffers that
+  /// can have a nonzero pin count when the writer scans for a free one (pins on one version
+  /// share its buffer; pins on the current version cost nothing); the pool needs that plus
+  /// the current buffer plus the one being written. Summing, per reader thread, the pins it
+  /// (or the messages it handed them to) can hold at once, plus 1 while it is inside
+  /// pin_latest, always gives at least that number.
+  /// The real runtime needs pool_size_for(P + 2) and allocates pool_size_for(2 * P + 3);
+  /// docs/concurrency.md "Pool size" has the argument (pins per learner are not bounded in
+  /// the sync family, distinct versions at the scan are).
   static constexpr std::size_t pool_size_for(std::size_t peak_reader_use) {
     return peak_reader_use + 2;
   }

@@ -7,6 +7,7 @@
 
 #include <bit>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -36,212 +37,198 @@ std::uint32_t crc_of(std::string_view bytes) {
       crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
 }
 
-void put_point(CheckpointWriter& w, const CurvePoint& p) {
-  w.f64(p.time_s);
-  w.u64(p.updates);
-  w.u64(p.gradients);
-  w.f64(p.train_loss);
-  w.f64(p.test_error);
-  w.f64(p.staleness_mean);
-  w.f64(p.wall_s);
+// Shortest text that reads back as the same double, so that a tick a hair below the clock
+// does not print as equal to it.
+std::string seconds_text(double s) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, s);
+  return std::string(buf, ec == std::errc() ? end : buf) + " s";
 }
 
-CurvePoint get_point(CheckpointReader& r) {
-  CurvePoint p;
-  p.time_s = r.f64("curve time");
-  p.updates = r.u64("curve updates");
-  p.gradients = r.u64("curve gradients");
-  p.train_loss = r.f64("curve train loss");
-  p.test_error = r.f64("curve test error");
-  p.staleness_mean = r.f64("curve staleness");
-  p.wall_s = r.f64("curve wall time");
-  return p;
+// The runtimes trust both clocks (docs/reliability.md "Checkpoints"): `now` restarts the
+// real clock (as steady_clock nanoseconds) or the virtual one, and a next tick below `now`
+// would replay every tick in between. NaN fails every comparison, so it fails here too.
+void check_run_clock(const CheckpointReader& r, double now, double next_tick) {
+  const std::string range = "[0, " + seconds_text(kMaxCheckpointClockSeconds) + "]";
+  if (!(now >= 0 && now <= kMaxCheckpointClockSeconds))
+    r.fail("run clock " + seconds_text(now) + " is not in " + range);
+  if (next_tick == std::numeric_limits<double>::infinity()) return;  // time ticks off
+  if (!(next_tick >= now && next_tick <= kMaxCheckpointClockSeconds))
+    r.fail("next evaluation time " + seconds_text(next_tick) + " is neither +inf nor in [" +
+           seconds_text(now) + " (the run clock), " + seconds_text(kMaxCheckpointClockSeconds) +
+           "]");
 }
 
-void put_ps(CheckpointWriter& w, const ParameterServerState& s) {
-  const CoordinatorState& c = s.coordinator;
-  w.u64(c.version);
-  w.u64(c.pending);
-  w.u64(c.k);
-  w.chars(c.busy);
-  w.chars(c.contributed);
-  w.chars(c.active);
-  w.f32s(s.pending_sum);
-  w.u64(s.pending_count);
-  w.u64(s.pending.size());
-  for (const PendingGradient& g : s.pending) {
-    w.u64(g.worker);
-    w.u64(g.read);
-    w.u64(g.staleness);
-    w.f64(g.lr);
+// Each structure's fields are listed once, in file order, in a template that both
+// directions run: with Save it writes each field of a const object, with Load it reads
+// each field into the object. So writer and reader cannot drift apart, and every read
+// names its field for the error message ("truncated: curve time needs 8 bytes ...").
+class Save {
+ public:
+  explicit Save(CheckpointWriter& w) : w_(w) {}
+  void u64(std::uint64_t v, const char*) { w_.u64(v); }
+  void i64(std::int64_t v, const char*) { w_.u64(static_cast<std::uint64_t>(v)); }
+  void f64(double v, const char*) { w_.f64(v); }
+  void flag(bool v, const char*) { w_.flag(v); }
+  void str(const std::string& v, const char*) { w_.str(v); }
+  void f32s(const std::vector<float>& v, const char*) { w_.f32s(v); }
+  void f64s(const std::vector<double>& v, const char*) { w_.f64s(v); }
+  void u64s(const std::vector<std::uint64_t>& v, const char*) { w_.u64s(v); }
+  void chars(const std::vector<char>& v, const char*) { w_.chars(v); }
+  /// A count, then each element's fields.
+  template <class T, class Fields>
+  void list(const std::vector<T>& v, const char*, std::size_t /*min_bytes_each*/, Fields fields) {
+    w_.u64(v.size());
+    for (const T& x : v) fields(x);
   }
-  const StalenessTracker::State& t = s.tracker;
-  w.u64(t.per_worker.size());
-  for (const auto& p : t.per_worker) {
-    w.u64(p.applied);
-    w.u64(p.cancelled);
-    w.f64(p.staleness_sum);
-    w.u64(p.staleness_max);
-    w.f64(p.idle_seconds);
+  /// Loading checks a value once it is read; saving has nothing to check.
+  template <class Check>
+  void check(Check&&) {}
+
+ private:
+  CheckpointWriter& w_;
+};
+
+class Load {
+ public:
+  explicit Load(CheckpointReader& r) : r_(r) {}
+  void u64(std::uint64_t& v, const char* what) { v = r_.u64(what); }
+  void i64(std::int64_t& v, const char* what) { v = static_cast<std::int64_t>(r_.u64(what)); }
+  void f64(double& v, const char* what) { v = r_.f64(what); }
+  void flag(bool& v, const char* what) { v = r_.flag(what); }
+  void str(std::string& v, const char* what) { v = r_.str(what); }
+  void f32s(std::vector<float>& v, const char* what) { v = r_.f32s(what); }
+  void f64s(std::vector<double>& v, const char* what) { v = r_.f64s(what); }
+  void u64s(std::vector<std::uint64_t>& v, const char* what) { v = r_.u64s(what); }
+  void chars(std::vector<char>& v, const char* what) { v = r_.chars(what); }
+  /// The count is checked against the bytes left (each element needs at least
+  /// min_bytes_each) before anything is allocated.
+  template <class T, class Fields>
+  void list(std::vector<T>& v, const char* what, std::size_t min_bytes_each, Fields fields) {
+    v.resize(r_.count(what, min_bytes_each));
+    for (T& x : v) fields(x);
   }
-  w.u64s(t.histogram);
-  w.u64(t.applied);
-  w.u64(t.cancelled);
-  w.u64(t.fresh);
-  w.u64(t.max);
-  w.f64(t.sum);
-  w.f64(t.interval_sum);
-  w.u64(t.interval_count);
-  w.f64s(s.idle_since);
-  w.f64s(s.busy_since);
-  w.f64(s.last_update_time);
-  w.f64(s.lr_sum);
+  template <class Check>
+  void check(Check&& check) {
+    check(static_cast<const CheckpointReader&>(r_));
+  }
+
+ private:
+  CheckpointReader& r_;
+};
+
+// Point: CurvePoint or const CurvePoint (Load or Save); likewise below.
+template <class Io, class Point>
+void point_fields(Io& io, Point& p) {
+  io.f64(p.time_s, "curve time");
+  io.u64(p.updates, "curve updates");
+  io.u64(p.gradients, "curve gradients");
+  io.f64(p.train_loss, "curve train loss");
+  io.f64(p.test_error, "curve test error");
+  io.f64(p.staleness_mean, "curve staleness");
+  io.f64(p.wall_s, "curve wall time");
 }
 
-ParameterServerState get_ps(CheckpointReader& r) {
-  ParameterServerState s;
-  CoordinatorState& c = s.coordinator;
-  c.version = r.u64("version");
-  c.pending = r.u64("pending gradients");
-  c.k = r.u64("effective K");
-  c.busy = r.chars("busy flags");
-  c.contributed = r.chars("contributed flags");
-  c.active = r.chars("active flags");
-  s.pending_sum = r.f32s("pending update");
-  s.pending_count = r.u64("pending count");
-  s.pending.resize(r.count("pending gradients' statistics", 32));
-  for (PendingGradient& g : s.pending) {
-    g.worker = r.u64("pending gradient worker");
-    g.read = r.u64("pending gradient read version");
-    g.staleness = r.u64("pending gradient staleness");
-    g.lr = r.f64("pending gradient lr");
-  }
-  StalenessTracker::State& t = s.tracker;
-  t.per_worker.resize(r.count("per-worker staleness", 40));
-  for (auto& p : t.per_worker) {
-    p.applied = r.u64("worker applied");
-    p.cancelled = r.u64("worker cancelled");
-    p.staleness_sum = r.f64("worker staleness sum");
-    p.staleness_max = r.u64("worker staleness max");
-    p.idle_seconds = r.f64("worker idle");
-  }
-  t.histogram = r.u64s("staleness histogram");
-  t.applied = r.u64("applied");
-  t.cancelled = r.u64("cancelled");
-  t.fresh = r.u64("fresh");
-  t.max = r.u64("staleness max");
-  t.sum = r.f64("staleness sum");
-  t.interval_sum = r.f64("interval staleness sum");
-  t.interval_count = r.u64("interval count");
-  s.idle_since = r.f64s("idle since");
-  s.busy_since = r.f64s("busy since");
-  s.last_update_time = r.f64("last update time");
-  s.lr_sum = r.f64("lr sum");
-  return s;
+template <class Io, class State>
+void ps_fields(Io& io, State& s) {
+  auto& c = s.coordinator;
+  io.u64(c.version, "version");
+  io.u64(c.pending, "pending gradients");
+  io.u64(c.k, "effective K");
+  io.chars(c.busy, "busy flags");
+  io.chars(c.contributed, "contributed flags");
+  io.chars(c.active, "active flags");
+  io.f32s(s.pending_sum, "pending update");
+  io.u64(s.pending_count, "pending count");
+  io.list(s.pending, "pending gradients' statistics", 32, [&](auto& g) {
+    io.u64(g.worker, "pending gradient worker");
+    io.u64(g.read, "pending gradient read version");
+    io.u64(g.staleness, "pending gradient staleness");
+    io.f64(g.lr, "pending gradient lr");
+  });
+  auto& t = s.tracker;
+  io.list(t.per_worker, "per-worker staleness", 40, [&](auto& p) {
+    io.u64(p.applied, "worker applied");
+    io.u64(p.cancelled, "worker cancelled");
+    io.f64(p.staleness_sum, "worker staleness sum");
+    io.u64(p.staleness_max, "worker staleness max");
+    io.f64(p.idle_seconds, "worker idle");
+  });
+  io.u64s(t.histogram, "staleness histogram");
+  io.u64(t.applied, "applied");
+  io.u64(t.cancelled, "cancelled");
+  io.u64(t.fresh, "fresh");
+  io.u64(t.max, "staleness max");
+  io.f64(t.sum, "staleness sum");
+  io.f64(t.interval_sum, "interval staleness sum");
+  io.u64(t.interval_count, "interval count");
+  io.f64s(s.idle_since, "idle since");
+  io.f64s(s.busy_since, "busy since");
+  io.f64(s.last_update_time, "last update time");
+  io.f64(s.lr_sum, "lr sum");
+}
+
+template <class Io, class Run>
+void run_fields(Io& io, Run& c) {
+  io.str(c.clock, "clock");
+  io.check([&](const CheckpointReader& r) {
+    if (c.clock != "virtual" && c.clock != "real")
+      r.fail("clock '" + c.clock + "' is not virtual or real");
+  });
+  io.f64(c.now, "run clock");
+  io.f64(c.ticker_next_time, "next evaluation time");
+  io.check([&](const CheckpointReader& r) { check_run_clock(r, c.now, c.ticker_next_time); });
+  ps_fields(io, c.ps);
+  io.list(c.weights, "weight versions", 16, [&](auto& v) {
+    io.u64(v.version, "weights version");
+    io.f32s(v.w, "weights");
+  });
+  io.list(c.learners, "learners", 8 + 1 + 8 + 32 + 1 + 32 + 16, [&](auto& l) {
+    io.u64(l.generation, "learner generation");
+    io.flag(l.has_pin, "learner pin flag");
+    io.u64(l.pinned, "learner pinned version");
+    for (auto& x : l.delay_rng) io.u64(x, "learner delay rng");
+    io.flag(l.has_sampler, "learner sampler flag");
+    for (auto& x : l.sampler.epoch_rng) io.u64(x, "learner sampler rng");
+    io.u64(l.sampler.epoch, "learner sampler epoch");
+    io.i64(l.sampler.position, "learner sampler position");
+  });
+  io.u64s(c.delay_state, "delay-model state");
+  io.list(c.curve, "curve points", 7 * 8 + 1 + 8, [&](auto& p) {
+    point_fields(io, p.point);
+    io.flag(p.scored, "curve scored flag");
+    io.f32s(p.weights, "curve snapshot");
+  });
+  io.f64(c.delays.drawn_sum, "drawn delay sum");
+  io.f64(c.delays.served_sum, "served delay sum");
+  io.f64(c.delays.compute_sum, "compute time sum");
+  io.u64(c.delays.count, "delay count");
+  io.u64(c.delays.exceeded, "delays exceeded");
+  io.f64(c.latest_error, "latest error");
+  io.flag(c.target_reached, "target reached");
+  io.list(c.failures, "failures", 8 + 8 + 8, [&](auto& f) {
+    io.u64(f.worker, "failed worker");
+    io.str(f.what, "failure message");
+    io.f64(f.time_s, "failure time");
+  });
+  io.u64(c.next_seq, "event sequence");
+  io.list(c.events, "events", 32, [&](auto& e) {
+    io.f64(e.time, "event time");
+    io.u64(e.seq, "event sequence number");
+    io.u64(e.worker, "event worker");
+    io.u64(e.generation, "event generation");
+  });
 }
 
 void put_run(CheckpointWriter& w, const RunCheckpoint& c) {
-  w.str(c.clock);
-  w.f64(c.now);
-  w.f64(c.ticker_next_time);
-  put_ps(w, c.ps);
-  w.u64(c.weights.size());
-  for (const WeightsCheckpoint& v : c.weights) {
-    w.u64(v.version);
-    w.f32s(v.w);
-  }
-  w.u64(c.learners.size());
-  for (const LearnerCheckpoint& l : c.learners) {
-    w.u64(l.generation);
-    w.flag(l.has_pin);
-    w.u64(l.pinned);
-    for (std::uint64_t x : l.delay_rng) w.u64(x);
-    w.flag(l.has_sampler);
-    for (std::uint64_t x : l.sampler.epoch_rng) w.u64(x);
-    w.u64(l.sampler.epoch);
-    w.u64(static_cast<std::uint64_t>(l.sampler.position));
-  }
-  w.u64s(c.delay_state);
-  w.u64(c.curve.size());
-  for (const EvalRecorder::Saved& p : c.curve) {
-    put_point(w, p.point);
-    w.flag(p.scored);
-    w.f32s(p.weights);
-  }
-  w.f64(c.delays.drawn_sum);
-  w.f64(c.delays.served_sum);
-  w.f64(c.delays.compute_sum);
-  w.u64(c.delays.count);
-  w.u64(c.delays.exceeded);
-  w.f64(c.latest_error);
-  w.flag(c.target_reached);
-  w.u64(c.failures.size());
-  for (const WorkerFailure& f : c.failures) {
-    w.u64(f.worker);
-    w.str(f.what);
-    w.f64(f.time_s);
-  }
-  w.u64(c.next_seq);
-  w.u64(c.events.size());
-  for (const EventCheckpoint& e : c.events) {
-    w.f64(e.time);
-    w.u64(e.seq);
-    w.u64(e.worker);
-    w.u64(e.generation);
-  }
+  Save save(w);
+  run_fields(save, c);
 }
 
 RunCheckpoint get_run(CheckpointReader& r) {
   RunCheckpoint c;
-  c.clock = r.str("clock");
-  if (c.clock != "virtual" && c.clock != "real") r.fail("clock '" + c.clock + "' is not virtual or real");
-  c.now = r.f64("run clock");
-  c.ticker_next_time = r.f64("next evaluation time");
-  c.ps = get_ps(r);
-  c.weights.resize(r.count("weight versions", 16));
-  for (WeightsCheckpoint& v : c.weights) {
-    v.version = r.u64("weights version");
-    v.w = r.f32s("weights");
-  }
-  c.learners.resize(r.count("learners", 8 + 1 + 8 + 32 + 1 + 32 + 16));
-  for (LearnerCheckpoint& l : c.learners) {
-    l.generation = r.u64("learner generation");
-    l.has_pin = r.flag("learner pin flag");
-    l.pinned = r.u64("learner pinned version");
-    for (std::uint64_t& x : l.delay_rng) x = r.u64("learner delay rng");
-    l.has_sampler = r.flag("learner sampler flag");
-    for (std::uint64_t& x : l.sampler.epoch_rng) x = r.u64("learner sampler rng");
-    l.sampler.epoch = r.u64("learner sampler epoch");
-    l.sampler.position = static_cast<std::int64_t>(r.u64("learner sampler position"));
-  }
-  c.delay_state = r.u64s("delay-model state");
-  c.curve.resize(r.count("curve points", 7 * 8 + 1 + 8));
-  for (EvalRecorder::Saved& p : c.curve) {
-    p.point = get_point(r);
-    p.scored = r.flag("curve scored flag");
-    p.weights = r.f32s("curve snapshot");
-  }
-  c.delays.drawn_sum = r.f64("drawn delay sum");
-  c.delays.served_sum = r.f64("served delay sum");
-  c.delays.compute_sum = r.f64("compute time sum");
-  c.delays.count = r.u64("delay count");
-  c.delays.exceeded = r.u64("delays exceeded");
-  c.latest_error = r.f64("latest error");
-  c.target_reached = r.flag("target reached");
-  c.failures.resize(r.count("failures", 8 + 8 + 8));
-  for (WorkerFailure& f : c.failures) {
-    f.worker = r.u64("failed worker");
-    f.what = r.str("failure message");
-    f.time_s = r.f64("failure time");
-  }
-  c.next_seq = r.u64("event sequence");
-  c.events.resize(r.count("events", 32));
-  for (EventCheckpoint& e : c.events) {
-    e.time = r.f64("event time");
-    e.seq = r.u64("event sequence number");
-    e.worker = r.u64("event worker");
-    e.generation = r.u64("event generation");
-  }
+  Load load(r);
+  run_fields(load, c);
   return c;
 }
 

@@ -35,6 +35,12 @@ namespace racesgd {
 inline constexpr std::uint32_t kCheckpointFormatVersion = 2;
 inline constexpr const char* kCheckpointFileName = "checkpoint.rsgd";
 
+/// The largest run clock (`now`, and a finite next evaluation tick) a checkpoint may hold:
+/// 1e9 s, about 31.7 years of run time. The real clock turns the clock into steady_clock
+/// nanoseconds (int64, which overflows past 9.2e9 s: a NaN or 1e300 clock became
+/// -9.2e9 s and `--time` never stopped the run), so the cap must sit below that.
+inline constexpr double kMaxCheckpointClockSeconds = 1e9;
+
 /// Appends little-endian values to a byte string. Allocates as it grows.
 class CheckpointWriter {
  public:
@@ -123,8 +129,8 @@ struct DelayTally {
 /// The state of a run between two events.
 struct RunCheckpoint {
   std::string clock;                        // "virtual" or "real"
-  double now = 0;                           // run clock
-  double ticker_next_time = 0;              // EvalTicker
+  double now = 0;                           // run clock, in [0, kMaxCheckpointClockSeconds]
+  double ticker_next_time = 0;              // EvalTicker: in [now, cap], or +inf (time ticks off)
   ParameterServerState ps;
   std::vector<WeightsCheckpoint> weights;   // ascending distinct versions; the last is current
   std::vector<LearnerCheckpoint> learners;  // size P
@@ -150,7 +156,8 @@ struct CheckpointFile {
 std::string encode_checkpoint(const CheckpointFile& c);
 
 /// Parses a whole file. Throws InputError naming `where` and the problem on a bad magic,
-/// unknown version, wrong length, checksum mismatch, truncation or an impossible value.
+/// unknown version, wrong length, checksum mismatch, truncation or an impossible value
+/// (among them a run clock or next evaluation tick outside the range RunCheckpoint states).
 /// verify_checksum = false skips the crc (fuzzing reaches the parser that way).
 CheckpointFile decode_checkpoint(std::string_view bytes, const std::string& where,
                                  bool verify_checksum = true);

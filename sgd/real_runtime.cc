@@ -78,9 +78,10 @@ RunResult run_real(const RunInputs& in) {
   const std::span<const float> w0 = s.timing_only ? std::span<const float>(tiny_w0) : in.w0;
   const std::size_t dim = w0.size();
 
-  // Pins alive at once, worst case: per learner one while computing and one in an inbox
-  // message (a cancelled gradient already pushed), the PS's current pin, the evaluator's,
-  // and the transient pin taken to copy a snapshot.
+  // Pool: 2P + 5 buffers, a per-pin count (per learner one while computing and one in an
+  // inbox message, the PS's current pin, the evaluator's, the snapshot copy's) that holds
+  // P + 1 spare: counting distinct non-current versions at the writer's scan, P + 4 suffice
+  // (docs/concurrency.md "Pool size"; in the sync family a learner can hold more pins).
   const RunCheckpoint* resume = in.checkpoint.resume;
   if (resume) {
     if (resume->clock != "real")
@@ -217,7 +218,10 @@ RunResult run_real(const RunInputs& in) {
     RunCheckpoint c;
     c.clock = "real";
     c.now = at;
-    c.ticker_next_time = ticker.next_time();
+    // At the time stop the PS may pass a tick without taking it (ticks every 0.01 s sum to
+    // 0.09999999999999999 s, below a 0.1 s stop). Saved as due now, it is taken at the same
+    // moment on resume, and the file keeps decode_checkpoint's next tick >= clock.
+    c.ticker_next_time = std::max(ticker.next_time(), at);
     c.ps = ps.state();
     {
       VersionedWeights::Pin cur = weights.pin_latest();

@@ -13,16 +13,21 @@ namespace racesgd {
 
 using Clock = std::chrono::steady_clock;
 
-WorkerPool::WorkerPool(const WorkerPoolConfig& config, const WorkerPoolDeps& deps)
+WorkerPool::WorkerPool(const WorkerPoolConfig& config, const WorkerPoolDeps& deps,
+                       const ThreadStarter& start_thread)
     : config_(config), deps_(deps) {
   RACESGD_CHECK(deps_.weights && deps_.inbox && deps_.buffers && deps_.delay);
   RACESGD_CHECK(config_.timing_only || (deps_.model && deps_.train));
   slots_.reserve(config_.num_workers);
   for (std::size_t w = 0; w < config_.num_workers; ++w) slots_.push_back(std::make_unique<Slot>());
   threads_.reserve(config_.num_workers);
+  const ThreadStarter start = start_thread ? start_thread
+                                            : [](std::function<void(std::stop_token)> body) {
+                                                return std::jthread(std::move(body));
+                                              };
   try {
     for (std::size_t w = 0; w < config_.num_workers; ++w)
-      threads_.emplace_back([this, w](std::stop_token st) { run(st, w); });
+      threads_.push_back(start([this, w](std::stop_token st) { run(st, w); }));
   } catch (...) {
     // A thread could not start (e.g. EAGAIN): the ones already running wait for work in
     // an interruptible sleep that a bare stop request does not wake; stop() interrupts.

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,11 @@ struct WorkerPoolConfig {
   std::chrono::steady_clock::time_point t0;  // the run clock's zero
 };
 
+/// Starts one learner thread running `body`. Production uses std::jthread; a test injects
+/// a starter that throws on the N-th call, which is the only way to make a thread fail to
+/// start (EAGAIN) on demand and so to check the constructor's clean-up.
+using ThreadStarter = std::function<std::jthread(std::function<void(std::stop_token)> body)>;
+
 /// Borrowed for the pool's lifetime.
 struct WorkerPoolDeps {
   VersionedWeights* weights = nullptr;
@@ -53,8 +59,11 @@ struct WorkerPoolDeps {
 
 class WorkerPool {
  public:
-  /// Starts the threads; each waits for its first assign(). Allocates.
-  WorkerPool(const WorkerPoolConfig& config, const WorkerPoolDeps& deps);
+  /// Starts the threads with `start_thread` (empty: std::jthread); each waits for its first
+  /// assign(). Allocates. When a thread cannot start, stops and joins the ones already
+  /// started, then rethrows.
+  WorkerPool(const WorkerPoolConfig& config, const WorkerPoolDeps& deps,
+             const ThreadStarter& start_thread = {});
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

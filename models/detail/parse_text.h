@@ -10,7 +10,40 @@
 #include <string>
 #include <string_view>
 
+#include "core/error.h"
+
 namespace racesgd::detail {
+
+/// Walks `text` one line at a time ('\n' ends a line; the last one may lack it), numbering
+/// the lines from 1 for error messages. The text must outlive the cursor.
+class LineCursor {
+ public:
+  explicit LineCursor(std::string_view text) : text_(text) {}
+  /// The next line, without its '\n' (a '\r' before it stays: trim() removes it), or false
+  /// at the end of the text.
+  bool next(std::string_view& line) {
+    if (pos_ >= text_.size()) return false;
+    std::size_t eol = text_.find('\n', pos_);
+    if (eol == std::string_view::npos) eol = text_.size();
+    line = text_.substr(pos_, eol - pos_);
+    pos_ = eol + 1;
+    ++number_;
+    return true;
+  }
+  /// The number of the line next() returned last (1-based).
+  std::size_t number() const { return number_; }
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  std::size_t number_ = 0;
+};
+
+/// Throws InputError "<name>: line <line>: <problem>".
+[[noreturn]] inline void fail_line(const std::string& name, std::size_t line,
+                                   const std::string& problem) {
+  throw InputError(name + ": line " + std::to_string(line) + ": " + problem);
+}
 
 inline bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';

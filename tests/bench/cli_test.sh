@@ -218,5 +218,34 @@ check "--lr 1e30: blames --lr" grep -q "likely cause: --lr 1e+30" "$tmp/div-lr.e
 expect_ok "long delays are no stall" train "${data[@]}" --variant sync -P 2 --timing-only \
   --delay const:value=1s --stall-timeout 0.3s --updates 2 --out "$tmp/slow"
 
+# --- Helper B (issue 9): labels that are not classes, and a checkpoint's run clock. ---
+expect_error "continuous CSV label column: names the column and row" \
+  "line 2: label '17.99' in column 0 ('f0') is not a whole number" \
+  train --data "$fx/breast_cancer.csv" --label-column f0 --updates 5 --clock virtual --out "$tmp/b-f0"
+printf 'a,y\n1,4\n2,4\n3,4\n' >"$tmp/b-one.csv"
+expect_error "one training label: nothing to learn" "all 3 training rows have the label 4" \
+  train --data "$tmp/b-one.csv" --updates 5 --clock virtual --out "$tmp/b-one"
+"$racesgd" train --data "$fx/tiny.csv" --label-column label --batch 2 --updates 5 --clock virtual \
+  --progress off --out "$tmp/b-few" >/dev/null 2>"$tmp/b-few.err"
+check "3 classes in 4 rows: runs (exit 0)" test $? -eq 0
+check "3 classes in 4 rows: warns" grep -q "racesgd: warning: .*3 classes in 4 training rows" "$tmp/b-few.err"
+expect_ok "virtual run with a checkpoint" train "${data[@]}" --variant async -P 2 --updates 20 \
+  --clock virtual --checkpoint "$tmp/b-ckpt" --out "$tmp/b-run"
+# The run clock follows the config string and the clock name at the start of the payload.
+/usr/bin/python3 - "$tmp/b-ckpt/checkpoint.rsgd" <<'PY'
+import struct, sys, zlib
+path = sys.argv[1]
+b = bytearray(open(path, "rb").read())
+p = 20
+for _ in range(2):  # config, clock: u64 length + bytes
+    (n,) = struct.unpack_from("<Q", b, p)
+    p += 8 + n
+struct.pack_into("<d", b, p, float("nan"))
+struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
+open(path, "wb").write(b)
+PY
+expect_error "checkpoint with a NaN run clock" "run clock nan s is not in [0, 1e+09 s]" \
+  train --resume "$tmp/b-ckpt" --out "$tmp/b-resumed"
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

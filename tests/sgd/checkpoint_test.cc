@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 
 #include "core/error.h"
@@ -460,4 +461,61 @@ TEST_CASE("real clock: a checkpoint resumes on the restored weights, version and
     CHECK(r.curve[i].test_error == first.curve[i].test_error);
   }
   CHECK(r.curve.back().time_s >= 0.3);
+}
+
+TEST_CASE("a checkpoint's run clock and next evaluation time are validated on load",
+          "[checkpoint]") {
+  // NaN or 1e300 used to restart the real clock at -9.2e9 s (int64 nanoseconds overflowed)
+  // and `--time` never stopped the run; a next tick below the clock replays every tick in
+  // between.
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+  constexpr double kCap = kMaxCheckpointClockSeconds;
+  RunCheckpoint c;
+  c.clock = "virtual";
+  const auto decode_with = [&](double now, double next_tick) {
+    c.now = now;
+    c.ticker_next_time = next_tick;
+    return decode_checkpoint(encode_checkpoint({"{}", c}), "checkpoint 'c.rsgd'");
+  };
+  CHECK_NOTHROW(decode_with(0, 0));
+  CHECK_NOTHROW(decode_with(1.5, 1.5));
+  CHECK_NOTHROW(decode_with(1.5, 2));
+  CHECK_NOTHROW(decode_with(1.5, kInf));  // time ticks off
+  CHECK_NOTHROW(decode_with(kCap, kCap));
+  for (const double now : {kNan, -kNan, -1.0, -kInf, kInf, 1e300, 2 * kCap}) {
+    INFO("now " << now);
+    CHECK_THROWS_AS(decode_with(now, kInf), InputError);
+    CHECK_THROWS_WITH(decode_with(now, kInf), Catch::Contains("c.rsgd") && Catch::Contains("run clock"));
+  }
+  for (const double next : {kNan, -kInf, -1.0, 0.0, 1.0, 1e300, 2 * kCap}) {
+    INFO("next tick " << next);
+    CHECK_THROWS_AS(decode_with(1.5, next), InputError);
+    CHECK_THROWS_WITH(decode_with(1.5, next), Catch::Contains("c.rsgd") && Catch::Contains("next evaluation time"));
+  }
+  c.clock = "real";
+  CHECK_THROWS_WITH(decode_with(1e300, kInf),
+                    Catch::Contains("run clock 1e+300 s is not in [0, 1e+09 s]"));
+}
+
+TEST_CASE("real clock: the checkpoint at the time stop loads back (its tick is not behind "
+          "its clock)",
+          "[checkpoint][real]") {
+  // Ticks every 0.01 s add up to 0.09999999999999999 s, a hair below the 0.1 s stop; the
+  // PS sees the clock pass both at once and stops without taking that tick. The saved
+  // tick must still be no earlier than the saved clock, as decode_checkpoint requires.
+  Setup s;
+  s.timing_only = true;
+  s.delay = "const:value=1ms";
+  s.stop.time_s = 0.1;
+  s.eval.every_s = 0.01;
+  std::optional<RunCheckpoint> state;
+  auto b = s.build();
+  b.in.checkpoint.at_end = true;
+  b.in.checkpoint.save = [&](const RunCheckpoint& c) { state = c; };
+  REQUIRE(run_real(b.in).stop_reason == "time");
+  REQUIRE(state);
+  CHECK(state->now == 0.1);
+  CHECK(state->ticker_next_time >= state->now);
+  CHECK_NOTHROW(decode_checkpoint(encode_checkpoint({"", *state}), "t"));
 }

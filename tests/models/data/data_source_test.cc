@@ -34,6 +34,7 @@ TEST_CASE("data source: option text is checked up front and errors name the flag
           "[data_source]") {
   DataOptions o;
   o.source = fixture("tiny.csv");
+  o.label_column = "label";
   o.scaling = "foo";
   CHECK_THROWS_MATCHES(
       load_data(o), InputError,
@@ -212,4 +213,43 @@ TEST_CASE("data source: file paths with a split or a separate test file", "[data
   const TrainTest st = load_data(svm);
   CHECK(st.test.dim() == 4);  // padded to the training width
   CHECK(st.test.y[0] == 0);
+}
+
+TEST_CASE("data source: a training file with one label is refused, one with about as many "
+          "classes as rows draws a warning",
+          "[data_source][errors]") {
+  TempDir tmp;
+  // An all-one-label IDX file (was accepted silently: 8 classes, every row class 7).
+  std::string labels = read_binary(fixture("mnist100-labels-idx1-ubyte"));
+  std::fill(labels.begin() + 8, labels.end(), '\x07');  // after the 8-byte header
+  tmp.write("train-images-idx3-ubyte", read_binary(fixture("mnist100-images-idx3-ubyte")));
+  tmp.write("train-labels-idx1-ubyte", labels);
+  DataOptions idx;
+  idx.source = (tmp.path() / "train-images-idx3-ubyte").string();
+  CHECK_THROWS_WITH(load_data(idx),
+                    Contains("train-images-idx3-ubyte: all 100 training rows have the label 7: a "
+                             "classifier needs at least 2 classes to learn from"));
+  // The same in the text formats, naming the label value (not the class index).
+  DataOptions csv;
+  csv.source = tmp.write("one.csv", "a,y\n1,-1\n2,-1\n3,-1\n");
+  CHECK_THROWS_WITH(load_data(csv), Contains("one.csv: all 3 training rows have the label -1"));
+  DataOptions svm;
+  svm.source = tmp.write("one.svm", "4 1:1\n4 1:2\n");
+  CHECK_THROWS_WITH(load_data(svm), Contains("one.svm: all 2 training rows have the label 4"));
+
+  // 3 classes in 4 rows: loads, with a warning for the CLI to print.
+  DataOptions few;
+  few.source = fixture("tiny.csv");
+  few.label_column = "label";
+  DataInfo info;
+  const TrainTest tt = load_data(few, &info);
+  CHECK(tt.train.size() + tt.test.size() == 4);
+  REQUIRE(info.warnings.size() == 1);
+  CHECK_THAT(info.warnings[0], Contains("tiny.csv: 3 classes in 4 training rows (fewer than 2 "
+                                        "per class)"));
+  DataOptions many;
+  many.source = fixture("digits.csv.gz");  // 10 classes in 1797 rows
+  DataInfo quiet;
+  load_data(many, &quiet);
+  CHECK(quiet.warnings.empty());
 }

@@ -101,19 +101,35 @@ TEST_CASE("libsvm: a missing file names the path", "[libsvm][errors]") {
   CHECK_THROWS_WITH(load_libsvm("/nonexistent/x.svm"), "/nonexistent/x.svm: no such file");
 }
 
-TEST_CASE("csv: tiny fixture with header, default (last) label column", "[csv]") {
-  const TextDataset t = load_csv(fixture("tiny.csv"));
-  REQUIRE(t.data.size() == 4);
-  REQUIRE(t.data.dim() == 3);
-  // weight column values -3, 100, 0, 3.5 -> sorted -3, 0, 3.5, 100
-  CHECK(t.labels.values() == std::vector<double>{-3, 0, 3.5, 100});
-  CHECK(t.data.y == std::vector<std::int32_t>{0, 3, 1, 2});
-  MatrixRM<float> expect(4, 3);
-  expect << 1.5f, 2, 7,  //
-      0, 0.25f, 3,       //
-      2, 2, 7,           //
-      -1, 4.5f, 5;
-  CHECK(t.data.x == expect);
+TEST_CASE("csv: tiny fixture's default (last) label column is continuous: refused", "[csv]") {
+  // weight holds -3, 1e2, 0, 3.5: a feature, not classes (it used to load as 4 classes).
+  CHECK_THROWS_MATCHES(
+      load_csv(fixture("tiny.csv")), InputError,
+      Catch::Matchers::Message(
+          fixture("tiny.csv") +
+          ": line 6: label '3.5' in column 3 ('weight') is not a whole number: class labels "
+          "are integers (is this column a feature or a regression target?)"));
+}
+
+TEST_CASE("text loaders: a continuous label is refused at its first row, whole numbers load",
+          "[csv][libsvm][errors]") {
+  // breast_cancer.csv's f0 has 456 distinct values in 569 rows: once silently 456 classes.
+  CsvOptions f0;
+  f0.label_column = "f0";
+  CHECK_THROWS_WITH(load_csv(fixture("breast_cancer.csv"), f0),
+                    Contains("breast_cancer.csv: line 2: label '17.99' in column 0 ('f0') is not "
+                             "a whole number"));
+  CHECK_THROWS_WITH(parse_csv("a,y\n1,2\n1,0.5\n", "c.csv"),
+                    "c.csv: line 3: label '0.5' in column 1 ('y') is not a whole number: class "
+                    "labels are integers (is this column a feature or a regression target?)");
+  CHECK_THROWS_WITH(parse_libsvm("1 1:1\n-1 1:2\n2.5 1:3\n", "r.svm"),
+                    "r.svm: line 3: label '2.5' is not a whole number: class labels are integers "
+                    "(regression targets are not supported)");
+  // Integer values in any spelling are classes.
+  const TextDataset t = parse_libsvm("+1 1:1\n-1.0 1:2\n1e0 1:3\n", "w.svm");
+  CHECK(t.labels.values() == std::vector<double>{-1, 1});
+  CHECK(t.data.y == std::vector<std::int32_t>{1, 0, 1});
+  CHECK(parse_csv("a,y\n1,2.0\n1,-3\n", "w.csv").labels.values() == std::vector<double>{-3, 2});
 }
 
 TEST_CASE("csv: label column by name or by index", "[csv]") {
