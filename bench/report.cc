@@ -34,7 +34,8 @@ void write_run_outputs(const std::filesystem::path& dir, const std::vector<Curve
   // Says whether the curve ends because the run was done or cut short (interrupted,
   // diverged, stalled, a failed learner).
   if (summary.contains("stop_reason")) header["stop_reason"] = summary["stop_reason"];
-  const bool timing_only = summary.value("timing_only", false);
+  const auto timing = summary.find("timing_only");
+  const bool timing_only = timing != summary.end() && *timing == true;
   if (timing_only) header["errors"] = "not measured (--timing-only)";
   if (summary.contains("config")) {
     // Where outputs and checkpoints go does not shape the run: kept out of the header so
@@ -44,10 +45,21 @@ void write_run_outputs(const std::filesystem::path& dir, const std::vector<Curve
       config.erase(k);
     header["config"] = config.dump();
   }
-  const bool real_clock = summary.value("clock", std::string("real")) == "real";
-  write_file_atomic(dir / "curve.csv",
-                    curve_csv(curve, header, CurveColumns{real_clock, !timing_only}));
-  write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
+  const auto clock = summary.find("clock");
+  const bool real_clock = clock == summary.end() || *clock == "real";
+  // Both files are attempted even when the first fails (the small summary may still fit
+  // on a full disk); the first failure is then reported.
+  std::string failure;
+  auto write = [&](const char* name, const std::string& text) {
+    try {
+      write_file_atomic(dir / name, text);
+    } catch (const WriteError& e) {
+      if (failure.empty()) failure = e.what();
+    }
+  };
+  write("curve.csv", curve_csv(curve, header, CurveColumns{real_clock, !timing_only}));
+  write("summary.json", summary.dump(2) + "\n");
+  if (!failure.empty()) throw WriteError(failure);
 }
 
 void remove_output_file(const std::filesystem::path& dir, const std::string& name) {
