@@ -183,7 +183,7 @@ e_vdata=("${data[@]}" --clock virtual --delay exp:mean=1ms)  # (a flag given twi
 # it measured time only (it used to write error 0 and report every target reached at 0 s).
 expect_ok "E timing-only train" train "${e_vdata[@]}" -P 2 --timing-only --updates 10 --out "$tmp/e-to"
 check "E timing-only: no error columns" bash -c "grep -q '^time_s,updates,gradients,staleness_mean$' '$tmp/e-to/curve.csv' && grep -q '^# errors: not measured' '$tmp/e-to/curve.csv'"
-e_run race "${e_vdata[@]}" -P 2 --timing-only --variants sync,async --repeats 1 --updates 10 --no-plot --out "$tmp/e-tor"
+e_run race "${e_vdata[@]}" -P 2 --timing-only --variants sync,async --repeats 1 --updates 10 --plot=false --out "$tmp/e-tor"
 check "E timing-only race: exit 0" test $e_rc -eq 0
 check "E timing-only race: says time only, reaches no target" bash -c "grep -q 'time per update measured, no test error' '$tmp/e.out' && ! grep -q '1/1' '$tmp/e.out'"
 check "E timing-only race: summary.json" /usr/bin/python3 -c "
@@ -193,7 +193,7 @@ v = s['variants'][0]
 sys.exit(0 if s['target_error'] is None and v['time_to_target_s'] is None and v['reached_target'] is None else 1)"
 check "E timing-only race: runs.csv error cells empty" bash -c "grep -q '^sync,2,0,1,[0-9.]*,[0-9]*,[0-9]*,,,' '$tmp/e-tor/runs.csv'"
 # Finding 7: a race where every run diverged says so per variant and exits 1.
-e_run race "${e_vdata[@]}" -P 2 --variants sync,async --repeats 2 --updates 10 --lr 1e30 --no-plot --out "$tmp/e-div"
+e_run race "${e_vdata[@]}" -P 2 --variants sync,async --repeats 2 --updates 10 --lr 1e30 --plot=false --out "$tmp/e-div"
 check "E all diverged: exit 1" test $e_rc -eq 1
 check "E all diverged: per variant" bash -c "grep -q '^sync K=2 .*diverged 2' '$tmp/e.out' && grep -q '^async K=1 .*diverged 2' '$tmp/e.out'"
 check "E all diverged: says nothing finished" grep -q "no run finished" "$tmp/e.err"
@@ -220,7 +220,9 @@ expect_error "E --checkpoint-every without --checkpoint" "--checkpoint-every" tr
 check "E --version" bash -c "'$racesgd' --version | grep -Eq '^racesgd 0\.1\.0 \(git [0-9a-f]+|unknown'"
 check "E help: durations, cap, --no-plot" bash -c "'$racesgd' race --help > '$tmp/e-help' && grep -q 'durations: .*1.5min, 1h' '$tmp/e-help' && grep -q 'at most 600s' '$tmp/e-help' && grep -q -- '--no-plot' '$tmp/e-help'"
 expect_ok "E -P 1 with the default K (k-async)" train "${e_vdata[@]}" -P 1 --variant k-async --updates 5 --out "$tmp/e-p1"
-expect_ok "E race -P 1 with the default K" race "${e_vdata[@]}" -P 1 --variants sync,k-async --repeats 1 --updates 5 --no-plot --out "$tmp/e-p1r"
+expect_ok "E race --no-plot" race "${e_vdata[@]}" -P 2 --variants sync --repeats 1 --updates 5 --no-plot --out "$tmp/e-noplot"
+check "E race --no-plot: no plot" test ! -e "$tmp/e-noplot/error_vs_time.png"
+expect_ok "E race -P 1 with the default K" race "${e_vdata[@]}" -P 1 --variants sync,k-async --repeats 1 --updates 5 --plot=false --out "$tmp/e-p1r"
 # The train header shows the K in force and the limits; the real-clock progress line
 # says when errors are scored instead of "error=-".
 e_run train "${e_vdata[@]}" --variant async -P 4 -K 2 --target-error 0.05 --out "$tmp/e-hdr"
@@ -235,14 +237,15 @@ check "E huge times: short lines" bash -c "[[ \$(wc -L < '$tmp/e.out') -lt 200 &
 check "E curve.csv says interrupted" grep -q '^# stop_reason: interrupted$' "$tmp/sigint/curve.csv"
 mkdir -p "$tmp/e-stale/runs/k-async-K9-r7" "$tmp/e-stale/runs/mine"
 for f in runs.csv summary.json runs/k-async-K9-r7/curve.csv runs/k-async-K9-r7/summary.json runs/mine/notes.txt; do echo old > "$tmp/e-stale/$f"; done
-expect_ok "E race over an earlier race" race "${e_vdata[@]}" -P 2 --variants sync --repeats 1 --updates 5 --no-plot --out "$tmp/e-stale"
+expect_ok "E race over an earlier race" race "${e_vdata[@]}" -P 2 --variants sync --repeats 1 --updates 5 --plot=false --out "$tmp/e-stale"
 check "E earlier race's runs/ folders cleared" test ! -e "$tmp/e-stale/runs/k-async-K9-r7"
 check "E files racesgd did not write stay" test -s "$tmp/e-stale/runs/mine/notes.txt"
-echo old > "$tmp/e-p1/summary.json.tmp.99"
-"$racesgd" train "${data[@]}" -P 2 --variant async --delay exp:mean=2ms --time 60s --out "$tmp/e-p1" >/dev/null 2>&1 &
+mkdir -p "$tmp/e-old"
+for f in curve.csv summary.json summary.json.tmp.99 notes.txt; do echo old > "$tmp/e-old/$f"; done
+"$racesgd" train "${data[@]}" -P 2 --variant async --delay exp:mean=2ms --time 60s --out "$tmp/e-old" >/dev/null 2>&1 &
 e_pid=$!
 sleep 1
-check "E stale outputs removed when a run starts" bash -c "test ! -e '$tmp/e-p1/curve.csv' -a ! -e '$tmp/e-p1/summary.json' -a ! -e '$tmp/e-p1/summary.json.tmp.99'"
+check "E stale outputs removed when a run starts" bash -c "test ! -e '$tmp/e-old/curve.csv' -a ! -e '$tmp/e-old/summary.json' -a ! -e '$tmp/e-old/summary.json.tmp.99' -a -s '$tmp/e-old/notes.txt'"
 kill -KILL $e_pid; wait $e_pid 2>/dev/null
 if command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null; then
   strace -f -e trace=fsync -o "$tmp/e-strace" "$racesgd" train "${e_vdata[@]}" -P 2 --updates 5 --out "$tmp/e-sync" >/dev/null 2>&1
@@ -262,7 +265,7 @@ if mount -t tmpfs -o size=256k racesgd-test "$e_small" 2>/dev/null; then
   check "E disk full: summary on stdout" grep -q '"stop_reason": "updates"' "$tmp/e.out"
   check "E disk full: no temporary file left" bash -c "! ls '$e_small/out' | grep -q '\.tmp\.'"
   check "E disk full: the earlier summary.json is gone" bash -c "! grep -qx old '$e_small/out/summary.json' 2>/dev/null"
-  e_run race "${e_vdata[@]}" -P 2 --variants sync --repeats 1 --updates 400 --eval-every 1 --no-plot --out "$e_small/race"
+  e_run race "${e_vdata[@]}" -P 2 --variants sync --repeats 1 --updates 400 --eval-every 1 --plot=false --out "$e_small/race"
   check "E race, disk full: exit 1, summary on stdout" bash -c "[[ $e_rc -eq 1 ]] && grep -q '\"finished_runs\": 1' '$tmp/e.out'"
   umount "$e_small"
 else
