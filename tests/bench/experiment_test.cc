@@ -67,7 +67,7 @@ TEST_CASE("an unset K is min(2, P): -P 1 works for every variant", "[experiment]
                     Catch::Contains("-K"));  // a K the user gave is checked as given
 }
 
-TEST_CASE("--checkpoint-every without --checkpoint is refused", "[experiment]") {
+TEST_CASE("checkpoint interval without a checkpoint folder is refused", "[experiment]") {
   CHECK_THROWS_WITH(parse({{"checkpoint-every", "5s"}}), Catch::Contains("--checkpoint-every"));
   CHECK(parse({{"checkpoint-every", "5s"}, {"checkpoint", "ckpt"}}).checkpoint_every_s == 5);
 }
