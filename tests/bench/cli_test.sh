@@ -244,7 +244,10 @@ mkdir -p "$tmp/e-old"
 for f in curve.csv summary.json summary.json.tmp.99 notes.txt; do echo old > "$tmp/e-old/$f"; done
 "$racesgd" train "${data[@]}" -P 2 --variant async --delay exp:mean=2ms --time 60s --out "$tmp/e-old" >/dev/null 2>&1 &
 e_pid=$!
-sleep 1
+for _ in $(seq 100); do  # up to 10 s for a slow (sanitizer) build to start the run
+  [[ -e "$tmp/e-old/curve.csv" || -e "$tmp/e-old/summary.json" || -e "$tmp/e-old/summary.json.tmp.99" ]] || break
+  sleep 0.1
+done
 check "E stale outputs removed when a run starts" bash -c "test ! -e '$tmp/e-old/curve.csv' -a ! -e '$tmp/e-old/summary.json' -a ! -e '$tmp/e-old/summary.json.tmp.99' -a -s '$tmp/e-old/notes.txt'"
 kill -KILL $e_pid; wait $e_pid 2>/dev/null
 if command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null; then
