@@ -24,7 +24,7 @@ const std::vector<ParamDef>& train_params() {
       // Variant
       {"variant", "", "sync", "sync|k-sync|k-batch-sync|async|k-async|k-batch-async", "SGD variant (paper.md)", "Variant"},
       {"P", "P", "8", ">= 1", "number of learners (worker threads)", "Variant"},
-      {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async); when not given, min(2, P)", "Variant"},
+      {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async); when not given, 2 capped at P", "Variant"},
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model: each minibatch's total time X", "Variant"},
       {"delay-after-compute", "", "false", "", "serve X after the gradient computation instead of until start + X", "Variant", true},
       {"lr", "", "0.1", "> 0", "learning rate (eta; eta_max for staleness; eta0 for inverse-staleness)", "Variant"},
