@@ -280,7 +280,7 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   s["compute_mean_s"] = r.compute_mean_s;
   s["compute_exceeded_delay"] = r.compute_exceeded_delay;
   const std::string contention = contention_warning(r, cfg.clock);
-  if (!contention.empty()) s["warning"] = contention;
+  if (!contention.empty()) s["contention_warning"] = contention;
   if (!r.curve.empty() && !cfg.timing_only) {
     s["final_test_error"] = r.curve.back().test_error;
     s["final_train_loss"] = r.curve.back().train_loss;
