@@ -94,8 +94,7 @@ bool is_race_run_folder(const std::string& name) {
   };
   const std::string variant = name.substr(0, k);
   bool known = false;
-  for (const char* v : {"sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"})
-    known = known || variant == v;
+  for (const auto& [name_known, help] : variant_help()) known = known || variant == name_known;
   return known && digits(k + 2, r) && digits(r + 2, name.size());
 }
 
