@@ -11,11 +11,15 @@
 
 #include "bench/commands.h"
 #include "bench/context.h"
+#include "bench/durable_file.h"
 #include "bench/params.h"
 #include "core/error.h"
 
 namespace racesgd {
 namespace {
+
+// A switch that is on unless turned off (--plot): it takes a --no-NAME form.
+bool on_by_default(const ParamDef& d) { return d.is_flag && d.default_value == "true"; }
 
 std::string help_text(const std::string& command, const std::string& summary,
                       const std::vector<ParamDef>& defs) {
@@ -29,16 +33,19 @@ std::string help_text(const std::string& command, const std::string& summary,
     }
     std::string flag = flag_text(d);
     if (!d.is_flag) flag += " " + (d.range.empty() ? std::string("VALUE") : d.range);
+    if (on_by_default(d)) flag += ", --no-" + d.name;
     os << "  " << flag << "\n      " << d.help;
     if (!d.is_flag) os << " [default: " << (d.default_value.empty() ? "unset" : d.default_value) << "]";
+    if (on_by_default(d)) os << " [default: on]";
     os << "\n";
   }
   os << "  -h, --help\n      print this help\n";
+  os << "\ndurations: a number and a unit, e.g. 500us, 5ms, 2s, 1.5min, 1h\n";
   return os.str();
 }
 
 /// Parses argv (after the subcommand) against the table. Throws InputError on unknown
-/// options, missing values and stray words.
+/// options, missing or empty values, a flag given twice and stray words.
 ParamValues parse_params(int argc, char** argv, const std::string& command,
                          const std::vector<ParamDef>& defs, bool* wants_help) {
   cxxopts::Options options("racesgd " + command);
@@ -52,9 +59,11 @@ ParamValues parse_params(int argc, char** argv, const std::string& command,
   // short options, so accept both spellings.
   std::vector<std::string> words(argv, argv + argc);
   for (std::string& w : words)
-    for (const ParamDef& d : defs)
+    for (const ParamDef& d : defs) {
       if (d.name.size() == 1 && (w == "--" + d.name || w.rfind("--" + d.name + "=", 0) == 0))
         w.erase(0, 1);
+      if (on_by_default(d) && w == "--no-" + d.name) w = "--" + d.name + "=false";
+    }
   std::vector<char*> args;
   for (std::string& w : words) args.push_back(w.data());
   cxxopts::ParseResult result;
@@ -68,8 +77,19 @@ ParamValues parse_params(int argc, char** argv, const std::string& command,
                      command + " --help)");
   *wants_help = result.count("help") > 0;
   ParamValues values(defs);
-  for (const ParamDef& d : defs)
-    if (result.count(d.name)) values.set(d.name, result[d.name].as<std::string>());
+  for (const ParamDef& d : defs) {
+    if (!result.count(d.name)) continue;
+    // The last of two values would win silently: a typo in a long command line.
+    if (result.count(d.name) > 1)
+      throw InputError(flag_text(d) + ": given more than once" +
+                       (on_by_default(d) ? " (with --no-" + d.name + " perhaps)" : ""));
+    const std::string value = result[d.name].as<std::string>();
+    // An empty value ("--time \"\"", an unset shell variable) would read as "not given"
+    // and start a default run.
+    if (value.empty() && !d.is_flag)
+      throw InputError(flag_text(d) + ": empty value (give a value, or leave the flag out)");
+    values.set(d.name, value);
+  }
   return values;
 }
 
@@ -89,7 +109,8 @@ const char* kUsage =
     "  train   train one model with one SGD variant; writes curve.csv and summary.json\n"
     "  race    race several variants (repeated) and plot test error against wall-clock time\n"
     "  theory  predicted time per update, staleness and speed-up of each variant\n\n"
-    "Run 'racesgd <command> --help' for the options of a command.\n";
+    "Run 'racesgd <command> --help' for the options of a command, 'racesgd --version' for\n"
+    "the version.\n";
 
 }  // namespace
 
@@ -101,6 +122,10 @@ int run_cli(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "-h" || command == "--help" || command == "help") {
     std::cout << kUsage;
+    return 0;
+  }
+  if (command == "--version" || command == "version") {
+    std::cout << version_text() << "\n";
     return 0;
   }
   // Only train and race have runs to stop cleanly; theory keeps the default (die at once).
@@ -148,6 +173,9 @@ int run_cli(int argc, char** argv) {
   } catch (const InputError& e) {
     std::cerr << "racesgd " << command << ": error: " << e.what() << "\n";
     return kExitInputError;
+  } catch (const WriteError& e) {
+    std::cerr << "racesgd " << command << ": cannot write the outputs: " << e.what() << "\n";
+    return 1;
   } catch (const RunError& e) {
     std::cerr << "racesgd " << command << ": run failed: " << e.what() << "\n";
     return 1;

@@ -42,6 +42,11 @@ std::string debug_build_warning() {
   return "";
 }
 
+std::string version_text() {
+  return std::string("racesgd ") + RACESGD_VERSION + " (git " + RACESGD_GIT_SHA + ", " +
+         RACESGD_BUILD_TYPE + " build)";
+}
+
 nlohmann::json run_context() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "bench/context.h"
+#include "bench/format.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/units.h"
@@ -68,6 +69,9 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   c.variant = v.get("variant");
   c.P = to_size(v, "P", 1);
   c.K = to_size(v, "K", 1);
+  // The default K = 2 cannot hold with one learner: an unset K is min(2, P), so -P 1
+  // works for every variant. A K the user gave is checked as given.
+  if (!v.given("K")) c.K = std::min(c.K, c.P);
   if (c.P > 1024) throw InputError("-P: " + v.get("P") + " learners is more than the 1024 supported");
   make_variant(c.variant, c.P, c.K);  // validates name and K in [1, P]
   c.delay = v.get("delay");
@@ -99,7 +103,7 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   if (v.get("time").empty() && v.get("updates").empty() && v.get("target-error").empty())
     c.stop.time_s = 30.0;
   if (c.stop.target_error >= 0 && v.get("time").empty() && v.get("updates").empty())
-    c.stop.time_s = 600.0;  // a target that is never reached must not run forever
+    c.stop.time_s = kTargetErrorTimeCapS;  // a target never reached must not run forever
 
   c.continue_on_worker_failure = one_of(v, "on-worker-failure", {"stop", "continue"}) == "continue";
   c.stall_timeout_s = parse_duration_seconds(v.get("stall-timeout"), "--stall-timeout");
@@ -112,12 +116,15 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   bool use = false;
   parse_eigen_cache_sizes(c.eigen_cache, "--eigen-cache", &use);
   c.checkpoint_dir = v.get("checkpoint");
+  if (v.given("checkpoint-every") && !v.given("checkpoint"))
+    throw InputError("--checkpoint-every: has no effect without --checkpoint DIR");
   c.checkpoint_every_s = parse_duration_seconds(v.get("checkpoint-every"), "--checkpoint-every");
   if (!(c.checkpoint_every_s > 0)) throw InputError("--checkpoint-every: must be positive");
   c.out = v.get("out");
   if (c.out.empty()) throw InputError("--out: an output folder is required");
   c.progress = one_of(v, "progress", {"auto", "on", "off"});
   c.raw = v.to_json();
+  c.raw["K"] = std::to_string(c.K);  // the K in force (see the min(2, P) default above)
   resolve_eval_schedule(c);  // validates --eval-every
   return c;
 }
@@ -152,6 +159,17 @@ PreparedData prepare_data(const ExperimentConfig& cfg) {
   p.data = load_data(cfg.data, &p.info);
   for (const std::string& w : p.info.warnings) std::cerr << "racesgd: warning: " << w << "\n";
   return p;
+}
+
+std::string contention_warning(const RunResult& r, const std::string& clock) {
+  if (clock != "real" || !(r.delay_drawn_mean_s > 0)) return "";
+  const double excess = r.delay_served_mean_s / r.delay_drawn_mean_s - 1.0;
+  if (!(excess > kContentionWarnExcess)) return "";
+  return "the delays served were " + format_fixed(100.0 * excess, 0) + "% longer than drawn (" +
+         format_duration(r.delay_served_mean_s) + " against " +
+         format_duration(r.delay_drawn_mean_s) +
+         " on average): the learners are competing for CPU cores, so this run measures the "
+         "machine more than the delay model; use fewer learners (-P) or --clock virtual";
 }
 
 double time_to_error(const std::vector<CurvePoint>& curve, double target) {
@@ -244,6 +262,7 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   s["clock"] = cfg.clock;
   s["seed"] = cfg.seed;
   s["stop_reason"] = r.stop_reason;
+  s["timing_only"] = cfg.timing_only;
   if (!r.error.empty()) s["error"] = r.error;
   s["interrupted"] = r.stop_reason == "interrupted";
   nlohmann::json failures = nlohmann::json::array();
@@ -269,6 +288,8 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   s["delay_served_mean_s"] = r.delay_served_mean_s;
   s["compute_mean_s"] = r.compute_mean_s;
   s["compute_exceeded_delay"] = r.compute_exceeded_delay;
+  const std::string contention = contention_warning(r, cfg.clock);
+  if (!contention.empty()) s["contention_warning"] = contention;
   if (!r.curve.empty() && !cfg.timing_only) {
     s["final_test_error"] = r.curve.back().test_error;
     s["final_train_loss"] = r.curve.back().train_loss;

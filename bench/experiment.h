@@ -45,6 +45,10 @@ struct ExperimentConfig {
   nlohmann::json raw;  // every parameter as given/defaulted, for output files
 };
 
+/// A run given --target-error but neither --time nor --updates stops after this much run
+/// time: a target that is never reached must not run forever.
+inline constexpr double kTargetErrorTimeCapS = 600.0;
+
 /// Validates and converts. Throws InputError naming the flag on any bad value, and on
 /// combinations that cannot work (e.g. --timing-only with --target-error).
 ExperimentConfig parse_experiment(const ParamValues& values);
@@ -78,6 +82,14 @@ bool allowed_with_resume(const std::string& param);
 
 /// The evaluation schedule "auto" resolves to for this config.
 EvalSchedule resolve_eval_schedule(const ExperimentConfig& cfg);
+
+/// A real-clock run whose served delays exceed the drawn ones by more than this fraction
+/// (10%) was slowed by CPU contention (too many learners for the cores), not by the delay
+/// model: the run's end says so.
+inline constexpr double kContentionWarnExcess = 0.10;
+
+/// The warning for such a run, or "" (virtual clock, no delays, or within the threshold).
+std::string contention_warning(const RunResult& r, const std::string& clock);
 
 /// First run time at which the curve's test error is <= target, or a negative value.
 double time_to_error(const std::vector<CurvePoint>& curve, double target);

@@ -1,5 +1,6 @@
 #include "bench/experiment_file.h"
 
+#include <filesystem>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -27,9 +28,34 @@ std::string scalar_text(const toml::node& n, const std::string& path, const std:
                    "' must be a string, number, boolean or an array of those");
 }
 
+// Keys whose value is a comma-separated list, and so may be written as a TOML array. An
+// array anywhere else (`P = [4]`) is a mistake, not a list of one.
+bool takes_list(const std::string& key) {
+  return key == "variants" || key == "binary" || key == "eigen-cache";
+}
+
+// An experiment file is a few hundred bytes of TOML; anything else (a folder, a device
+// such as /dev/zero, a data file given by mistake) is refused before it is read.
+constexpr std::uintmax_t kMaxExperimentFileBytes = 1 << 20;
+
+void check_experiment_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st))
+    throw InputError("--config: cannot read '" + path + "': no such file");
+  if (!fs::is_regular_file(st))
+    throw InputError("--config: '" + path + "' is not a regular file (a folder or a device?)");
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec || size > kMaxExperimentFileBytes)
+    throw InputError("--config: '" + path + "' is " + std::to_string(size) +
+                     " bytes; an experiment file is TOML of at most 1 MiB");
+}
+
 }  // namespace
 
 void apply_experiment_file(const std::string& path, ParamValues& values) {
+  check_experiment_file(path);
   toml::table table;
   try {
     table = toml::parse_file(path);
@@ -49,6 +75,9 @@ void apply_experiment_file(const std::string& path, ParamValues& values) {
     if (values.given(key)) continue;  // the command line wins
     std::string text;
     if (const toml::array* arr = node.as_array()) {
+      if (!takes_list(key))
+        throw InputError(where(path, node.source()) + ": '" + key +
+                         "' takes one value, not an array (write " + key + " = value)");
       for (const toml::node& item : *arr) {
         if (item.is_array() || item.is_table())
           throw InputError(where(path, item.source()) + ": '" + key + "' may not nest arrays or tables");
@@ -59,6 +88,9 @@ void apply_experiment_file(const std::string& path, ParamValues& values) {
     } else {
       text = scalar_text(node, path, key);
     }
+    if (text.empty())
+      throw InputError(where(path, node.source()) + ": '" + key +
+                       "' is empty (give a value, or leave the key out)");
     values.set(key, text);
   }
 }

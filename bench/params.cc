@@ -24,7 +24,7 @@ const std::vector<ParamDef>& train_params() {
       // Variant
       {"variant", "", "sync", "sync|k-sync|k-batch-sync|async|k-async|k-batch-async", "SGD variant (paper.md)", "Variant"},
       {"P", "P", "8", ">= 1", "number of learners (worker threads)", "Variant"},
-      {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async)", "Variant"},
+      {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async); when not given, 2 capped at P", "Variant"},
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model: each minibatch's total time X", "Variant"},
       {"delay-after-compute", "", "false", "", "serve X after the gradient computation instead of until start + X", "Variant", true},
       {"lr", "", "0.1", "> 0", "learning rate (eta; eta_max for staleness; eta0 for inverse-staleness)", "Variant"},
@@ -34,7 +34,7 @@ const std::vector<ParamDef>& train_params() {
       {"clock", "", "real", "real|virtual", "real threads and sleeps, or the discrete-event virtual clock", "Run"},
       {"time", "", "", "duration", "stop after this much run time (default 30s when no other limit is given)", "Run"},
       {"updates", "", "", ">= 1", "stop after this many updates", "Run"},
-      {"target-error", "", "", "[0, 1]", "stop once the test error reaches this", "Run"},
+      {"target-error", "", "", "[0, 1]", "stop once the test error reaches this (alone, without --time or --updates: at most 600s of run time)", "Run"},
       {"on-worker-failure", "", "stop", "stop|continue", "a learner whose minibatch throws stops the run, or leaves it and the others go on", "Run"},
       {"stall-timeout", "", "60s", "duration, 0s = off", "real clock: stop (naming the stuck learners) when no update comes for this long", "Run"},
       {"timing-only", "", "false", "", "no gradients, delays and PS logic only (runtime studies)", "Run", true},
@@ -61,7 +61,7 @@ const std::vector<ParamDef>& race_params() {
                  "NAME[:K=k],...", "variants to race, each optionally with its own K", "Race"});
     d.push_back({"repeats", "", "2", "1..100", "runs per variant (seeds seed, seed+1, ...; the same for every variant)", "Race"});
     d.push_back({"target", "", "0.1", "[0, 1]", "test error whose time-to-reach the summary compares (runs do not stop there unless --target-error)", "Race"});
-    d.push_back({"plot", "", "true", "", "draw error_vs_time.png/.svg with /usr/bin/python3 + matplotlib", "Race", true});
+    d.push_back({"plot", "", "true", "", "draw error_vs_time.png/.svg with /usr/bin/python3 + matplotlib (--no-plot: only the CSV and JSON files)", "Race", true});
     d.push_back({"title", "", "", "TEXT", "plot title", "Race"});
     for (ParamDef p : train_params()) {
       if (p.name == "variant" || p.group == "Checkpoints") continue;  // train only

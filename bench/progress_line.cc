@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <unistd.h>
 
+#include "bench/format.h"
+
 namespace racesgd {
 
 ProgressLine::ProgressLine(const std::string& mode, std::string label)
@@ -11,11 +13,12 @@ ProgressLine::ProgressLine(const std::string& mode, std::string label)
 ProgressFn ProgressLine::callback() {
   if (!on_) return {};
   return [this](const Progress& p) {
-    char err[32] = "-";
-    if (p.latest_error >= 0) std::snprintf(err, sizeof err, "%.4f", p.latest_error);
-    std::fprintf(stderr, "\r\033[K[%s%s%s] t=%.2fs wall=%.1fs updates=%llu error=%s",
-                 label_.c_str(), prefix_.empty() ? "" : " ", prefix_.c_str(), p.time_s, p.wall_s,
-                 static_cast<unsigned long long>(p.updates), err);
+    const std::string err = p.latest_error >= 0 ? format_fixed(p.latest_error, 4) : unscored_;
+    const std::string line = "\r\033[K[" + label_ + (prefix_.empty() ? "" : " ") + prefix_ +
+                             "] t=" + format_fixed(p.time_s, 2) + "s wall=" +
+                             format_fixed(p.wall_s, 1) + "s updates=" +
+                             std::to_string(p.updates) + " error=" + err;
+    std::fputs(line.c_str(), stderr);
     std::fflush(stderr);
     drawn_ = true;
   };

@@ -16,6 +16,10 @@ class ProgressLine {
   ProgressFn callback();
   /// Sets a prefix such as "run 3/18" (race).
   void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
+  /// What the error field shows while no test error has been scored yet (default "-"). A
+  /// real-clock run scores its snapshots after the run (unless --target-error asks for
+  /// online checks), so it says so instead of "-" the whole run.
+  void set_unscored_text(std::string text) { unscored_ = std::move(text); }
   /// Ends the line.
   void finish();
 
@@ -24,6 +28,7 @@ class ProgressLine {
   bool drawn_ = false;
   std::string label_;
   std::string prefix_;
+  std::string unscored_ = "-";
 };
 
 }  // namespace racesgd

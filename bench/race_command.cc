@@ -15,6 +15,7 @@
 #include "bench/context.h"
 #include "bench/experiment.h"
 #include "bench/experiment_file.h"
+#include "bench/format.h"
 #include "bench/progress_line.h"
 #include "bench/race_stats.h"
 #include "bench/report.h"
@@ -62,11 +63,59 @@ struct RunRecord {
   RunOutput out;
 };
 
-std::string fmt(double x, const char* f = "%.4f") {
-  if (!std::isfinite(x)) return "";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, x);
-  return buf;
+// CSV cells: "" for a value that does not exist (NaN); never hundreds of digits.
+std::string cell(double x, int decimals = 4) {
+  return std::isfinite(x) ? format_fixed(x, decimals) : "";
+}
+std::string cell_g(double x) { return std::isfinite(x) ? format_g(x) : ""; }
+
+bool finished(const std::string& stop_reason) {
+  return stop_reason == "time" || stop_reason == "updates" || stop_reason == "target-error";
+}
+
+// "time 2" or "diverged 1, stalled 1": how a variant's runs ended.
+std::string stop_counts_text(const std::map<std::string, std::size_t>& counts) {
+  std::string text;
+  for (const auto& [reason, n] : counts)
+    text += (text.empty() ? "" : ", ") + reason + " " + std::to_string(n);
+  return text;
+}
+
+// A runs/ subfolder this race writes: "<variant>-K<k>-r<repeat>".
+bool is_race_run_folder(const std::string& name) {
+  const auto k = name.rfind("-K");
+  const auto r = name.rfind("-r");
+  if (k == std::string::npos || r == std::string::npos || r < k + 3 || r + 2 >= name.size())
+    return false;
+  auto digits = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i)
+      if (name[i] < '0' || name[i] > '9') return false;
+    return to > from;
+  };
+  const std::string variant = name.substr(0, k);
+  bool known = false;
+  for (const auto& [name_known, help] : variant_help()) known = known || variant == name_known;
+  return known && digits(k + 2, r) && digits(r + 2, name.size());
+}
+
+// Removes what an earlier race wrote in `out_dir` -- its summary files, plot and the
+// curve.csv/summary.json of every runs/<variant>-K<k>-r<n> folder (then the folder, if
+// empty) -- so none of it can pass for this race's. Files racesgd did not write stay.
+void clear_race_outputs(const std::filesystem::path& out_dir) {
+  for (const char* f : {"runs.csv", "summary.csv", "summary.json", "error_vs_time.png",
+                        "error_vs_time.svg"})
+    remove_output_file(out_dir, f);
+  std::error_code ec;
+  const std::filesystem::path runs_dir = out_dir / "runs";
+  if (!std::filesystem::is_directory(runs_dir, ec)) return;
+  std::vector<std::filesystem::path> folders;
+  for (const auto& entry : std::filesystem::directory_iterator(runs_dir, ec))
+    if (entry.is_directory(ec) && is_race_run_folder(entry.path().filename().string()))
+      folders.push_back(entry.path());
+  for (const auto& f : folders) {
+    clear_run_outputs(f);
+    std::filesystem::remove(f, ec);  // only succeeds when empty: other files stay
+  }
 }
 
 }  // namespace
@@ -89,8 +138,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   if (target < 0 || target > 1) throw InputError("--target: must lie in [0, 1]");
   const std::vector<Entry> entries = parse_entries(values.get("variants"), shared.P, shared.K);
   const std::filesystem::path out_dir = shared.out;
-  write_file_atomic(out_dir / ".racesgd-write-test", "");
-  std::filesystem::remove(out_dir / ".racesgd-write-test");
+  check_writable_folder(out_dir, "--out");
   {
     DelayContext ctx;
     ctx.num_workers = shared.P;
@@ -105,8 +153,12 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
             << shared.P << ", model=" << shared.model << ", delay=" << shared.delay
             << ", clock=" << shared.clock << ", data=" << data.data.train.name << "\n";
 
+  clear_race_outputs(out_dir);
   std::vector<RunRecord> runs;
+  std::string write_failure;  // the first output that could not be written
   ProgressLine line(shared.progress, "race");
+  if (shared.clock == "real" && shared.stop.target_error < 0)
+    line.set_unscored_text(shared.timing_only ? "not measured" : "scored after the run");
   const auto race_start = std::chrono::steady_clock::now();
   bool interrupted = false;
   for (std::size_t r = 0; r < repeats && !interrupted; ++r) {
@@ -122,15 +174,21 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - race_start).count();
       const double eta = done ? elapsed / static_cast<double>(done) * static_cast<double>(total - done) : 0;
-      char prefix[160];
-      std::snprintf(prefix, sizeof prefix, "run %zu/%zu %s rep %zu, race ETA %s", done + 1, total,
-                    e.label.c_str(), r, done ? format_duration(std::round(eta)).c_str() : "?");
+      const std::string prefix = "run " + std::to_string(done + 1) + "/" + std::to_string(total) +
+                                 " " + e.label + " rep " + std::to_string(r) + ", race ETA " +
+                                 (done ? format_duration(std::round(eta)) : "?");
       line.set_prefix(prefix);
       if (shared.progress == "off" || !::isatty(2)) std::cerr << "  " << prefix << "\n";
       RunRecord rec{e, r, cfg.seed, run_experiment(cfg, data, line.callback(), interrupt)};
       line.finish();
       rec.out.summary["repeat"] = r;
-      write_run_outputs(cfg.out, rec.out.result.curve, rec.out.summary);
+      try {
+        write_run_outputs(cfg.out, rec.out.result.curve, rec.out.summary);
+      } catch (const WriteError& err) {
+        // The race goes on: its results are in memory and printed at the end.
+        std::cerr << "racesgd race: " << err.what() << "\n";
+        if (write_failure.empty()) write_failure = err.what();
+      }
       if (rec.out.result.stop_reason == "interrupted") interrupted = true;
       runs.push_back(std::move(rec));
       if (interrupted) break;
@@ -152,16 +210,29 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   csv << "variant,K,repeat,seed,time_s,updates,gradients,train_loss,test_error,staleness_mean,wall_s\n";
   for (const RunRecord& rr : runs)
     for (const CurvePoint& p : rr.out.result.curve)
+      // --timing-only scores nothing: empty error cells, not a perfect 0.
       csv << rr.entry.variant << "," << rr.entry.K << "," << rr.repeat << "," << rr.seed << ","
-          << fmt(p.time_s, "%.6f") << "," << p.updates << "," << p.gradients << ","
-          << fmt(p.train_loss, "%.6g") << "," << fmt(p.test_error, "%.6g") << ","
-          << fmt(p.staleness_mean, "%.4f") << "," << fmt(p.wall_s, "%.6f") << "\n";
-  write_file_atomic(out_dir / "runs.csv", csv.str());
+          << cell(p.time_s, 6) << "," << p.updates << "," << p.gradients << ","
+          << (shared.timing_only ? "" : cell_g(p.train_loss)) << ","
+          << (shared.timing_only ? "" : cell_g(p.test_error)) << "," << cell(p.staleness_mean)
+          << "," << cell(p.wall_s, 6) << "\n";
+  auto write_output = [&](const char* name, const std::string& text) {
+    try {
+      write_file_atomic(out_dir / name, text);
+    } catch (const WriteError& err) {
+      std::cerr << "racesgd race: " << err.what() << "\n";
+      if (write_failure.empty()) write_failure = err.what();
+    }
+  };
+  write_output("runs.csv", csv.str());
 
   // Per-variant summary.
+  // --timing-only measures time per update only: no run has an error to reach a target.
+  const bool errors_measured = !shared.timing_only;
   std::vector<double> sync_by_repeat(repeats, NAN);
   for (const RunRecord& rr : runs)
-    if (rr.entry.variant == "sync" || (rr.entry.variant == "k-sync" && rr.entry.K == shared.P))
+    if (errors_measured &&
+        (rr.entry.variant == "sync" || (rr.entry.variant == "k-sync" && rr.entry.K == shared.P)))
       sync_by_repeat[rr.repeat] = time_to_error(rr.out.result.curve, target);
 
   nlohmann::json jvariants = nlohmann::json::array();
@@ -170,21 +241,29 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   scsv << "variant,K,repeats,reached,time_to_target_mean_s,time_to_target_ci95_s,"
           "speedup_vs_sync_mean,speedup_vs_sync_min,speedup_vs_sync_max,final_test_error_mean,"
           "final_test_error_sd,mean_update_interval_s,predicted_update_interval_s,predicted_method,"
-          "staleness_mean,p0,gradients_cancelled_mean\n";
-  std::printf("\nrace: %s, P=%zu, delay %s, %s clock, %zu repeat(s); target test error %.3f\n\n",
+          "staleness_mean,p0,gradients_cancelled_mean,stopped\n";
+  std::printf("\nrace: %s, P=%zu, delay %s, %s clock, %zu repeat(s); %s\n\n",
               shared.model.c_str(), shared.P, shared.delay.c_str(), shared.clock.c_str(), repeats,
-              target);
-  std::printf("%-20s %8s %20s %18s %12s %14s %14s %10s\n", "variant", "reached",
+              errors_measured ? ("target test error " + format_fixed(target, 3)).c_str()
+                              : "--timing-only: time per update measured, no test error");
+  std::printf("%-20s %8s %20s %18s %12s %14s %14s %10s  %s\n", "variant", "reached",
               "time to target (s)", "speed-up vs sync", "final error", "update (meas)",
-              "update (pred)", "staleness");
+              "update (pred)", "staleness", "stopped by");
+  std::size_t finished_runs = 0;
+  std::vector<std::string> failures;  // "k-async K=2: diverged 2 (first: ...)"
   for (const Entry& e : entries) {
     std::vector<double> ttt, finals, intervals, stale, p0s, cancelled, speedups;
+    std::map<std::string, std::size_t> stops;
+    std::string first_error;
     for (const RunRecord& rr : runs) {
       if (rr.entry.label != e.label) continue;
       const RunResult& res = rr.out.result;
-      const double t = time_to_error(res.curve, target);
+      ++stops[res.stop_reason];
+      if (finished(res.stop_reason)) ++finished_runs;
+      else if (first_error.empty()) first_error = res.error.empty() ? res.stop_reason : res.error;
+      const double t = errors_measured ? time_to_error(res.curve, target) : -1.0;
       if (t >= 0) ttt.push_back(t);
-      if (!res.curve.empty()) finals.push_back(res.curve.back().test_error);
+      if (errors_measured && !res.curve.empty()) finals.push_back(res.curve.back().test_error);
       intervals.push_back(res.mean_update_interval_s());
       stale.push_back(res.staleness_mean);
       p0s.push_back(res.p0);
@@ -205,49 +284,85 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     topt.seed = shared.seed;
     const Estimate pred = predict_time_per_update(*delay, e.variant, shared.P, e.K, topt);
     const bool all_reached = T.n == n;
+    const std::string stopped = stop_counts_text(stops);
+    if (!first_error.empty())
+      failures.push_back(e.label + ": " + stopped + " (first: " + first_error + ")");
     nlohmann::json j = {{"variant", e.variant},
                         {"K", e.K},
                         {"repeats", n},
-                        {"reached_target", T.n},
+                        {"stopped_by", stops},
+                        {"reached_target", errors_measured ? nlohmann::json(T.n) : nlohmann::json(nullptr)},
                         {"time_to_target_s", T.n ? nlohmann::json({{"mean", T.mean}, {"ci95", T.ci95}, {"min", T.min}, {"max", T.max}}) : nlohmann::json(nullptr)},
                         {"speedup_vs_sync", SP.n ? nlohmann::json({{"mean", SP.mean}, {"min", SP.min}, {"max", SP.max}, {"n", SP.n}}) : nlohmann::json(nullptr)},
-                        {"final_test_error", {{"mean", F.mean}, {"sd", F.sd}}},
+                        {"final_test_error", F.n ? nlohmann::json({{"mean", F.mean}, {"sd", F.sd}}) : nlohmann::json(nullptr)},
                         {"mean_update_interval_s", {{"measured", I.mean}, {"predicted", pred.value}, {"predicted_std_error", pred.std_error}, {"method", pred.method}}},
                         {"staleness_mean", S.mean},
                         {"p0", P0.mean},
                         {"gradients_cancelled_mean", C.mean}};
     jvariants.push_back(j);
-    scsv << e.variant << "," << e.K << "," << n << "," << T.n << "," << (T.n ? fmt(T.mean) : "") << ","
-         << (T.n ? fmt(T.ci95) : "") << "," << (SP.n ? fmt(SP.mean) : "") << ","
-         << (SP.n ? fmt(SP.min) : "") << "," << (SP.n ? fmt(SP.max) : "") << "," << fmt(F.mean)
-         << "," << fmt(F.sd) << "," << fmt(I.mean, "%.6g") << "," << fmt(pred.value, "%.6g") << ","
-         << pred.method << "," << fmt(S.mean) << "," << fmt(P0.mean) << "," << fmt(C.mean, "%.1f") << "\n";
-    char ttt_text[64] = "not reached", sp_text[64] = "-";
-    if (T.n)
-      std::snprintf(ttt_text, sizeof ttt_text, "%.2f +- %.2f%s", T.mean, T.ci95, all_reached ? "" : "*");
-    if (SP.n) std::snprintf(sp_text, sizeof sp_text, "%.2fx [%.2f, %.2f]", SP.mean, SP.min, SP.max);
-    std::printf("%-20s %5zu/%zu %20s %18s %12.4f %14s %14s %10.3f\n", e.label.c_str(), T.n, n,
-                ttt_text, sp_text, F.mean, format_duration(I.mean).c_str(),
-                format_duration(pred.value).c_str(), S.mean);
+    scsv << e.variant << "," << e.K << "," << n << "," << (errors_measured ? std::to_string(T.n) : "")
+         << "," << (T.n ? cell(T.mean) : "") << "," << (T.n ? cell(T.ci95) : "") << ","
+         << (SP.n ? cell(SP.mean) : "") << "," << (SP.n ? cell(SP.min) : "") << ","
+         << (SP.n ? cell(SP.max) : "") << "," << (F.n ? cell(F.mean) : "") << ","
+         << (F.n ? cell(F.sd) : "") << "," << cell_g(I.mean) << "," << cell_g(pred.value) << ","
+         << pred.method << "," << cell(S.mean) << "," << cell(P0.mean) << "," << cell(C.mean, 1)
+         << "," << stopped << "\n";
+    std::string reached = "-", ttt_text = "not measured", sp_text = "-", final_text = "-";
+    if (errors_measured) {
+      reached = std::to_string(T.n) + "/" + std::to_string(n);
+      ttt_text = T.n ? format_fixed(T.mean, 2) + " +- " + format_fixed(T.ci95, 2) + (all_reached ? "" : "*")
+                     : "not reached";
+      if (F.n) final_text = format_fixed(F.mean, 4);
+    }
+    if (SP.n)
+      sp_text = format_fixed(SP.mean, 2) + "x [" + format_fixed(SP.min, 2) + ", " +
+                format_fixed(SP.max, 2) + "]";
+    std::printf("%-20s %8s %20s %18s %12s %14s %14s %10s  %s\n", e.label.c_str(), reached.c_str(),
+                ttt_text.c_str(), sp_text.c_str(), final_text.c_str(),
+                format_duration(I.mean).c_str(), format_duration(pred.value).c_str(),
+                format_fixed(S.mean, 3).c_str(), stopped.c_str());
   }
-  write_file_atomic(out_dir / "summary.csv", scsv.str());
-  nlohmann::json summary = {{"target_error", target},
+  write_output("summary.csv", scsv.str());
+  nlohmann::json summary = {{"target_error", errors_measured ? nlohmann::json(target) : nlohmann::json(nullptr)},
+                            {"measured", errors_measured ? "time and test error" : "time only (--timing-only)"},
                             {"repeats", repeats},
                             {"variants", jvariants},
                             {"interrupted", interrupted},
+                            {"finished_runs", finished_runs},
                             {"config", values.to_json()},
                             {"context", context}};
-  write_file_atomic(out_dir / "summary.json", summary.dump(2) + "\n");
-  std::printf("\n(* = not every repeat reached the target; the mean is over those that did)\n");
+  write_output("summary.json", summary.dump(2) + "\n");
+  if (errors_measured)
+    std::printf("\n(* = not every repeat reached the target; the mean is over those that did)\n");
+  else
+    std::printf("\n(--timing-only: no gradients were computed, so there is no test error and no "
+                "time to target; the race compares time per update only)\n");
+  for (const std::string& f : failures) std::printf("runs that did not finish: %s\n", f.c_str());
+  std::size_t contended = 0;
+  std::string contention;
+  for (const RunRecord& rr : runs) {
+    const std::string w = contention_warning(rr.out.result, shared.clock);
+    if (!w.empty() && contended++ == 0) contention = w;
+  }
+  if (contended)
+    std::cerr << "racesgd race: warning: " << contended << " of " << runs.size()
+              << " runs: " << contention << "\n";
+  if (!write_failure.empty()) {
+    // The results are in memory: print them rather than lose them.
+    std::printf("summary.json (not written):\n%s\n", summary.dump(2).c_str());
+    throw WriteError(write_failure + " (summary.json's content is on stdout)");
+  }
   std::printf("outputs: %s/{runs.csv,summary.csv,summary.json,runs/}\n", out_dir.c_str());
 
-  if (values.flag("plot")) {
+  if (values.flag("plot") && !errors_measured) {
+    std::printf("plot: skipped (--timing-only: no test error to plot)\n");
+  } else if (values.flag("plot")) {
     const std::filesystem::path script =
         std::filesystem::path(RACESGD_SOURCE_DIR) / "bench" / "plot_race.py";
     std::string title = values.get("title");
     if (title.empty()) title = shared.model + " on " + data.data.train.name + ", P=" + std::to_string(shared.P) + ", delay " + shared.delay;
     std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + out_dir.string() +
-                      "' --target " + fmt(target) + " --clock " + shared.clock + " --title \"" + title +
+                      "' --target " + format_g(target) + " --clock " + shared.clock + " --title \"" + title +
                       "\" --footer \"racesgd " + context.value("git_sha", std::string("?")) + ", " +
                       context.value("build_type", std::string("?")) + " build, " +
                       context.value("cpu", std::string("?")) + ", seeds " + std::to_string(shared.seed) +
@@ -263,6 +378,11 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   }
   if (interrupted) {
     std::cerr << "racesgd race: interrupted; the outputs cover the runs finished so far\n";
+    return 1;
+  }
+  if (finished_runs == 0) {
+    std::cerr << "racesgd race: no run finished (every one diverged, stalled or failed; see "
+                 "'runs that did not finish' above)\n";
     return 1;
   }
   return 0;

@@ -1,51 +1,25 @@
 #include "bench/report.h"
 
-#include <cstdio>
-#include <fstream>
 #include <sstream>
-#include <unistd.h>
 
-#include "core/error.h"
+#include "bench/format.h"
 
 namespace racesgd {
 
-void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
-  std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) throw InputError("cannot create folder '" + path.parent_path().string() + "': " + ec.message());
-  const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError("cannot write '" + tmp.string() + "'");
-    out << content;
-    out.flush();
-    if (!out) throw InputError("error writing '" + tmp.string() + "' (disk full?)");
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw InputError("cannot rename '" + tmp.string() + "' to '" + path.string() + "'");
-  }
-}
-
 std::string curve_csv(const std::vector<CurvePoint>& curve, const nlohmann::json& context,
-                      bool with_wall) {
+                      CurveColumns columns) {
   std::ostringstream os;
   for (const auto& [k, v] : context.items())
     os << "# " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
-  os << "time_s,updates,gradients,train_loss,test_error,staleness_mean"
-     << (with_wall ? ",wall_s\n" : "\n");
-  char line[256];
+  os << "time_s,updates,gradients" << (columns.errors ? ",train_loss,test_error" : "")
+     << ",staleness_mean" << (columns.wall ? ",wall_s\n" : "\n");
   for (const CurvePoint& p : curve) {
-    std::snprintf(line, sizeof line, "%.6f,%llu,%llu,%.6g,%.6g,%.4f", p.time_s,
-                  static_cast<unsigned long long>(p.updates),
-                  static_cast<unsigned long long>(p.gradients), p.train_loss, p.test_error,
-                  p.staleness_mean);
-    os << line;
-    if (with_wall) {
-      std::snprintf(line, sizeof line, ",%.6f", p.wall_s);
-      os << line;
-    }
+    // format_fixed: the usual "%.6f", but a huge time (a 1e300 s delay) in a dozen
+    // characters, not 300 digits cut at a buffer's end.
+    os << format_fixed(p.time_s, 6) << "," << p.updates << "," << p.gradients;
+    if (columns.errors) os << "," << format_g(p.train_loss) << "," << format_g(p.test_error);
+    os << "," << format_fixed(p.staleness_mean, 4);
+    if (columns.wall) os << "," << format_fixed(p.wall_s, 6);
     os << "\n";
   }
   return os.str();
@@ -57,6 +31,12 @@ void write_run_outputs(const std::filesystem::path& dir, const std::vector<Curve
   header.erase("started_utc");  // in summary.json; kept out so virtual curves reproduce exactly
   for (const char* k : {"variant", "P", "K", "delay", "model", "clock", "seed"})
     if (summary.contains(k)) header[k] = summary[k];
+  // Says whether the curve ends because the run was done or cut short (interrupted,
+  // diverged, stalled, a failed learner).
+  if (summary.contains("stop_reason")) header["stop_reason"] = summary["stop_reason"];
+  const auto timing = summary.find("timing_only");
+  const bool timing_only = timing != summary.end() && *timing == true;
+  if (timing_only) header["errors"] = "not measured (--timing-only)";
   if (summary.contains("config")) {
     // Where outputs and checkpoints go does not shape the run: kept out of the header so
     // a resumed or relocated virtual run reproduces curve.csv byte for byte.
@@ -65,9 +45,41 @@ void write_run_outputs(const std::filesystem::path& dir, const std::vector<Curve
       config.erase(k);
     header["config"] = config.dump();
   }
-  const bool real_clock = summary.value("clock", std::string("real")) == "real";
-  write_file_atomic(dir / "curve.csv", curve_csv(curve, header, real_clock));
-  write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
+  const auto clock = summary.find("clock");
+  const bool real_clock = clock == summary.end() || *clock == "real";
+  // Both files are attempted even when the first fails (the small summary may still fit
+  // on a full disk); the first failure is then reported.
+  std::string failure;
+  auto write = [&](const char* name, const std::string& text) {
+    try {
+      write_file_atomic(dir / name, text);
+    } catch (const WriteError& e) {
+      if (failure.empty()) failure = e.what();
+    }
+  };
+  write("curve.csv", curve_csv(curve, header, CurveColumns{real_clock, !timing_only}));
+  write("summary.json", summary.dump(2) + "\n");
+  if (!failure.empty()) throw WriteError(failure);
+}
+
+void remove_output_file(const std::filesystem::path& dir, const std::string& name) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return;
+  std::vector<std::filesystem::path> doomed;
+  const std::string tmp_prefix = name + ".tmp.";
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string f = entry.path().filename().string();
+    if (f == name || f.rfind(tmp_prefix, 0) == 0) doomed.push_back(entry.path());
+  }
+  for (const auto& p : doomed) {
+    std::filesystem::remove(p, ec);
+    if (ec)
+      throw WriteError("cannot remove the earlier run's '" + p.string() + "': " + ec.message());
+  }
+}
+
+void clear_run_outputs(const std::filesystem::path& dir) {
+  for (const char* name : {"curve.csv", "summary.json"}) remove_output_file(dir, name);
 }
 
 }  // namespace racesgd

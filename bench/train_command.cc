@@ -1,15 +1,20 @@
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <unistd.h>
 
 #include "bench/commands.h"
 #include "bench/context.h"
 #include "bench/experiment.h"
+#include "bench/format.h"
 #include "bench/progress_line.h"
 #include "bench/report.h"
 #include "core/error.h"
+#include "core/units.h"
 #include "sgd/checkpoint.h"
+#include "sgd/variant.h"
 
 namespace racesgd {
 
@@ -40,6 +45,40 @@ ParamValues resume_values(const ParamValues& given, CheckpointFile* file) {
   return values;
 }
 
+// "updates 500", "time 30s", "target error 0.1 or 600s (cap)": the limits in force, so a
+// silent default (30 s, or the 600 s cap of a lone --target-error) is visible up front.
+std::string stop_text(const ExperimentConfig& cfg, const ParamValues& values) {
+  std::string text;
+  auto add = [&](const std::string& part) { text += (text.empty() ? "" : " or ") + part; };
+  if (cfg.stop.target_error >= 0) add("target error " + format_g(cfg.stop.target_error));
+  if (cfg.stop.updates != std::numeric_limits<std::uint64_t>::max())
+    add("updates " + std::to_string(cfg.stop.updates));
+  if (std::isfinite(cfg.stop.time_s)) {
+    add("time " + format_duration(cfg.stop.time_s));
+    if (!values.given("time"))
+      text += cfg.stop.target_error >= 0 ? " (cap for a lone --target-error; set --time)"
+                                         : " (default; set --time or --updates)";
+  }
+  return text;
+}
+
+// The lines printed at the end of a run (stdout).
+void print_result(const ExperimentConfig& cfg, const RunOutput& out) {
+  const RunResult& r = out.result;
+  std::printf("stopped by %s after %ss (%s clock), %llu updates, mean update interval %ss\n",
+              r.stop_reason.c_str(), format_fixed(r.run_time_s, 3).c_str(), cfg.clock.c_str(),
+              static_cast<unsigned long long>(r.updates),
+              format_fixed(r.mean_update_interval_s(), 6).c_str());
+  if (!cfg.timing_only && !r.curve.empty())
+    std::printf("final test error %.4f (accuracy %.2f%%), train loss %s\n",
+                r.curve.back().test_error, 100.0 * (1.0 - r.curve.back().test_error),
+                format_g(r.curve.back().train_loss, 4).c_str());
+  std::printf("staleness mean %.3f max %llu p0 %.3f; gradients applied %llu, cancelled %llu\n",
+              r.staleness_mean, static_cast<unsigned long long>(r.staleness_max), r.p0,
+              static_cast<unsigned long long>(r.gradients_applied),
+              static_cast<unsigned long long>(r.gradients_cancelled));
+}
+
 }  // namespace
 
 int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) {
@@ -48,15 +87,11 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
   const ParamValues values = resuming ? resume_values(given, &resume_file) : given;
   const ExperimentConfig cfg = parse_experiment(values);
   // Fail on an unwritable output folder now, not after a long run.
-  write_file_atomic(std::filesystem::path(cfg.out) / ".racesgd-write-test", "");
-  std::filesystem::remove(std::filesystem::path(cfg.out) / ".racesgd-write-test");
+  check_writable_folder(cfg.out, "--out");
+  if (!cfg.checkpoint_dir.empty()) check_writable_folder(cfg.checkpoint_dir, "--checkpoint");
 
   const std::string warn = debug_build_warning();
   if (!warn.empty()) std::cerr << warn << "\n";
-  if (!cfg.checkpoint_dir.empty()) {
-    write_file_atomic(std::filesystem::path(cfg.checkpoint_dir) / ".racesgd-write-test", "");
-    std::filesystem::remove(std::filesystem::path(cfg.checkpoint_dir) / ".racesgd-write-test");
-  }
   const PreparedData data = prepare_data(cfg);
   if (resuming) {
     const nlohmann::json saved = nlohmann::json::parse(resume_file.config)["data"];
@@ -68,37 +103,42 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
               << " at update " << resume_file.run.ps.coordinator.version << ", run time "
               << resume_file.run.now << "s\n";
   }
-  std::cerr << "racesgd train: " << cfg.variant << " P=" << cfg.P << " K=" << cfg.K
+  // The header shows the K in force (sync and async ignore -K: K = P and K = 1).
+  const std::size_t K = make_variant(cfg.variant, cfg.P, cfg.K).K;
+  std::cerr << "racesgd train: " << cfg.variant << " P=" << cfg.P << " K=" << K
             << " model=" << cfg.model << " delay=" << cfg.delay << " clock=" << cfg.clock
             << " data=" << data.data.train.name << " (" << data.data.train.size() << " train, "
-            << data.data.test.size() << " test)\n";
+            << data.data.test.size() << " test); stops at " << stop_text(cfg, values) << "\n";
 
+  // Outputs of an earlier run in --out would look current if this run crashed.
+  clear_run_outputs(cfg.out);
   ProgressLine line(cfg.progress, "train");
+  if (cfg.clock == "real" && cfg.stop.target_error < 0)
+    line.set_unscored_text(cfg.timing_only ? "not measured" : "scored after the run");
   const RunOutput out =
       run_experiment(cfg, data, line.callback(), interrupt, resuming ? &resume_file.run : nullptr);
   line.finish();
-  write_run_outputs(cfg.out, out.result.curve, out.summary);
-
   const RunResult& r = out.result;
+  try {
+    write_run_outputs(cfg.out, out.result.curve, out.summary);
+  } catch (const WriteError& e) {
+    // The run is done and its result is in memory: print it rather than lose it.
+    print_result(cfg, out);
+    std::printf("summary.json (not written):\n%s\n", out.summary.dump(2).c_str());
+    throw WriteError(std::string(e.what()) + " (summary.json's content is on stdout)");
+  }
+
   const bool ok = r.stop_reason == "time" || r.stop_reason == "updates" ||
                   r.stop_reason == "target-error";
-  std::printf("stopped by %s after %.3fs (%s clock), %llu updates, mean update interval %.6fs\n",
-              r.stop_reason.c_str(), r.run_time_s, cfg.clock.c_str(),
-              static_cast<unsigned long long>(r.updates), r.mean_update_interval_s());
-  if (!cfg.timing_only && !r.curve.empty())
-    std::printf("final test error %.4f (accuracy %.2f%%), train loss %.4f\n",
-                r.curve.back().test_error, 100.0 * (1.0 - r.curve.back().test_error),
-                r.curve.back().train_loss);
-  std::printf("staleness mean %.3f max %llu p0 %.3f; gradients applied %llu, cancelled %llu\n",
-              r.staleness_mean, static_cast<unsigned long long>(r.staleness_max), r.p0,
-              static_cast<unsigned long long>(r.gradients_applied),
-              static_cast<unsigned long long>(r.gradients_cancelled));
+  print_result(cfg, out);
   std::printf("outputs: %s/curve.csv %s/summary.json\n", cfg.out.c_str(), cfg.out.c_str());
   if (r.checkpoints_written > 0)
-    std::printf("checkpoints: %llu written to %s (last %zu bytes; %.1f ms each to encode, write and fsync)\n",
+    std::printf("checkpoints: %llu written to %s (last %zu bytes; %s ms each to encode, write and fsync)\n",
                 static_cast<unsigned long long>(r.checkpoints_written),
                 checkpoint_path(cfg.checkpoint_dir).c_str(), out.checkpoint_bytes,
-                1e3 * r.checkpoint_time_s / static_cast<double>(r.checkpoints_written));
+                format_fixed(1e3 * r.checkpoint_time_s / static_cast<double>(r.checkpoints_written), 1).c_str());
+  const std::string contention = contention_warning(r, cfg.clock);
+  if (!contention.empty()) std::cerr << "racesgd train: warning: " << contention << "\n";
   if (!ok) {
     std::cerr << "racesgd train: the run stopped early (" << r.stop_reason << ")"
               << (r.error.empty() ? "" : ": " + r.error) << "\n";

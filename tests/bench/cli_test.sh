@@ -247,5 +247,105 @@ PY
 expect_error "checkpoint with a NaN run clock" "run clock nan s is not in [0, 1e+09 s]" \
   train --resume "$tmp/b-ckpt" --out "$tmp/b-resumed"
 
+# ---- Issue 9, helper E: the CLI and its outputs -------------------------------------------
+# e_run ARGS...: runs racesgd, stdout to $tmp/e.out, stderr to $tmp/e.err; sets e_rc.
+e_run() { "$racesgd" "$@" >"$tmp/e.out" 2>"$tmp/e.err"; e_rc=$?; }
+e_vdata=("${data[@]}" --clock virtual --delay exp:mean=1ms)  # (a flag given twice is refused)
+# Finding 4: --timing-only scores nothing, so it writes no error columns and the race says
+# it measured time only (it used to write error 0 and report every target reached at 0 s).
+expect_ok "E timing-only train" train "${e_vdata[@]}" -P 2 --timing-only --updates 10 --out "$tmp/e-to"
+check "E timing-only: no error columns" bash -c "grep -q '^time_s,updates,gradients,staleness_mean$' '$tmp/e-to/curve.csv' && grep -q '^# errors: not measured' '$tmp/e-to/curve.csv'"
+e_run race "${e_vdata[@]}" -P 2 --timing-only --variants sync,async --repeats 1 --updates 10 --plot=false --out "$tmp/e-tor"
+check "E timing-only race: exit 0" test $e_rc -eq 0
+check "E timing-only race: says time only, reaches no target" bash -c "grep -q 'time per update measured, no test error' '$tmp/e.out' && ! grep -q '1/1' '$tmp/e.out'"
+check "E timing-only race: summary.json" /usr/bin/python3 -c "
+import json, sys
+s = json.load(open('$tmp/e-tor/summary.json'))
+v = s['variants'][0]
+sys.exit(0 if s['target_error'] is None and v['time_to_target_s'] is None and v['reached_target'] is None else 1)"
+check "E timing-only race: runs.csv error cells empty" bash -c "grep -q '^sync,2,0,1,[0-9.]*,[0-9]*,[0-9]*,,,' '$tmp/e-tor/runs.csv'"
+# Finding 7: a race where every run diverged says so per variant and exits 1.
+e_run race "${e_vdata[@]}" -P 2 --variants sync,async --repeats 2 --updates 10 --lr 1e30 --plot=false --out "$tmp/e-div"
+check "E all diverged: exit 1" test $e_rc -eq 1
+check "E all diverged: per variant" bash -c "grep -q '^sync K=2 .*diverged 2' '$tmp/e.out' && grep -q '^async K=1 .*diverged 2' '$tmp/e.out'"
+check "E all diverged: says nothing finished" grep -q "no run finished" "$tmp/e.err"
+check "E all diverged: summary.json stopped_by" grep -q '"diverged": 2' "$tmp/e-div/summary.json"
+# Finding 11: empty values and unusable config paths are bad input, not a default run.
+expect_error "E empty --resume" "--resume: empty value" train --resume ""
+expect_error "E empty --time" "--time: empty value" train --time ""
+expect_error "E empty --out" "--out: empty value" train --out ""
+expect_error "E empty -P" "-P: empty value" train -P ""
+expect_error "E race: empty --config" "--config: empty value" race --config ""
+expect_error "E race: --config folder" "not a regular file" race --config "$tmp"
+expect_error "E race: --config /dev/zero" "not a regular file" race --config /dev/zero
+head -c 2000000 /dev/zero | tr '\0' '#' > "$tmp/e-huge.toml"
+expect_error "E race: huge --config" "at most 1 MiB" race --config "$tmp/e-huge.toml"
+printf 'time = ""\n' > "$tmp/e-empty.toml"
+expect_error "E race: empty value in config" "'time' is empty" race --config "$tmp/e-empty.toml"
+# Smaller findings: duplicate flags, P = [4], --checkpoint-every alone.
+expect_error "E duplicate flag" "-P: given more than once" train -P 2 -P 4
+expect_error "E duplicate switch" "--plot: given more than once" race --plot --no-plot
+printf 'P = [4]\n' > "$tmp/e-array.toml"
+expect_error "E array for a single value" "'P' takes one value" race --config "$tmp/e-array.toml"
+expect_error "E --checkpoint-every without --checkpoint" "--checkpoint-every" train --checkpoint-every 5s
+# --no-plot, --version, durations and the 600 s cap in --help, default K = min(2, P).
+check "E --version" bash -c "'$racesgd' --version | grep -Eq '^racesgd 0\.1\.0 \(git [0-9a-f]+|unknown'"
+check "E help: durations, cap, --no-plot" bash -c "'$racesgd' race --help > '$tmp/e-help' && grep -q 'durations: .*1.5min, 1h' '$tmp/e-help' && grep -q 'at most 600s' '$tmp/e-help' && grep -q -- '--no-plot' '$tmp/e-help'"
+expect_ok "E -P 1 with the default K (k-async)" train "${e_vdata[@]}" -P 1 --variant k-async --updates 5 --out "$tmp/e-p1"
+expect_ok "E race --no-plot" race "${e_vdata[@]}" -P 2 --variants sync --repeats 1 --updates 5 --no-plot --out "$tmp/e-noplot"
+check "E race --no-plot: no plot" test ! -e "$tmp/e-noplot/error_vs_time.png"
+expect_ok "E race -P 1 with the default K" race "${e_vdata[@]}" -P 1 --variants sync,k-async --repeats 1 --updates 5 --plot=false --out "$tmp/e-p1r"
+# The train header shows the K in force and the limits; the real-clock progress line
+# says when errors are scored instead of "error=-".
+e_run train "${e_vdata[@]}" --variant async -P 4 -K 2 --target-error 0.05 --out "$tmp/e-hdr"
+check "E header: effective K and the 600 s cap" bash -c "grep -q 'async P=4 K=1 ' '$tmp/e.err' && grep -q 'time 600s (cap for a lone --target-error' '$tmp/e.err'"
+e_run train --data "$fx/mnist100-images-idx3-ubyte" --test-fraction 0.3 --batch 8 --progress on --variant async -P 2 --delay exp:mean=1ms --time 0.6s --out "$tmp/e-prog"
+check "E progress line: real clock says errors come later" grep -q "error=scored after the run" "$tmp/e.err"
+# Finding 13: huge numbers print in %g form, never hundreds of digits.
+e_run train "${data[@]}" --clock virtual -P 2 --updates 5 --delay 'hetero:const:value=1ms,scales=1,1e250' --out "$tmp/e-huge"
+check "E huge times: short lines" bash -c "[[ \$(wc -L < '$tmp/e.out') -lt 200 && \$(wc -L < '$tmp/e-huge/curve.csv' ) -lt 2000 ]] && grep -q 'e+2' '$tmp/e.out'"
+# Finding 12: curve.csv says why it stopped; stale outputs go; writes are durable; a full
+# disk exits 1 with the summary on stdout and no temporary file left.
+check "E curve.csv says interrupted" grep -q '^# stop_reason: interrupted$' "$tmp/sigint/curve.csv"
+mkdir -p "$tmp/e-stale/runs/k-async-K9-r7" "$tmp/e-stale/runs/mine"
+for f in runs.csv summary.json runs/k-async-K9-r7/curve.csv runs/k-async-K9-r7/summary.json runs/mine/notes.txt; do echo old > "$tmp/e-stale/$f"; done
+expect_ok "E race over an earlier race" race "${e_vdata[@]}" -P 2 --variants sync --repeats 1 --updates 5 --plot=false --out "$tmp/e-stale"
+check "E earlier race's runs/ folders cleared" test ! -e "$tmp/e-stale/runs/k-async-K9-r7"
+check "E files racesgd did not write stay" test -s "$tmp/e-stale/runs/mine/notes.txt"
+mkdir -p "$tmp/e-old"
+for f in curve.csv summary.json summary.json.tmp.99 notes.txt; do echo old > "$tmp/e-old/$f"; done
+"$racesgd" train "${data[@]}" -P 2 --variant async --delay exp:mean=2ms --time 60s --out "$tmp/e-old" >/dev/null 2>&1 &
+e_pid=$!
+for _ in $(seq 100); do  # up to 10 s for a slow (sanitizer) build to start the run
+  [[ -e "$tmp/e-old/curve.csv" || -e "$tmp/e-old/summary.json" || -e "$tmp/e-old/summary.json.tmp.99" ]] || break
+  sleep 0.1
+done
+check "E stale outputs removed when a run starts" bash -c "test ! -e '$tmp/e-old/curve.csv' -a ! -e '$tmp/e-old/summary.json' -a ! -e '$tmp/e-old/summary.json.tmp.99' -a -s '$tmp/e-old/notes.txt'"
+kill -KILL $e_pid; wait $e_pid 2>/dev/null
+if command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null; then
+  strace -f -e trace=fsync -o "$tmp/e-strace" "$racesgd" train "${e_vdata[@]}" -P 2 --updates 5 --out "$tmp/e-sync" >/dev/null 2>&1
+  check "E outputs fsynced (file and folder, twice)" test "$(grep -c '^[0-9]* *fsync(' "$tmp/e-strace")" -ge 4
+else
+  echo "SKIP: E fsync check: strace missing or not permitted"
+fi
+e_small="$tmp/e-small"
+mkdir -p "$e_small"
+if mount -t tmpfs -o size=256k racesgd-test "$e_small" 2>/dev/null; then
+  mkdir -p "$e_small/out"
+  echo old > "$e_small/out/summary.json"
+  dd if=/dev/zero of="$e_small/fill" bs=4k 2>/dev/null  # fills the tmpfs: ENOSPC from here on
+  e_run train "${e_vdata[@]}" -P 2 --updates 400 --eval-every 1 --out "$e_small/out"
+  check "E disk full: exit 1 (not 2)" test $e_rc -eq 1
+  check "E disk full: says so" grep -q "No space left on device" "$tmp/e.err"
+  check "E disk full: summary on stdout" grep -q '"stop_reason": "updates"' "$tmp/e.out"
+  check "E disk full: no temporary file left" bash -c "! ls '$e_small/out' | grep -q '\.tmp\.'"
+  check "E disk full: the earlier summary.json is gone" bash -c "! grep -qx old '$e_small/out/summary.json' 2>/dev/null"
+  e_run race "${e_vdata[@]}" -P 2 --variants sync --repeats 1 --updates 400 --eval-every 1 --plot=false --out "$e_small/race"
+  check "E race, disk full: exit 1, summary on stdout" bash -c "[[ $e_rc -eq 1 ]] && grep -q '\"finished_runs\": 1' '$tmp/e.out'"
+  umount "$e_small"
+else
+  echo "SKIP: E disk-full checks: cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)"
+fi
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -55,3 +55,31 @@ TEST_CASE("time to target error reads the curve", "[experiment]") {
   CHECK(time_to_error(c, 0.1) == 3);
   CHECK(time_to_error(c, 0.01) < 0);
 }
+
+TEST_CASE("an unset K is min(2, P): -P 1 works for every variant", "[experiment]") {
+  for (const char* v : {"sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"}) {
+    const ExperimentConfig c = parse({{"P", "1"}, {"variant", v}});
+    CHECK(c.K == 1);
+    CHECK(c.raw["K"] == "1");  // the config in output files shows the K in force
+  }
+  CHECK(parse({{"P", "4"}}).K == 2);
+  CHECK_THROWS_WITH(parse({{"P", "1"}, {"K", "2"}, {"variant", "k-async"}}),
+                    Catch::Contains("-K"));  // a K the user gave is checked as given
+}
+
+TEST_CASE("checkpoint interval without a checkpoint folder is refused", "[experiment]") {
+  CHECK_THROWS_WITH(parse({{"checkpoint-every", "5s"}}), Catch::Contains("--checkpoint-every"));
+  CHECK(parse({{"checkpoint-every", "5s"}, {"checkpoint", "ckpt"}}).checkpoint_every_s == 5);
+}
+
+TEST_CASE("CPU contention: served delays more than 10% above drawn are flagged", "[experiment]") {
+  RunResult r;
+  r.delay_drawn_mean_s = 0.001;
+  r.delay_served_mean_s = 0.00129;
+  CHECK_THAT(contention_warning(r, "real"), Catch::Contains("29%") && Catch::Contains("-P"));
+  CHECK(contention_warning(r, "virtual").empty());  // the virtual clock serves what it draws
+  r.delay_served_mean_s = 0.00105;
+  CHECK(contention_warning(r, "real").empty());
+  r.delay_drawn_mean_s = 0;  // no delays drawn (const:value=0)
+  CHECK(contention_warning(r, "real").empty());
+}
