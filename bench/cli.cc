@@ -11,7 +11,7 @@
 
 #include "bench/commands.h"
 #include "bench/context.h"
-#include "bench/durable_file.h"
+#include "core/durable_file.h"
 #include "bench/params.h"
 #include "core/error.h"
 

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/durable_file.h"
+#include "core/durable_file.h"
 #include "sgd/run_types.h"
 
 namespace racesgd {

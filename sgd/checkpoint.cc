@@ -13,6 +13,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/durable_file.h"
 #include "core/error.h"
 
 namespace racesgd {
@@ -389,48 +390,11 @@ std::filesystem::path checkpoint_path(const std::filesystem::path& dir) {
 
 std::size_t write_checkpoint(const std::filesystem::path& dir, const CheckpointFile& c) {
   const std::string bytes = encode_checkpoint(c);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw InputError("checkpoint: cannot create folder '" + dir.string() + "': " + ec.message());
-  const std::filesystem::path final_path = checkpoint_path(dir);
-  const std::filesystem::path tmp =
-      dir / (std::string(kCheckpointFileName) + ".tmp." + std::to_string(::getpid()));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw InputError("checkpoint: cannot create '" + tmp.string() + "': " + errno_text());
-  auto fail = [&](const std::string& what) {
-    const std::string why = errno_text();
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw InputError("checkpoint: " + what + " '" + tmp.string() + "': " + why +
-                     " (the previous checkpoint is kept)");
-  };
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("cannot write");
-    done += static_cast<std::size_t>(n);
+  try {
+    write_file_atomic(checkpoint_path(dir), bytes);
+  } catch (const WriteError& e) {
+    throw WriteError(std::string("checkpoint: ") + e.what() + " (the previous checkpoint is kept)");
   }
-  if (::fsync(fd) != 0) fail("cannot fsync");
-  if (::close(fd) != 0) {
-    const std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    throw InputError("checkpoint: cannot close '" + tmp.string() + "': " + why);
-  }
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    throw InputError("checkpoint: cannot rename '" + tmp.string() + "' to '" +
-                     final_path.string() + "': " + why + " (the previous checkpoint is kept)");
-  }
-  // The rename is durable only once the folder itself is synced.
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || ::fsync(dfd) != 0) {
-    const std::string why = errno_text();
-    if (dfd >= 0) ::close(dfd);
-    throw InputError("checkpoint: cannot fsync folder '" + dir.string() + "': " + why);
-  }
-  ::close(dfd);
   return bytes.size();
 }
 

@@ -165,9 +165,9 @@ CheckpointFile decode_checkpoint(std::string_view bytes, const std::string& wher
 /// dir/kCheckpointFileName.
 std::filesystem::path checkpoint_path(const std::filesystem::path& dir);
 
-/// Writes `c` atomically to dir/checkpoint.rsgd (creating dir): temporary file in dir,
-/// fsync, rename, fsync of dir. Returns the bytes written. Throws InputError naming the
-/// path when anything fails; the previous checkpoint is then untouched.
+/// Writes `c` atomically to dir/checkpoint.rsgd (creating dir) with core/durable_file.h:
+/// temporary file in dir, fsync, rename, fsync of dir. Returns the bytes written. Throws
+/// WriteError naming the path when anything fails; the previous checkpoint is then untouched.
 std::size_t write_checkpoint(const std::filesystem::path& dir, const CheckpointFile& c);
 
 /// Reads dir/checkpoint.rsgd (or `path` itself when it is a file). Throws InputError

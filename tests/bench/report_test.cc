@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "bench/durable_file.h"
+#include "core/durable_file.h"
 #include "bench/format.h"
 
 using namespace racesgd;

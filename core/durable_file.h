@@ -1,9 +1,8 @@
-// Durable, atomic file writes for every output file bench/ writes (curve.csv,
-// summary.json, runs.csv, ...): a temporary file beside the target, fsync, rename over the
-// target, fsync of the folder. A reader never sees half a file, a crash never leaves a
-// renamed but empty one, and a failed write leaves no temporary file behind.
-// (sgd/checkpoint.cc writes checkpoints the same way; both are to move into one writer in
-// core/.)
+// Durable, atomic file writes: the one writer for every file racesgd writes (curve.csv,
+// summary.json, runs.csv, checkpoints): a temporary file beside the target, fsync, rename
+// over the target, fsync of the folder. A reader never sees half a file, a crash (even
+// kill -9) leaves either the old file or the new one, never a renamed but empty one, and a
+// failed write leaves no temporary file behind.
 #pragma once
 
 #include <filesystem>

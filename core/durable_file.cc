@@ -1,4 +1,4 @@
-#include "bench/durable_file.h"
+#include "core/durable_file.h"
 
 #include <cerrno>
 #include <cstring>
