@@ -16,6 +16,7 @@ ProgressFn ProgressLine::callback() {
     std::fprintf(stderr, "\r\033[K[%s%s%s] t=%.2fs wall=%.1fs updates=%llu error=%s",
                  label_.c_str(), prefix_.empty() ? "" : " ", prefix_.c_str(), p.time_s, p.wall_s,
                  static_cast<unsigned long long>(p.updates), err);
+    if (p.to_score > 0) std::fprintf(stderr, " scoring %zu/%zu", p.scored, p.to_score);
     std::fflush(stderr);
     drawn_ = true;
   };
