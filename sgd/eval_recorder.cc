@@ -99,9 +99,16 @@ std::size_t EvalRecorder::score_all(const Model& model, const Dataset& train_eva
   // an uninstrumented libtbb makes ThreadSanitizer report false races inside parallel_for.
   // Each snapshot is scored by exactly one thread (distinct slots; score() allocates its
   // own scratch), so the result does not depend on the thread count.
+  // The newest point first: it is the run's final error (summary.json), the number most
+  // read, so an interrupted scoring still has it. Then the others in order.
   std::vector<std::size_t> todo;
+  for (std::size_t i = points_.size(); i-- > 0;)
+    if (!scored_[i]) {
+      todo.push_back(i);
+      break;
+    }
   for (std::size_t i = 0; i < points_.size(); ++i)
-    if (!scored_[i]) todo.push_back(i);
+    if (!scored_[i] && (todo.empty() || i != todo.front())) todo.push_back(i);
   const std::size_t n = todo.size();
   if (control.progress) control.progress(0, n);
   if (n == 0) return 0;

@@ -56,8 +56,9 @@ class EvalRecorder {
 
   /// Scores snapshot i (train loss on train_eval, error on test).
   void score(std::size_t i, const Model& model, const Dataset& train_eval, const Dataset& test);
-  /// Scores every snapshot not scored yet, in parallel on short-lived threads. Returns how
-  /// many are left unscored: 0, unless `control.interrupt` was raised.
+  /// Scores every snapshot not scored yet, in parallel on short-lived threads, the newest
+  /// first (the run's final error). Returns how many are left unscored: 0, unless
+  /// `control.interrupt` was raised.
   std::size_t score_all(const Model& model, const Dataset& train_eval, const Dataset& test,
                         const ScoringControl& control = {});
 

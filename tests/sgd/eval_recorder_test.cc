@@ -189,6 +189,26 @@ TEST_CASE("score_all stops on a raised interrupt flag and leaves the points NaN"
   for (const CurvePoint& p : r.curve()) CHECK(p.test_error == Approx(2.0 / 3.0));
 }
 
+TEST_CASE("score_all scores the newest point first: an interrupted scoring keeps the final error",
+          "[eval][signal]") {
+  Problem f;
+  const auto dim = static_cast<std::size_t>(f.model->num_params());
+  EvalRecorder r(dim, 64);
+  for (std::uint64_t u = 0; u < 40; ++u) r.record(at(static_cast<double>(u), u), f.w0);
+  std::atomic<bool> flag{false};
+  ScoringControl c;
+  c.interrupt = &flag;
+  c.progress_every_s = 0;  // a report after each snapshot this thread scores
+  c.progress = [&](std::size_t done, std::size_t) {
+    if (done > 0) flag = true;
+  };
+  const std::size_t left = r.score_all(*f.model, f.train, f.test, c);
+  CHECK(r.point(39).test_error == Approx(2.0 / 3.0));
+  std::size_t nan = 0;
+  for (const CurvePoint& p : r.curve()) nan += std::isnan(p.test_error) ? 1 : 0;
+  CHECK(nan == left);
+}
+
 TEST_CASE("a signal during post-run scoring marks the run interrupted, its curve NaN",
           "[eval][signal][virtual][real]") {
   for (const bool real : {false, true}) {
