@@ -153,7 +153,8 @@ int run_cli(int argc, char** argv) {
     std::cerr << "racesgd " << command << ": run failed: " << e.what() << "\n";
     return 1;
   } catch (const std::bad_alloc&) {  // never an abort: the run checks memory, this is the rest
-    std::cerr << "racesgd " << command << ": out of memory (try a smaller model, fewer learners or --snapshot-memory)\n";
+    std::cerr << "racesgd " << command
+              << ": out of memory (try a smaller model, fewer learners or --snapshot-memory)\n";
     return 1;
   }
 }

@@ -125,7 +125,8 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
 EvalSchedule resolve_eval_schedule(const ExperimentConfig& c) {
   EvalSchedule e;
   e.train_samples = c.eval_train_samples;
-  if (c.snapshot_memory != "auto") e.snapshot_memory = parse_memory_size(c.snapshot_memory, "--snapshot-memory");
+  if (c.snapshot_memory != "auto")
+    e.snapshot_memory = parse_memory_size(c.snapshot_memory, "--snapshot-memory");
   const std::string& t = c.eval_every;
   if (t == "auto") {
     if (std::isfinite(c.stop.time_s) && c.stop.updates == std::numeric_limits<std::uint64_t>::max())

@@ -112,7 +112,8 @@ TEST_CASE("a model that cannot keep a few snapshots, or fit the machine, is an I
   auto small = make_model<float>("softmax", 8, 3, 0.0);  // 27 parameters, 108 bytes
   CHECK(check_run_memory(*small, 10, 1 << 20, 0) == kMaxSnapshots);
   CHECK(check_run_memory(*small, 10, 108 * 9, 0) == 9);
-  CHECK_THROWS_WITH(check_run_memory(*small, 10, 108 * 7, 0), Catch::Contains("8 evaluation snapshots"));
+  CHECK_THROWS_WITH(check_run_memory(*small, 10, 108 * 7, 0),
+                    Catch::Contains("8 evaluation snapshots"));
   // 10 copies + 9 snapshots = 19 x 108 bytes: a machine with less is too small.
   CHECK_NOTHROW(check_run_memory(*small, 10, 108 * 9, 19 * 108));
   CHECK_THROWS_WITH(check_run_memory(*small, 10, 108 * 9, 19 * 108 - 1),
@@ -133,7 +134,8 @@ TEST_CASE("both runtimes reject a snapshot budget the model does not fit, before
   CHECK(run_virtual(in).updates == 5);
 }
 
-TEST_CASE("restoring more points than the capacity thins them as a run would", "[eval][checkpoint]") {
+TEST_CASE("restoring more points than the capacity thins them as a run would",
+          "[eval][checkpoint]") {
   constexpr std::size_t dim = 5;
   std::vector<EvalRecorder::Saved> saved;
   for (std::uint64_t u = 0; u < 20; ++u) {
@@ -166,7 +168,8 @@ TEST_CASE("restoring more points than the capacity thins them as a run would", "
   CHECK(all.size() == 20);
 }
 
-TEST_CASE("score_all stops on a raised interrupt flag and leaves the points NaN", "[eval][signal]") {
+TEST_CASE("score_all stops on a raised interrupt flag and leaves the points NaN",
+          "[eval][signal]") {
   Problem f;
   const auto dim = static_cast<std::size_t>(f.model->num_params());
   EvalRecorder r(dim, 64);
