@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <numeric>
 #include <thread>
@@ -26,6 +27,14 @@ CurvePoint unscored(CurvePoint p) {
 }
 
 }  // namespace
+
+std::size_t expected_points(const StopRule& stop, const EvalSchedule& eval) {
+  double n = 2;  // the start and the end
+  if (eval.every_s > 0 && std::isfinite(stop.time_s)) n += std::floor(stop.time_s / eval.every_s);
+  if (eval.every_updates > 0 && stop.updates != std::numeric_limits<std::uint64_t>::max())
+    n += static_cast<double>(stop.updates / eval.every_updates);
+  return n >= 1e9 ? std::size_t{1000000000} : static_cast<std::size_t>(n);
+}
 
 std::vector<std::size_t> halve(std::size_t n) {
   std::vector<std::size_t> keep;
@@ -70,10 +79,14 @@ void EvalRecorder::record(const CurvePoint& counters, std::span<const float> wei
 float* EvalRecorder::slot(std::size_t i) {
   if (i >= slots_.size()) slots_.resize(i + 1);
   if (!slots_[i]) {
-    slots_[i].reset(new float[dim_]);
+    slots_[i].reset(new float[dim_]());  // zeroed: the pages are faulted in here, once
     ++allocated_;
   }
   return slots_[i].get();
+}
+
+void EvalRecorder::reserve(std::size_t n) {
+  for (std::size_t i = 0; i < std::min(n, capacity_); ++i) slot(i);
 }
 
 std::span<const float> EvalRecorder::weights(std::size_t i) const {

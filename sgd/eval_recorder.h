@@ -45,6 +45,11 @@ class EvalRecorder {
   /// first use of that slot). PS thread only.
   void record(const CurvePoint& counters, std::span<const float> weights);
 
+  /// Allocates (and touches) the first min(n, capacity) slots now, so that recording them
+  /// is only a copy: on the real clock the PS thread should not page-fault fresh memory
+  /// in the middle of the race being measured.
+  void reserve(std::size_t n);
+
   std::size_t size() const { return points_.size(); }
   std::size_t capacity() const { return capacity_; }
   /// Bytes of snapshot storage allocated so far (<= capacity x dim floats).
@@ -92,6 +97,11 @@ class EvalRecorder {
   std::vector<CurvePoint> points_;
   std::vector<char> scored_;
 };
+
+/// Points a run will record by its schedule and stop rule (ticks plus the two ends), as
+/// far as they say: time ticks count only with a finite time limit, update ticks only with
+/// an update limit. For EvalRecorder::reserve.
+std::size_t expected_points(const StopRule& stop, const EvalSchedule& eval);
 
 /// Indices kept by one halving of n points: 0, 2, 4, ... and always the newest (n - 1).
 std::vector<std::size_t> halve(std::size_t n);

@@ -75,6 +75,7 @@ RunResult run_real(const RunInputs& in) {
   Dataset train_eval;
   if (!s.timing_only) {
     recorder.emplace(dim, snapshot_capacity);
+    recorder->reserve(expected_points(s.stop, s.eval));  // ticks stay a memcpy on the PS thread
     train_eval = subsample(*in.train, s.eval.train_samples, s.seed);
   }
   std::vector<CurvePoint> timing_curve;

@@ -79,6 +79,29 @@ TEST_CASE("snapshot storage is allocated as points are recorded, up to the capac
     CHECK(r.weights(i)[dim - 1] == static_cast<float>(r.point(i).updates));
 }
 
+TEST_CASE("the real clock reserves the points its schedule will record, up to the capacity",
+          "[eval][memory]") {
+  StopRule stop;
+  EvalSchedule eval;
+  CHECK(expected_points(stop, eval) == 2);
+  stop.time_s = 5;
+  eval.every_s = 0.05;
+  CHECK(expected_points(stop, eval) == 102);
+  stop.updates = 1000;
+  eval.every_updates = 100;
+  CHECK(expected_points(stop, eval) == 112);
+  eval.every_s = 1e-12;  // bounded, not an overflow
+  CHECK(expected_points(stop, eval) >= 1000000);
+
+  EvalRecorder r(10, 16);
+  r.reserve(5);
+  CHECK(r.allocated_bytes() == 5 * 10 * sizeof(float));
+  r.reserve(1000);
+  CHECK(r.allocated_bytes() == 16 * 10 * sizeof(float));
+  for (std::uint64_t u = 0; u < 40; ++u) r.record(at(static_cast<double>(u), u), filled(10, 1));
+  CHECK(r.allocated_bytes() == 16 * 10 * sizeof(float));
+}
+
 TEST_CASE("the snapshot budget sets the slots: min(512, budget / 4d)", "[eval][memory]") {
   CHECK(snapshot_slots(1000, 1 << 20) == 262);
   CHECK(snapshot_slots(10, std::uint64_t{1} << 30) == kMaxSnapshots);
