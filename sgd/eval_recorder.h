@@ -4,6 +4,13 @@
 // slows the race being measured. Online scoring (for --target-error) is available too, for
 // the virtual clock where it cannot disturb anything, and the real clock's evaluator thread.
 //
+// Points: a time tick records one only when an update was applied since the previous point
+// (has_new_update): the weights change only with an update, so a second point would repeat
+// the first but for its time. A curve thus has at most one point per update plus its two
+// ends, whatever --eval-every is; the runtimes skip the ticks between two events in O(1)
+// (EvalTicker::skip_past), keeping the first tick after an update (time to a target error
+// is unchanged by the skipping).
+//
 // Memory: slots are allocated as points are recorded, up to a capacity the caller derives
 // from a byte budget (--snapshot-memory, see sgd/run_memory.h); when all are used, every
 // other point is dropped and its slot reused. A point not scored yet (post-run scoring
