@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <new>
 #include <sstream>
 #include <unistd.h>
 
@@ -178,6 +179,10 @@ int run_cli(int argc, char** argv) {
     return 1;
   } catch (const RunError& e) {
     std::cerr << "racesgd " << command << ": run failed: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {  // never an abort: the run checks memory, this is the rest
+    std::cerr << "racesgd " << command
+              << ": out of memory (try a smaller model, fewer learners or --snapshot-memory)\n";
     return 1;
   }
 }

@@ -15,6 +15,7 @@
 #include "sgd/divergence.h"
 #include "sgd/lr_schedule.h"
 #include "sgd/real_runtime.h"
+#include "sgd/run_memory.h"
 #include "sgd/variant.h"
 #include "sgd/virtual_runtime.h"
 #include "worker/delay_model.h"
@@ -110,6 +111,7 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   if (c.stall_timeout_s < 0) throw InputError("--stall-timeout: must be >= 0s");
   c.eval_every = v.get("eval-every");
   c.eval_train_samples = to_size(v, "eval-train-samples", 0);
+  c.snapshot_memory = v.get("snapshot-memory");
   c.seed = static_cast<std::uint64_t>(parse_int(v.get("seed"), "--seed"));
   c.data.seed = c.seed;
   c.eigen_cache = v.get("eigen-cache");
@@ -132,6 +134,8 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
 EvalSchedule resolve_eval_schedule(const ExperimentConfig& c) {
   EvalSchedule e;
   e.train_samples = c.eval_train_samples;
+  if (c.snapshot_memory != "auto")
+    e.snapshot_memory = parse_memory_size(c.snapshot_memory, "--snapshot-memory");
   const std::string& t = c.eval_every;
   if (t == "auto") {
     if (std::isfinite(c.stop.time_s) && c.stop.updates == std::numeric_limits<std::uint64_t>::max())
@@ -204,6 +208,9 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   const Dataset& train = data.data.train;
   const Dataset& test = data.data.test;
   auto model = make_model<float>(cfg.model, train.dim(), train.num_classes, cfg.l2);
+  if (!cfg.timing_only)  // before the initial weights: a model too big fails at once (exit 2)
+    check_run_memory_here(*model, run_weight_copies(cfg.clock == "real", cfg.P),
+                          resolve_eval_schedule(cfg).snapshot_memory);
   if (static_cast<std::size_t>(train.size()) < cfg.batch)
     throw InputError("--batch: " + std::to_string(cfg.batch) + " is larger than the training set (" +
                      std::to_string(train.size()) + " samples)");

@@ -33,6 +33,7 @@ struct ExperimentConfig {
   StopRule stop;
   std::string eval_every = "auto";
   std::size_t eval_train_samples = 10000;
+  std::string snapshot_memory = "auto";  // evaluation snapshot budget (sgd/run_memory.h)
   bool timing_only = false;
   bool continue_on_worker_failure = false;
   double stall_timeout_s = 60;

@@ -40,6 +40,7 @@ const std::vector<ParamDef>& train_params() {
       {"timing-only", "", "false", "", "no gradients, delays and PS logic only (runtime studies)", "Run", true},
       {"eval-every", "", "auto", "auto|duration|N updates", "evaluation snapshot interval (auto: 100 points over the run)", "Run"},
       {"eval-train-samples", "", "10000", ">= 0", "training samples used for train_loss (0 = all)", "Run"},
+      {"snapshot-memory", "", "auto", "auto|SIZE (1GiB, 512MiB)", "memory for evaluation snapshots (d floats each, at most 512; halved when full); a model that cannot keep 8 is rejected (auto: 1/8 of RAM, at most 1GiB)", "Run"},
       {"seed", "", "1", ">= 0", "run seed: every random stream derives from it", "Run"},
       {"eigen-cache", "", "48K,1M,32M", "auto|L1,L2,L3", "cache sizes for Eigen's GEMM blocking (auto: Eigen's detection)", "Run"},
       // Checkpoints

@@ -18,7 +18,10 @@ ProgressFn ProgressLine::callback() {
                              "] t=" + format_fixed(p.time_s, 2) + "s wall=" +
                              format_fixed(p.wall_s, 1) + "s updates=" +
                              std::to_string(p.updates) + " error=" + err;
-    std::fputs(line.c_str(), stderr);
+    const std::string scoring = p.to_score > 0 ? " scoring " + std::to_string(p.scored) + "/" +
+                                                     std::to_string(p.to_score)
+                                               : std::string();
+    std::fputs((line + scoring).c_str(), stderr);
     std::fflush(stderr);
     drawn_ = true;
   };

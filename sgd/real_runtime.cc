@@ -17,13 +17,13 @@
 #include "ps/versioned_weights.h"
 #include "sgd/eval_recorder.h"
 #include "sgd/parameter_server.h"
+#include "sgd/run_memory.h"
 #include "worker/worker_pool.h"
 
 namespace racesgd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t kSnapshotCapacity = 512;
 
 Clock::time_point at(Clock::time_point t0, double seconds) {
   if (!std::isfinite(seconds) || seconds > 1e8) return Clock::time_point::max();
@@ -77,6 +77,11 @@ RunResult run_real(const RunInputs& in) {
   const std::vector<float> tiny_w0(1, 0.0f);
   const std::span<const float> w0 = s.timing_only ? std::span<const float>(tiny_w0) : in.w0;
   const std::size_t dim = w0.size();
+  // Before anything of size d is allocated: a model too big is an InputError, not bad_alloc.
+  const std::size_t snapshot_capacity =
+      s.timing_only ? 0
+                    : check_run_memory_here(*in.model, run_weight_copies(true, P),
+                                            s.eval.snapshot_memory);
 
   // Pool: 2P + 5 buffers, a per-pin count (per learner one while computing and one in an
   // inbox message, the PS's current pin, the evaluator's, the snapshot copy's) that holds
@@ -105,7 +110,8 @@ RunResult run_real(const RunInputs& in) {
   std::optional<EvalRecorder> recorder;
   Dataset train_eval;
   if (!s.timing_only) {
-    recorder.emplace(dim, kSnapshotCapacity);
+    recorder.emplace(dim, snapshot_capacity);
+    recorder->reserve(expected_points(s.stop, s.eval));  // ticks stay a memcpy on the PS thread
     train_eval = subsample(*in.train, s.eval.train_samples, s.seed);
   }
   std::vector<CurvePoint> timing_curve;
@@ -316,10 +322,11 @@ RunResult run_real(const RunInputs& in) {
         result.stop_reason = "time";
         break;
       }
-      // One point for however many ticks passed while the PS was busy, taken now.
+      // One point for however many ticks passed while the PS was busy, taken now, and
+      // none when no update was applied since the last point (it would repeat that point).
       if (ticker.next_time() <= now) {
-        record_point(now);
-        while (ticker.next_time() <= now) ticker.advance_time();
+        if (has_new_update(last_point(recorder, timing_curve), ps.version())) record_point(now);
+        ticker.skip_past(now);
       }
       // Progress watchdog: a learner that never returns stalls the variants that need it.
       // Silence alone is no stall (a heavy-tailed X legitimately takes minutes): the run
@@ -385,7 +392,10 @@ RunResult run_real(const RunInputs& in) {
   if (needs_final_point(last_point(recorder, timing_curve), ps.published_version(), now))
     record_point(now);
   const double run_wall = now_s();
-  result.curve = finish_curve(recorder, timing_curve, in.model, train_eval, in.test);
+  finish_curve(recorder, timing_curve, in.model, train_eval, in.test,
+               scoring_control(in, Progress{now, run_wall, ps.version(),
+                                            latest_error.load(std::memory_order_relaxed)}),
+               result);
   result.eval_time_s = now_s() - run_wall;
   result.wall_time_s = now_s();
   result.run_time_s = now;

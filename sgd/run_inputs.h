@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <functional>
 #include <limits>
 #include <span>
@@ -10,6 +12,7 @@
 #include "models/dataset.h"
 #include "models/model.h"
 #include "sgd/checkpoint.h"
+#include "sgd/eval_recorder.h"
 #include "sgd/lr_schedule.h"
 #include "sgd/run_types.h"
 #include "worker/delay_model.h"
@@ -21,6 +24,9 @@ struct Progress {
   double wall_s = 0;          // real seconds
   std::uint64_t updates = 0;
   double latest_error = -1;   // newest scored test error, < 0 if none yet
+  // After the run, while the snapshots are scored: how many of how many (0 of 0 before).
+  std::size_t scored = 0;
+  std::size_t to_score = 0;
 };
 using ProgressFn = std::function<void(const Progress&)>;
 
@@ -54,7 +60,19 @@ class EvalTicker {
   explicit EvalTicker(const EvalSchedule& s) : s_(s), next_time_(s.every_s > 0 ? s.every_s : kInf) {}
   /// The next time tick (+inf when time ticks are off).
   double next_time() const { return next_time_; }
-  void advance_time() { next_time_ += s_.every_s; }
+  /// Moves the next tick past `t` (ticks at or before t are taken or skipped by the
+  /// caller), in a few steps however many ticks that is: a tiny --eval-every must not
+  /// make the runtime loop over billions of ticks between two events.
+  void skip_past(double t) {
+    if (!(s_.every_s > 0) || next_time_ > t || !std::isfinite(t)) return;
+    const double behind = std::floor((t - next_time_) / s_.every_s);
+    if (behind > 2) next_time_ += (behind - 1) * s_.every_s;
+    while (next_time_ <= t) {
+      const double n = next_time_ + s_.every_s;
+      // Far along the clock a tiny step can vanish in rounding: go to the next double.
+      next_time_ = n > next_time_ ? n : std::nextafter(t, kInf);
+    }
+  }
   /// For checkpoints: continue from a saved next_time().
   void restore_next_time(double t) { next_time_ = t; }
   bool update_due(std::uint64_t updates) const {
@@ -66,5 +84,26 @@ class EvalTicker {
   EvalSchedule s_;
   double next_time_;
 };
+
+/// Post-run scoring of a run's snapshots, reporting through the run's progress callback
+/// (as `at_stop`, the last progress of the run, plus the scoring count). A signal that
+/// arrives while scoring stops it (the rest stay NaN, the run is marked interrupted). A run
+/// already stopped by a signal is still scored, as before; a second signal ends the
+/// process at once (bench/cli.cc).
+inline ScoringControl scoring_control(const RunInputs& in, Progress at_stop) {
+  ScoringControl c;
+  if (in.interrupt && !in.interrupt->load(std::memory_order_relaxed)) c.interrupt = in.interrupt;
+  if (in.progress) {
+    const auto start = std::chrono::steady_clock::now();
+    c.progress = [fn = in.progress, at_stop, start](std::size_t scored, std::size_t total) {
+      Progress p = at_stop;
+      p.wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      p.scored = scored;
+      p.to_score = total;
+      fn(p);
+    };
+  }
+  return c;
+}
 
 }  // namespace racesgd

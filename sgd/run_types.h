@@ -20,11 +20,16 @@ struct StopRule {
 };
 
 /// When evaluation snapshots are taken: every `every_s` of run time and/or every
-/// `every_updates` updates (0 = off), plus one at the start and one at the end.
+/// `every_updates` updates (0 = off), plus one at the start and one at the end. A time
+/// tick that finds no update applied since the previous point records nothing (it would
+/// repeat that point), so a run has at most one point per update plus the two ends.
 struct EvalSchedule {
   double every_s = 0;
   std::uint64_t every_updates = 0;
   std::size_t train_samples = 10000;  // train-loss subsample (0 = whole training set)
+  // Bytes the weight snapshots may take (0 = auto: see resolve_snapshot_budget in
+  // sgd/run_memory.h). Slots are allocated as points are recorded, up to the budget.
+  std::uint64_t snapshot_memory = 0;
 };
 
 struct RunSettings {

@@ -19,6 +19,7 @@
 #include "ps/versioned_weights.h"
 #include "sgd/eval_recorder.h"
 #include "sgd/parameter_server.h"
+#include "sgd/run_memory.h"
 #include "worker/gradient_task.h"
 
 namespace racesgd {
@@ -41,8 +42,6 @@ struct Learner {
   std::optional<GradientTask> task;
   std::vector<float> grad;
 };
-
-constexpr std::size_t kSnapshotCapacity = 512;
 
 // Everything a checkpoint's state must satisfy before any of it is used (InputError).
 void validate_resume(const RunCheckpoint& c, const Variant& variant, std::size_t dim) {
@@ -120,6 +119,11 @@ RunResult run_virtual(const RunInputs& in) {
 
   const RunCheckpoint* resume = in.checkpoint.resume;
   if (resume) validate_resume(*resume, s.variant, dim);
+  // Before anything of size d is allocated: a model too big is an InputError, not bad_alloc.
+  const std::size_t snapshot_capacity =
+      s.timing_only ? 0
+                    : check_run_memory_here(*in.model, run_weight_copies(false, P),
+                                            s.eval.snapshot_memory);
 
   // Pins alive at once: one per learner, the PS's current pin, one transient in restart.
   // (Restoring a checkpoint holds at most the same: one pin per learner, the PS's pin on
@@ -168,7 +172,7 @@ RunResult run_virtual(const RunInputs& in) {
   std::optional<EvalRecorder> recorder;
   Dataset train_eval;
   if (!s.timing_only) {
-    recorder.emplace(dim, kSnapshotCapacity);
+    recorder.emplace(dim, snapshot_capacity);
     train_eval = subsample(*in.train, s.eval.train_samples, s.seed);
   }
   RunResult result;
@@ -293,7 +297,9 @@ RunResult run_virtual(const RunInputs& in) {
     }
     in.delay->save_state(c.delay_state);
     if (recorder) {
-      recorder->score_all(*in.model, train_eval, *in.test);
+      // A signal stops this scoring too: the points left go into the file with their weights.
+      recorder->score_all(*in.model, train_eval, *in.test,
+                          scoring_control(in, Progress{now, wall_now(), ps.version(), latest_error}));
       c.curve = recorder->saved();
     } else {
       for (const CurvePoint& p : timing_curve) c.curve.push_back({p, true, {}});
@@ -370,12 +376,15 @@ RunResult run_virtual(const RunInputs& in) {
         break;
       }
       const Event ev = queue.top();
-      // Time ticks falling before this event see the weights as they are now.
-      while (ticker.next_time() <= ev.time && ticker.next_time() <= s.stop.time_s &&
-             !target_reached) {
+      // Time ticks falling before this event (or the time limit) all see the weights as
+      // they are now: at most one point for them, the first, and none when no update was
+      // applied since the last point (it would repeat that point). The rest are skipped
+      // at once, so a tiny --eval-every costs O(1) per event.
+      if (const double until = std::min(ev.time, s.stop.time_s);
+          ticker.next_time() <= until && !target_reached) {
         now = ticker.next_time();
-        record_point(now);
-        ticker.advance_time();
+        if (has_new_update(last_point(recorder, timing_curve), ps.version())) record_point(now);
+        ticker.skip_past(until);
       }
       if (target_reached) continue;
       if (ev.time > s.stop.time_s) {
@@ -430,7 +439,8 @@ RunResult run_virtual(const RunInputs& in) {
 
   for (Learner& L : learners) L.pin.reset();
   const double run_wall = wall_now();
-  result.curve = finish_curve(recorder, timing_curve, in.model, train_eval, in.test);
+  finish_curve(recorder, timing_curve, in.model, train_eval, in.test,
+               scoring_control(in, Progress{now, run_wall, ps.version(), latest_error}), result);
   result.eval_time_s = wall_now() - run_wall;
   result.wall_time_s = wall_now();
   result.run_time_s = now;
