@@ -1,6 +1,7 @@
 // The built-in delay models. Each is a small class: parameters validated in its factory
-// (InputError via SpecArgs::fail), a sample() that never throws or allocates, a canonical
-// spec() and the closed-form facts the theory calculator uses.
+// (InputError via SpecArgs::fail), a sample() that never allocates and never throws (except
+// `faulty`'s, whose throw is the point), a canonical spec() and the closed-form facts the
+// theory calculator uses (p_never = 0 for every law with finite draws: see DelayFacts).
 #include "worker/delay_builtin.h"
 
 #include <algorithm>
