@@ -224,6 +224,12 @@ check "--time 0.5min: exit 0" test $? -eq 0
 check "--time 0.5min: 30 s of virtual time" grep -q '"run_time_s": 30.0,' "$tmp/c-min/summary.json"
 c_run train "${data[@]}" --clock virtual --time 1.5h --updates 5 --out "$tmp/c-h" >/dev/null 2>&1
 check "--time 1.5h: exit 0" test $? -eq 0
+# Flags that take a duration or a count tell them apart by the unit, min and h included.
+c_run train "${data[@]}" --clock virtual --time 1h --eval-every 10min --delay const:value=1s \
+  --lr-decay step:every=30min,factor=0.5 --out "$tmp/c-every" >/dev/null 2>&1
+check "--eval-every 10min, --lr-decay every=30min: exit 0" test $? -eq 0
+check "--eval-every 10min: 8 curve points in 1 h" \
+  test "$(grep -c '^[0-9]' "$tmp/c-every/curve.csv" 2>/dev/null)" -eq 8
 c_expect_error "--time 2m is ambiguous" "ambiguous: write min for minutes or ms for milliseconds" \
   train "${data[@]}" --time 2m --out "$tmp/c-m"
 c_expect_error "exp:mean=2m is ambiguous" "exp:mean=2m' parameter mean: '2m' is ambiguous" \
