@@ -213,7 +213,7 @@ TEST_CASE("speed-ups are defined only where they mean something", "[theory]") {
 
 // theory --measure used to call the Monte Carlo predictor again with the same seed, so
 // every Monte Carlo row showed meas/pred = 1.0000 exactly.
-TEST_CASE("--measure is an independent run: close to the prediction, not equal to it",
+TEST_CASE("theory --measure is an independent run: close to the prediction, not equal to it",
           "[theory][virtual][measure]") {
   TheoryOptions o;
   o.P = 8;
