@@ -41,7 +41,8 @@ std::string help_text(const std::string& command, const std::string& summary,
     os << "\n";
   }
   os << "  -h, --help\n      print this help\n";
-  os << "\ndurations: a number and a unit, e.g. 500us, 5ms, 2s, 1.5min, 1h\n";
+  os << "\ndurations: a number with unit h, min, s, ms, us or ns (1.5h, 90s, 5ms); \"m\" alone is\n"
+        "rejected as ambiguous\n";
   return os.str();
 }
 

@@ -145,8 +145,7 @@ EvalSchedule resolve_eval_schedule(const ExperimentConfig& c) {
     if (std::isfinite(c.stop.time_s) && e.every_updates > 0) e.every_s = c.stop.time_s / 100.0;
     return e;
   }
-  const char last = t.empty() ? ' ' : t.back();
-  if (last == 's') {
+  if (has_duration_unit(t)) {
     e.every_s = parse_duration_seconds(t, "--eval-every");
     if (!(e.every_s > 0)) throw InputError("--eval-every: must be positive");
   } else {

@@ -79,9 +79,9 @@ const std::vector<ParamDef>& theory_params() {
   static const std::vector<ParamDef> defs = {
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model", "Theory"},
       {"P", "P", "8", ">= 1, or a range A..B", "learners; a range prints E[T_sync]/E[T_async] against P", "Theory"},
-      {"K", "K", "2", "1..P", "gradients per update (ignored by sync and async)", "Theory"},
+      {"K", "K", "2", "1..P", "gradients per update (ignored by sync and async); when not given, 2 capped at P", "Theory"},
       {"variant", "", "all", "all|NAME[,NAME...]", "variants to predict", "Theory"},
-      {"measure", "", "false", "", "also measure each E[T] on the virtual clock (timing-only) and print the ratio", "Theory", true},
+      {"measure", "", "false", "", "also measure each E[T] in one independent virtual-clock timing-only run (own seed, --mc-updates updates) and print measured/predicted", "Theory", true},
       {"monte-carlo", "", "false", "", "use Monte Carlo for every prediction", "Theory", true},
       {"mc-updates", "", "200000", ">= 1000", "updates simulated per Monte Carlo estimate", "Theory"},
       {"seed", "", "1", ">= 0", "seed of the Monte Carlo streams", "Theory"},

@@ -1,5 +1,8 @@
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -23,8 +26,42 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+// seconds is null when the estimate is infinite; `never` then says why.
 nlohmann::json estimate_json(const Estimate& e) {
-  return {{"seconds", e.value}, {"std_error", e.std_error}, {"method", e.method}};
+  nlohmann::json j = {{"seconds", e.finite() ? nlohmann::json(e.value) : nlohmann::json(nullptr)},
+                      {"std_error", e.std_error},
+                      {"method", e.method}};
+  if (!e.finite()) j["never"] = e.never;
+  return j;
+}
+
+// A ratio for JSON: null when undefined or infinite (JSON has no infinity).
+nlohmann::json ratio_json(std::optional<double> r) {
+  if (!r || !std::isfinite(*r)) return nullptr;
+  return *r;
+}
+
+// A ratio for the table: "-" when undefined, "inf", or a number with at most ~10 characters
+// (a huge finite ratio switches to an exponent instead of printing 100 digits).
+std::string format_ratio(std::optional<double> r, int decimals) {
+  if (!r) return "-";
+  if (std::isinf(*r)) return "inf";
+  char buf[32];
+  if (std::fabs(*r) < 1e6)
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, *r);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", *r);
+  return buf;
+}
+
+std::string format_seconds(const Estimate& e) {
+  return e.finite() ? format_duration(e.value) : std::string("never");
+}
+
+// measured / predicted, defined when both are finite and the prediction is not 0.
+std::optional<double> measured_over_predicted(const Estimate& measured, const Estimate& pred) {
+  if (!measured.finite() || !pred.finite() || !(pred.value > 0)) return std::nullopt;
+  return measured.value / pred.value;
 }
 
 int p_range_table(const ParamValues& v, const std::string& delay_spec, std::size_t lo,
@@ -33,6 +70,7 @@ int p_range_table(const ParamValues& v, const std::string& delay_spec, std::size
   if (!json)
     std::printf("%4s  %14s  %14s  %10s  %10s%s\n", "P", "E[T_sync]", "E[T_async]", "ratio",
                 "P*H_P", measure ? "  measured ratio (virtual clock)   measured/predicted" : "");
+  std::vector<std::string> notes;
   for (std::size_t P = lo; P <= hi; ++P) {
     DelayContext ctx;
     ctx.num_workers = P;
@@ -41,29 +79,41 @@ int p_range_table(const ParamValues& v, const std::string& delay_spec, std::size
     o.P = P;
     const Estimate sync = predict_time_per_update(*delay, "sync", P, P, o);
     const Estimate async = predict_time_per_update(*delay, "async", P, 1, o);
-    const double ratio = sync.value / async.value;
+    const std::optional<double> ratio = speedup(sync, async);
     nlohmann::json row = {{"P", P},
                           {"sync", estimate_json(sync)},
                           {"async", estimate_json(async)},
-                          {"ratio", ratio},
+                          {"ratio", ratio_json(ratio)},
                           {"P_H_P", static_cast<double>(P) * harmonic(P)}};
-    double measured = 0;
+    std::optional<double> measured, meas_over_pred;
     if (measure) {
-      const Estimate ms = monte_carlo_time_per_update(*delay, "sync", P, P, o);
-      const Estimate ma = monte_carlo_time_per_update(*delay, "async", P, 1, o);
-      measured = ms.value / ma.value;
-      row["measured_ratio"] = measured;
+      const Estimate ms = measure_time_per_update(*delay, "sync", P, P, o);
+      const Estimate ma = measure_time_per_update(*delay, "async", P, 1, o);
+      measured = speedup(ms, ma);
+      if (measured && ratio && std::isfinite(*measured) && std::isfinite(*ratio) && *ratio > 0)
+        meas_over_pred = *measured / *ratio;
+      row["measured_ratio"] = ratio_json(measured);
       row["measured_sync"] = estimate_json(ms);
       row["measured_async"] = estimate_json(ma);
     }
     rows.push_back(row);
+    for (const Estimate* e : {&sync, &async})
+      if (!e->finite() && notes.empty()) notes.push_back(e->never);
     if (!json) {
-      std::printf("%4zu  %14s  %14s  %10.4f  %10.4f", P, format_duration(sync.value).c_str(),
-                  format_duration(async.value).c_str(), ratio, static_cast<double>(P) * harmonic(P));
-      if (measure) std::printf("  %10.4f                        %8.4f", measured, measured / ratio);
+      std::printf("%4zu  %14s  %14s  %10s  %10.4f", P, format_seconds(sync).c_str(),
+                  format_seconds(async).c_str(), format_ratio(ratio, 4).c_str(),
+                  static_cast<double>(P) * harmonic(P));
+      if (measure)
+        std::printf("  %10s                        %8s", format_ratio(measured, 4).c_str(),
+                    format_ratio(meas_over_pred, 4).c_str());
       std::printf("\n");
     }
   }
+  if (!json && !notes.empty()) std::printf("\nnever: %s\n", notes.front().c_str());
+  if (!json && measure)
+    std::printf("\nmeasured: one virtual-clock timing-only run per variant and P (seed %llu, "
+                "independent of the Monte Carlo predictions)\n",
+                static_cast<unsigned long long>(measurement_seed(base)));
   if (json) {
     nlohmann::json out = {{"delay", delay_spec}, {"rows", rows}, {"context", run_context()},
                           {"config", v.to_json()}};
@@ -98,6 +148,8 @@ int theory_command(const ParamValues& v) {
   }
   o.P = static_cast<std::size_t>(parse_int(p_text, "-P"));
   if (o.P < 1 || o.P > 1024) throw InputError("-P: must lie in 1..1024");
+  // As in train and race: an unset K is the default 2 capped at P, so -P 1 works.
+  if (!v.given("K")) o.K = std::min(o.K, o.P);
   if (v.get("variant") != "all") o.variants = split(v.get("variant"), ',');
   for (const std::string& name : o.variants) make_variant(name, o.P, o.K);  // validates
   DelayContext ctx;
@@ -111,19 +163,23 @@ int theory_command(const ParamValues& v) {
     std::printf("%-14s %3s  %12s %-22s %9s %10s %6s%s\n", "variant", "K", "E[T]", "method",
                 "speed-up", "staleness", "p0", measure ? "   measured E[T]  meas/pred" : "");
   }
+  std::vector<std::string> never;  // why rows say "never", each reason once
+  bool stalled = false;             // a measurement run stopped making updates
   for (const TheoryRow& r : rows) {
     nlohmann::json j = {{"variant", r.variant},
                         {"K", r.K},
                         {"time_per_update", estimate_json(r.time_per_update)},
-                        {"speedup_vs_sync", r.speedup_vs_sync}};
+                        {"speedup_vs_sync", ratio_json(r.speedup_vs_sync)}};
     if (r.staleness) j["staleness_mean"] = *r.staleness;
     if (r.p0) j["p0"] = *r.p0;
     if (!r.note.empty()) j["note"] = r.note;
     Estimate m;
+    std::optional<double> meas_over_pred;
     if (measure) {
-      m = monte_carlo_time_per_update(*delay, r.variant, o.P, o.K, o);
+      m = measure_time_per_update(*delay, r.variant, o.P, o.K, o);
+      meas_over_pred = measured_over_predicted(m, r.time_per_update);
       j["measured"] = estimate_json(m);
-      j["measured_over_predicted"] = m.value / r.time_per_update.value;
+      j["measured_over_predicted"] = ratio_json(meas_over_pred);
     }
     jrows.push_back(j);
     if (!json) {
@@ -133,16 +189,31 @@ int theory_command(const ParamValues& v) {
       char stale[32] = "-", p0[32] = "-";
       if (r.staleness) std::snprintf(stale, sizeof stale, "%.3f", *r.staleness);
       if (r.p0) std::snprintf(p0, sizeof p0, "%.3f", *r.p0);
-      std::printf("%-14s %3zu  %12s %-22s %9.3f %10s %6s", r.variant.c_str(), r.K,
-                  format_duration(r.time_per_update.value).c_str(), method.c_str(),
-                  r.speedup_vs_sync, stale, p0);
+      std::printf("%-14s %3zu  %12s %-22s %9s %10s %6s", r.variant.c_str(), r.K,
+                  format_seconds(r.time_per_update).c_str(), method.c_str(),
+                  format_ratio(r.speedup_vs_sync, 3).c_str(), stale, p0);
       if (measure)
-        std::printf("   %12s  %9.4f", format_duration(m.value).c_str(),
-                    m.value / r.time_per_update.value);
+        std::printf("   %12s  %9s", m.finite() ? format_duration(m.value).c_str() : "stalled",
+                    format_ratio(meas_over_pred, 4).c_str());
       std::printf("\n");
-      if (!r.note.empty()) std::printf("%20s note: %s\n", "", r.note.c_str());
+      if (!r.note.empty() && r.time_per_update.finite())
+        std::printf("%20s note: %s\n", "", r.note.c_str());
+      const Estimate& e = r.time_per_update;
+      if (!e.finite() && std::find(never.begin(), never.end(), e.never) == never.end())
+        never.push_back(e.never);
+      stalled = stalled || (measure && !m.finite());
     }
   }
+  if (!json)
+    for (const std::string& why : never) std::printf("\nnever: %s\n", why.c_str());
+  if (!json && measure)
+    std::printf("\nmeasured: one virtual-clock timing-only run of %llu updates per variant "
+                "(seed %llu, independent of the Monte Carlo predictions)\n",
+                static_cast<unsigned long long>(std::max<std::uint64_t>(100, o.mc_updates / 10) * 10),
+                static_cast<unsigned long long>(measurement_seed(o)));
+  if (!json && stalled)
+    std::printf("stalled: the measurement run stopped making updates (every learner's pending "
+                "delay was infinite; --json has when and who)\n");
   if (json) {
     nlohmann::json out = {{"delay", delay->spec()}, {"P", o.P}, {"K", o.K}, {"variants", jrows},
                           {"context", run_context()}, {"config", v.to_json()}};

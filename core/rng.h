@@ -25,6 +25,7 @@ enum class StreamPurpose : std::uint64_t {
   kInit = 3,     // weight initialisation
   kSplit = 4,    // train/test split of a dataset without one
   kOther = 5,
+  kMeasurement = 6,  // theory --measure: a run independent of the Monte Carlo predictions
 };
 
 constexpr std::uint64_t derive_seed(std::uint64_t run_seed, std::uint64_t stream,

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/delay_cap.h"
+
 namespace racesgd {
 
 struct Spec {
@@ -44,9 +46,11 @@ class SpecArgs {
   std::optional<std::string> text(const std::string& key);
   std::string required_text(const std::string& key);
 
-  /// Durations in seconds ("5ms"); must lie in [min, max].
+  /// Durations in seconds ("5ms"); must lie in [min, max]. The default max is the delay
+  /// cap (core/delay_cap.h): spec durations are delay-model parameters, and one above the
+  /// cap is an input error here rather than a silently clamped draw later.
   double duration(const std::string& key, std::optional<double> fallback = std::nullopt,
-                  double min = 0.0, double max = 1e9);
+                  double min = 0.0, double max = kMaxDelaySeconds);
   double number(const std::string& key, std::optional<double> fallback = std::nullopt,
                 double min = -1e300, double max = 1e300);
   long long integer(const std::string& key, std::optional<long long> fallback = std::nullopt,

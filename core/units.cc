@@ -49,20 +49,33 @@ double parse_duration_seconds(std::string_view text, std::string_view what,
     std::string_view suffix;
     double scale;
   };
-  // Longest suffixes first so "ms" is not read as "s".
-  static constexpr Unit kUnits[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xC2\xB5s", 1e-6},
-                                    {"ms", 1e-3}, {"s", 1.0}};
+  // Longest suffixes first so "ms" is not read as "s" and "min" not as "in".
+  static constexpr Unit kUnits[] = {{"min", 60.0}, {"ns", 1e-9}, {"us", 1e-6},
+                                    {"\xC2\xB5s", 1e-6}, {"ms", 1e-3}, {"s", 1.0},
+                                    {"h", 3600.0}};
   for (const Unit& u : kUnits) {
     if (s.size() > u.suffix.size() && s.ends_with(u.suffix)) {
       double v = 0;
       if (!to_double(trim(s.substr(0, s.size() - u.suffix.size())), v)) break;
-      return v * u.scale;
+      const double seconds = v * u.scale;
+      if (!std::isfinite(seconds)) break;  // "1e307h": finite text, infinite duration
+      return seconds;
     }
   }
+  // "2m" reads as minutes to some and as a typo of "2ms" to others: refuse to guess.
   double v = 0;
+  if (s.size() > 1 && s.back() == 'm' && to_double(trim(s.substr(0, s.size() - 1)), v))
+    throw InputError(std::string(what) + ": '" + std::string(text) +
+                     "' is ambiguous: write min for minutes or ms for milliseconds");
   if (bare_unit_seconds && to_double(s, v)) return v;
   throw InputError(std::string(what) + ": '" + std::string(text) +
-                   "' is not a duration (expected a number with unit s, ms, us or ns, e.g. 5ms)");
+                   "' is not a duration (expected a number with unit h, min, s, ms, us or ns, "
+                   "e.g. 5ms or 1.5h)");
+}
+
+bool has_duration_unit(std::string_view text) {
+  const std::string_view s = trim(text);
+  return s.ends_with('s') || s.ends_with('h') || s.ends_with("min") || s.ends_with('m');
 }
 
 std::string format_duration(double seconds) {

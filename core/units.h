@@ -1,5 +1,5 @@
-// Parsing of durations ("5ms", "2.5s", "300us", "1e-3s") and plain numbers, with errors
-// that name the offending text.
+// Parsing of durations ("5ms", "2.5s", "300us", "1e-3s", "1.5h", "10min") and plain
+// numbers, with errors that name the offending text.
 #pragma once
 
 #include <string>
@@ -7,11 +7,20 @@
 
 namespace racesgd {
 
-/// Parses a duration with unit s, ms, us (or µs) or ns into seconds. A bare number is
-/// rejected unless `bare_unit_seconds` is set, in which case it is taken as seconds.
-/// Throws InputError naming `what` (e.g. "--time" or "delay spec 'exp:mean=5'") on bad text.
+/// Parses a duration with unit h, min, s, ms, us (or µs) or ns into seconds; the number may
+/// have a fraction or exponent ("1.5h", "90s", "2e-3s"), one unit only ("1h30min" is an
+/// error). "m" alone is rejected as ambiguous (minutes or milliseconds?) with a message
+/// saying to write min or ms. A bare number is rejected unless `bare_unit_seconds` is set,
+/// in which case it is taken as seconds. A duration that overflows to infinity ("1e307h")
+/// is rejected. Throws InputError naming `what` (e.g. "--time" or
+/// "delay spec 'exp:mean=5'") on bad text.
 double parse_duration_seconds(std::string_view text, std::string_view what,
                               bool bare_unit_seconds = false);
+
+/// Whether `text` ends in one of the unit letters above (h, min, s, ms, us, µs, ns, or the
+/// ambiguous m), i.e. is meant as a duration rather than a count: for flags that take
+/// either ("--eval-every 0.5s" or "--eval-every 100").
+bool has_duration_unit(std::string_view text);
 
 /// Parses a finite floating-point number, the whole text. Throws InputError naming `what`.
 double parse_double(std::string_view text, std::string_view what);

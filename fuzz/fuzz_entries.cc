@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "bench/experiment_file.h"
 #include "bench/params.h"
 #include "core/check.h"
+#include "core/delay_cap.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/spec.h"
@@ -189,13 +191,18 @@ bool run_spec(std::string_view bytes) {
 }
 
 // Samples, facts and the canonical spec of a model that was accepted. A model documents
-// X >= 0 (or +infinity) and that make_delay_model(spec()) builds an equivalent model.
+// X in [0, kMaxDelaySeconds] (or +infinity) and that make_delay_model(spec()) builds an equivalent model.
 void exercise_delay_model(DelayModel& model, const DelayContext& ctx) {
   Rng rng(12345);
+  const bool may_never_finish = model.facts().may_never_finish();
   for (std::size_t w = 0; w < ctx.num_workers; ++w) {
     for (int i = 0; i < 8; ++i) {
       const double x = model.sample(w, rng);
       RACESGD_CHECK_MSG(x >= 0.0, "DelayModel::sample returned a negative or NaN time");
+      RACESGD_CHECK_MSG(x <= kMaxDelaySeconds ||
+                            (may_never_finish && x == std::numeric_limits<double>::infinity()),
+                        "DelayModel::sample returned a time above the delay cap (or +infinity "
+                        "from a law whose facts say its draws are finite)");
     }
     const DelayFacts f = model.worker_facts(w);
     if (f.cdf) (void)f.cdf(1e-3);

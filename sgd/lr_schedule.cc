@@ -117,8 +117,7 @@ std::unique_ptr<LrSchedule> make_lr_schedule(std::string_view schedule, double l
   d.finish();
   bool by_time = false;
   double every = 0;
-  const char last = every_text.empty() ? ' ' : every_text.back();
-  if (last == 's') {
+  if (has_duration_unit(every_text)) {
     by_time = true;
     every = parse_duration_seconds(every_text, "--lr-decay every");
   } else {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/check.h"
+#include "core/deadline.h"
 #include "core/error.h"
 #include "ps/gradient_inbox.h"
 #include "ps/gradient_pool.h"
@@ -25,10 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Clock::time_point at(Clock::time_point t0, double seconds) {
-  if (!std::isfinite(seconds) || seconds > 1e8) return Clock::time_point::max();
-  return t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
 
 struct LateLearner {
   WorkerId worker;
@@ -314,7 +311,7 @@ RunResult run_real(const RunInputs& in) {
       const double next_stop = std::min(ticker.next_time(), s.stop.time_s);
       // Wake at least every 100 ms to notice interrupts and report progress.
       const Clock::time_point deadline =
-          std::min(at(t0, next_stop), Clock::now() + std::chrono::milliseconds(100));
+          std::min(deadline_after(t0, next_stop), Clock::now() + std::chrono::milliseconds(100));
       const bool got = inbox.pop_until(msg, deadline);
       now = now_s();
       if (now >= s.stop.time_s) {  // the final point, at the limit, is recorded after the loop

@@ -1,9 +1,11 @@
 #include "sgd/theory.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "core/check.h"
+#include "core/error.h"
 #include "core/rng.h"
 #include "sgd/lr_schedule.h"
 #include "sgd/variant.h"
@@ -61,6 +63,70 @@ double mean_of(const DelayFacts& f) {
   return std::numeric_limits<double>::quiet_NaN();
 }
 
+Estimate never_estimate(std::string method, std::string why) {
+  return Estimate{std::numeric_limits<double>::infinity(), 0, std::move(method), std::move(why)};
+}
+
+// Why one learner's delay law can leave it stuck for good, or "" when its facts say no.
+std::string stuck_reason(const DelayFacts& f) {
+  if (f.runs_out) return "learners stop finishing once the trace runs out (end=stop)";
+  if (!f.p_never || !(*f.p_never > 0)) return "";
+  if (*f.p_never >= 1) return "a learner never finishes a minibatch (X = +infinity)";
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "a minibatch never finishes with probability %g, so every learner is stuck "
+                "eventually",
+                *f.p_never);
+  return buf;
+}
+
+// Why variant `v` stops updating for good under `delay`, or "" when the facts do not say
+// so. Once every learner can draw +infinity, all of them are stuck at once sooner or later
+// (each restart may draw it, and nothing cancels a learner while no update comes): every
+// variant then makes finitely many updates, so its long-run E[T] is infinite. When only
+// some learners can, only the variants whose every update waits for all P learners stop.
+std::string never_reason(const DelayModel& delay, const Variant& v, std::size_t P) {
+  const DelayFacts f = delay.facts();
+  if (f.homogeneous) return stuck_reason(f);
+  std::size_t stuck = 0;
+  std::string first;
+  for (std::size_t w = 0; w < P; ++w) {
+    const std::string why = stuck_reason(delay.worker_facts(w));
+    if (why.empty()) continue;
+    if (stuck++ == 0) first = "worker " + std::to_string(w) + ": " + why;
+  }
+  if (stuck == P) return first;
+  const bool waits_for_all =
+      v.K == P && (v.kind == VariantKind::kKSync || v.kind == VariantKind::kKAsync);
+  if (stuck > 0 && waits_for_all) return first + ", and every update waits for all P learners";
+  return "";
+}
+
+// A virtual-clock timing-only run of `updates` updates, evaluated every `every` updates.
+RunResult timing_run(DelayModel& delay, const std::string& variant, std::size_t P,
+                     std::size_t K, std::uint64_t seed, std::uint64_t updates,
+                     std::uint64_t every) {
+  const auto lr = make_lr_schedule("constant", 1.0, "none");
+  RunInputs in;
+  in.delay = &delay;
+  in.lr = lr.get();
+  in.settings.variant = make_variant(variant, P, K);
+  in.settings.timing_only = true;
+  in.settings.seed = seed;
+  in.settings.stop.updates = updates;
+  in.settings.eval.every_updates = every;
+  RunResult res = run_virtual(in);
+  if (res.stop_reason != "updates" && res.stop_reason != "stalled")
+    throw RunError("theory: the virtual-clock run of " + variant + " stopped (" +
+                   res.stop_reason + "): " + res.error);
+  return res;
+}
+
+std::string stalled_reason(const RunResult& res) {
+  return "the virtual-clock run stalled after " + std::to_string(res.updates) +
+         " updates: " + res.error;
+}
+
 }  // namespace
 
 double harmonic(std::size_t n) {
@@ -97,24 +163,53 @@ Estimate monte_carlo_time_per_update(DelayModel& delay, const std::string& varia
                                      std::size_t P, std::size_t K, const TheoryOptions& o) {
   constexpr int kRuns = 10;
   const std::uint64_t per_run = std::max<std::uint64_t>(100, o.mc_updates / kRuns);
-  const auto lr = make_lr_schedule("constant", 1.0, "none");
   double sum = 0, sum2 = 0;
   for (int r = 0; r < kRuns; ++r) {
-    RunInputs in;
-    in.delay = &delay;
-    in.lr = lr.get();
-    in.settings.variant = make_variant(variant, P, K);
-    in.settings.timing_only = true;
-    in.settings.seed = derive_seed(o.seed, static_cast<std::uint64_t>(r), StreamPurpose::kOther);
-    in.settings.stop.updates = per_run;
-    const RunResult res = run_virtual(in);
+    const std::uint64_t seed =
+        derive_seed(o.seed, static_cast<std::uint64_t>(r), StreamPurpose::kOther);
+    const RunResult res = timing_run(delay, variant, P, K, seed, per_run, 0);
+    if (res.stop_reason == "stalled") return never_estimate("Monte Carlo", stalled_reason(res));
     const double t = res.mean_update_interval_s();
     sum += t;
     sum2 += t * t;
   }
   const double mean = sum / kRuns;
   const double var = std::max(0.0, (sum2 - kRuns * mean * mean) / (kRuns - 1));
-  return Estimate{mean, std::sqrt(var / kRuns), "Monte Carlo"};
+  return Estimate{mean, std::sqrt(var / kRuns), "Monte Carlo", ""};
+}
+
+std::uint64_t measurement_seed(const TheoryOptions& o) {
+  return derive_seed(o.seed, 0, StreamPurpose::kMeasurement);
+}
+
+Estimate measure_time_per_update(DelayModel& delay, const std::string& variant, std::size_t P,
+                                 std::size_t K, const TheoryOptions& o) {
+  constexpr std::uint64_t kBatches = 10;
+  const std::uint64_t per_batch = std::max<std::uint64_t>(100, o.mc_updates / kBatches);
+  const RunResult res =
+      timing_run(delay, variant, P, K, measurement_seed(o), per_batch * kBatches, per_batch);
+  if (res.stop_reason == "stalled") return never_estimate("virtual clock", stalled_reason(res));
+  // Batch means over the run's 10 stretches of per_batch updates: consecutive updates are
+  // correlated, batches of >= 100 nearly not, so their spread gives the standard error.
+  std::vector<double> means;
+  double prev_t = 0;
+  std::uint64_t prev_u = 0;
+  for (const CurvePoint& p : res.curve) {
+    if (p.updates <= prev_u || p.updates % per_batch != 0) continue;
+    means.push_back((p.time_s - prev_t) / static_cast<double>(p.updates - prev_u));
+    prev_t = p.time_s;
+    prev_u = p.updates;
+  }
+  double se = 0;
+  if (means.size() > 1) {
+    double m = 0, ss = 0;
+    for (double x : means) m += x;
+    m /= static_cast<double>(means.size());
+    for (double x : means) ss += (x - m) * (x - m);
+    const double n = static_cast<double>(means.size());
+    se = std::sqrt(ss / (n - 1) / n);
+  }
+  return Estimate{res.mean_update_interval_s(), se, "virtual clock", ""};
 }
 
 Estimate predict_time_per_update(DelayModel& delay, const std::string& variant, std::size_t P,
@@ -122,8 +217,9 @@ Estimate predict_time_per_update(DelayModel& delay, const std::string& variant, 
   const Variant v = make_variant(variant, P, K);
   K = v.K;
   const DelayFacts f = delay.facts();
-  if (o.force_monte_carlo || f.family == Family::kHang)
-    return monte_carlo_time_per_update(delay, variant, P, K, o);
+  const std::string never = never_reason(delay, v, P);
+  if (!never.empty()) return never_estimate("delay facts", never);
+  if (o.force_monte_carlo) return monte_carlo_time_per_update(delay, variant, P, K, o);
   const double hk = harmonic(P) - harmonic(P - K);
 
   if (f.homogeneous && f.family == Family::kExp) {
@@ -131,17 +227,17 @@ Estimate predict_time_per_update(DelayModel& delay, const std::string& variant, 
     switch (v.kind) {
       case VariantKind::kKSync:
       case VariantKind::kKAsync:  // memoryless: K-async's order statistics restart fresh
-        return {hk * m, 0, "closed form"};
+        return {hk * m, 0, "closed form", ""};
       case VariantKind::kKBatchSync:
       case VariantKind::kKBatchAsync:
-        return {static_cast<double>(K) * m / static_cast<double>(P), 0, "closed form"};
+        return {static_cast<double>(K) * m / static_cast<double>(P), 0, "closed form", ""};
     }
   }
   if (f.homogeneous && f.family == Family::kShiftedExp) {
     const double s = f.shift, m = f.mean;
-    if (v.kind == VariantKind::kKSync) return {s + hk * m, 0, "closed form"};
+    if (v.kind == VariantKind::kKSync) return {s + hk * m, 0, "closed form", ""};
     if (v.kind == VariantKind::kKBatchAsync || (v.kind == VariantKind::kKAsync && K == 1))
-      return {static_cast<double>(K) * (s + m) / static_cast<double>(P), 0, "closed form"};
+      return {static_cast<double>(K) * (s + m) / static_cast<double>(P), 0, "closed form", ""};
   }
   // Renewal theory: in the long run learner i completes 1/E[X_i] minibatches per second and
   // no work is ever discarded, so K-batch-async (and async) updates every K / sum_i 1/E[X_i].
@@ -153,15 +249,24 @@ Estimate predict_time_per_update(DelayModel& delay, const std::string& variant, 
       ok = std::isfinite(m) && m > 0;
       rate += 1.0 / m;
     }
-    if (ok) return {static_cast<double>(K) / rate, 0, "renewal theory"};
+    if (ok) return {static_cast<double>(K) / rate, 0, "renewal theory", ""};
   }
   // K-sync: E[X_{K:P}] by numerical integration of the order-statistic formula.
   if (v.kind == VariantKind::kKSync && f.homogeneous && f.cdf) {
     double scale = mean_of(f);
     if (!(scale > 0) || !std::isfinite(scale)) scale = f.family == Family::kPareto ? f.scale : 1e-3;
-    return {expected_order_statistic(f.cdf, K, P, scale, f.sf), 0, "numerical integration"};
+    return {expected_order_statistic(f.cdf, K, P, scale, f.sf), 0, "numerical integration", ""};
   }
   return monte_carlo_time_per_update(delay, variant, P, K, o);
+}
+
+std::optional<double> speedup(const Estimate& sync, const Estimate& variant) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  if (!sync.finite() && !variant.finite()) return std::nullopt;  // neither updates
+  if (!sync.finite()) return kInf;
+  if (!variant.finite()) return 0.0;
+  if (variant.value > 0) return sync.value / variant.value;
+  return sync.value > 0 ? std::optional<double>(kInf) : std::nullopt;  // 0 / 0: no delay
 }
 
 std::vector<TheoryRow> predict(DelayModel& delay, const TheoryOptions& o) {
@@ -175,7 +280,7 @@ std::vector<TheoryRow> predict(DelayModel& delay, const TheoryOptions& o) {
     row.K = v.K;
     row.time_per_update =
         name == "sync" ? sync : predict_time_per_update(delay, name, o.P, o.K, o);
-    row.speedup_vs_sync = sync.value / row.time_per_update.value;
+    row.speedup_vs_sync = speedup(sync, row.time_per_update);
     const double P = static_cast<double>(o.P), K = static_cast<double>(v.K);
     switch (v.kind) {
       case VariantKind::kKSync:
@@ -191,6 +296,12 @@ std::vector<TheoryRow> predict(DelayModel& delay, const TheoryOptions& o) {
         row.staleness = (P - 1) / K;
         if (f.homogeneous && f.family == Family::kExp && v.K == 1) row.p0 = 1 / P;
         break;
+    }
+    if (!row.time_per_update.finite()) {  // no steady state: updates stop
+      row.staleness.reset();
+      row.p0.reset();
+      rows.push_back(std::move(row));
+      continue;
     }
     if (v.kind == VariantKind::kKAsync && v.K > 1 && f.family == Family::kHyperExp)
       row.note = "hyperexponential delays are not new-longer-than-used: K-async may be slower than K-sync";

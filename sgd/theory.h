@@ -3,6 +3,9 @@
 // has one, by numerical integration of the order-statistic formula where the delay law's
 // cdf is known, by renewal theory for the async family, and otherwise by Monte Carlo on
 // the virtual clock (with a standard error). Each prediction says which method gave it.
+// A delay under which learners get stuck for good (hang, straggler:...,slow=hang, a trace
+// with end=stop) has E[T] = +infinity: the prediction says "never" and why, rather than a
+// number. measure_time_per_update is the independent check of a prediction.
 #pragma once
 
 #include <cstddef>
@@ -29,16 +32,22 @@ double expected_order_statistic(const std::function<double(double)>& cdf, std::s
                                 const std::function<double(double)>& sf = {});
 
 struct Estimate {
-  double value = 0;
+  double value = 0;      // seconds; +infinity when `never` is set
   double std_error = 0;  // 0 for exact methods
-  std::string method;    // "closed form", "numerical integration", "renewal theory", "Monte Carlo"
+  std::string method;    // "closed form", "numerical integration", "renewal theory",
+                         // "Monte Carlo", "delay facts" (never), "virtual clock" (measured)
+  std::string never;     // non-empty: E[T] is infinite (updates stop), and why
+
+  bool finite() const { return never.empty(); }
 };
 
 struct TheoryRow {
   std::string variant;
   std::size_t K = 1;
   Estimate time_per_update;          // E[T], seconds
-  double speedup_vs_sync = 0;        // E[T_sync] / E[T]
+  /// E[T_sync] / E[T]: +infinity when only sync never updates, 0 when only this variant
+  /// never does, empty when neither updates (undefined).
+  std::optional<double> speedup_vs_sync;
   std::optional<double> staleness;   // steady-state mean staleness
   std::optional<double> p0;          // fraction of fresh gradients, where known
   std::string note;
@@ -54,6 +63,11 @@ struct TheoryOptions {
   bool force_monte_carlo = false;     // measure every variant on the virtual clock
 };
 
+/// E[T_sync] / E[T] of two estimates: +infinity when only sync never updates (or E[T] is
+/// 0 and E[T_sync] is not), 0 when only the variant never does, empty when it is undefined
+/// (both never, or both 0 as with delay none).
+std::optional<double> speedup(const Estimate& sync, const Estimate& variant);
+
 /// Predicts every requested variant. `delay` is sampled for Monte Carlo estimates.
 std::vector<TheoryRow> predict(DelayModel& delay, const TheoryOptions& options);
 
@@ -63,8 +77,23 @@ Estimate predict_time_per_update(DelayModel& delay, const std::string& variant, 
 
 /// Mean time per update measured on the virtual clock in timing-only mode: 10 independent
 /// runs (seeds derived from options.seed) of mc_updates/10 updates each; the standard
-/// error is across the runs.
+/// error is across the runs. A run that stalls (every learner's pending delay infinite)
+/// gives an Estimate that is `never`. Throws RunError when a run stops otherwise (a
+/// learner failed: the faulty model).
 Estimate monte_carlo_time_per_update(DelayModel& delay, const std::string& variant,
                                      std::size_t P, std::size_t K, const TheoryOptions& options);
+
+/// The seed measure_time_per_update runs with: derived from options.seed for a purpose no
+/// Monte Carlo run uses, so a measurement never replays a prediction's draws.
+std::uint64_t measurement_seed(const TheoryOptions& options);
+
+/// What `theory --measure` reports: the mean time per update of ONE virtual-clock
+/// timing-only run of options.mc_updates updates with measurement_seed(options) -- an
+/// experiment like `train --clock virtual --timing-only`, independent of every prediction
+/// (closed forms are checked by it; Monte Carlo predictions, from 10 short runs with other
+/// seeds, agree with it only within their standard errors). std_error from 10 batch means
+/// of the run. `never` when the run stalls; RunError when a learner fails.
+Estimate measure_time_per_update(DelayModel& delay, const std::string& variant, std::size_t P,
+                                 std::size_t K, const TheoryOptions& options);
 
 }  // namespace racesgd

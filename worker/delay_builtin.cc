@@ -1,6 +1,7 @@
 // The built-in delay models. Each is a small class: parameters validated in its factory
-// (InputError via SpecArgs::fail), a sample() that never throws or allocates, a canonical
-// spec() and the closed-form facts the theory calculator uses.
+// (InputError via SpecArgs::fail), a sample() that never allocates and never throws (except
+// `faulty`'s, whose throw is the point), a canonical spec() and the closed-form facts the
+// theory calculator uses (p_never = 0 for every law with finite draws: see DelayFacts).
 #include "worker/delay_builtin.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <limits>
 
 #include "core/check.h"
+#include "core/delay_cap.h"
 #include "core/error.h"
 #include "core/units.h"
 #include "worker/delay_trace.h"
@@ -53,6 +55,14 @@ DelayFacts pool_delay_facts(const std::vector<DelayFacts>& per_worker) {
   }
   if (all_mean) pooled.mean_value = sum_mean / n;
   if (all_var) pooled.variance = sum_second / n - (sum_mean / n) * (sum_mean / n);
+  bool all_never = true;
+  double sum_never = 0;
+  for (const DelayFacts& f : per_worker) {
+    all_never = all_never && f.p_never.has_value();
+    if (f.p_never) sum_never += *f.p_never;
+    pooled.runs_out = pooled.runs_out || f.runs_out;
+  }
+  if (all_never) pooled.p_never = sum_never / n;
   return pooled;
 }
 
@@ -97,6 +107,7 @@ class NoneDelay final : public DelayModel {
     DelayFacts f;
     f.family = Family::kNone;
     f.value = 0;
+    f.p_never = 0;
     f.cdf = step_cdf(0);
     f.mean_value = 0;
     f.variance = 0;
@@ -113,6 +124,7 @@ class HangDelay final : public DelayModel {
     f.family = Family::kHang;
     f.value = kInf;
     f.cdf = [](double) { return 0.0; };
+    f.p_never = 1;
     return f;  // no finite mean
   }
 };
@@ -126,6 +138,7 @@ class ConstDelay final : public DelayModel {
     DelayFacts f;
     f.family = Family::kConst;
     f.value = value_;
+    f.p_never = 0;
     f.cdf = step_cdf(value_);
     f.mean_value = value_;
     f.variance = 0;
@@ -146,6 +159,7 @@ class UniformDelay final : public DelayModel {
   DelayFacts facts() const override {
     DelayFacts f;
     f.family = Family::kUniform;
+    f.p_never = 0;
     f.min = lo_;
     f.max = hi_;
     if (hi_ > lo_)
@@ -174,6 +188,7 @@ class ShiftedExpDelay final : public DelayModel {
   DelayFacts facts() const override {
     DelayFacts f;
     f.family = named_exp_ ? Family::kExp : Family::kShiftedExp;
+    f.p_never = 0;
     f.shift = shift_;
     f.mean = mean_;
     f.cdf = [s = shift_, m = mean_](double x) { return x <= s ? 0.0 : -std::expm1(-(x - s) / m); };
@@ -201,6 +216,7 @@ class ParetoDelay final : public DelayModel {
   DelayFacts facts() const override {
     DelayFacts f;
     f.family = Family::kPareto;
+    f.p_never = 0;
     f.scale = scale_;
     f.alpha = alpha_;
     f.cdf = [s = scale_, a = alpha_](double x) { return x <= s ? 0.0 : 1.0 - std::pow(s / x, a); };
@@ -227,6 +243,7 @@ class LogNormalDelay final : public DelayModel {
   DelayFacts facts() const override {
     DelayFacts f;
     f.family = Family::kLogNormal;
+    f.p_never = 0;
     f.median = median_;
     f.sigma = sigma_;
     f.cdf = [m = median_, s = sigma_](double x) {
@@ -248,6 +265,7 @@ class LogNormalDelay final : public DelayModel {
 DelayFacts hyperexp_facts(double p, double m1, double m2) {
   DelayFacts f;
   f.family = Family::kHyperExp;
+  f.p_never = 0;
   f.p = p;
   f.mean1 = m1;
   f.mean2 = m2;
@@ -295,6 +313,8 @@ DelayFacts mix_facts(const DelayFacts& base, const DelayFacts& slow, double p) {
                           p * (*slow.variance + *slow.mean_value * *slow.mean_value);
     f.variance = second - *f.mean_value * *f.mean_value;
   }
+  if (base.p_never && slow.p_never) f.p_never = (1 - p) * *base.p_never + p * *slow.p_never;
+  f.runs_out = (p < 1 && base.runs_out) || (p > 0 && slow.runs_out);
   return f;
 }
 
@@ -455,8 +475,17 @@ std::unique_ptr<DelayModel> make_hetero(SpecArgs& a, const DelayContext& ctx) {
   if (scales.size() != ctx.num_workers)
     a.fail("scales has " + std::to_string(scales.size()) + " entries but there are " +
            std::to_string(ctx.num_workers) + " workers (one scale per worker)");
-  for (double c : scales)
+  for (std::size_t w = 0; w < scales.size(); ++w) {
+    const double c = scales[w];
     if (!(c > 0)) a.fail("every scale must be > 0");
+    // A scale that lifts the mean past the delay cap would have nearly every draw clamped:
+    // the run would not be the one asked for (docs/delay-models.md, "The delay cap").
+    const std::optional<double> mean = inner->worker_facts(w).mean_value;
+    if (mean && c * *mean > kMaxDelaySeconds)
+      a.fail("scale " + format_spec_number(c) + " of worker " + std::to_string(w) +
+             " makes its mean minibatch time " + format_duration(c * *mean) +
+             ", above the delay cap of " + format_duration(kMaxDelaySeconds));
+  }
   return std::make_unique<HeteroDelay>(std::move(inner), std::move(scales));
 }
 

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 
 #include "core/check.h"
+#include "core/delay_cap.h"
 #include "core/error.h"
 #include "worker/delay_builtin.h"
 
@@ -80,6 +83,37 @@ Registry& registry() {
   return r;
 }
 
+// The one place every draw passes through (make_delay_model wraps every model, nested ones
+// included): clamps it to [0, kMaxDelaySeconds] so that no law's tail, trace or plug-in
+// arithmetic can hand a clock an astronomically long or negative delay. +infinity stays
+// "never finishes" unless the model's facts say its draws are finite (p_never = 0), in
+// which case it is an overflow (lognormal with a huge sigma) and becomes the cap. NaN has
+// no meaning as a time: it fails the learner, naming the model.
+class CappedDelay final : public DelayModel {
+ public:
+  explicit CappedDelay(std::unique_ptr<DelayModel> inner)
+      : inner_(std::move(inner)), may_never_finish_(inner_->facts().may_never_finish()) {}
+
+  double sample(std::size_t worker, Rng& rng) override {
+    const double x = clamp_delay_seconds(inner_->sample(worker, rng), may_never_finish_);
+    if (std::isnan(x))
+      throw std::runtime_error("delay model '" + inner_->spec() + "' drew NaN for worker " +
+                               std::to_string(worker));
+    return x;
+  }
+  std::string spec() const override { return inner_->spec(); }
+  DelayFacts facts() const override { return inner_->facts(); }
+  DelayFacts worker_facts(std::size_t worker) const override {
+    return inner_->worker_facts(worker);
+  }
+  void save_state(std::vector<std::uint64_t>& out) const override { inner_->save_state(out); }
+  void restore_state(std::span<const std::uint64_t>& in) override { inner_->restore_state(in); }
+
+ private:
+  std::unique_ptr<DelayModel> inner_;
+  bool may_never_finish_;
+};
+
 }  // namespace
 
 std::unique_ptr<DelayModel> make_delay_model(std::string_view text, const DelayContext& ctx) {
@@ -95,7 +129,7 @@ std::unique_ptr<DelayModel> make_delay_model(std::string_view text, const DelayC
   std::unique_ptr<DelayModel> model = (*factory)(args, ctx);
   RACESGD_CHECK_MSG(model != nullptr, args.name().c_str());
   args.finish();
-  return model;
+  return std::make_unique<CappedDelay>(std::move(model));
 }
 
 std::unique_ptr<DelayModel> make_nested_delay_model(const SpecArgs& outer,

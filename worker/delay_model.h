@@ -65,6 +65,24 @@ struct DelayFacts {
   std::function<double(double)> sf;
   std::optional<double> mean_value;  // E[X] when known and finite
   std::optional<double> variance;    // Var[X] when known and finite
+
+  /// P(X = +infinity) for one draw, i.e. that the learner never finishes: 0 for every law
+  /// whose draws are finite, 1 for hang, P for straggler:...,slow=hang,p=P. Empty when
+  /// unknown (the default, e.g. a plug-in that does not say). The other facts describe the
+  /// finite part (cdf, mean), so cdf(x) tends to 1 - p_never.
+  /// Setting it to 0 also tells the registry's wrapper that a +infinity draw is an
+  /// overflow, to be clamped to kMaxDelaySeconds rather than served as "never".
+  std::optional<double> p_never;
+  /// True when draws turn +infinity for good after finitely many (trace:...,end=stop once
+  /// its values run out): the long-run time per update is then infinite whatever the
+  /// facts above say about the values themselves.
+  bool runs_out = false;
+
+  /// Whether a learner can be stuck forever: p_never > 0 or runs_out.
+  bool may_never_finish() const { return runs_out || !p_never || *p_never > 0; }
+  /// Whether the facts say some draw is +infinity (p_never > 0 known, or runs_out): unlike
+  /// may_never_finish(), an unknown p_never counts as "no".
+  bool known_to_never_finish() const { return runs_out || (p_never && *p_never > 0); }
 };
 
 /// Where a model is built: how many workers will call sample() (worker indices are
@@ -81,8 +99,13 @@ class DelayModel {
   /// Draws worker `worker`'s next minibatch time X in seconds (>= 0; +infinity = never
   /// finishes). `rng` is that worker's own stream. Called only from the thread that owns
   /// `worker`'s stream (one thread per worker index), so per-worker state indexed by
-  /// `worker` needs no locking. Never throws, never allocates (hot path);
+  /// `worker` needs no locking. Should not allocate (hot path);
   /// worker >= num_workers is a programming error (RACESGD_CHECK).
+  /// May throw std::exception to fail this learner (fault injection: the built-in `faulty`
+  /// does): both runtimes catch it and report "worker W failed: what()", then stop the run
+  /// (exit 1) or, with --on-worker-failure continue, go on without the learner. Models
+  /// built by make_delay_model are wrapped so that every draw is clamped to
+  /// [0, kMaxDelaySeconds] (core/delay_cap.h) and a NaN draw throws, naming the model.
   virtual double sample(std::size_t worker, Rng& rng) = 0;
 
   /// Canonical spec string, e.g. "exp:mean=5ms"; make_delay_model(spec()) builds an
@@ -109,7 +132,10 @@ class DelayModel {
   virtual void restore_state(std::span<const std::uint64_t>& in);
 };
 
-/// Parses a spec string into a model for ctx.num_workers workers. Throws InputError whose
+/// Parses a spec string into a model for ctx.num_workers workers. The model the factory
+/// built is returned inside a thin wrapper that forwards everything and clamps each draw
+/// (see sample() and core/delay_cap.h): every model, built-in or plug-in, nested or not,
+/// goes through that one clamp. Throws InputError whose
 /// message names the spec text and the problem (unknown model — listing the known ones —,
 /// missing/unknown/out-of-range parameter, bad unit, unbalanced parentheses, unreadable or
 /// malformed trace file with its path and line). Thread-safe; allocates.

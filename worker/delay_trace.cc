@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/check.h"
+#include "core/delay_cap.h"
 #include "core/error.h"
 #include "core/units.h"
 #include "worker/delay_builtin.h"
@@ -85,6 +86,9 @@ DelayTrace read_delay_trace(const std::filesystem::path& path, double unit_secon
       const double v = parse_double(cells[c], "delay spec '" + args.spec().text + "': " + at +
                                                   " column " + std::to_string(c + 1));
       if (v < 0) args.fail(at + ": negative delay " + std::string(cells[c]));
+      if (v * unit_seconds > kMaxDelaySeconds)
+        args.fail(at + ": delay " + std::string(cells[c]) + " is above the delay cap of " +
+                  format_duration(kMaxDelaySeconds) + " (docs/delay-models.md, \"The delay cap\")");
       trace.columns[c].push_back(v * unit_seconds);
     }
   }
@@ -105,6 +109,7 @@ DelayFacts empirical_facts(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   DelayFacts f;
   f.family = DelayFacts::Family::kEmpirical;
+  f.p_never = 0;
   const double n = static_cast<double>(values.size());
   const double mean = std::accumulate(values.begin(), values.end(), 0.0) / n;
   double ss = 0;
@@ -146,17 +151,25 @@ class TraceDelay final : public DelayModel {
 
   // The facts describe the values in the file; with end=stop the +infinity tail after a
   // worker's sequence runs out is left out (it is not a distribution of minibatch times).
+  // runs_out says that the tail exists.
   DelayFacts facts() const override {
-    if (trace_.columns.size() == 1) return empirical_facts(trace_.columns[0]);
-    std::vector<double> pooled;
-    for (const auto& c : trace_.columns) pooled.insert(pooled.end(), c.begin(), c.end());
-    DelayFacts f = empirical_facts(std::move(pooled));
-    f.homogeneous = false;
+    DelayFacts f;
+    if (trace_.columns.size() == 1) {
+      f = empirical_facts(trace_.columns[0]);
+    } else {
+      std::vector<double> pooled;
+      for (const auto& c : trace_.columns) pooled.insert(pooled.end(), c.begin(), c.end());
+      f = empirical_facts(std::move(pooled));
+      f.homogeneous = false;
+    }
+    f.runs_out = end_ == TraceEnd::kStop;
     return f;
   }
   DelayFacts worker_facts(std::size_t worker) const override {
     RACESGD_CHECK(worker < cursors_.size());
-    return empirical_facts(column(worker));
+    DelayFacts f = empirical_facts(column(worker));
+    f.runs_out = end_ == TraceEnd::kStop;
+    return f;
   }
 
   // One cursor per worker: the index of its next delay in its column.

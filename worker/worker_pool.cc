@@ -1,11 +1,11 @@
 #include "worker/worker_pool.h"
 
 #include <algorithm>
-#include <cmath>
 #include <optional>
 #include <utility>
 
 #include "core/check.h"
+#include "core/deadline.h"
 #include "core/rng.h"
 #include "worker/gradient_task.h"
 
@@ -141,11 +141,9 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
     if (cancelled()) continue;  // pin and buffer return to their pools here
     if (config_.delay_after_compute && std::isfinite(x)) announce(computed + x_ticks);
 
-    Clock::time_point deadline = Clock::time_point::max();
-    if (std::isfinite(x)) {
-      const auto wait = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(x));
-      deadline = (config_.delay_after_compute ? computed : start) + wait;
-    }
+    // +infinity (hang) gives time_point::max(): wait for a cancel or stop only.
+    const Clock::time_point deadline =
+        deadline_after(config_.delay_after_compute ? computed : start, x);
     bool reached = false;
     while (true) {
       if (slot.sleep.sleep_until(deadline)) {

@@ -290,11 +290,12 @@ expect_error "E array for a single value" "'P' takes one value" race --config "$
 expect_error "E --checkpoint-every without --checkpoint" "--checkpoint-every" train --checkpoint-every 5s
 # --no-plot, --version, durations and the 600 s cap in --help, default K = min(2, P).
 check "E --version" bash -c "'$racesgd' --version | grep -Eq '^racesgd 0\.1\.0 \(git [0-9a-f]+|unknown'"
-check "E help: durations, cap, --no-plot" bash -c "'$racesgd' race --help > '$tmp/e-help' && grep -q 'durations: .*1.5min, 1h' '$tmp/e-help' && grep -q 'at most 600s' '$tmp/e-help' && grep -q -- '--no-plot' '$tmp/e-help'"
+check "E help: durations, cap, --no-plot" bash -c "'$racesgd' race --help > '$tmp/e-help' && grep -q 'durations: a number with unit h, min, s, ms' '$tmp/e-help' && grep -q 'at most 600s' '$tmp/e-help' && grep -q -- '--no-plot' '$tmp/e-help'"
 expect_ok "E -P 1 with the default K (k-async)" train "${e_vdata[@]}" -P 1 --variant k-async --updates 5 --out "$tmp/e-p1"
 expect_ok "E race --no-plot" race "${e_vdata[@]}" -P 2 --variants sync --repeats 1 --updates 5 --no-plot --out "$tmp/e-noplot"
 check "E race --no-plot: no plot" test ! -e "$tmp/e-noplot/error_vs_time.png"
 expect_ok "E race -P 1 with the default K" race "${e_vdata[@]}" -P 1 --variants sync,k-async --repeats 1 --updates 5 --plot=false --out "$tmp/e-p1r"
+expect_ok "E theory -P 1 with the default K" theory --delay exp:mean=1ms -P 1 --variant sync,k-async
 # The train header shows the K in force and the limits; the real-clock progress line
 # says when errors are scored instead of "error=-".
 e_run train "${e_vdata[@]}" --variant async -P 4 -K 2 --target-error 0.05 --out "$tmp/e-hdr"
@@ -302,8 +303,12 @@ check "E header: effective K and the 600 s cap" bash -c "grep -q 'async P=4 K=1 
 e_run train --data "$fx/mnist100-images-idx3-ubyte" --test-fraction 0.3 --batch 8 --progress on --variant async -P 2 --delay exp:mean=1ms --time 0.6s --out "$tmp/e-prog"
 check "E progress line: real clock says errors come later" grep -q "error=scored after the run" "$tmp/e.err"
 # Finding 13: huge numbers print in %g form, never hundreds of digits.
-e_run train "${data[@]}" --clock virtual -P 2 --updates 5 --delay 'hetero:const:value=1ms,scales=1,1e250' --out "$tmp/e-huge"
-check "E huge times: short lines" bash -c "[[ \$(wc -L < '$tmp/e.out') -lt 200 && \$(wc -L < '$tmp/e-huge/curve.csv' ) -lt 2000 ]] && grep -q 'e+2' '$tmp/e.out'"
+# (Delays are capped at 1e6 s, so a run reaches 1e9 s only after ~2000 near-cap updates.)
+e_run train "${data[@]}" --clock virtual --variant sync -P 2 --updates 2000 --timing-only \
+  --delay 'hetero:const:value=1s,scales=1,999999' --out "$tmp/e-huge"
+check "E huge times: short lines" bash -c "[[ \$(wc -L < '$tmp/e.out') -lt 200 && \$(wc -L < '$tmp/e-huge/curve.csv' ) -lt 2000 ]] && grep -q 'e+09' '$tmp/e.out'"
+e_run train "${data[@]}" --clock virtual -P 4 --updates 5 --delay 'hetero:exp:mean=1ms,scales=1,1,1,1e300' --out "$tmp/e-huge2"
+check "E huge scale: exit 2, one short message" bash -c "[[ $e_rc -eq 2 && \$(wc -L < '$tmp/e.err') -lt 300 ]] && grep -q 'e+300' '$tmp/e.err'"
 # Finding 12: curve.csv says why it stopped; stale outputs go; writes are durable; a full
 # disk exits 1 with the summary on stdout and no temporary file left.
 check "E curve.csv says interrupted" grep -q '^# stop_reason: interrupted$' "$tmp/sigint/curve.csv"
@@ -387,6 +392,95 @@ check "SIGINT during 1ns ticks: stopped within 20 s (took ${took_ms} ms; was > 5
 check "SIGINT during 1ns ticks: summary marked interrupted" \
   grep -q '"interrupted": true' "$tmp/tick-sigint/summary.json"
 # --- end of helper D1's block ---
+
+# ---- Issue 9, helper C: the delay cap, saturating deadlines, theory 'never' and an
+# independent theory --measure, durations in min and h. Every run is bounded by a timeout
+# that also kills: these inputs used to spin forever and ignore SIGTERM, and a regression
+# must fail here rather than hang the suite.
+c_expect_error() {  # like expect_error, under a 60 s timeout
+  local what=$1 needle=$2
+  shift 2
+  local err rc
+  err=$(timeout -k 5 60 "$racesgd" "$@" 2>&1 >/dev/null)
+  rc=$?
+  if [[ $rc -eq 2 && "$err" == *"$needle"* ]]; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $what: exit $rc (want 2), message: $err (want it to contain: $needle)"
+  fi
+}
+c_run() { timeout -k 5 60 "$racesgd" "$@"; }
+# A trace holding 1e308 drove the virtual clock to +inf; over the 1e6 s cap it is an input error.
+printf '0.001\n1e308\n' >"$tmp/c-huge.csv"
+c_expect_error "trace value above the delay cap" "line 2: delay 1e308 is above the delay cap of 1e+06s" \
+  train "${data[@]}" --clock virtual --variant sync -P 2 --updates 5 \
+  --delay "trace:file=$tmp/c-huge.csv" --out "$tmp/c-huge"
+c_expect_error "1e9 s const times 1e299 scales" "is out of range [0s, 1e+06s]" \
+  train "${data[@]}" --clock virtual --variant sync -P 4 --updates 5 \
+  --delay 'hetero:const:value=1e9s,scales=1e299,1e299,1e299,1e299' --out "$tmp/c-hetero"
+# A 1e13 straggler on the real clock was served at once (UB in the nanosecond conversion).
+c_expect_error "hetero scale above the delay cap" "scale 1e+13 of worker 1" \
+  train "${data[@]}" --variant sync -P 2 --time 2s \
+  --delay 'hetero:const:value=1ms,scales=1,1e13' --out "$tmp/c-1e13"
+# At the cap itself: the real clock waits for the straggler (no update in 1 s)...
+c_run train "${data[@]}" --variant sync -P 2 --time 1s --delay 'hetero:const:value=1ms,scales=1,1e9' \
+  --out "$tmp/c-cap-real" >/dev/null 2>&1
+check "straggler at the cap, real clock: exit 0" test $? -eq 0
+check "straggler at the cap, real clock: not served at once" \
+  grep -q '"updates": 0,' "$tmp/c-cap-real/summary.json"
+# ... and the virtual clock steps over it in no time.
+c_run train "${data[@]}" --clock virtual --variant sync -P 4 --updates 3 \
+  --delay 'hetero:const:value=1s,scales=1,1,1,1e6' --out "$tmp/c-cap-virtual" >/dev/null 2>&1
+check "straggler at the cap, virtual clock: exit 0" test $? -eq 0
+check "straggler at the cap, virtual clock: 3 updates of 1e6 s" \
+  grep -q '"run_time_s": 3000000.0,' "$tmp/c-cap-virtual/summary.json"
+# Durations in minutes and hours; a bare m is ambiguous.
+c_run train "${data[@]}" --clock virtual --time 0.5min --delay const:value=0.001min \
+  --out "$tmp/c-min" >/dev/null 2>&1
+check "--time 0.5min: exit 0" test $? -eq 0
+check "--time 0.5min: 30 s of virtual time" grep -q '"run_time_s": 30.0,' "$tmp/c-min/summary.json"
+c_run train "${data[@]}" --clock virtual --time 1.5h --updates 5 --out "$tmp/c-h" >/dev/null 2>&1
+check "--time 1.5h: exit 0" test $? -eq 0
+# Flags that take a duration or a count tell them apart by the unit, min and h included.
+c_run train "${data[@]}" --clock virtual --time 1h --eval-every 10min --delay const:value=1s \
+  --lr-decay step:every=30min,factor=0.5 --out "$tmp/c-every" >/dev/null 2>&1
+check "--eval-every 10min, --lr-decay every=30min: exit 0" test $? -eq 0
+check "--eval-every 10min: 8 curve points in 1 h" \
+  test "$(grep -c '^[0-9]' "$tmp/c-every/curve.csv" 2>/dev/null)" -eq 8
+c_expect_error "--time 2m is ambiguous" "ambiguous: write min for minutes or ms for milliseconds" \
+  train "${data[@]}" --time 2m --out "$tmp/c-m"
+c_expect_error "exp:mean=2m is ambiguous" "exp:mean=2m' parameter mean: '2m' is ambiguous" \
+  train "${data[@]}" --delay exp:mean=2m --out "$tmp/c-m"
+# theory: delays that never finish say so (no 0s, nan or 180-digit speed-ups), exit 0.
+printf '1\n2\n3\n' >"$tmp/c-stop.csv"
+for d in hang 'straggler:base=exp:mean=1ms,slow=hang,p=0.1' "trace:file=$tmp/c-stop.csv,end=stop,unit=ms"; do
+  c_run theory --delay "$d" -P 4 -K 2 --mc-updates 1000 >"$tmp/c-never.out" 2>&1
+  check "theory $d: exit 0" test $? -eq 0
+  check "theory $d: every row says never" \
+    test "$(grep -Ec '^[a-z-]+ +[0-9]+ +never ' "$tmp/c-never.out")" -eq 6
+  check "theory $d: says why" grep -q '^never: ' "$tmp/c-never.out"
+  check "theory $d: no nan, no 0s, no huge numbers" \
+    bash -c "! grep -Eiq 'nan|  0s |[0-9]{12}' '$tmp/c-never.out'"
+done
+c_run theory --delay hang -P 4 -K 2 --json >"$tmp/c-never.json" 2>&1
+check "theory --json hang: seconds null and the reason" \
+  grep -q '"never": "a learner never finishes' "$tmp/c-never.json"
+# theory --measure: an independent virtual-clock run, not the Monte Carlo prediction again
+# (k-batch-sync and k-async are Monte Carlo predictions here: meas/pred was exactly 1).
+c_run theory --delay shifted-exp:shift=1ms,mean=1ms -P 8 -K 2 --variant k-batch-sync,k-async \
+  --mc-updates 2000 --measure --json >"$tmp/c-measure.json" 2>&1
+check "theory --measure: exit 0" test $? -eq 0
+check "theory --measure: two measured rows" \
+  test "$(grep -c '"measured_over_predicted": ' "$tmp/c-measure.json")" -eq 2
+check "theory --measure: not the prediction again (meas/pred != 1 exactly)" \
+  bash -c "! grep -Eq '\"measured_over_predicted\": 1(\\.0)?,?\$' '$tmp/c-measure.json'"
+check "theory --measure: both within 5% of the prediction" \
+  test "$(grep -Ec '"measured_over_predicted": (0\.9[5-9]|1\.0[0-4])' "$tmp/c-measure.json")" -eq 2
+c_run theory --delay shifted-exp:shift=1ms,mean=1ms -P 8 -K 2 --mc-updates 2000 --measure \
+  >"$tmp/c-measure.out" 2>&1
+check "theory --measure: says what was measured" grep -q 'independent of the Monte Carlo' "$tmp/c-measure.out"
+# ---- end of helper C's block
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -29,3 +29,25 @@ TEST_CASE("format_duration picks a readable unit", "[units]") {
   CHECK(racesgd::format_duration(1.5) == "1.5s");
   CHECK(racesgd::format_duration(3e-4) == "300us");
 }
+
+TEST_CASE("durations in hours and minutes, and an ambiguous m", "[units]") {
+  CHECK(parse_duration_seconds("1min", "x") == Approx(60));
+  CHECK(parse_duration_seconds("1h", "x") == Approx(3600));
+  CHECK(parse_duration_seconds("1.5h", "x") == Approx(5400));
+  CHECK(parse_duration_seconds("0.5min", "x") == Approx(30));
+  CHECK(parse_duration_seconds("90s", "x") == Approx(90));
+  CHECK(parse_duration_seconds(" 2 min ", "x") == Approx(120));
+  CHECK_THROWS_WITH(parse_duration_seconds("2m", "--time"),
+                    Catch::Contains("--time") && Catch::Contains("ambiguous") &&
+                        Catch::Contains("min") && Catch::Contains("ms"));
+  CHECK_THROWS_WITH(parse_duration_seconds("1h30min", "--time"), Catch::Contains("not a duration"));
+  CHECK_THROWS_WITH(parse_duration_seconds("1e307h", "--time"), Catch::Contains("not a duration"));
+  CHECK_THROWS(parse_duration_seconds("min", "--time"));
+  CHECK_THROWS(parse_duration_seconds("h", "--time"));
+  CHECK_THROWS(parse_duration_seconds("1d", "--time"));
+  CHECK(racesgd::has_duration_unit("0.5s"));
+  CHECK(racesgd::has_duration_unit("1min"));
+  CHECK(racesgd::has_duration_unit("2h"));
+  CHECK(racesgd::has_duration_unit("2m"));  // so that it reaches the "ambiguous" error
+  CHECK_FALSE(racesgd::has_duration_unit("100"));
+}

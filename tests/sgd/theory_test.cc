@@ -1,7 +1,13 @@
 #include "sgd/theory.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <utility>
 
 #include "sgd/lr_schedule.h"
 #include "sgd/virtual_runtime.h"
@@ -131,5 +137,110 @@ TEST_CASE("virtual staleness and p0 match paper.md within 1%", "[theory][virtual
     INFO(c.variant << " K=" << c.K);
     CHECK(r.staleness_mean == Approx(c.staleness).epsilon(0.01));
     if (c.p0 > 0) CHECK(r.p0 == Approx(c.p0).epsilon(0.01));
+  }
+}
+
+namespace {
+// Worker 0 never finishes; the others take 1 ms. Its facts say nothing (a plug-in that
+// does not know), so only a virtual-clock run can tell that sync stalls.
+class OneHangs final : public DelayModel {
+ public:
+  double sample(std::size_t worker, Rng&) override {
+    return worker == 0 ? std::numeric_limits<double>::infinity() : 1e-3;
+  }
+  std::string spec() const override { return "one-hangs"; }
+};
+
+void check_all_never(DelayModel& d, const TheoryOptions& o, const std::string& why) {
+  for (const TheoryRow& r : predict(d, o)) {
+    INFO(r.variant);
+    CHECK_FALSE(r.time_per_update.finite());
+    CHECK(std::isinf(r.time_per_update.value));
+    CHECK(r.time_per_update.never.find(why) != std::string::npos);
+    CHECK_FALSE(r.speedup_vs_sync.has_value());  // infinite / infinite: undefined
+    CHECK_FALSE(r.staleness.has_value());
+  }
+}
+}  // namespace
+
+TEST_CASE("delays that never finish predict 'never', not 0, NaN or 1e177 s", "[theory][never]") {
+  TheoryOptions o;
+  o.P = 4;
+  o.K = 2;
+  o.mc_updates = 2000;
+  check_all_never(*delay("hang", 4), o, "never finishes");
+  check_all_never(*delay("straggler:base=exp:mean=1ms,slow=hang,p=0.1", 4), o,
+                  "probability 0.1");
+  check_all_never(*delay("hetero:hang,scales=1,2,3,4", 4), o, "never finishes");
+
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  const std::string file = dir + "/racesgd_theory_stop_" + std::to_string(::getpid()) + ".csv";
+  std::ofstream(file) << "1\n2\n3\n";
+  check_all_never(*delay("trace:file=" + file + ",end=stop,unit=ms", 4), o, "end=stop");
+  // end=cycle replays forever: finite.
+  CHECK(predict_time_per_update(*delay("trace:file=" + file + ",unit=ms", 4), "sync", 4, 4, o)
+            .finite());
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("a virtual-clock run that stalls is 'never'; the others still predict", "[theory][never]") {
+  TheoryOptions o;
+  o.mc_updates = 2000;
+  OneHangs d;
+  const Estimate sync = predict_time_per_update(d, "sync", 2, 2, o);
+  CHECK_FALSE(sync.finite());
+  CHECK(sync.method == "Monte Carlo");
+  CHECK(sync.never.find("stalled") != std::string::npos);
+  // 1-sync cancels worker 0 at every update: worker 1 alone updates every 1 ms.
+  const Estimate k1 = predict_time_per_update(d, "k-sync", 2, 1, o);
+  REQUIRE(k1.finite());
+  CHECK(k1.value == Approx(1e-3));
+  CHECK(*speedup(sync, k1) == std::numeric_limits<double>::infinity());
+  CHECK(*speedup(k1, sync) == 0.0);
+  CHECK_FALSE(measure_time_per_update(d, "sync", 2, 2, o).finite());
+}
+
+TEST_CASE("speed-ups are defined only where they mean something", "[theory]") {
+  const Estimate never{std::numeric_limits<double>::infinity(), 0, "delay facts", "hang"};
+  const Estimate zero{0, 0, "closed form", ""};
+  const Estimate two{2, 0, "closed form", ""};
+  const Estimate four{4, 0, "closed form", ""};
+  CHECK(*speedup(four, two) == 2.0);
+  CHECK_FALSE(speedup(never, never).has_value());
+  CHECK_FALSE(speedup(zero, zero).has_value());  // delay none: 0 / 0
+  CHECK(std::isinf(*speedup(two, zero)));
+}
+
+// theory --measure used to call the Monte Carlo predictor again with the same seed, so
+// every Monte Carlo row showed meas/pred = 1.0000 exactly.
+TEST_CASE("theory --measure is an independent run: close to the prediction, not equal to it",
+          "[theory][virtual][measure]") {
+  TheoryOptions o;
+  o.P = 8;
+  o.K = 2;
+  o.mc_updates = 20000;
+  CHECK(measurement_seed(o) != o.seed);
+  auto d = delay("shifted-exp:shift=1ms,mean=1ms", 8);
+  for (const auto& [variant, K] : {std::pair<std::string, std::size_t>{"k-batch-sync", 2},
+                                   std::pair<std::string, std::size_t>{"k-async", 2}}) {
+    INFO(variant);
+    const Estimate pred = predict_time_per_update(*d, variant, 8, K, o);
+    REQUIRE(pred.method == "Monte Carlo");
+    const Estimate meas = measure_time_per_update(*d, variant, 8, K, o);
+    CHECK(meas.method == "virtual clock");
+    CHECK(meas.value != pred.value);
+    CHECK(meas.std_error > 0);
+    const double se = std::sqrt(pred.std_error * pred.std_error + meas.std_error * meas.std_error);
+    CHECK(std::fabs(meas.value - pred.value) < 6 * se);
+  }
+  // Against closed forms: within 2% (20000 updates).
+  auto e = delay("exp:mean=1ms", 8);
+  for (const auto& [variant, K] : {std::pair<std::string, std::size_t>{"sync", 8},
+                                   std::pair<std::string, std::size_t>{"k-sync", 2},
+                                   std::pair<std::string, std::size_t>{"async", 1}}) {
+    INFO(variant);
+    const Estimate pred = predict_time_per_update(*e, variant, 8, K, o);
+    REQUIRE(pred.method == "closed form");
+    CHECK(measure_time_per_update(*e, variant, 8, K, o).value == Approx(pred.value).epsilon(0.02));
   }
 }
