@@ -18,6 +18,7 @@
 #include "sgd/real_runtime.h"
 #include "sgd/virtual_runtime.h"
 #include "tests/sgd/blobs.h"
+#include "tests/sgd/run_fixture.h"
 #include "worker/delay_model.h"
 
 using namespace racesgd;
@@ -26,45 +27,11 @@ namespace {
 
 using racesgd::testing::blobs;
 
-struct Fixture {
-  Dataset train = blobs(600, 1);
-  Dataset test = blobs(300, 2);
-  std::unique_ptr<Model> model;
-  std::vector<float> w0;
-  std::unique_ptr<LrSchedule> lr;
-  std::unique_ptr<DelayModel> delay;
-
-  explicit Fixture(double l2 = 0.0, double rate = 0.1)
-      : model(make_model<float>("softmax", 8, 3, l2)),
-        w0(static_cast<std::size_t>(model->num_params()), 0.0f),
-        lr(make_lr_schedule("constant", rate, "none")) {}
-
-  RunInputs inputs(const std::string& variant, std::size_t P, std::size_t K,
-                   const std::string& delay_spec, bool timing_only) {
-    DelayContext ctx;
-    ctx.num_workers = P;
-    delay = make_delay_model(delay_spec, ctx);
-    return inputs_with(variant, P, K, delay.get(), timing_only);
-  }
-  RunInputs inputs_with(const std::string& variant, std::size_t P, std::size_t K, DelayModel* d,
-                        bool timing_only) {
-    RunInputs in;
-    in.model = model.get();
-    in.train = &train;
-    in.test = &test;
-    in.delay = d;
-    in.lr = lr.get();
-    in.w0 = w0;
-    in.settings.variant = make_variant(variant, P, K);
-    in.settings.batch = 16;
-    in.settings.timing_only = timing_only;
-    in.settings.record_updates = true;
-    in.settings.stop.time_s = 20;  // a hang fails the test, not the suite's timeout
-    return in;
-  }
+// A hang fails the test, not the suite's timeout.
+struct Fixture : racesgd::testing::RunFixture {
+  explicit Fixture(double l2 = 0.0, double rate = 0.1) : RunFixture(l2, rate) { time_limit_s = 20; }
 };
-
-RunResult run_on(const RunInputs& in, bool real) { return real ? run_real(in) : run_virtual(in); }
+using racesgd::testing::run_on;
 
 std::uint64_t per_worker_applied(const RunResult& r) {
   std::uint64_t n = 0;

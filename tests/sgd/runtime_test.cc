@@ -6,6 +6,7 @@
 #include "core/rng.h"
 #include "models/model_registry.h"
 #include "tests/sgd/blobs.h"
+#include "tests/sgd/run_fixture.h"
 #include "sgd/lr_schedule.h"
 #include "sgd/real_runtime.h"
 #include "sgd/virtual_runtime.h"
@@ -18,37 +19,8 @@ namespace {
 
 using racesgd::testing::blobs;
 
-struct Fixture {
-  Dataset train = blobs(600, 1);
-  Dataset test = blobs(300, 2);
-  std::unique_ptr<Model> model = make_model<float>("softmax", 8, 3, 0.0);
-  std::vector<float> w0 = std::vector<float>(static_cast<std::size_t>(model->num_params()), 0.0f);
-  std::unique_ptr<LrSchedule> lr = make_lr_schedule("constant", 0.1, "none");
-  std::unique_ptr<DelayModel> delay;
-
-  RunInputs inputs(const std::string& variant, std::size_t P, std::size_t K,
-                   const std::string& delay_spec, bool timing_only) {
-    DelayContext ctx;
-    ctx.num_workers = P;
-    delay = make_delay_model(delay_spec, ctx);
-    RunInputs in;
-    in.model = model.get();
-    in.train = &train;
-    in.test = &test;
-    in.delay = delay.get();
-    in.lr = lr.get();
-    in.w0 = w0;
-    in.settings.variant = make_variant(variant, P, K);
-    in.settings.batch = 16;
-    in.settings.timing_only = timing_only;
-    in.settings.record_updates = true;
-    return in;
-  }
-};
-
-RunResult run_real_or_virtual(const RunInputs& in, bool real) {
-  return real ? run_real(in) : run_virtual(in);
-}
+using Fixture = racesgd::testing::RunFixture;
+using racesgd::testing::run_on;
 
 }  // namespace
 
@@ -307,7 +279,7 @@ TEST_CASE("curves: time never goes backwards, no duplicate final point; pending 
     in.settings.record_updates = false;
     in.settings.stop.time_s = 0.25;
     in.settings.eval.every_s = 0.05;  // a tick falls exactly on the time limit
-    const RunResult r = run_real_or_virtual(in, real);
+    const RunResult r = run_on(in, real);
     REQUIRE(r.curve.size() >= 2);
     for (std::size_t i = 1; i < r.curve.size(); ++i) {
       CHECK(r.curve[i].time_s > r.curve[i - 1].time_s);
