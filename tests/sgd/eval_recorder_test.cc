@@ -17,6 +17,7 @@
 #include "sgd/run_memory.h"
 #include "sgd/virtual_runtime.h"
 #include "tests/sgd/blobs.h"
+#include "tests/sgd/run_fixture.h"
 #include "worker/delay_model.h"
 
 using namespace racesgd;
@@ -33,30 +34,7 @@ CurvePoint at(double t, std::uint64_t updates) {
 
 std::vector<float> filled(std::size_t dim, float v) { return std::vector<float>(dim, v); }
 
-struct Problem {
-  Dataset train = blobs(300, 1);
-  Dataset test = blobs(150, 2);
-  std::unique_ptr<Model> model = make_model<float>("softmax", 8, 3, 0.0);
-  std::vector<float> w0 = std::vector<float>(static_cast<std::size_t>(model->num_params()), 0.0f);
-  std::unique_ptr<LrSchedule> lr = make_lr_schedule("constant", 0.1, "none");
-  std::unique_ptr<DelayModel> delay;
-
-  RunInputs inputs(const std::string& variant, std::size_t P, const std::string& delay_spec) {
-    DelayContext ctx;
-    ctx.num_workers = P;
-    delay = make_delay_model(delay_spec, ctx);
-    RunInputs in;
-    in.model = model.get();
-    in.train = &train;
-    in.test = &test;
-    in.delay = delay.get();
-    in.lr = lr.get();
-    in.w0 = w0;
-    in.settings.variant = make_variant(variant, P, 1);
-    in.settings.batch = 16;
-    return in;
-  }
-};
+using Problem = racesgd::testing::RunFixture;
 
 }  // namespace
 
@@ -148,7 +126,7 @@ TEST_CASE("a model that cannot keep a few snapshots, or fit the machine, is an I
 TEST_CASE("both runtimes reject a snapshot budget the model does not fit, before running",
           "[eval][memory][virtual][real]") {
   Problem f;
-  RunInputs in = f.inputs("async", 2, "const:value=1ms");
+  RunInputs in = f.inputs("async", 2, 1, "const:value=1ms", false);
   in.settings.stop.updates = 5;
   in.settings.eval.snapshot_memory = 27 * sizeof(float) * 4;  // 4 slots: fewer than a curve needs
   CHECK_THROWS_WITH(run_virtual(in), Catch::Contains("--snapshot-memory"));
@@ -239,7 +217,7 @@ TEST_CASE("a signal during post-run scoring marks the run interrupted, its curve
           "[eval][signal][virtual][real]") {
   for (const bool real : {false, true}) {
     Problem f;
-    RunInputs in = f.inputs("async", 2, "const:value=1ms");
+    RunInputs in = f.inputs("async", 2, 1, "const:value=1ms", false);
     if (real) in.settings.stop.time_s = 0.05;
     else in.settings.stop.updates = 30;
     in.settings.eval.every_updates = 3;
@@ -260,7 +238,7 @@ TEST_CASE("a signal during post-run scoring marks the run interrupted, its curve
 
 TEST_CASE("a run stopped by a signal is still scored", "[eval][signal][virtual]") {
   Problem f;
-  RunInputs in = f.inputs("async", 2, "const:value=1ms");
+  RunInputs in = f.inputs("async", 2, 1, "const:value=1ms", false);
   in.settings.stop.updates = 30;
   std::atomic<bool> flag{true};
   in.interrupt = &flag;
@@ -289,7 +267,7 @@ TEST_CASE("EvalTicker::skip_past moves past billions of ticks in a few steps", "
 TEST_CASE("virtual clock: a tiny --eval-every gives at most one point per update",
           "[eval][ticks][virtual]") {
   Problem f;
-  RunInputs in = f.inputs("k-async", 3, "exp:mean=1ms");
+  RunInputs in = f.inputs("k-async", 3, 1, "exp:mean=1ms", false);
   in.settings.variant = make_variant("k-async", 3, 2);
   in.settings.stop.updates = 40;
   in.settings.eval.every_s = 1e-7;  // ~10^4 ticks between two events
@@ -305,7 +283,7 @@ TEST_CASE("virtual clock: a tiny --eval-every gives at most one point per update
 TEST_CASE("virtual clock: --time 1ns writes the start and the end, not 100 copies",
           "[eval][ticks][virtual]") {
   Problem f;
-  RunInputs in = f.inputs("async", 2, "exp:mean=5ms");
+  RunInputs in = f.inputs("async", 2, 1, "exp:mean=5ms", false);
   in.settings.stop.time_s = 1e-9;
   in.settings.eval.every_s = 1e-11;
   const RunResult r = run_virtual(in);
@@ -317,7 +295,7 @@ TEST_CASE("virtual clock: --time 1ns writes the start and the end, not 100 copie
 
 TEST_CASE("real clock: a tiny --eval-every does not repeat points", "[eval][ticks][real]") {
   Problem f;
-  RunInputs in = f.inputs("sync", 2, "const:value=20ms");
+  RunInputs in = f.inputs("sync", 2, 1, "const:value=20ms", false);
   in.settings.stop.time_s = 0.1;
   in.settings.eval.every_s = 1e-9;
   const RunResult r = run_real(in);
