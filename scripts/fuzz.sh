@@ -3,8 +3,14 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]        (default 60)
 #
+# The fuzz targets are built by the asan preset (build/asan: clang 14, ASan + UBSan,
+# RACESGD_FUZZ=ON), the same build whose ctest suite scripts/test.sh runs, so CI compiles
+# the ASan libraries once. Standalone, this script configures that preset if needed and
+# builds only the fuzz_* targets (a no-op after `cmake --build --preset asan`).
+#
 # Environment:
-#   RACESGD_FUZZ_BUILD_DIR   build directory (default build/fuzz)
+#   RACESGD_FUZZ_BUILD_DIR   another build directory, configured here like the asan preset
+#                            but without tests (default: the asan preset's build/asan)
 #   RACESGD_FUZZ_TARGETS     space-separated subset of targets (default: every fuzz/corpus/*)
 #   RACESGD_FUZZ_KEEP        directory to keep the grown working corpora in (default: dropped)
 #
@@ -22,14 +28,22 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -lt 1 ]]; then
   exit 2
 fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${RACESGD_FUZZ_BUILD_DIR:-$root/build/fuzz}"
+preset_build="$root/build/asan"
+build="${RACESGD_FUZZ_BUILD_DIR:-$preset_build}"
+build="$(mkdir -p "$build" && cd "$build" && pwd)"
 targets="${RACESGD_FUZZ_TARGETS:-$(cd "$root/fuzz/corpus" && ls -d */ | tr -d /)}"
 
-# A separate build: clang, ASan + UBSan everywhere, libFuzzer coverage in the libraries.
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRACESGD_SANITIZE=address -DRACESGD_FUZZ=ON \
-  -DRACESGD_BUILD_TESTS=OFF -DRACESGD_BUILD_BENCHMARKS=OFF >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log" >&2; exit 1; }
+# clang, ASan + UBSan everywhere, libFuzzer coverage (-fsanitize=fuzzer-no-link) in the
+# libraries: the asan preset, or a directory of the caller's with the same settings.
+if [[ "$build" == "$preset_build" ]]; then
+  configure=(cmake --preset asan)
+else
+  configure=(cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRACESGD_SANITIZE=address -DRACESGD_FUZZ=ON
+    -DRACESGD_BUILD_TESTS=OFF -DRACESGD_BUILD_BENCHMARKS=OFF)
+fi
+(cd "$root" && "${configure[@]}") >"$build/fuzz-configure.log" 2>&1 ||
+  { cat "$build/fuzz-configure.log" >&2; exit 1; }
 build_targets=()
 for t in $targets; do build_targets+=("fuzz_$t"); done
 cmake --build "$build" -j2 --target "${build_targets[@]}"

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Does all set-up (packages only: the tests use committed fixtures, never downloads),
 # builds the release preset and runs the whole test suite with ctest; then builds the
-# concurrency-bearing test executables under ThreadSanitizer and runs them, the whole
-# suite under AddressSanitizer + UndefinedBehaviorSanitizer, every libFuzzer target for a
-# bounded time (RACESGD_FUZZ_SECONDS, default 20) and clang-tidy.
+# concurrency-bearing test executables under ThreadSanitizer and runs their tests, the
+# whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, every libFuzzer target
+# (built by the same asan build) for a bounded time (RACESGD_FUZZ_SECONDS, default 20) and
+# clang-tidy. Each stage prints its wall time as it ends, and a table of all of them at the
+# end (also when a stage fails). Stages, limits and times: docs/reliability.md, "The test
+# suite: jobs, limits, times".
 #
 #   scripts/test.sh            everything (what .ci/run calls)
 #   scripts/test.sh --quick    release tests only
@@ -18,38 +21,71 @@ for arg in "$@"; do
   esac
 done
 
-bash scripts/setup.sh --no-data
-start=$(date +%s)
+# Stage timing: stage NAME CMD... runs CMD, records its wall time and prints it.
+stage_names=()
+stage_times=()
+current_stage=""
+current_start=$SECONDS
+total_start=$SECONDS
+fmt_time() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+stage() {
+  local name=$1
+  shift
+  current_stage=$name
+  current_start=$SECONDS
+  echo "== $name"
+  "$@"
+  local took=$((SECONDS - current_start))
+  stage_names+=("$name")
+  stage_times+=("$took")
+  current_stage=""
+  echo "== $name: done in $(fmt_time "$took")"
+}
+print_stage_table() {
+  local rc=$?
+  echo
+  echo "== stage times (wall)"
+  printf '%-14s %8s\n' stage time
+  local i
+  for i in "${!stage_names[@]}"; do
+    printf '%-14s %8s\n' "${stage_names[$i]}" "$(fmt_time "${stage_times[$i]}")"
+  done
+  if [[ -n "$current_stage" ]]; then
+    printf '%-14s %8s  FAILED\n' "$current_stage" "$(fmt_time $((SECONDS - current_start)))"
+  fi
+  printf '%-14s %8s\n' total "$(fmt_time $((SECONDS - total_start)))"
+  exit "$rc"
+}
+trap print_stage_table EXIT
 
-echo "== release build"
-cmake --preset release >/dev/null
-cmake --build --preset release
-echo "== release tests"
-ctest --preset release
+stage setup bash scripts/setup.sh --no-data
+
+release_build() { cmake --preset release >/dev/null && cmake --build --preset release; }
+stage "release build" release_build
+stage "release tests" ctest --preset release
 
 if ((quick)); then exit 0; fi
 
-echo "== ThreadSanitizer build (concurrency tests)"
-cmake --preset tsan >/dev/null
-tsan_targets=(test_ps test_worker test_sgd)
-cmake --build --preset tsan --target "${tsan_targets[@]}"
+# ThreadSanitizer: only the executables whose tests run threads (the tsan test preset
+# selects test_ps, test_worker and test_sgd), so the libraries are built once, no more.
+tsan_build() {
+  cmake --preset tsan >/dev/null && cmake --build --preset tsan --target test_ps test_worker test_sgd
+}
+stage "tsan build" tsan_build
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
-for t in "${tsan_targets[@]}"; do
-  exe=$(find build/tsan/tests -type f -name "$t" | head -n 1)
-  echo "== tsan: $t"
-  "$exe" --order rand --rng-seed 1
-done
+stage "tsan tests" ctest --preset tsan
 
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build (whole suite)"
-cmake --preset asan >/dev/null
-cmake --build --preset asan
+# AddressSanitizer + UBSan: the whole suite, and the libFuzzer targets from the same build
+# (the asan preset sets RACESGD_FUZZ=ON), so the ASan libraries are compiled once.
+asan_build() { cmake --preset asan >/dev/null && cmake --build --preset asan; }
+stage "asan build" asan_build
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-ctest --preset asan
+stage "asan tests" ctest --preset asan
 
 echo "== libFuzzer targets, ${RACESGD_FUZZ_SECONDS:-20} s each from the committed corpora"
-bash scripts/fuzz.sh "${RACESGD_FUZZ_SECONDS:-20}"
+stage fuzz bash scripts/fuzz.sh "${RACESGD_FUZZ_SECONDS:-20}"
 
-echo "== clang-tidy (checked-in .clang-tidy), fails on any finding"
-bash scripts/tidy.sh
-echo "== all tests passed in $(( $(date +%s) - start ))s"
+# clang-tidy configures build/tidy for its compile_commands.json and compiles nothing.
+stage clang-tidy bash scripts/tidy.sh
+echo "== all tests passed in $(fmt_time $((SECONDS - total_start)))"

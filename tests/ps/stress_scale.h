@@ -1,6 +1,7 @@
 // Iteration counts for the concurrency stress tests: full in plain builds, cut down under
 // sanitizers (ThreadSanitizer runs such code 5-20x slower) so each test stays well under a
-// minute there.
+// third of its time limit there (cmake/test_limits.cmake; measured times in
+// docs/reliability.md, "The test suite: jobs, limits, times").
 #pragma once
 
 #include <cstddef>
