@@ -21,6 +21,9 @@ packages=(
   libeigen3-dev libtbb-dev libspdlog-dev libfmt-dev libcxxopts-dev catch2 zlib1g-dev
   nlohmann-json3-dev libtomlplusplus-dev libbenchmark-dev
   python3-matplotlib dataset-fashion-mnist
+  # the sanitizer, fuzzing and static-analysis jobs of scripts/test.sh (clang's runtimes
+  # carry ASan/TSan/UBSan and libFuzzer); strace for one CLI check
+  clang-14 libclang-rt-14-dev clang-tidy-14 strace
 )
 missing=()
 for p in "${packages[@]}"; do
