@@ -206,11 +206,13 @@ int theory_command(const ParamValues& v) {
   }
   if (!json)
     for (const std::string& why : never) std::printf("\nnever: %s\n", why.c_str());
-  if (!json && measure)
+  if (!json && measure) {
+    const std::uint64_t measured_updates = std::max<std::uint64_t>(100, o.mc_updates / 10) * 10;
     std::printf("\nmeasured: one virtual-clock timing-only run of %llu updates per variant "
                 "(seed %llu, independent of the Monte Carlo predictions)\n",
-                static_cast<unsigned long long>(std::max<std::uint64_t>(100, o.mc_updates / 10) * 10),
+                static_cast<unsigned long long>(measured_updates),
                 static_cast<unsigned long long>(measurement_seed(o)));
+  }
   if (!json && stalled)
     std::printf("stalled: the measurement run stopped making updates (every learner's pending "
                 "delay was infinite; --json has when and who)\n");

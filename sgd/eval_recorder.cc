@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <limits>
 #include <numeric>
 #include <thread>
@@ -31,8 +32,10 @@ CurvePoint unscored(CurvePoint p) {
 std::size_t expected_points(const StopRule& stop, const EvalSchedule& eval) {
   double n = 2;  // the start and the end
   if (eval.every_s > 0 && std::isfinite(stop.time_s)) n += std::floor(stop.time_s / eval.every_s);
-  if (eval.every_updates > 0 && stop.updates != std::numeric_limits<std::uint64_t>::max())
-    n += static_cast<double>(stop.updates / eval.every_updates);
+  if (eval.every_updates > 0 && stop.updates != std::numeric_limits<std::uint64_t>::max()) {
+    const std::uint64_t update_ticks = stop.updates / eval.every_updates;  // whole ticks
+    n += static_cast<double>(update_ticks);
+  }
   return n >= 1e9 ? std::size_t{1000000000} : static_cast<std::size_t>(n);
 }
 
@@ -79,7 +82,7 @@ void EvalRecorder::record(const CurvePoint& counters, std::span<const float> wei
 float* EvalRecorder::slot(std::size_t i) {
   if (i >= slots_.size()) slots_.resize(i + 1);
   if (!slots_[i]) {
-    slots_[i].reset(new float[dim_]());  // zeroed: the pages are faulted in here, once
+    slots_[i] = std::make_unique<float[]>(dim_);  // zeroed: the pages are faulted in here, once
     ++allocated_;
   }
   return slots_[i].get();
