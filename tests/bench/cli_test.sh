@@ -58,6 +58,21 @@ check() {  # check "description" command...
   note_time "$what"
 }
 
+# interrupt_after SECONDS args...: runs racesgd (under a 60 s timeout) in the background,
+# sends SIGINT after SECONDS, waits; sets rc (its exit code) and took_ms (signal to exit).
+interrupt_after() {
+  local after=$1
+  shift
+  timeout 60 "$racesgd" "$@" >/dev/null 2>&1 &
+  local pid=$! start
+  sleep "$after"
+  kill -INT $pid
+  start=$(date +%s%N)
+  wait $pid
+  rc=$?
+  took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+}
+
 data=(--data "$fx/mnist100-images-idx3-ubyte" --test-fraction 0.3 --batch 8 --progress off)
 
 # Flags and specs are checked before any data is read (CI has no MNIST): run the checks
@@ -170,15 +185,8 @@ check "stall: names the stuck learner" grep -q "stuck: worker(s) 2" "$tmp/stall.
 expect_error "bad stall timeout" "--stall-timeout" train --stall-timeout soon
 expect_error "bad failure policy" "--on-worker-failure" train --on-worker-failure ignore
 # SIGINT: the run stops within a second or two, writes its outputs marked interrupted, exits 1.
-"$racesgd" train "${data[@]}" --variant k-async -P 4 -K 2 --delay exp:mean=2ms --time 60s \
-  --out "$tmp/sigint" >/dev/null 2>&1 &
-pid=$!
-sleep 1.5
-kill -INT $pid
-start=$(date +%s%N)
-wait $pid
-rc=$?
-took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+interrupt_after 1.5 train "${data[@]}" --variant k-async -P 4 -K 2 --delay exp:mean=2ms --time 60s \
+  --out "$tmp/sigint"
 check "SIGINT: exit 1" test $rc -eq 1
 check "SIGINT: stopped within 5 s (took ${took_ms} ms)" test $took_ms -lt 5000
 check "SIGINT: summary marked interrupted" grep -q '"interrupted": true' "$tmp/sigint/summary.json"
@@ -393,15 +401,8 @@ rows=$(grep -v '^#' "$tmp/e100ns/curve.csv" | tail -n +2 | wc -l)
 check "--eval-every 100ns: at most one row per update (got $rows for 50)" test "$rows" -le 52
 # SIGINT while the virtual clock has billions of 1 ns ticks before each 10 s event: the
 # run stops within seconds (it used to loop over the ticks without looking at the signal).
-timeout 60 "$racesgd" train "${data[@]}" --clock virtual --delay const:value=10s --eval-every 1ns \
-  --updates 100000000 --out "$tmp/tick-sigint" >/dev/null 2>&1 &
-pid=$!
-sleep 1.5
-kill -INT $pid
-start=$(date +%s%N)
-wait $pid
-rc=$?
-took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+interrupt_after 1.5 train "${data[@]}" --clock virtual --delay const:value=10s --eval-every 1ns \
+  --updates 100000000 --out "$tmp/tick-sigint"
 check "SIGINT during 1ns ticks: exit 1 (got $rc)" test $rc -eq 1
 check "SIGINT during 1ns ticks: stopped within 20 s (took ${took_ms} ms; was > 58 s)" test $took_ms -lt 20000
 check "SIGINT during 1ns ticks: summary marked interrupted" \

@@ -14,6 +14,7 @@
 
 #include "core/delay_cap.h"
 #include "core/error.h"
+#include "tests/worker/delay_spec_error.h"
 #include "worker/delay_model.h"
 
 namespace fs = std::filesystem;
@@ -34,15 +35,7 @@ DelayContext workers(std::size_t n) {
   return ctx;
 }
 
-std::string error_of(const std::string& spec, const DelayContext& ctx) {
-  try {
-    make_delay_model(spec, ctx);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  FAIL("no InputError for " << spec);
-  return {};
-}
+using racesgd::testing::error_of;
 
 // Largest and smallest of n draws of every worker.
 struct Range {

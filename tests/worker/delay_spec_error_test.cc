@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "tests/worker/delay_spec_error.h"
 #include "worker/delay_model.h"
 
 using racesgd::DelayContext;
@@ -12,17 +13,7 @@ using racesgd::make_delay_model;
 namespace {
 
 // Returns the error message, failing the test if no InputError is thrown.
-std::string error_of(const std::string& spec, std::size_t num_workers = 2) {
-  DelayContext ctx;
-  ctx.num_workers = num_workers;
-  try {
-    make_delay_model(spec, ctx);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  FAIL("no InputError for spec '" << spec << "'");
-  return {};
-}
+using racesgd::testing::error_of;
 
 void check_error(const std::string& spec, const std::string& problem) {
   INFO("spec: " << spec);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "tests/worker/delay_spec_error.h"
 #include "worker/delay_model.h"
 
 namespace fs = std::filesystem;
@@ -48,15 +49,7 @@ class TempDir {
   fs::path path_;
 };
 
-std::string error_of(const std::string& spec, const DelayContext& ctx) {
-  try {
-    make_delay_model(spec, ctx);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  FAIL("no InputError for " << spec);
-  return {};
-}
+using racesgd::testing::error_of;
 
 }  // namespace
 
