@@ -11,14 +11,14 @@
 #include "core/units.h"
 #include "models/eigen_setup.h"
 #include "models/model_registry.h"
-#include "sgd/checkpoint.h"
-#include "sgd/divergence.h"
+#include "runtime/checkpoint.h"
+#include "ps/divergence.h"
 #include "sgd/lr_schedule.h"
-#include "sgd/real_runtime.h"
-#include "sgd/run_memory.h"
+#include "runtime/real_runtime.h"
+#include "runtime/run_memory.h"
 #include "sgd/variant.h"
-#include "sgd/virtual_runtime.h"
-#include "worker/delay_model.h"
+#include "runtime/virtual_runtime.h"
+#include "delay/delay_model.h"
 
 namespace racesgd {
 namespace {
@@ -250,7 +250,7 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
     };
   }
   out.result = cfg.clock == "virtual" ? run_virtual(in) : run_real(in);
-  if (out.result.divergence) {  // name the flag most likely at fault (sgd/divergence.h)
+  if (out.result.divergence) {  // name the flag most likely at fault (ps/divergence.h)
     const DivergenceSuspects suspects{cfg.l2, data.info.scaling,
                                       train.size() ? static_cast<double>(train.x.cwiseAbs().maxCoeff()) : 0.0,
                                       out.result.staleness_mean};

@@ -12,7 +12,7 @@
 
 #include "bench/params.h"
 #include "models/data_source.h"
-#include "sgd/run_inputs.h"
+#include "runtime/run_inputs.h"
 
 namespace racesgd {
 
@@ -33,7 +33,7 @@ struct ExperimentConfig {
   StopRule stop;
   std::string eval_every = "auto";
   std::size_t eval_train_samples = 10000;
-  std::string snapshot_memory = "auto";  // evaluation snapshot budget (sgd/run_memory.h)
+  std::string snapshot_memory = "auto";  // evaluation snapshot budget (runtime/run_memory.h)
   bool timing_only = false;
   bool continue_on_worker_failure = false;
   double stall_timeout_s = 60;

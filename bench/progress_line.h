@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "sgd/run_inputs.h"
+#include "runtime/run_inputs.h"
 
 namespace racesgd {
 

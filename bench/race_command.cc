@@ -22,9 +22,10 @@
 #include "core/error.h"
 #include "core/spec.h"
 #include "core/units.h"
+#include "runtime/timing_engine.h"
 #include "sgd/theory.h"
 #include "sgd/variant.h"
-#include "worker/delay_model.h"
+#include "delay/delay_model.h"
 
 namespace racesgd {
 namespace {
@@ -281,6 +282,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     auto delay = make_delay_model(shared.delay, ctx);
     TheoryOptions topt;
     topt.mc_updates = 100000;
+    topt.engine = virtual_timing_engine();
     topt.seed = shared.seed;
     const Estimate pred = predict_time_per_update(*delay, e.variant, shared.P, e.K, topt);
     const bool all_reached = T.n == n;

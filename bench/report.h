@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/durable_file.h"
-#include "sgd/run_types.h"
+#include "runtime/run_types.h"
 
 namespace racesgd {
 

@@ -11,9 +11,10 @@
 #include "bench/context.h"
 #include "core/error.h"
 #include "core/units.h"
+#include "runtime/timing_engine.h"
 #include "sgd/theory.h"
 #include "sgd/variant.h"
-#include "worker/delay_model.h"
+#include "delay/delay_model.h"
 
 namespace racesgd {
 namespace {
@@ -129,6 +130,7 @@ int theory_command(const ParamValues& v) {
   const std::string warn = debug_build_warning();
   if (!warn.empty() && v.flag("measure")) std::cerr << warn << "\n";
   TheoryOptions o;
+  o.engine = virtual_timing_engine();
   o.K = static_cast<std::size_t>(parse_int(v.get("K"), "-K"));
   o.mc_updates = static_cast<std::uint64_t>(parse_int(v.get("mc-updates"), "--mc-updates"));
   if (o.mc_updates < 1000) throw InputError("--mc-updates: must be at least 1000");

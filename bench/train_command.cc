@@ -13,7 +13,7 @@
 #include "bench/report.h"
 #include "core/error.h"
 #include "core/units.h"
-#include "sgd/checkpoint.h"
+#include "runtime/checkpoint.h"
 #include "sgd/variant.h"
 
 namespace racesgd {

@@ -14,7 +14,7 @@
 // Spec durations above the cap are input errors (SpecArgs::duration), as are trace values
 // and hetero scales that push a mean above it; draws above it (the tails of exp, pareto,
 // lognormal, a plug-in's arithmetic) are clamped to it by the registry's wrapper
-// (worker/delay_model.cc). docs/delay-models.md, "The delay cap".
+// (delay/delay_model.cc). docs/delay-models.md, "The delay cap".
 #pragma once
 
 #include <limits>

@@ -17,7 +17,7 @@
 
 #include "core/check.h"
 #include "core/units.h"
-#include "worker/delay_model.h"
+#include "delay/delay_model.h"
 
 namespace {
 

@@ -21,9 +21,9 @@
 #include "models/csv.h"
 #include "models/idx.h"
 #include "models/libsvm.h"
-#include "sgd/checkpoint.h"
+#include "runtime/checkpoint.h"
 #include "sgd/lr_schedule.h"
-#include "worker/delay_model.h"
+#include "delay/delay_model.h"
 
 namespace racesgd::fuzz {
 namespace {

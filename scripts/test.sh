@@ -67,9 +67,9 @@ stage "release tests" ctest --preset release
 if ((quick)); then exit 0; fi
 
 # ThreadSanitizer: only the executables whose tests run threads (the tsan test preset
-# selects test_ps, test_worker and test_sgd), so the libraries are built once, no more.
+# selects test_ps, test_worker and test_runtime), so the libraries are built once, no more.
 tsan_build() {
-  cmake --preset tsan >/dev/null && cmake --build --preset tsan --target test_ps test_worker test_sgd
+  cmake --preset tsan >/dev/null && cmake --build --preset tsan --target test_ps test_worker test_runtime
 }
 stage "tsan build" tsan_build
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"

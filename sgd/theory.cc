@@ -7,9 +7,7 @@
 #include "core/check.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "sgd/lr_schedule.h"
 #include "sgd/variant.h"
-#include "sgd/virtual_runtime.h"
 
 namespace racesgd {
 namespace {
@@ -102,29 +100,14 @@ std::string never_reason(const DelayModel& delay, const Variant& v, std::size_t 
   return "";
 }
 
-// A virtual-clock timing-only run of `updates` updates, evaluated every `every` updates.
-RunResult timing_run(DelayModel& delay, const std::string& variant, std::size_t P,
+// The engine's timing-only run; a RunError when the options carry no engine.
+TimingRun timing_run(DelayModel& delay, const std::string& variant, std::size_t P,
                      std::size_t K, std::uint64_t seed, std::uint64_t updates,
-                     std::uint64_t every) {
-  const auto lr = make_lr_schedule("constant", 1.0, "none");
-  RunInputs in;
-  in.delay = &delay;
-  in.lr = lr.get();
-  in.settings.variant = make_variant(variant, P, K);
-  in.settings.timing_only = true;
-  in.settings.seed = seed;
-  in.settings.stop.updates = updates;
-  in.settings.eval.every_updates = every;
-  RunResult res = run_virtual(in);
-  if (res.stop_reason != "updates" && res.stop_reason != "stalled")
-    throw RunError("theory: the virtual-clock run of " + variant + " stopped (" +
-                   res.stop_reason + "): " + res.error);
-  return res;
-}
-
-std::string stalled_reason(const RunResult& res) {
-  return "the virtual-clock run stalled after " + std::to_string(res.updates) +
-         " updates: " + res.error;
+                     std::uint64_t every, const TheoryOptions& o) {
+  if (!o.engine)
+    throw RunError("theory: " + variant + " needs a timing engine (TheoryOptions::engine) for a "
+                   "Monte Carlo estimate or a measurement");
+  return o.engine(delay, variant, P, K, seed, updates, every);
 }
 
 }  // namespace
@@ -167,8 +150,8 @@ Estimate monte_carlo_time_per_update(DelayModel& delay, const std::string& varia
   for (int r = 0; r < kRuns; ++r) {
     const std::uint64_t seed =
         derive_seed(o.seed, static_cast<std::uint64_t>(r), StreamPurpose::kOther);
-    const RunResult res = timing_run(delay, variant, P, K, seed, per_run, 0);
-    if (res.stop_reason == "stalled") return never_estimate("Monte Carlo", stalled_reason(res));
+    const TimingRun res = timing_run(delay, variant, P, K, seed, per_run, 0, o);
+    if (!res.stalled.empty()) return never_estimate("Monte Carlo", res.stalled);
     const double t = res.mean_update_interval_s();
     sum += t;
     sum2 += t * t;
@@ -186,19 +169,19 @@ Estimate measure_time_per_update(DelayModel& delay, const std::string& variant, 
                                  std::size_t K, const TheoryOptions& o) {
   constexpr std::uint64_t kBatches = 10;
   const std::uint64_t per_batch = std::max<std::uint64_t>(100, o.mc_updates / kBatches);
-  const RunResult res =
-      timing_run(delay, variant, P, K, measurement_seed(o), per_batch * kBatches, per_batch);
-  if (res.stop_reason == "stalled") return never_estimate("virtual clock", stalled_reason(res));
+  const TimingRun res =
+      timing_run(delay, variant, P, K, measurement_seed(o), per_batch * kBatches, per_batch, o);
+  if (!res.stalled.empty()) return never_estimate("virtual clock", res.stalled);
   // Batch means over the run's 10 stretches of per_batch updates: consecutive updates are
   // correlated, batches of >= 100 nearly not, so their spread gives the standard error.
   std::vector<double> means;
   double prev_t = 0;
   std::uint64_t prev_u = 0;
-  for (const CurvePoint& p : res.curve) {
-    if (p.updates <= prev_u || p.updates % per_batch != 0) continue;
-    means.push_back((p.time_s - prev_t) / static_cast<double>(p.updates - prev_u));
-    prev_t = p.time_s;
-    prev_u = p.updates;
+  for (const auto& [time_s, updates] : res.ticks) {
+    if (updates <= prev_u || updates % per_batch != 0) continue;
+    means.push_back((time_s - prev_t) / static_cast<double>(updates - prev_u));
+    prev_t = time_s;
+    prev_u = updates;
   }
   double se = 0;
   if (means.size() > 1) {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "worker/delay_model.h"
+#include "delay/delay_model.h"
 
 namespace racesgd {
 
@@ -53,6 +53,25 @@ struct TheoryRow {
   std::string note;
 };
 
+/// One timing-only run as the theory needs it: how many updates took how long.
+struct TimingRun {
+  std::uint64_t updates = 0;
+  double last_update_time_s = 0;        // run clock at the last update
+  std::string stalled;                  // non-empty: the run stalled for good, and why
+  /// (run time, updates) at every `every`-th update, when the run was asked for them.
+  std::vector<std::pair<double, std::uint64_t>> ticks;
+  double mean_update_interval_s() const {
+    return updates ? last_update_time_s / static_cast<double>(updates) : 0.0;
+  }
+};
+
+/// Runs `variant` (P learners, K) for `updates` updates from `seed` with the learners'
+/// delays drawn from `delay`, and records a tick every `every` updates (0: none). Throws
+/// RunError when the run stops for any reason other than its update count or a stall.
+using TimingEngine = std::function<TimingRun(DelayModel& delay, const std::string& variant,
+                                             std::size_t P, std::size_t K, std::uint64_t seed,
+                                             std::uint64_t updates, std::uint64_t every)>;
+
 struct TheoryOptions {
   std::size_t P = 8;
   std::size_t K = 2;
@@ -60,7 +79,8 @@ struct TheoryOptions {
                                        "k-batch-async"};
   std::uint64_t mc_updates = 200000;  // Monte Carlo budget per estimate (10 batches)
   std::uint64_t seed = 1;
-  bool force_monte_carlo = false;     // measure every variant on the virtual clock
+  bool force_monte_carlo = false;     // measure every variant on the timing engine
+  TimingEngine engine;                // Monte Carlo and measurements (required for those)
 };
 
 /// E[T_sync] / E[T] of two estimates: +infinity when only sync never updates (or E[T] is

@@ -28,7 +28,7 @@
 #include "ps/gradient_inbox.h"
 #include "ps/gradient_pool.h"
 #include "ps/versioned_weights.h"
-#include "worker/delay_model.h"
+#include "delay/delay_model.h"
 #include "worker/interruptible_sleep.h"
 
 namespace racesgd {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "worker/delay_model.h"
+#include "delay/delay_model.h"
 #include "worker/interruptible_sleep.h"
 
 namespace {

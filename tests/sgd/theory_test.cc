@@ -10,8 +10,9 @@
 #include <utility>
 
 #include "sgd/lr_schedule.h"
-#include "sgd/virtual_runtime.h"
-#include "worker/delay_model.h"
+#include "runtime/timing_engine.h"
+#include "runtime/virtual_runtime.h"
+#include "delay/delay_model.h"
 
 using namespace racesgd;
 
@@ -63,6 +64,7 @@ TEST_CASE("numerical order statistics agree with the closed forms to 1e-6", "[th
 TEST_CASE("predictions say how they were obtained", "[theory]") {
   auto d = delay("exp:mean=1ms", 8);
   TheoryOptions o;
+  o.engine = virtual_timing_engine();
   o.P = 8;
   o.K = 2;
   o.mc_updates = 20000;
@@ -89,6 +91,7 @@ TEST_CASE("predictions say how they were obtained", "[theory]") {
 // The virtual clock against paper.md's closed forms: 10^5 updates each, within 1%.
 TEST_CASE("virtual timing-only runs match the closed forms within 1%", "[theory][virtual]") {
   TheoryOptions o;
+  o.engine = virtual_timing_engine();
   o.mc_updates = 100000;
   struct Case {
     const char* spec;
@@ -165,6 +168,7 @@ void check_all_never(DelayModel& d, const TheoryOptions& o, const std::string& w
 
 TEST_CASE("delays that never finish predict 'never', not 0, NaN or 1e177 s", "[theory][never]") {
   TheoryOptions o;
+  o.engine = virtual_timing_engine();
   o.P = 4;
   o.K = 2;
   o.mc_updates = 2000;
@@ -185,6 +189,7 @@ TEST_CASE("delays that never finish predict 'never', not 0, NaN or 1e177 s", "[t
 
 TEST_CASE("a virtual-clock run that stalls is 'never'; the others still predict", "[theory][never]") {
   TheoryOptions o;
+  o.engine = virtual_timing_engine();
   o.mc_updates = 2000;
   OneHangs d;
   const Estimate sync = predict_time_per_update(d, "sync", 2, 2, o);
@@ -216,6 +221,7 @@ TEST_CASE("speed-ups are defined only where they mean something", "[theory]") {
 TEST_CASE("theory --measure is an independent run: close to the prediction, not equal to it",
           "[theory][virtual][measure]") {
   TheoryOptions o;
+  o.engine = virtual_timing_engine();
   o.P = 8;
   o.K = 2;
   o.mc_updates = 20000;

@@ -19,7 +19,7 @@
 #include "ps/gradient_inbox.h"
 #include "ps/gradient_pool.h"
 #include "ps/versioned_weights.h"
-#include "worker/delay_model.h"
+#include "delay/delay_model.h"
 
 using namespace racesgd;
 using namespace std::chrono_literals;

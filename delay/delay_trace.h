@@ -1,0 +1,32 @@
+// Trace-driven delays: "trace:file=delays.csv,end=cycle|stop,unit=ms" replays measured
+// minibatch times from a CSV file, each worker its own sequence. The format is documented
+// in docs/delay-models.md ("Trace files").
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "delay/delay_model.h"
+
+namespace racesgd {
+
+/// A parsed trace: one sequence of delays (seconds) per column. One column is shared by
+/// every worker; otherwise column i belongs to worker i.
+struct DelayTrace {
+  std::vector<std::vector<double>> columns;
+};
+
+/// Reads a trace CSV. `unit_seconds` scales every value (1e-3 for unit=ms). Throws
+/// InputError via `args.fail` naming the path (and the line, for bad content) when the file
+/// is unreadable, empty, ragged, negative or non-numeric. Allocates.
+DelayTrace read_delay_trace(const std::filesystem::path& path, double unit_seconds,
+                            const SpecArgs& args);
+
+}  // namespace racesgd
+
+namespace racesgd::detail {
+/// The "trace" factory (registered as a built-in).
+std::unique_ptr<DelayModel> make_trace_delay_model(SpecArgs& args, const DelayContext& ctx);
+}  // namespace racesgd::detail

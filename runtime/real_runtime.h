@@ -1,0 +1,20 @@
+// RealRuntime: the multi-threaded run on the real (steady) clock. The calling thread is
+// the parameter server: it pops gradients from the inbox, asks the ParameterServer (and
+// so the Coordinator) what to do, publishes new versions and assigns learners. P learner
+// threads (WorkerPool) compute real gradients and serve real injected delays.
+//
+// Threads: P learners (joined before run_real returns) and, with a target error, one
+// evaluator thread that scores the newest weights as fast as it can (it competes for
+// CPU with the learners: see docs/architecture.md). Curve points are snapshots copied at
+// evaluation ticks and scored after the run, off the clock.
+#pragma once
+
+#include "runtime/run_inputs.h"
+
+namespace racesgd {
+
+/// Runs to the stop rule. Divergence ends the run with stop_reason "diverged" and the
+/// message in `error`; everything recorded until then is kept.
+RunResult run_real(const RunInputs& in);
+
+}  // namespace racesgd

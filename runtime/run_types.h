@@ -1,0 +1,115 @@
+// What one training run is given and what it returns, shared by both runtimes.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ps/parameter_server.h"
+#include "sgd/variant.h"
+
+namespace racesgd {
+
+/// When a run stops: whichever limit is reached first.
+struct StopRule {
+  double time_s = std::numeric_limits<double>::infinity();  // run clock (real or virtual)
+  std::uint64_t updates = std::numeric_limits<std::uint64_t>::max();
+  double target_error = -1.0;  // stop once test error <= this (< 0: off)
+};
+
+/// When evaluation snapshots are taken: every `every_s` of run time and/or every
+/// `every_updates` updates (0 = off), plus one at the start and one at the end. A time
+/// tick that finds no update applied since the previous point records nothing (it would
+/// repeat that point), so a run has at most one point per update plus the two ends.
+struct EvalSchedule {
+  double every_s = 0;
+  std::uint64_t every_updates = 0;
+  std::size_t train_samples = 10000;  // train-loss subsample (0 = whole training set)
+  // Bytes the weight snapshots may take (0 = auto: see resolve_snapshot_budget in
+  // runtime/run_memory.h). Slots are allocated as points are recorded, up to the budget.
+  std::uint64_t snapshot_memory = 0;
+};
+
+struct RunSettings {
+  Variant variant;
+  std::size_t batch = 64;
+  std::uint64_t seed = 1;
+  StopRule stop;
+  EvalSchedule eval;
+  bool timing_only = false;         // no gradients (virtual clock only): pure runtime studies
+  bool delay_after_compute = false; // real clock: sleep X after computing instead of until start+X
+  bool record_updates = false;      // keep an UpdateRecord per update (tests, traces)
+  bool continue_on_worker_failure = false;  // a failing learner leaves; the rest go on
+  // Real clock: stop as "stalled" when no update came for this long and a learner computing
+  // is late past its own deadline (start + X + the longest compute seen) by this long too.
+  // A long but legitimate X is no stall. 0 = off.
+  double stall_timeout_s = 60;
+};
+
+struct WorkerFailure {
+  std::size_t worker = 0;
+  std::string what;
+  double time_s = 0;
+};
+
+struct CurvePoint {
+  double time_s = 0;          // run clock
+  std::uint64_t updates = 0;
+  std::uint64_t gradients = 0;  // gradients applied so far (pending ones are not counted)
+  double train_loss = 0;
+  double test_error = 0;
+  double staleness_mean = 0;  // mean staleness of gradients applied since the previous point
+  double wall_s = 0;          // real seconds since the start (== time_s on the real clock)
+};
+
+struct RunResult {
+  std::vector<CurvePoint> curve;
+  std::string stop_reason;      // "time", "updates", "target-error", "stalled", "diverged",
+                                // "worker-failed", "interrupted"
+  std::string error;            // what went wrong when the run could not finish normally
+  double run_time_s = 0;        // run clock at the stop
+  double wall_time_s = 0;       // real seconds taken (incl. post-run evaluation: see eval_s)
+  double eval_time_s = 0;       // real seconds spent evaluating snapshots
+  // Published updates and the gradients they applied. Gradients pending at the stop and a
+  // refused (NaN/Inf) update count nowhere, so gradients_applied == sum of per_worker
+  // applied == sum of staleness_histogram == sum over updates of their gradients.
+  std::uint64_t updates = 0;
+  std::uint64_t gradients_applied = 0;
+  std::uint64_t gradients_cancelled = 0;
+  double last_update_time_s = 0;
+  double staleness_mean = 0;
+  std::uint64_t staleness_max = 0;
+  double p0 = 0;
+  std::vector<std::uint64_t> staleness_histogram;
+  std::vector<StalenessTracker::PerWorker> per_worker;
+  double mean_lr = 0;            // over applied gradients
+  // Injected delays: mean drawn vs really served (real clock), and how often the gradient
+  // computation alone took longer than the drawn X.
+  double delay_drawn_mean_s = 0;
+  double delay_served_mean_s = 0;
+  std::uint64_t compute_exceeded_delay = 0;
+  double compute_mean_s = 0;
+  std::vector<UpdateRecord> update_log;
+  std::optional<Divergence> divergence;  // set when stop_reason is "diverged"
+  std::vector<WorkerFailure> failures;  // learners that failed (and left, when continuing)
+  // Checkpoints written during this process's part of the run, and the real seconds spent
+  // encoding and writing them (fsync included; not the snapshot scoring the virtual clock
+  // does first, which the end of the run would do anyway).
+  std::uint64_t checkpoints_written = 0;
+  double checkpoint_time_s = 0;
+  double mean_update_interval_s() const {
+    return updates ? last_update_time_s / static_cast<double>(updates) : 0.0;
+  }
+};
+
+/// The counters of a curve point taken now (train loss and test error are scored later).
+/// Takes the tracker's interval staleness mean, so call it once per point.
+CurvePoint take_curve_counters(ParameterServer& ps, double time_s, double wall_s);
+
+/// Copies the PS's totals (updates, gradients, staleness, per-learner statistics, mean lr,
+/// update log) into `r`: the part of a RunResult both runtimes fill the same way.
+void collect_ps_statistics(const ParameterServer& ps, RunResult& r);
+
+}  // namespace racesgd

@@ -1,0 +1,291 @@
+// Semantics of the six variants under both runtimes: who contributed to each update, who
+// was cancelled, who waited; invariants; determinism; divergence handling.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "core/rng.h"
+#include "models/model_registry.h"
+#include "tests/runtime/blobs.h"
+#include "tests/runtime/run_fixture.h"
+#include "sgd/lr_schedule.h"
+#include "runtime/real_runtime.h"
+#include "runtime/virtual_runtime.h"
+#include "delay/delay_model.h"
+
+using namespace racesgd;
+using Contribs = std::vector<std::pair<WorkerId, Version>>;
+
+namespace {
+
+using racesgd::testing::blobs;
+
+using Fixture = racesgd::testing::RunFixture;
+using racesgd::testing::run_on;
+
+}  // namespace
+
+TEST_CASE("virtual K-sync: the first K finish, stragglers are cancelled, all restart",
+          "[runtime][virtual]") {
+  Fixture f;
+  auto in = f.inputs("k-sync", 4, 2, "hetero:const:value=1ms,scales=1,2,3,4", true);
+  in.settings.stop.updates = 10;
+  const RunResult r = run_virtual(in);
+  REQUIRE(r.updates == 10);
+  REQUIRE(r.update_log.size() == 10);
+  for (std::size_t u = 0; u < 10; ++u) {
+    CHECK(r.update_log[u].contributions == Contribs{{0, u}, {1, u}});
+    CHECK(r.update_log[u].cancelled == std::vector<WorkerId>{2, 3});
+    CHECK(r.update_log[u].time == Approx(0.002 * static_cast<double>(u + 1)));
+  }
+  CHECK(r.gradients_cancelled == 20);
+  CHECK(r.staleness_max == 0);
+  CHECK(r.mean_update_interval_s() == Approx(0.002));
+  // Learner 0 waits 1 ms per update for learner 1.
+  CHECK(r.per_worker[0].idle_seconds == Approx(0.010));
+  CHECK(r.per_worker[1].idle_seconds == Approx(0.0).margin(1e-12));
+}
+
+TEST_CASE("virtual K-batch-sync: a fast learner gives several minibatches on one version",
+          "[runtime][virtual]") {
+  Fixture f;
+  auto in = f.inputs("k-batch-sync", 4, 2, "hetero:const:value=1ms,scales=1,2.5,3.5,4.5", true);
+  in.settings.stop.updates = 5;
+  const RunResult r = run_virtual(in);
+  REQUIRE(r.update_log.size() == 5);
+  for (std::size_t u = 0; u < 5; ++u) {
+    CHECK(r.update_log[u].contributions == Contribs{{0, u}, {0, u}});
+    CHECK(r.update_log[u].cancelled == std::vector<WorkerId>{1, 2, 3});
+  }
+  CHECK(r.mean_update_interval_s() == Approx(0.002));
+  CHECK(r.gradients_applied == 10);
+}
+
+TEST_CASE("virtual K-async: pushers wait, others go on and arrive stale", "[runtime][virtual]") {
+  Fixture f;
+  auto in = f.inputs("k-async", 4, 2, "hetero:const:value=1ms,scales=1,2.5,3.5,4.5", true);
+  in.settings.stop.updates = 2;
+  const RunResult r = run_virtual(in);
+  REQUIRE(r.update_log.size() == 2);
+  CHECK(r.update_log[0].contributions == Contribs{{0, 0}, {1, 0}});
+  CHECK(r.update_log[0].time == Approx(0.0025));
+  CHECK(r.update_log[0].cancelled.empty());
+  // Learner 2 finishes its first minibatch (on w_0) at 3.5 ms, as does learner 0's second
+  // (on w_1); the earlier-scheduled event goes first.
+  CHECK(r.update_log[1].contributions == Contribs{{2, 0}, {0, 1}});
+  CHECK(r.update_log[1].time == Approx(0.0035));
+  CHECK(r.gradients_cancelled == 0);
+  CHECK(r.staleness_max == 1);
+  // Learner 0 waited from 1 ms to 2.5 ms for the first update.
+  CHECK(r.per_worker[0].idle_seconds == Approx(0.0015));
+}
+
+TEST_CASE("virtual K-batch-async: nobody waits, every K-th gradient updates", "[runtime][virtual]") {
+  Fixture f;
+  auto in = f.inputs("k-batch-async", 2, 2, "hetero:const:value=1ms,scales=1,2.5", true);
+  in.settings.stop.updates = 2;
+  const RunResult r = run_virtual(in);
+  REQUIRE(r.update_log.size() == 2);
+  CHECK(r.update_log[0].contributions == Contribs{{0, 0}, {0, 0}});
+  CHECK(r.update_log[0].time == Approx(0.002));
+  CHECK(r.update_log[1].contributions == Contribs{{1, 0}, {0, 1}});
+  CHECK(r.update_log[1].time == Approx(0.003));
+  for (const auto& p : r.per_worker) CHECK(p.idle_seconds == 0.0);
+}
+
+TEST_CASE("sync == k-sync(K=P) and async == k-async(K=1), with real gradients",
+          "[runtime][virtual]") {
+  auto run = [](const std::string& v, std::size_t K) {
+    Fixture f;
+    auto in = f.inputs(v, 4, K, "exp:mean=1ms", false);
+    in.settings.stop.updates = 200;
+    in.settings.eval.every_updates = 50;
+    return run_virtual(in);
+  };
+  auto same = [](const RunResult& a, const RunResult& b) {
+    REQUIRE(a.curve.size() == b.curve.size());
+    for (std::size_t i = 0; i < a.curve.size(); ++i) {
+      CHECK(a.curve[i].time_s == b.curve[i].time_s);
+      CHECK(a.curve[i].train_loss == b.curve[i].train_loss);
+      CHECK(a.curve[i].test_error == b.curve[i].test_error);
+    }
+    CHECK(a.staleness_mean == b.staleness_mean);
+    CHECK(a.gradients_cancelled == b.gradients_cancelled);
+  };
+  same(run("sync", 1), run("k-sync", 4));
+  same(run("async", 3), run("k-async", 1));
+}
+
+TEST_CASE("virtual runs are deterministic and learn", "[runtime][virtual]") {
+  auto run = [] {
+    Fixture f;
+    auto in = f.inputs("k-batch-async", 4, 2, "exp:mean=1ms", false);
+    in.settings.stop.updates = 300;
+    in.settings.eval.every_updates = 30;
+    return run_virtual(in);
+  };
+  const RunResult a = run(), b = run();
+  REQUIRE(a.curve.size() == b.curve.size());
+  for (std::size_t i = 0; i < a.curve.size(); ++i) {
+    CHECK(a.curve[i].time_s == b.curve[i].time_s);
+    CHECK(a.curve[i].train_loss == b.curve[i].train_loss);
+  }
+  CHECK(a.curve.front().test_error > 0.5);  // zero weights: chance level
+  CHECK(a.curve.back().test_error < 0.1);
+  CHECK(a.gradients_applied == 2 * a.updates);
+}
+
+TEST_CASE("invariants: K gradients per update; async-family mean staleness matches theory",
+          "[runtime][virtual]") {
+  struct Case {
+    const char* variant;
+    std::size_t K;
+    double expected_staleness;  // paper.md, steady state, P = 8
+  };
+  const std::size_t P = 8;
+  for (const Case& c : {Case{"async", 1, 7.0}, Case{"k-async", 2, 3.0}, Case{"k-async", 4, 1.0},
+                        Case{"k-batch-async", 2, 3.5}, Case{"k-batch-async", 4, 1.75},
+                        Case{"k-sync", 3, 0.0}, Case{"k-batch-sync", 3, 0.0}}) {
+    Fixture f;
+    auto in = f.inputs(c.variant, P, c.K, "exp:mean=1ms", true);
+    in.settings.record_updates = false;
+    in.settings.stop.updates = 20000;
+    const RunResult r = run_virtual(in);
+    INFO(c.variant << " K=" << c.K);
+    CHECK(r.gradients_applied == c.K * r.updates);
+    CHECK(r.staleness_mean == Approx(c.expected_staleness).margin(0.05 * c.expected_staleness + 1e-9));
+  }
+}
+
+TEST_CASE("a diverging run stops with a message naming the update and the worker",
+          "[runtime][virtual]") {
+  Fixture f;
+  f.lr = make_lr_schedule("constant", 1e30, "none");
+  for (float& w : f.w0) w = 1e30f;
+  auto in = f.inputs("async", 2, 1, "exp:mean=1ms", false);
+  in.settings.stop.updates = 100;
+  const RunResult r = run_virtual(in);
+  CHECK(r.stop_reason == "diverged");
+  CHECK_THAT(r.error, Catch::Contains("worker") && Catch::Contains("update") &&
+                          Catch::Contains("NaN or Inf"));
+  CHECK_FALSE(r.curve.empty());  // what was recorded before survives
+}
+
+TEST_CASE("a run whose learners never finish stops as stalled", "[runtime][virtual]") {
+  Fixture f;
+  auto in = f.inputs("sync", 2, 2, "hang", true);
+  in.settings.stop.updates = 10;
+  const RunResult r = run_virtual(in);
+  CHECK(r.stop_reason == "stalled");
+  CHECK(r.updates == 0);
+}
+
+TEST_CASE("real clock: every variant keeps its invariants with real threads and gradients",
+          "[runtime][real][concurrency]") {
+  for (const char* v : {"sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"}) {
+    Fixture f;
+    auto in = f.inputs(v, 4, 2, "exp:mean=200us", false);
+    in.settings.stop.updates = 60;
+    in.settings.stop.time_s = 20;  // a hang must fail the test, not the suite's timeout
+    in.settings.eval.every_updates = 20;
+    const RunResult r = run_real(in);
+    INFO(v);
+    CHECK(r.stop_reason == "updates");
+    CHECK(r.updates == 60);
+    CHECK(r.gradients_applied == in.settings.variant.K * r.updates);
+    REQUIRE(r.update_log.size() == 60);
+    for (const UpdateRecord& u : r.update_log) {
+      CHECK(u.contributions.size() == in.settings.variant.K);
+      for (const auto& [w, read] : u.contributions) {
+        CHECK(read < u.version);
+        if (in.settings.variant.is_sync_family()) CHECK(read == u.version - 1);
+      }
+    }
+    if (!in.settings.variant.is_sync_family()) CHECK(r.gradients_cancelled == 0);
+    CHECK(r.curve.back().test_error < 0.5);
+  }
+}
+
+TEST_CASE("real clock: stop by time returns promptly even with long delays",
+          "[runtime][real][concurrency]") {
+  Fixture f;
+  auto in = f.inputs("k-sync", 3, 2, "const:value=10s", true);
+  in.settings.stop.time_s = 0.2;
+  const auto t0 = std::chrono::steady_clock::now();
+  const RunResult r = run_real(in);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(r.stop_reason == "time");
+  CHECK(r.updates == 0);
+  CHECK(took < 5.0);  // nobody waited out a 10 s sleep
+}
+
+TEST_CASE("a failing learner stops the run, naming it; or leaves and the rest go on",
+          "[runtime][faults]") {
+  for (bool real : {false, true}) {
+    INFO((real ? "real" : "virtual"));
+    {
+      Fixture f;
+      auto in = f.inputs("k-sync", 3, 3, "faulty:base=exp:mean=200us,worker=1,after=5", false);
+      in.settings.stop.updates = 50;
+      in.settings.stop.time_s = 20;
+      const RunResult r = real ? run_real(in) : run_virtual(in);
+      CHECK(r.stop_reason == "worker-failed");
+      CHECK_THAT(r.error, Catch::Contains("worker 1 failed") && Catch::Contains("injected fault"));
+      REQUIRE(r.failures.size() == 1);
+      CHECK(r.failures[0].worker == 1);
+      CHECK(r.updates <= 6);
+      CHECK_FALSE(r.curve.empty());
+    }
+    {
+      Fixture f;
+      auto in = f.inputs("sync", 3, 3, "faulty:base=exp:mean=200us,worker=1,after=5", false);
+      in.settings.stop.updates = 50;
+      in.settings.stop.time_s = 20;
+      in.settings.continue_on_worker_failure = true;
+      const RunResult r = real ? run_real(in) : run_virtual(in);
+      CHECK(r.stop_reason == "updates");
+      CHECK(r.updates == 50);
+      REQUIRE(r.failures.size() == 1);
+      // After the failure every update averages the two learners left.
+      const UpdateRecord& last = r.update_log.back();
+      CHECK(last.contributions.size() == 2);
+      for (const auto& [w, read] : last.contributions) CHECK(w != 1);
+    }
+  }
+}
+
+// The stall watchdog (a hung learner stalls sync, named; K < P goes on; a long legitimate
+// delay is no stall) is tested in run_accounting_test.cc.
+
+TEST_CASE("real clock: many short runs start and shut down cleanly", "[runtime][real][concurrency]") {
+  // Stops land at every phase of the learners' loop (waiting, computing, sleeping).
+  for (int i = 0; i < 60; ++i) {
+    Fixture f;
+    const char* v = i % 3 == 0 ? "sync" : (i % 3 == 1 ? "k-async" : "k-batch-sync");
+    auto in = f.inputs(v, 4, 2, "exp:mean=100us", i % 2 == 0);
+    in.settings.record_updates = false;
+    in.settings.stop.time_s = 0.001 * (1 + i % 7);
+    const RunResult r = run_real(in);
+    CHECK(r.stop_reason == "time");
+  }
+}
+
+TEST_CASE("curves: time never goes backwards, no duplicate final point; pending gradients "
+          "are not counted as applied",
+          "[runtime][real][concurrency]") {
+  for (bool real : {false, true}) {
+    INFO((real ? "real" : "virtual"));
+    Fixture f;
+    auto in = f.inputs("k-async", 4, 4, "exp:mean=2ms", false);
+    in.settings.record_updates = false;
+    in.settings.stop.time_s = 0.25;
+    in.settings.eval.every_s = 0.05;  // a tick falls exactly on the time limit
+    const RunResult r = run_on(in, real);
+    REQUIRE(r.curve.size() >= 2);
+    for (std::size_t i = 1; i < r.curve.size(); ++i) {
+      CHECK(r.curve[i].time_s > r.curve[i - 1].time_s);
+      CHECK(r.curve[i].updates >= r.curve[i - 1].updates);
+    }
+    CHECK(r.curve.back().time_s == Approx(0.25));
+    CHECK(r.gradients_applied == 4 * r.updates);  // stopped by time, mid-update
+  }
+}
