@@ -78,7 +78,7 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   c.delay = v.get("delay");
   {
     DelayContext ctx;  // validates the spec (and reads a trace) before any data is loaded
-    ctx.num_workers = c.P;
+    ctx.num_learners = c.P;
     make_delay_model(c.delay, ctx);
   }
   c.delay_after_compute = v.flag("delay-after-compute");
@@ -106,7 +106,7 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   if (c.stop.target_error >= 0 && v.get("time").empty() && v.get("updates").empty())
     c.stop.time_s = kTargetErrorTimeCapS;  // a target never reached must not run forever
 
-  c.continue_on_worker_failure = one_of(v, "on-worker-failure", {"stop", "continue"}) == "continue";
+  c.continue_on_learner_failure = one_of(v, "on-learner-failure", {"stop", "continue"}) == "continue";
   c.stall_timeout_s = parse_duration_seconds(v.get("stall-timeout"), "--stall-timeout");
   if (c.stall_timeout_s < 0) throw InputError("--stall-timeout: must be >= 0s");
   c.eval_every = v.get("eval-every");
@@ -214,7 +214,7 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
     throw InputError("--batch: " + std::to_string(cfg.batch) + " is larger than the training set (" +
                      std::to_string(train.size()) + " samples)");
   DelayContext dctx;
-  dctx.num_workers = cfg.P;
+  dctx.num_learners = cfg.P;
   auto delay = make_delay_model(cfg.delay, dctx);
   auto lr = make_lr_schedule(cfg.lr_schedule, cfg.lr, cfg.lr_decay);
   std::vector<float> w0(static_cast<std::size_t>(model->num_params()));
@@ -234,7 +234,7 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   in.settings.eval = resolve_eval_schedule(cfg);
   in.settings.timing_only = cfg.timing_only;
   in.settings.delay_after_compute = cfg.delay_after_compute;
-  in.settings.continue_on_worker_failure = cfg.continue_on_worker_failure;
+  in.settings.continue_on_learner_failure = cfg.continue_on_learner_failure;
   in.settings.stall_timeout_s = cfg.stall_timeout_s;
   in.progress = progress;
   in.interrupt = interrupt;
@@ -272,10 +272,10 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   if (!r.error.empty()) s["error"] = r.error;
   s["interrupted"] = r.stop_reason == "interrupted";
   nlohmann::json failures = nlohmann::json::array();
-  for (const WorkerFailure& f : r.failures)
-    failures.push_back({{"worker", f.worker}, {"error", f.what}, {"time_s", f.time_s}});
-  s["failed_workers"] = failures;
-  if (!r.failures.empty() && cfg.continue_on_worker_failure)
+  for (const LearnerFailure& f : r.failures)
+    failures.push_back({{"learner", f.learner}, {"error", f.what}, {"time_s", f.time_s}});
+  s["failed_learners"] = failures;
+  if (!r.failures.empty() && cfg.continue_on_learner_failure)
     s["note"] = "continued with " + std::to_string(cfg.P - r.failures.size()) + " of " +
                 std::to_string(cfg.P) + " learners after failures";
   s["updates"] = r.updates;
@@ -305,17 +305,17 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
     s["target_error"] = cfg.stop.target_error;
     s["time_to_target_s"] = t >= 0 ? nlohmann::json(t) : nlohmann::json(nullptr);
   }
-  nlohmann::json workers = nlohmann::json::array();
-  for (std::size_t w = 0; w < r.per_worker.size(); ++w) {
-    const auto& p = r.per_worker[w];
-    workers.push_back({{"worker", w},
+  nlohmann::json learners = nlohmann::json::array();
+  for (std::size_t w = 0; w < r.per_learner.size(); ++w) {
+    const auto& p = r.per_learner[w];
+    learners.push_back({{"learner", w},
                        {"applied", p.applied},
                        {"cancelled", p.cancelled},
                        {"staleness_mean", p.applied ? p.staleness_sum / static_cast<double>(p.applied) : 0.0},
                        {"staleness_max", p.staleness_max},
                        {"idle_s", p.idle_seconds}});
   }
-  s["per_worker"] = workers;
+  s["per_learner"] = learners;
   s["data"] = {{"train", train.name},
                {"test", test.name},
                {"train_samples", train.size()},

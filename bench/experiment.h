@@ -35,7 +35,7 @@ struct ExperimentConfig {
   std::size_t eval_train_samples = 10000;
   std::string snapshot_memory = "auto";  // evaluation snapshot budget (runtime/run_memory.h)
   bool timing_only = false;
-  bool continue_on_worker_failure = false;
+  bool continue_on_learner_failure = false;
   double stall_timeout_s = 60;
   std::uint64_t seed = 1;
   std::string eigen_cache = "48K,1M,32M";

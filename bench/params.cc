@@ -23,7 +23,7 @@ const std::vector<ParamDef>& train_params() {
       {"batch", "", "64", ">= 1", "minibatch size m per gradient", "Model"},
       // Variant
       {"variant", "", "sync", "sync|k-sync|k-batch-sync|async|k-async|k-batch-async", "SGD variant (paper.md)", "Variant"},
-      {"P", "P", "8", ">= 1", "number of learners (worker threads)", "Variant"},
+      {"P", "P", "8", ">= 1", "number of learners (one thread each)", "Variant"},
       {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async); when not given, 2 capped at P", "Variant"},
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model: each minibatch's total time X", "Variant"},
       {"delay-after-compute", "", "false", "", "serve X after the gradient computation instead of until start + X", "Variant", true},
@@ -35,7 +35,7 @@ const std::vector<ParamDef>& train_params() {
       {"time", "", "", "duration", "stop after this much run time (default 30s when no other limit is given)", "Run"},
       {"updates", "", "", ">= 1", "stop after this many updates", "Run"},
       {"target-error", "", "", "[0, 1]", "stop once the test error reaches this (alone, without --time or --updates: at most 600s of run time)", "Run"},
-      {"on-worker-failure", "", "stop", "stop|continue", "a learner whose minibatch throws stops the run, or leaves it and the others go on", "Run"},
+      {"on-learner-failure", "", "stop", "stop|continue", "a learner whose minibatch throws stops the run, or leaves it and the others go on", "Run"},
       {"stall-timeout", "", "60s", "duration, 0s = off", "real clock: stop (naming the stuck learners) when no update comes for this long", "Run"},
       {"timing-only", "", "false", "", "no gradients, delays and PS logic only (runtime studies)", "Run", true},
       {"eval-every", "", "auto", "auto|duration|N updates", "evaluation snapshot interval (auto: 100 points over the run)", "Run"},

@@ -142,7 +142,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   check_writable_folder(out_dir, "--out");
   {
     DelayContext ctx;
-    ctx.num_workers = shared.P;
+    ctx.num_learners = shared.P;
     make_delay_model(shared.delay, ctx);  // a bad spec fails now, not after the first run
   }
 
@@ -278,7 +278,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
                       S = sample_stats(stale), P0 = sample_stats(p0s), C = sample_stats(cancelled),
                       SP = sample_stats(speedups);
     DelayContext ctx;
-    ctx.num_workers = shared.P;
+    ctx.num_learners = shared.P;
     auto delay = make_delay_model(shared.delay, ctx);
     TheoryOptions topt;
     topt.mc_updates = 100000;

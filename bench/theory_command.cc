@@ -74,7 +74,7 @@ int p_range_table(const ParamValues& v, const std::string& delay_spec, std::size
   std::vector<std::string> notes;
   for (std::size_t P = lo; P <= hi; ++P) {
     DelayContext ctx;
-    ctx.num_workers = P;
+    ctx.num_learners = P;
     auto delay = make_delay_model(delay_spec, ctx);
     TheoryOptions o = base;
     o.P = P;
@@ -155,7 +155,7 @@ int theory_command(const ParamValues& v) {
   if (v.get("variant") != "all") o.variants = split(v.get("variant"), ',');
   for (const std::string& name : o.variants) make_variant(name, o.P, o.K);  // validates
   DelayContext ctx;
-  ctx.num_workers = o.P;
+  ctx.num_learners = o.P;
   auto delay = make_delay_model(delay_spec, ctx);
 
   const std::vector<TheoryRow> rows = predict(*delay, o);

@@ -15,6 +15,6 @@ add_library(racesgd::options ALIAS racesgd_options)
 if(RACESGD_NATIVE AND NOT RACESGD_SANITIZE)
   target_compile_options(racesgd_options INTERFACE -march=native)
 endif()
-# Workers are our threads: Eigen must never start its own (no OpenMP, no Eigen thread pool).
+# Learners are our threads: Eigen must never start its own (no OpenMP, no Eigen thread pool).
 target_compile_definitions(racesgd_options INTERFACE EIGEN_DONT_PARALLELIZE
   RACESGD_BUILD_TYPE="${CMAKE_BUILD_TYPE}")

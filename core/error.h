@@ -16,8 +16,8 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// A run that had to stop: divergence (NaN/Inf), a failed worker, a stall. The message
-/// names the update and worker; outputs written so far stay valid.
+/// A run that had to stop: divergence (NaN/Inf), a failed learner, a stall. The message
+/// names the update and learner; outputs written so far stay valid.
 class RunError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -1,7 +1,7 @@
 // Rng: the project's random stream. xoshiro256** seeded through splitmix64, with
 // distributions implemented here (not <random>'s, whose algorithms differ between standard
 // libraries) so a seed gives the same numbers on every platform and build.
-// Not thread-safe: each worker owns its streams.
+// Not thread-safe: each learner owns its streams.
 #pragma once
 
 #include <cmath>
@@ -11,7 +11,7 @@
 namespace racesgd {
 
 /// Mixes (seed, stream, purpose) into a 64-bit seed so that streams never overlap in
-/// practice: worker i's minibatch stream is derive_seed(run_seed, i, kPurposeBatches).
+/// practice: learner i's minibatch stream is derive_seed(run_seed, i, kPurposeBatches).
 constexpr std::uint64_t splitmix64(std::uint64_t& state) {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;

@@ -30,14 +30,14 @@ DelayFacts scale_delay_facts(const DelayFacts& f, double c) {
   return s;
 }
 
-DelayFacts pool_delay_facts(const std::vector<DelayFacts>& per_worker) {
-  RACESGD_CHECK(!per_worker.empty());
+DelayFacts pool_delay_facts(const std::vector<DelayFacts>& per_learner) {
+  RACESGD_CHECK(!per_learner.empty());
   DelayFacts pooled;
   pooled.homogeneous = false;
-  const double n = static_cast<double>(per_worker.size());
+  const double n = static_cast<double>(per_learner.size());
   bool all_cdf = true, all_mean = true, all_var = true;
   double sum_mean = 0, sum_second = 0;
-  for (const DelayFacts& f : per_worker) {
+  for (const DelayFacts& f : per_learner) {
     all_cdf = all_cdf && static_cast<bool>(f.cdf);
     all_mean = all_mean && f.mean_value.has_value();
     all_var = all_var && f.mean_value.has_value() && f.variance.has_value();
@@ -46,7 +46,7 @@ DelayFacts pool_delay_facts(const std::vector<DelayFacts>& per_worker) {
   }
   if (all_cdf) {
     std::vector<std::function<double(double)>> cdfs;
-    for (const DelayFacts& f : per_worker) cdfs.push_back(f.cdf);
+    for (const DelayFacts& f : per_learner) cdfs.push_back(f.cdf);
     pooled.cdf = [cdfs, n](double x) {
       double s = 0;
       for (const auto& c : cdfs) s += c(x);
@@ -57,7 +57,7 @@ DelayFacts pool_delay_facts(const std::vector<DelayFacts>& per_worker) {
   if (all_var) pooled.variance = sum_second / n - (sum_mean / n) * (sum_mean / n);
   bool all_never = true;
   double sum_never = 0;
-  for (const DelayFacts& f : per_worker) {
+  for (const DelayFacts& f : per_learner) {
     all_never = all_never && f.p_never.has_value();
     if (f.p_never) sum_never += *f.p_never;
     pooled.runs_out = pooled.runs_out || f.runs_out;
@@ -323,8 +323,8 @@ class StragglerDelay final : public DelayModel {
   StragglerDelay(std::unique_ptr<DelayModel> base, std::unique_ptr<DelayModel> slow, double p)
       : base_(std::move(base)), slow_(std::move(slow)), p_(p) {}
   // The coin is always drawn first, so a seed fixes which minibatches are slow.
-  double sample(std::size_t worker, Rng& rng) override {
-    return rng.uniform() < p_ ? slow_->sample(worker, rng) : base_->sample(worker, rng);
+  double sample(std::size_t learner, Rng& rng) override {
+    return rng.uniform() < p_ ? slow_->sample(learner, rng) : base_->sample(learner, rng);
   }
   std::string spec() const override {
     return "straggler:base=" + quote_nested_spec(base_->spec()) +
@@ -336,8 +336,8 @@ class StragglerDelay final : public DelayModel {
     f.homogeneous = b.homogeneous && s.homogeneous;
     return f;
   }
-  DelayFacts worker_facts(std::size_t worker) const override {
-    return mix_facts(base_->worker_facts(worker), slow_->worker_facts(worker), p_);
+  DelayFacts learner_facts(std::size_t learner) const override {
+    return mix_facts(base_->learner_facts(learner), slow_->learner_facts(learner), p_);
   }
   void save_state(std::vector<std::uint64_t>& out) const override {
     base_->save_state(out);
@@ -357,9 +357,9 @@ class HeteroDelay final : public DelayModel {
  public:
   HeteroDelay(std::unique_ptr<DelayModel> inner, std::vector<double> scales)
       : inner_(std::move(inner)), scales_(std::move(scales)) {}
-  double sample(std::size_t worker, Rng& rng) override {
-    RACESGD_CHECK(worker < scales_.size());
-    return scales_[worker] * inner_->sample(worker, rng);
+  double sample(std::size_t learner, Rng& rng) override {
+    RACESGD_CHECK(learner < scales_.size());
+    return scales_[learner] * inner_->sample(learner, rng);
   }
   std::string spec() const override {
     std::string s = "hetero:" + quote_nested_spec(inner_->spec()) + ",scales=";
@@ -372,12 +372,12 @@ class HeteroDelay final : public DelayModel {
         std::all_of(scales_.begin(), scales_.end(), [&](double c) { return c == scales_.front(); });
     if (equal) return scale_delay_facts(inner_->facts(), scales_.front());
     std::vector<DelayFacts> per;
-    for (std::size_t i = 0; i < scales_.size(); ++i) per.push_back(worker_facts(i));
+    for (std::size_t i = 0; i < scales_.size(); ++i) per.push_back(learner_facts(i));
     return pool_delay_facts(per);
   }
-  DelayFacts worker_facts(std::size_t worker) const override {
-    RACESGD_CHECK(worker < scales_.size());
-    return scale_delay_facts(inner_->worker_facts(worker), scales_[worker]);
+  DelayFacts learner_facts(std::size_t learner) const override {
+    RACESGD_CHECK(learner < scales_.size());
+    return scale_delay_facts(inner_->learner_facts(learner), scales_[learner]);
   }
   void save_state(std::vector<std::uint64_t>& out) const override { inner_->save_state(out); }
   void restore_state(std::span<const std::uint64_t>& in) override { inner_->restore_state(in); }
@@ -387,27 +387,27 @@ class HeteroDelay final : public DelayModel {
   std::vector<double> scales_;
 };
 
-// Fault injection: throws from sample() at worker `worker`'s (after+1)-th minibatch, so
+// Fault injection: throws from sample() at learner `learner`'s (after+1)-th minibatch, so
 // tests and users can see how a run survives a learner that fails mid-run.
 class FaultyDelay final : public DelayModel {
  public:
-  FaultyDelay(std::unique_ptr<DelayModel> base, std::size_t worker, std::uint64_t after,
-              std::size_t num_workers)
-      : base_(std::move(base)), worker_(worker), after_(after), count_(num_workers, 0) {}
-  double sample(std::size_t worker, Rng& rng) override {
-    RACESGD_CHECK(worker < count_.size());
-    if (worker == worker_ && count_[worker]++ == after_)
+  FaultyDelay(std::unique_ptr<DelayModel> base, std::size_t learner, std::uint64_t after,
+              std::size_t num_learners)
+      : base_(std::move(base)), learner_(learner), after_(after), count_(num_learners, 0) {}
+  double sample(std::size_t learner, Rng& rng) override {
+    RACESGD_CHECK(learner < count_.size());
+    if (learner == learner_ && count_[learner]++ == after_)
       throw std::runtime_error("injected fault (delay model 'faulty') at minibatch " +
                                std::to_string(after_ + 1));
-    return base_->sample(worker, rng);
+    return base_->sample(learner, rng);
   }
   std::string spec() const override {
-    return "faulty:base=" + quote_nested_spec(base_->spec()) + ",worker=" +
-           std::to_string(worker_) + ",after=" + std::to_string(after_);
+    return "faulty:base=" + quote_nested_spec(base_->spec()) + ",learner=" +
+           std::to_string(learner_) + ",after=" + std::to_string(after_);
   }
   DelayFacts facts() const override { return base_->facts(); }
-  DelayFacts worker_facts(std::size_t worker) const override { return base_->worker_facts(worker); }
-  // The per-worker minibatch counts, then the base model's state.
+  DelayFacts learner_facts(std::size_t learner) const override { return base_->learner_facts(learner); }
+  // The per-learner minibatch counts, then the base model's state.
   void save_state(std::vector<std::uint64_t>& out) const override {
     out.insert(out.end(), count_.begin(), count_.end());
     base_->save_state(out);
@@ -420,21 +420,21 @@ class FaultyDelay final : public DelayModel {
 
  private:
   std::unique_ptr<DelayModel> base_;
-  std::size_t worker_;
+  std::size_t learner_;
   std::uint64_t after_;
-  std::vector<std::uint64_t> count_;  // per worker: each entry touched by its own thread only
+  std::vector<std::uint64_t> count_;  // per learner: each entry touched by its own thread only
 };
 
 // ---------------------------------------------------------------------------------------
 
 std::unique_ptr<DelayModel> make_faulty(SpecArgs& a, const DelayContext& ctx) {
   auto base = make_nested_delay_model(a, a.required_text("base"), ctx);
-  const auto worker = static_cast<std::size_t>(a.integer("worker", 0, 0, 1 << 20));
-  if (worker >= ctx.num_workers)
-    a.fail("worker " + std::to_string(worker) + " does not exist (there are " +
-           std::to_string(ctx.num_workers) + " workers)");
+  const auto learner = static_cast<std::size_t>(a.integer("learner", 0, 0, 1 << 20));
+  if (learner >= ctx.num_learners)
+    a.fail("learner " + std::to_string(learner) + " does not exist (there are " +
+           std::to_string(ctx.num_learners) + " learners)");
   const auto after = static_cast<std::uint64_t>(a.integer("after", 0));
-  return std::make_unique<FaultyDelay>(std::move(base), worker, after, ctx.num_workers);
+  return std::make_unique<FaultyDelay>(std::move(base), learner, after, ctx.num_learners);
 }
 
 std::unique_ptr<DelayModel> make_uniform(SpecArgs& a, const DelayContext&) {
@@ -472,17 +472,17 @@ std::unique_ptr<DelayModel> make_hetero(SpecArgs& a, const DelayContext& ctx) {
     a.fail("needs the inner spec as its first argument, e.g. hetero:exp:mean=5ms,scales=1,4");
   auto inner = make_nested_delay_model(a, a.positional(0), ctx);
   std::vector<double> scales = a.number_list("scales", 0.0);
-  if (scales.size() != ctx.num_workers)
+  if (scales.size() != ctx.num_learners)
     a.fail("scales has " + std::to_string(scales.size()) + " entries but there are " +
-           std::to_string(ctx.num_workers) + " workers (one scale per worker)");
+           std::to_string(ctx.num_learners) + " learners (one scale per learner)");
   for (std::size_t w = 0; w < scales.size(); ++w) {
     const double c = scales[w];
     if (!(c > 0)) a.fail("every scale must be > 0");
     // A scale that lifts the mean past the delay cap would have nearly every draw clamped:
     // the run would not be the one asked for (docs/delay-models.md, "The delay cap").
-    const std::optional<double> mean = inner->worker_facts(w).mean_value;
+    const std::optional<double> mean = inner->learner_facts(w).mean_value;
     if (mean && c * *mean > kMaxDelaySeconds)
-      a.fail("scale " + format_spec_number(c) + " of worker " + std::to_string(w) +
+      a.fail("scale " + format_spec_number(c) + " of learner " + std::to_string(w) +
              " makes its mean minibatch time " + format_duration(c * *mean) +
              ", above the delay cap of " + format_duration(kMaxDelaySeconds));
   }
@@ -495,10 +495,10 @@ std::vector<DelayModelEntry> builtin_delay_models() {
   std::vector<DelayModelEntry> v;
   v.push_back({"none", "none  X = 0 (no injected delay)",
                [](SpecArgs&, const DelayContext&) { return std::make_unique<NoneDelay>(); }});
-  v.push_back({"hang", "hang  X = +infinity: the worker never finishes (watchdog tests)",
+  v.push_back({"hang", "hang  X = +infinity: the learner never finishes (watchdog tests)",
                [](SpecArgs&, const DelayContext&) { return std::make_unique<HangDelay>(); }});
   v.push_back({"faulty",
-               "faulty:base=SPEC,worker=W,after=N  like SPEC, but worker W's minibatch N+1 "
+               "faulty:base=SPEC,learner=W,after=N  like SPEC, but learner W's minibatch N+1 "
                "throws (fault injection)",
                make_faulty});
   v.push_back({"const", "const:value=D  X = D", [](SpecArgs& a, const DelayContext&) {
@@ -528,9 +528,9 @@ std::vector<DelayModelEntry> builtin_delay_models() {
   v.push_back({"straggler", "straggler:base=SPEC,slow=SPEC,p=P  each minibatch is slow with prob P",
                make_straggler});
   v.push_back(
-      {"hetero", "hetero:SPEC,scales=C0,C1,...  worker i draws SPEC times Ci", make_hetero});
+      {"hetero", "hetero:SPEC,scales=C0,C1,...  learner i draws SPEC times Ci", make_hetero});
   v.push_back({"trace",
-               "trace:file=F,end=cycle|stop,unit=s|ms|us|ns  replay CSV delays (per worker)",
+               "trace:file=F,end=cycle|stop,unit=s|ms|us|ns  replay CSV delays (per learner)",
                make_trace_delay_model});
   return v;
 }

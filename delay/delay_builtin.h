@@ -26,9 +26,9 @@ std::vector<DelayModelEntry> builtin_delay_models();
 /// variance all rescaled. Used by hetero.
 DelayFacts scale_delay_facts(const DelayFacts& f, double c);
 
-/// Facts of "a uniformly chosen worker's X" from per-worker facts (homogeneous = false):
-/// averaged cdf, mean and second moment, each only if every worker's is known.
-DelayFacts pool_delay_facts(const std::vector<DelayFacts>& per_worker);
+/// Facts of "a uniformly chosen learner's X" from per-learner facts (homogeneous = false):
+/// averaged cdf, mean and second moment, each only if every learner's is known.
+DelayFacts pool_delay_facts(const std::vector<DelayFacts>& per_learner);
 
 /// For restore_state: takes `n` values off the front of `in`, or throws InputError naming
 /// `model` when fewer are left (a checkpoint of another delay model).

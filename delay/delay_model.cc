@@ -17,7 +17,7 @@ namespace racesgd {
 
 DelayFacts DelayModel::facts() const { return DelayFacts{}; }
 
-DelayFacts DelayModel::worker_facts(std::size_t /*worker*/) const { return facts(); }
+DelayFacts DelayModel::learner_facts(std::size_t /*learner*/) const { return facts(); }
 
 void DelayModel::save_state(std::vector<std::uint64_t>& /*out*/) const {}
 
@@ -94,17 +94,17 @@ class CappedDelay final : public DelayModel {
   explicit CappedDelay(std::unique_ptr<DelayModel> inner)
       : inner_(std::move(inner)), may_never_finish_(inner_->facts().may_never_finish()) {}
 
-  double sample(std::size_t worker, Rng& rng) override {
-    const double x = clamp_delay_seconds(inner_->sample(worker, rng), may_never_finish_);
+  double sample(std::size_t learner, Rng& rng) override {
+    const double x = clamp_delay_seconds(inner_->sample(learner, rng), may_never_finish_);
     if (std::isnan(x))
-      throw std::runtime_error("delay model '" + inner_->spec() + "' drew NaN for worker " +
-                               std::to_string(worker));
+      throw std::runtime_error("delay model '" + inner_->spec() + "' drew NaN for learner " +
+                               std::to_string(learner));
     return x;
   }
   std::string spec() const override { return inner_->spec(); }
   DelayFacts facts() const override { return inner_->facts(); }
-  DelayFacts worker_facts(std::size_t worker) const override {
-    return inner_->worker_facts(worker);
+  DelayFacts learner_facts(std::size_t learner) const override {
+    return inner_->learner_facts(learner);
   }
   void save_state(std::vector<std::uint64_t>& out) const override { inner_->save_state(out); }
   void restore_state(std::span<const std::uint64_t>& in) override { inner_->restore_state(in); }
@@ -117,7 +117,7 @@ class CappedDelay final : public DelayModel {
 }  // namespace
 
 std::unique_ptr<DelayModel> make_delay_model(std::string_view text, const DelayContext& ctx) {
-  RACESGD_CHECK(ctx.num_workers >= 1);
+  RACESGD_CHECK(ctx.num_learners >= 1);
   Spec spec = parse_spec(text, kWhat);
   std::optional<DelayFactory> factory = registry().find(spec.name);
   SpecArgs args(std::move(spec), kWhat);

@@ -1,12 +1,12 @@
 // DelayModel: the distribution (or trace) of one minibatch's wall-clock time X on one
-// worker — the paper's straggler model — plus the name -> factory registry that turns spec
+// learner — the paper's straggler model — plus the name -> factory registry that turns spec
 // strings ("exp:mean=5ms", "hetero:(shifted-exp:shift=1ms,mean=2ms),scales=1,4") into
 // models. docs/delay-models.md lists every built-in model and the plug-in API.
 //
 // Thread-safety: a model is built during set-up (make_delay_model may throw InputError);
-// afterwards sample() is called concurrently from P worker threads, each passing its own
-// worker index and its own Rng. Models keep per-worker state (trace cursors, Markov states)
-// in per-worker slots, so concurrent sample() calls for distinct workers never race.
+// afterwards sample() is called concurrently from P learner threads, each passing its own
+// learner index and its own Rng. Models keep per-learner state (trace cursors, Markov states)
+// in per-learner slots, so concurrent sample() calls for distinct learners never race.
 #pragma once
 
 #include <cstddef>
@@ -42,7 +42,7 @@ struct DelayFacts {
     kLogNormal,   // ln X ~ Normal(ln median, sigma^2)
     kHyperExp,    // with prob p Exp(mean1), else Exp(mean2)
     kEmpirical,   // a trace: cdf / mean_value are the empirical ones
-    kHang,        // X = +infinity: the worker never finishes
+    kHang,        // X = +infinity: the learner never finishes
   };
   static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -54,9 +54,9 @@ struct DelayFacts {
   double median = kNaN, sigma = kNaN;           // kLogNormal
   double p = kNaN, mean1 = kNaN, mean2 = kNaN;  // kHyperExp
 
-  /// True when every worker draws from one distribution. When false, the fields above
-  /// describe the pooled law of "a uniformly chosen worker's X" and per-worker facts come
-  /// from DelayModel::worker_facts().
+  /// True when every learner draws from one distribution. When false, the fields above
+  /// describe the pooled law of "a uniformly chosen learner's X" and per-learner facts come
+  /// from DelayModel::learner_facts().
   bool homogeneous = true;
   /// P(X <= x); empty if unknown. Must be callable from any thread (captures by value).
   std::function<double(double)> cdf;
@@ -85,10 +85,10 @@ struct DelayFacts {
   bool known_to_never_finish() const { return runs_out || (p_never && *p_never > 0); }
 };
 
-/// Where a model is built: how many workers will call sample() (worker indices are
-/// 0..num_workers-1) and the directory relative trace paths are resolved against.
+/// Where a model is built: how many learners will call sample() (learner indices are
+/// 0..num_learners-1) and the directory relative trace paths are resolved against.
 struct DelayContext {
-  std::size_t num_workers = 1;
+  std::size_t num_learners = 1;
   std::filesystem::path base_dir = ".";
 };
 
@@ -96,17 +96,17 @@ class DelayModel {
  public:
   virtual ~DelayModel() = default;
 
-  /// Draws worker `worker`'s next minibatch time X in seconds (>= 0; +infinity = never
-  /// finishes). `rng` is that worker's own stream. Called only from the thread that owns
-  /// `worker`'s stream (one thread per worker index), so per-worker state indexed by
-  /// `worker` needs no locking. Should not allocate (hot path);
-  /// worker >= num_workers is a programming error (RACESGD_CHECK).
+  /// Draws learner `learner`'s next minibatch time X in seconds (>= 0; +infinity = never
+  /// finishes). `rng` is that learner's own stream. Called only from the thread that owns
+  /// `learner`'s stream (one thread per learner index), so per-learner state indexed by
+  /// `learner` needs no locking. Should not allocate (hot path);
+  /// learner >= num_learners is a programming error (RACESGD_CHECK).
   /// May throw std::exception to fail this learner (fault injection: the built-in `faulty`
-  /// does): both runtimes catch it and report "worker W failed: what()", then stop the run
-  /// (exit 1) or, with --on-worker-failure continue, go on without the learner. Models
+  /// does): both runtimes catch it and report "learner W failed: what()", then stop the run
+  /// (exit 1) or, with --on-learner-failure continue, go on without the learner. Models
   /// built by make_delay_model are wrapped so that every draw is clamped to
   /// [0, kMaxDelaySeconds] (core/delay_cap.h) and a NaN draw throws, naming the model.
-  virtual double sample(std::size_t worker, Rng& rng) = 0;
+  virtual double sample(std::size_t learner, Rng& rng) = 0;
 
   /// Canonical spec string, e.g. "exp:mean=5ms"; make_delay_model(spec()) builds an
   /// equivalent model (durations are printed with 6 significant digits).
@@ -116,9 +116,9 @@ class DelayModel {
   /// Thread-safe (const, no shared mutable state). Allocates.
   virtual DelayFacts facts() const;
 
-  /// Facts about worker `worker`'s own distribution. The default returns facts(), which is
+  /// Facts about learner `learner`'s own distribution. The default returns facts(), which is
   /// right for homogeneous models; heterogeneous ones override it.
-  virtual DelayFacts worker_facts(std::size_t worker) const;
+  virtual DelayFacts learner_facts(std::size_t learner) const;
 
   /// Checkpoints: appends the model's mutable state (trace cursors, fault counters) to
   /// `out`; composite models append their inner models' after their own. Stateless models
@@ -132,7 +132,7 @@ class DelayModel {
   virtual void restore_state(std::span<const std::uint64_t>& in);
 };
 
-/// Parses a spec string into a model for ctx.num_workers workers. The model the factory
+/// Parses a spec string into a model for ctx.num_learners learners. The model the factory
 /// built is returned inside a thin wrapper that forwards everything and clamps each draw
 /// (see sample() and core/delay_cap.h): every model, built-in or plug-in, nested or not,
 /// goes through that one clamp. Throws InputError whose

@@ -125,18 +125,18 @@ DelayFacts empirical_facts(std::vector<double> values) {
 
 class TraceDelay final : public DelayModel {
  public:
-  TraceDelay(DelayTrace trace, std::size_t num_workers, TraceEnd end, std::string file,
+  TraceDelay(DelayTrace trace, std::size_t num_learners, TraceEnd end, std::string file,
              std::string unit)
       : trace_(std::move(trace)),
-        cursors_(num_workers),
+        cursors_(num_learners),
         end_(end),
         file_(std::move(file)),
         unit_(std::move(unit)) {}
 
-  double sample(std::size_t worker, Rng&) override {
-    RACESGD_CHECK(worker < cursors_.size());
-    const std::vector<double>& seq = column(worker);
-    std::size_t& next = cursors_[worker].next;
+  double sample(std::size_t learner, Rng&) override {
+    RACESGD_CHECK(learner < cursors_.size());
+    const std::vector<double>& seq = column(learner);
+    std::size_t& next = cursors_[learner].next;
     if (next == seq.size()) {
       if (end_ == TraceEnd::kStop) return std::numeric_limits<double>::infinity();
       next = 0;
@@ -150,7 +150,7 @@ class TraceDelay final : public DelayModel {
   }
 
   // The facts describe the values in the file; with end=stop the +infinity tail after a
-  // worker's sequence runs out is left out (it is not a distribution of minibatch times).
+  // learner's sequence runs out is left out (it is not a distribution of minibatch times).
   // runs_out says that the tail exists.
   DelayFacts facts() const override {
     DelayFacts f;
@@ -165,14 +165,14 @@ class TraceDelay final : public DelayModel {
     f.runs_out = end_ == TraceEnd::kStop;
     return f;
   }
-  DelayFacts worker_facts(std::size_t worker) const override {
-    RACESGD_CHECK(worker < cursors_.size());
-    DelayFacts f = empirical_facts(column(worker));
+  DelayFacts learner_facts(std::size_t learner) const override {
+    RACESGD_CHECK(learner < cursors_.size());
+    DelayFacts f = empirical_facts(column(learner));
     f.runs_out = end_ == TraceEnd::kStop;
     return f;
   }
 
-  // One cursor per worker: the index of its next delay in its column.
+  // One cursor per learner: the index of its next delay in its column.
   void save_state(std::vector<std::uint64_t>& out) const override {
     for (const Cursor& c : cursors_) out.push_back(c.next);
   }
@@ -180,7 +180,7 @@ class TraceDelay final : public DelayModel {
     const auto saved = take_delay_state(in, cursors_.size(), spec());
     for (std::size_t w = 0; w < cursors_.size(); ++w) {
       if (saved[w] > column(w).size())
-        throw InputError("checkpoint: trace cursor " + std::to_string(saved[w]) + " of worker " +
+        throw InputError("checkpoint: trace cursor " + std::to_string(saved[w]) + " of learner " +
                          std::to_string(w) + " is past the end of '" + file_ + "' (" +
                          std::to_string(column(w).size()) + " delays): the trace file changed?");
       cursors_[w].next = static_cast<std::size_t>(saved[w]);
@@ -188,15 +188,15 @@ class TraceDelay final : public DelayModel {
   }
 
  private:
-  // One cache line per worker: workers advance their cursors concurrently.
+  // One cache line per learner: learners advance their cursors concurrently.
   struct alignas(64) Cursor {
     std::size_t next = 0;
   };
   static_assert(alignof(Cursor) == 64);
   static_assert(sizeof(Cursor) == 64);
 
-  const std::vector<double>& column(std::size_t worker) const {
-    return trace_.columns.size() == 1 ? trace_.columns[0] : trace_.columns[worker];
+  const std::vector<double>& column(std::size_t learner) const {
+    return trace_.columns.size() == 1 ? trace_.columns[0] : trace_.columns[learner];
   }
 
   DelayTrace trace_;
@@ -232,11 +232,11 @@ std::unique_ptr<DelayModel> make_trace_delay_model(SpecArgs& args, const DelayCo
   std::filesystem::path path(file);
   if (path.is_relative()) path = ctx.base_dir / path;
   DelayTrace trace = read_delay_trace(path, unit_seconds, args);
-  if (trace.columns.size() != 1 && trace.columns.size() != ctx.num_workers)
+  if (trace.columns.size() != 1 && trace.columns.size() != ctx.num_learners)
     args.fail("trace file '" + path.string() + "' has " + std::to_string(trace.columns.size()) +
-              " columns but there are " + std::to_string(ctx.num_workers) +
-              " workers (give one shared column or one column per worker)");
-  return std::make_unique<TraceDelay>(std::move(trace), ctx.num_workers, end, file, unit);
+              " columns but there are " + std::to_string(ctx.num_learners) +
+              " learners (give one shared column or one column per learner)");
+  return std::make_unique<TraceDelay>(std::move(trace), ctx.num_learners, end, file, unit);
 }
 
 }  // namespace detail

@@ -1,5 +1,5 @@
 // Trace-driven delays: "trace:file=delays.csv,end=cycle|stop,unit=ms" replays measured
-// minibatch times from a CSV file, each worker its own sequence. The format is documented
+// minibatch times from a CSV file, each learner its own sequence. The format is documented
 // in docs/delay-models.md ("Trace files").
 #pragma once
 
@@ -13,7 +13,7 @@
 namespace racesgd {
 
 /// A parsed trace: one sequence of delays (seconds) per column. One column is shared by
-/// every worker; otherwise column i belongs to worker i.
+/// every learner; otherwise column i belongs to learner i.
 struct DelayTrace {
   std::vector<std::vector<double>> columns;
 };

@@ -2,9 +2,9 @@
 //
 //   bursty:calm=1ms,burst=20ms,enter=0.05,leave=0.3
 //
-// Each worker is either calm or in a burst (a Markov-modulated exponential). Before every
+// Each learner is either calm or in a burst (a Markov-modulated exponential). Before every
 // minibatch it may switch state: calm -> burst with probability `enter`, burst -> calm with
-// probability `leave`; then it draws X ~ Exp(mean of its state). Workers start calm.
+// probability `leave`; then it draws X ~ Exp(mean of its state). Learners start calm.
 // Bursts last 1/leave minibatches on average, so slow minibatches come in runs, which the
 // built-in i.i.d. models cannot express.
 //
@@ -23,12 +23,12 @@ namespace {
 
 class BurstyDelay final : public racesgd::DelayModel {
  public:
-  BurstyDelay(double calm, double burst, double enter, double leave, std::size_t num_workers)
-      : calm_(calm), burst_(burst), enter_(enter), leave_(leave), state_(num_workers) {}
+  BurstyDelay(double calm, double burst, double enter, double leave, std::size_t num_learners)
+      : calm_(calm), burst_(burst), enter_(enter), leave_(leave), state_(num_learners) {}
 
-  double sample(std::size_t worker, racesgd::Rng& rng) override {
-    RACESGD_CHECK(worker < state_.size());
-    bool& in_burst = state_[worker].in_burst;  // only `worker`'s own thread touches it
+  double sample(std::size_t learner, racesgd::Rng& rng) override {
+    RACESGD_CHECK(learner < state_.size());
+    bool& in_burst = state_[learner].in_burst;  // only `learner`'s own thread touches it
     in_burst = in_burst ? rng.uniform() >= leave_ : rng.uniform() < enter_;
     return rng.exponential(in_burst ? burst_ : calm_);
   }
@@ -57,7 +57,7 @@ class BurstyDelay final : public racesgd::DelayModel {
   }
 
  private:
-  struct alignas(64) State {  // one cache line per worker: no false sharing between threads
+  struct alignas(64) State {  // one cache line per learner: no false sharing between threads
     bool in_burst = false;
   };
   double calm_, burst_, enter_, leave_;
@@ -72,7 +72,7 @@ std::unique_ptr<racesgd::DelayModel> make_bursty(racesgd::SpecArgs& args,
   const double leave = args.number("leave", 0.3, 0.0, 1.0);
   if (!(calm > 0 && burst > 0)) args.fail("calm and burst must be > 0");
   if (enter + leave == 0) args.fail("enter and leave cannot both be 0");
-  return std::make_unique<BurstyDelay>(calm, burst, enter, leave, ctx.num_workers);
+  return std::make_unique<BurstyDelay>(calm, burst, enter, leave, ctx.num_learners);
 }
 
 const racesgd::DelayModelRegistrar kBurstyRegistrar{

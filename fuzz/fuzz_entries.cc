@@ -195,7 +195,7 @@ bool run_spec(std::string_view bytes) {
 void exercise_delay_model(DelayModel& model, const DelayContext& ctx) {
   Rng rng(12345);
   const bool may_never_finish = model.facts().may_never_finish();
-  for (std::size_t w = 0; w < ctx.num_workers; ++w) {
+  for (std::size_t w = 0; w < ctx.num_learners; ++w) {
     for (int i = 0; i < 8; ++i) {
       const double x = model.sample(w, rng);
       RACESGD_CHECK_MSG(x >= 0.0, "DelayModel::sample returned a negative or NaN time");
@@ -204,7 +204,7 @@ void exercise_delay_model(DelayModel& model, const DelayContext& ctx) {
                         "DelayModel::sample returned a time above the delay cap (or +infinity "
                         "from a law whose facts say its draws are finite)");
     }
-    const DelayFacts f = model.worker_facts(w);
+    const DelayFacts f = model.learner_facts(w);
     if (f.cdf) (void)f.cdf(1e-3);
   }
   const DelayFacts f = model.facts();
@@ -220,9 +220,9 @@ void exercise_delay_model(DelayModel& model, const DelayContext& ctx) {
 
 bool run_delay_spec(std::string_view bytes) {
   bool accepted = false;
-  for (const std::size_t workers : {1, 2, 4}) {
+  for (const std::size_t learners : {1, 2, 4}) {
     DelayContext ctx;
-    ctx.num_workers = workers;
+    ctx.num_learners = learners;
     ctx.base_dir = scratch().dir();
     try {
       const auto model = make_delay_model(bytes, ctx);
@@ -235,13 +235,13 @@ bool run_delay_spec(std::string_view bytes) {
   return accepted;
 }
 
-// The bytes are a trace CSV, replayed by 1 worker (one column) or 3 (one or three columns).
+// The bytes are a trace CSV, replayed by 1 learner (one column) or 3 (one or three columns).
 bool run_trace(std::string_view bytes) {
   const fs::path path = scratch().write("trace.csv", bytes);
   bool accepted = false;
-  for (const std::size_t workers : {1, 3}) {
+  for (const std::size_t learners : {1, 3}) {
     DelayContext ctx;
-    ctx.num_workers = workers;
+    ctx.num_learners = learners;
     ctx.base_dir = scratch().dir();
     try {
       const auto model = make_delay_model("trace:file=trace.csv,unit=ms", ctx);

@@ -19,7 +19,7 @@ struct EigenCacheSizes {
 /// with optional K/M suffixes ("48K,1M,32M"). Throws InputError naming `what`.
 EigenCacheSizes parse_eigen_cache_sizes(std::string_view text, std::string_view what, bool* use);
 
-/// Applies the sizes process-wide. Call once at start-up, before any worker starts.
+/// Applies the sizes process-wide. Call once at start-up, before any learner starts.
 void apply_eigen_cache_sizes(const EigenCacheSizes& sizes);
 
 /// Eigen's current (l1, l2, l3) as "48K,1M,32M", for output file headers.

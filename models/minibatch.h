@@ -1,4 +1,4 @@
-// MinibatchSampler: one worker's minibatch stream. Epoch-wise sampling without
+// MinibatchSampler: one learner's minibatch stream. Epoch-wise sampling without
 // replacement: each epoch visits every row exactly once, in an order reshuffled at the
 // start of the epoch. Batches are always batch_size rows; a batch that runs past the end
 // of an epoch is completed from the start of the next one (so a row can appear twice in
@@ -43,17 +43,17 @@ class MinibatchSamplerT {
     start_epoch();
   }
 
-  /// Worker `worker`'s sampler in run `run_seed`: seeded by
-  /// derive_seed(run_seed, worker, StreamPurpose::kBatches), so workers draw different,
+  /// Learner `learner`'s sampler in run `run_seed`: seeded by
+  /// derive_seed(run_seed, learner, StreamPurpose::kBatches), so learners draw different,
   /// reproducible streams.
-  static MinibatchSamplerT for_worker(const DatasetT<T>& data, Eigen::Index batch_size,
-                                      std::uint64_t run_seed, std::uint64_t worker) {
+  static MinibatchSamplerT for_learner(const DatasetT<T>& data, Eigen::Index batch_size,
+                                      std::uint64_t run_seed, std::uint64_t learner) {
     return MinibatchSamplerT(data, batch_size,
-                             derive_seed(run_seed, worker, StreamPurpose::kBatches));
+                             derive_seed(run_seed, learner, StreamPurpose::kBatches));
   }
 
   /// The next minibatch, a view of this sampler's buffers valid until the next call.
-  /// Never allocates, never throws. Not thread-safe: one sampler per worker thread.
+  /// Never allocates, never throws. Not thread-safe: one sampler per learner thread.
   BatchView<T> next() {
     const Eigen::Index d = data_->dim();
     const auto row_bytes = static_cast<std::size_t>(d) * sizeof(T);

@@ -1,5 +1,5 @@
 // Model: a differentiable classifier over ONE flat parameter vector, so the parameter
-// server, the workers and the update arithmetic never need to know the model's shape.
+// server, the learners and the update arithmetic never need to know the model's shape.
 // Instantiated for float (the runtime) and double (finite-difference gradient checks).
 #pragma once
 
@@ -21,7 +21,7 @@ struct BatchView {
   Eigen::Index size() const { return x.rows(); }
 };
 
-/// Per-thread scratch space of one model (activations, deltas). Made once per worker by
+/// Per-thread scratch space of one model (activations, deltas). Made once per learner by
 /// Model::make_workspace so that steady-state gradient calls never allocate.
 class Workspace {
  public:

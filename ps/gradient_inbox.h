@@ -1,9 +1,9 @@
-// GradientInbox: the many-producer, single-consumer channel from the P worker threads to
+// GradientInbox: the many-producer, single-consumer channel from the P learner threads to
 // the parameter-server thread. Producers never wait for the consumer; the consumer can
 // block until a message arrives, a deadline passes or wake() is called, without spinning.
 //
 // Queue: oneTBB's tbb::concurrent_queue (unbounded, FIFO per producer, no mutex; producers
-// never wait for the consumer; being ticket-based, a push or pop may spin briefly on a
+// never wait for the consumer; as slots are handed out in order, a push or pop may spin briefly on a
 // producer that is mid-push, see docs/concurrency.md). It allocates one page per message
 // (a message is larger than 128 bytes, so oneTBB stores one per page): a ~200-byte malloc
 // per gradient, next to a gradient computation of tens of microseconds or more; gradient
@@ -33,16 +33,16 @@
 
 namespace racesgd {
 
-/// One computed gradient on its way from a worker to the PS. Move-only (it owns a pin and
+/// One computed gradient on its way from a learner to the PS. Move-only (it owns a pin and
 /// a pooled buffer); dropping it unpins the snapshot and recycles the buffer.
 struct GradientMessage {
-  std::size_t worker = 0;
+  std::size_t learner = 0;
   Version read_version = 0;
   std::uint32_t batch_size = 0;
   double t_start = 0, t_computed = 0, t_pushed = 0;  // seconds on the run's clock
   double delay_drawn = 0, delay_served = 0;          // seconds
   double loss = 0;                                   // minibatch loss
-  std::uint64_t sequence = 0;                        // per-worker minibatch counter
+  std::uint64_t ticket = 0;                          // the learner's ticket when it started
   VersionedWeights::Pin pin;                         // the snapshot the gradient was computed on
   GradientBuffer grad;                               // pooled float buffer, size dim
 };

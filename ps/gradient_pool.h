@@ -1,4 +1,4 @@
-// GradientPool / GradientBuffer: dim-sized float buffers recycled between the workers
+// GradientPool / GradientBuffer: dim-sized float buffers recycled between the learners
 // (which fill them with gradients) and the parameter server (which consumes them), so
 // that a run in steady state allocates no gradient memory.
 //

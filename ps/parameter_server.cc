@@ -41,8 +41,8 @@ Decision ParameterServer::start(double time) {
 }
 
 void ParameterServer::account_restarts(const Decision& d, double time) {
-  for (WorkerId w : d.cancel) tracker_.record_cancelled(w);
-  for (WorkerId w : d.restart) {
+  for (LearnerId w : d.cancel) tracker_.record_cancelled(w);
+  for (LearnerId w : d.restart) {
     busy_since_[w] = time;
     if (idle_since_[w] != kNotIdle) {
       tracker_.record_idle(w, time - idle_since_[w]);
@@ -53,7 +53,7 @@ void ParameterServer::account_restarts(const Decision& d, double time) {
 
 Decision ParameterServer::on_gradient(const GradientArrival& a) {
   RACESGD_CHECK(a.grad.size() == weights_.dim());
-  Decision d = coordinator_.on_arrival(Arrival{a.worker, a.read});
+  Decision d = coordinator_.on_arrival(Arrival{a.learner, a.read});
   const Version update_index = coordinator_.version() - (d.apply ? 1 : 0);
   if (d.accept) {
     LrInputs in;
@@ -66,15 +66,15 @@ Decision ParameterServer::on_gradient(const GradientArrival& a) {
     }
     const double lr = lr_.rate(in);
     const double g2 = accumulator_.add(a.grad, lr);
-    pending_.push_back(PendingGradient{a.worker, a.read, d.staleness, lr});
+    pending_.push_back(PendingGradient{a.learner, a.read, d.staleness, lr});
     if (!std::isfinite(g2))
-      refuse(Divergence{update_index + 1, a.worker, a.read, d.staleness, lr, true});
+      refuse(Divergence{update_index + 1, a.learner, a.read, d.staleness, lr, true});
   }
   if (d.apply) apply_update(d, a.time);
   // A learner that pushed and is not restarted waits for new weights from now on.
   bool restarted = false;
-  for (WorkerId w : d.restart) restarted = restarted || w == a.worker;
-  if (!restarted) idle_since_[a.worker] = a.time;
+  for (LearnerId w : d.restart) restarted = restarted || w == a.learner;
+  if (!restarted) idle_since_[a.learner] = a.time;
   account_restarts(d, a.time);
   return d;
 }
@@ -83,7 +83,7 @@ void ParameterServer::refuse(Divergence d) {
   // Nothing of the refused update counts: its gradients leave with it.
   pending_.clear();
   divergence_ = d;
-  const std::string facts = "worker " + std::to_string(d.worker) + ", read version " +
+  const std::string facts = "learner " + std::to_string(d.learner) + ", read version " +
                             std::to_string(d.read) + ", staleness " +
                             std::to_string(d.staleness) + ", lr " + format_number(d.lr);
   const std::string what =
@@ -104,7 +104,7 @@ void ParameterServer::apply_update(const Decision& d, double time) {
   weights_.publish([&](std::span<float> dst, std::span<const float> cur) {
     const double w2 = accumulator_.apply_into(dst, cur);
     if (!std::isfinite(w2))
-      refuse(Divergence{coordinator_.version(), last_gradient.worker, last_gradient.read,
+      refuse(Divergence{coordinator_.version(), last_gradient.learner, last_gradient.read,
                         last_gradient.staleness, last_gradient.lr, false});
   });
   current_ = weights_.pin_latest();
@@ -116,15 +116,15 @@ void ParameterServer::apply_update(const Decision& d, double time) {
     record.cancelled = d.cancel;
   }
   for (const PendingGradient& g : pending_) {
-    tracker_.record_applied(g.worker, g.staleness);
+    tracker_.record_applied(g.learner, g.staleness);
     lr_sum_ += g.lr;
-    if (log_updates_) record.contributions.emplace_back(g.worker, g.read);
+    if (log_updates_) record.contributions.emplace_back(g.learner, g.read);
   }
   pending_.clear();
   if (log_updates_) update_log_.push_back(std::move(record));
 }
 
-Decision ParameterServer::retire(WorkerId w, double time) {
+Decision ParameterServer::retire(LearnerId w, double time) {
   Decision d = coordinator_.retire(w);
   idle_since_[w] = kNotIdle;
   if (d.apply) apply_update(d, time);
@@ -132,9 +132,9 @@ Decision ParameterServer::retire(WorkerId w, double time) {
   return d;
 }
 
-std::vector<std::pair<WorkerId, double>> ParameterServer::busy_workers(double now) const {
-  std::vector<std::pair<WorkerId, double>> out;
-  for (WorkerId w = 0; w < coordinator_.variant().P; ++w)
+std::vector<std::pair<LearnerId, double>> ParameterServer::busy_learners(double now) const {
+  std::vector<std::pair<LearnerId, double>> out;
+  for (LearnerId w = 0; w < coordinator_.variant().P; ++w)
     if (coordinator_.busy(w)) out.emplace_back(w, now - busy_since_[w]);
   std::stable_sort(out.begin(), out.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
@@ -166,9 +166,9 @@ void ParameterServer::restore(const ParameterServerState& s) {
                      std::to_string(s.coordinator.pending) + " and their statistics " +
                      std::to_string(s.pending.size()));
   for (const PendingGradient& g : s.pending)
-    if (g.worker >= P || g.read > s.coordinator.version ||
+    if (g.learner >= P || g.read > s.coordinator.version ||
         g.staleness != s.coordinator.version - g.read)
-      throw InputError("checkpoint: a pending gradient of worker " + std::to_string(g.worker) +
+      throw InputError("checkpoint: a pending gradient of learner " + std::to_string(g.learner) +
                        " read version " + std::to_string(g.read) +
                        " with staleness " + std::to_string(g.staleness) +
                        ", impossible at version " + std::to_string(s.coordinator.version));

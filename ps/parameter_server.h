@@ -20,7 +20,7 @@
 namespace racesgd {
 
 struct GradientArrival {
-  WorkerId worker = 0;
+  LearnerId learner = 0;
   Version read = 0;
   std::span<const float> grad;          // the minibatch gradient
   std::span<const float> read_weights;  // w_read (kept alive by the caller's pin)
@@ -31,15 +31,15 @@ struct GradientArrival {
 struct UpdateRecord {
   Version version = 0;  // version published by this update
   double time = 0;
-  std::vector<std::pair<WorkerId, Version>> contributions;  // (learner, version read)
-  std::vector<WorkerId> cancelled;                          // stragglers cancelled by it
+  std::vector<std::pair<LearnerId, Version>> contributions;  // (learner, version read)
+  std::vector<LearnerId> cancelled;                          // stragglers cancelled by it
 };
 
 /// A gradient accepted into the update still pending. Its statistics (staleness, learning
 /// rate, the learner's count) are recorded only when that update is applied: a pending
 /// update dropped (a real-clock resume) or refused (NaN/Inf) counts nowhere.
 struct PendingGradient {
-  WorkerId worker = 0;
+  LearnerId learner = 0;
   Version read = 0;
   std::uint64_t staleness = 0;
   double lr = 0;
@@ -49,7 +49,7 @@ struct PendingGradient {
 /// (the last one accepted), for the message and its likely cause.
 struct Divergence {
   Version update = 0;           // the refused update (published_version() + 1)
-  WorkerId worker = 0;
+  LearnerId learner = 0;
   Version read = 0;
   std::uint64_t staleness = 0;
   double lr = 0;                // that gradient's learning rate
@@ -84,11 +84,11 @@ class ParameterServer {
 
   /// Learner w failed and leaves the run (see Coordinator::retire). May apply the pending
   /// update; throws RunError like on_gradient when that produces NaN/Inf.
-  Decision retire(WorkerId w, double time);
+  Decision retire(LearnerId w, double time);
 
   /// Learners computing a minibatch, longest first, with how long they have been at it:
   /// the suspects when no update comes.
-  std::vector<std::pair<WorkerId, double>> busy_workers(double now) const;
+  std::vector<std::pair<LearnerId, double>> busy_learners(double now) const;
 
   Version version() const { return coordinator_.version(); }
   /// The newest version actually published (differs from version() only inside a failed

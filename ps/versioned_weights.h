@@ -1,5 +1,5 @@
 // VersionedWeights: the parameter server's snapshot store. One writer (the PS update path)
-// publishes immutable weight vectors w_0, w_1, ...; any number of readers (workers, the
+// publishes immutable weight vectors w_0, w_1, ...; any number of readers (learners, the
 // evaluator) pin the latest one and read it for as long as they hold the pin.
 //
 // Scheme (docs/concurrency.md has the proof sketch and the atomics ledger;

@@ -142,18 +142,18 @@ void ps_fields(Io& io, State& s) {
   io.f32s(s.pending_sum, "pending update");
   io.u64(s.pending_count, "pending count");
   io.list(s.pending, "pending gradients' statistics", 32, [&](auto& g) {
-    io.u64(g.worker, "pending gradient worker");
+    io.u64(g.learner, "pending gradient learner");
     io.u64(g.read, "pending gradient read version");
     io.u64(g.staleness, "pending gradient staleness");
     io.f64(g.lr, "pending gradient lr");
   });
   auto& t = s.tracker;
-  io.list(t.per_worker, "per-worker staleness", 40, [&](auto& p) {
-    io.u64(p.applied, "worker applied");
-    io.u64(p.cancelled, "worker cancelled");
-    io.f64(p.staleness_sum, "worker staleness sum");
-    io.u64(p.staleness_max, "worker staleness max");
-    io.f64(p.idle_seconds, "worker idle");
+  io.list(t.per_learner, "per-learner staleness", 40, [&](auto& p) {
+    io.u64(p.applied, "learner applied");
+    io.u64(p.cancelled, "learner cancelled");
+    io.f64(p.staleness_sum, "learner staleness sum");
+    io.u64(p.staleness_max, "learner staleness max");
+    io.f64(p.idle_seconds, "learner idle");
   });
   io.u64s(t.histogram, "staleness histogram");
   io.u64(t.applied, "applied");
@@ -185,7 +185,7 @@ void run_fields(Io& io, Run& c) {
     io.f32s(v.w, "weights");
   });
   io.list(c.learners, "learners", 8 + 1 + 8 + 32 + 1 + 32 + 16, [&](auto& l) {
-    io.u64(l.generation, "learner generation");
+    io.u64(l.ticket, "learner ticket");
     io.flag(l.has_pin, "learner pin flag");
     io.u64(l.pinned, "learner pinned version");
     for (auto& x : l.delay_rng) io.u64(x, "learner delay rng");
@@ -208,7 +208,7 @@ void run_fields(Io& io, Run& c) {
   io.f64(c.latest_error, "latest error");
   io.flag(c.target_reached, "target reached");
   io.list(c.failures, "failures", 8 + 8 + 8, [&](auto& f) {
-    io.u64(f.worker, "failed worker");
+    io.u64(f.learner, "failed learner");
     io.str(f.what, "failure message");
     io.f64(f.time_s, "failure time");
   });
@@ -216,8 +216,8 @@ void run_fields(Io& io, Run& c) {
   io.list(c.events, "events", 32, [&](auto& e) {
     io.f64(e.time, "event time");
     io.u64(e.seq, "event sequence number");
-    io.u64(e.worker, "event worker");
-    io.u64(e.generation, "event generation");
+    io.u64(e.learner, "event learner");
+    io.u64(e.ticket, "event ticket");
   });
 }
 

@@ -95,7 +95,7 @@ class CheckpointReader {
 
 /// One learner of the virtual clock (the real clock saves only the RNG states).
 struct LearnerCheckpoint {
-  std::uint64_t generation = 0;       // its assignment number (stale events carry older ones)
+  std::uint64_t ticket = 0;       // its ticket (stale events carry older ones)
   bool has_pin = false;               // false for a learner that failed and left
   Version pinned = 0;                 // the version its minibatch in flight reads
   std::uint64_t delay_rng[4] = {0, 0, 0, 0};
@@ -107,8 +107,8 @@ struct LearnerCheckpoint {
 struct EventCheckpoint {
   double time = 0;
   std::uint64_t seq = 0;
-  std::uint64_t worker = 0;
-  std::uint64_t generation = 0;
+  std::uint64_t learner = 0;
+  std::uint64_t ticket = 0;
 };
 
 /// One weight version still referenced (the current one, or one a learner reads).
@@ -139,7 +139,7 @@ struct RunCheckpoint {
   DelayTally delays;
   double latest_error = -1;
   bool target_reached = false;
-  std::vector<WorkerFailure> failures;
+  std::vector<LearnerFailure> failures;
   // Virtual clock only.
   std::uint64_t next_seq = 0;
   std::vector<EventCheckpoint> events;      // the queue, in any order

@@ -19,7 +19,7 @@
 #include "runtime/eval_recorder.h"
 #include "ps/parameter_server.h"
 #include "runtime/run_memory.h"
-#include "worker/worker_pool.h"
+#include "worker/learner_pool.h"
 
 namespace racesgd {
 namespace {
@@ -28,17 +28,17 @@ using Clock = std::chrono::steady_clock;
 
 
 struct LateLearner {
-  WorkerId worker;
+  LearnerId learner;
   double busy_s;  // computing for
   double late_s;  // past its deadline plus the compute allowance
 };
 
 // Learners computing a minibatch and past their own deadline, latest first.
-std::vector<LateLearner> late_learners(const ParameterServer& ps, const WorkerPool& workers,
+std::vector<LateLearner> late_learners(const ParameterServer& ps, const LearnerPool& learners,
                                        Clock::time_point t0, double now, double allowance_s) {
   std::vector<LateLearner> out;
-  for (const auto& [w, busy_s] : ps.busy_workers(now)) {
-    const Clock::time_point due = workers.deadline(w);
+  for (const auto& [w, busy_s] : ps.busy_learners(now)) {
+    const Clock::time_point due = learners.deadline(w);
     const double due_s = std::chrono::duration<double>(due - t0).count() + allowance_s;
     if (now > due_s) out.push_back(LateLearner{w, busy_s, now - due_s});
   }
@@ -53,13 +53,13 @@ std::string stall_message(double silence, const std::vector<LateLearner>& late, 
     if (l.late_s <= timeout) continue;
     char item[96];
     std::snprintf(item, sizeof item, "%zu (computing for %.1fs, %.1fs past its deadline)",
-                  l.worker, l.busy_s, l.late_s);
+                  l.learner, l.busy_s, l.late_s);
     who += (who.empty() ? "" : ", ") + std::string(item);
   }
   char head[128];
   std::snprintf(head, sizeof head,
                 "no update for %.1fs and a learner late by more than --stall-timeout; ", silence);
-  return std::string(head) + "stuck: worker(s) " + who;
+  return std::string(head) + "stuck: learner(s) " + who;
 }
 
 }  // namespace
@@ -174,8 +174,8 @@ RunResult run_real(const RunInputs& in) {
     recorder->record(p, cur.weights());
   };
 
-  WorkerPoolConfig wc;
-  wc.num_workers = P;
+  LearnerPoolConfig wc;
+  wc.num_learners = P;
   wc.batch = s.batch;
   // A resumed run draws new streams (derived from the seed and the resumed version):
   // the learners' streams live on their threads and are not saved (docs/reliability.md).
@@ -184,8 +184,8 @@ RunResult run_real(const RunInputs& in) {
   wc.delay_after_compute = s.delay_after_compute;
   wc.timing_only = s.timing_only;
   wc.t0 = t0;
-  WorkerPoolDeps deps{&weights, &inbox, &buffers, in.delay, in.model, in.train};
-  WorkerPool workers(wc, deps);
+  LearnerPoolDeps deps{&weights, &inbox, &buffers, in.delay, in.model, in.train};
+  LearnerPool learners(wc, deps);
 
   EvalTicker ticker(s.eval);
   if (resume) {
@@ -196,7 +196,7 @@ RunResult run_real(const RunInputs& in) {
   {
     const double start = resume ? resume->now : 0.0;
     const Decision d = ps.start(start);
-    for (WorkerId w : d.restart) workers.assign(w);
+    for (LearnerId w : d.restart) learners.restart(w);
   }
 
   double drawn_sum = 0, served_sum = 0, compute_sum = 0;
@@ -282,19 +282,19 @@ RunResult run_real(const RunInputs& in) {
         result.error = "interrupted by a signal";
         break;
       }
-      if (workers.has_new_failures()) {
+      if (learners.has_new_failures()) {
         bool stop = false;
-        for (auto& [w, what] : workers.take_failures()) {
-          result.failures.push_back(WorkerFailure{w, what, now_s()});
-          if (!s.continue_on_worker_failure) {
-            result.stop_reason = "worker-failed";
-            result.error = "worker " + std::to_string(w) + " failed: " + what;
+        for (auto& [w, what] : learners.take_failures()) {
+          result.failures.push_back(LearnerFailure{w, what, now_s()});
+          if (!s.continue_on_learner_failure) {
+            result.stop_reason = "learner-failed";
+            result.error = "learner " + std::to_string(w) + " failed: " + what;
             stop = true;
             break;
           }
           const double at = now_s();
           const Decision d = ps.retire(w, at);
-          for (WorkerId r : d.restart) workers.assign(r);
+          for (LearnerId r : d.restart) learners.restart(r);
           last_progress_time = at;
           if (d.apply && after_apply(at)) {
             stop = true;
@@ -331,7 +331,7 @@ RunResult run_real(const RunInputs& in) {
       // past its own deadline (start + X + the longest compute seen) by the timeout.
       const double silence = now - std::max(ps.last_update_time(), last_progress_time);
       if (s.stall_timeout_s > 0 && silence > s.stall_timeout_s) {
-        const std::vector<LateLearner> late = late_learners(ps, workers, t0, now, max_compute_s);
+        const std::vector<LateLearner> late = late_learners(ps, learners, t0, now, max_compute_s);
         if (!late.empty() && late.front().late_s > s.stall_timeout_s) {
           result.stop_reason = "stalled";
           result.error = stall_message(silence, late, s.stall_timeout_s);
@@ -348,8 +348,8 @@ RunResult run_real(const RunInputs& in) {
         in.progress(Progress{now, now, ps.version(), latest_error.load(std::memory_order_relaxed)});
       }
       if (!got) continue;
-      // A gradient from an assignment since superseded is cancelled work: drop it.
-      if (msg.sequence != workers.assignment(msg.worker)) {
+      // A gradient from an ticket since superseded is cancelled work: drop it.
+      if (msg.ticket != learners.ticket(msg.learner)) {
         msg = GradientMessage{};
         continue;
       }
@@ -359,18 +359,18 @@ RunResult run_real(const RunInputs& in) {
       max_compute_s = std::max(max_compute_s, msg.t_computed - msg.t_start);
       if (!s.delay_after_compute && msg.t_computed - msg.t_start > msg.delay_drawn) ++exceeded;
       ++delay_count;
-      const WorkerId from = msg.worker;
+      const LearnerId from = msg.learner;
       const Decision d = ps.on_gradient(GradientArrival{
           from, msg.read_version, msg.grad.span(), msg.pin.weights(), now});
       msg = GradientMessage{};  // pin and buffer back to their pools before anyone restarts
-      for (WorkerId w : d.restart) workers.assign(w);
+      for (LearnerId w : d.restart) learners.restart(w);
       if (d.apply && after_apply(now)) break;
     }
   } catch (const RunError& e) {
     result.stop_reason = "diverged";
     result.error = e.what();
   }
-  workers.stop();
+  learners.stop();
   if (evaluator) {
     evaluator->request_stop();
     evaluator->join();

@@ -1,7 +1,7 @@
 // RealRuntime: the multi-threaded run on the real (steady) clock. The calling thread is
 // the parameter server: it pops gradients from the inbox, asks the ParameterServer (and
-// so the Coordinator) what to do, publishes new versions and assigns learners. P learner
-// threads (WorkerPool) compute real gradients and serve real injected delays.
+// so the Coordinator) what to do, publishes new versions and restarts learners. P learner
+// threads (LearnerPool) compute real gradients and serve real injected delays.
 //
 // Threads: P learners (joined before run_real returns) and, with a target error, one
 // evaluator thread that scores the newest weights as fast as it can (it competes for

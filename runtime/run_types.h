@@ -41,15 +41,15 @@ struct RunSettings {
   bool timing_only = false;         // no gradients (virtual clock only): pure runtime studies
   bool delay_after_compute = false; // real clock: sleep X after computing instead of until start+X
   bool record_updates = false;      // keep an UpdateRecord per update (tests, traces)
-  bool continue_on_worker_failure = false;  // a failing learner leaves; the rest go on
+  bool continue_on_learner_failure = false;  // a failing learner leaves; the rest go on
   // Real clock: stop as "stalled" when no update came for this long and a learner computing
   // is late past its own deadline (start + X + the longest compute seen) by this long too.
   // A long but legitimate X is no stall. 0 = off.
   double stall_timeout_s = 60;
 };
 
-struct WorkerFailure {
-  std::size_t worker = 0;
+struct LearnerFailure {
+  std::size_t learner = 0;
   std::string what;
   double time_s = 0;
 };
@@ -67,13 +67,13 @@ struct CurvePoint {
 struct RunResult {
   std::vector<CurvePoint> curve;
   std::string stop_reason;      // "time", "updates", "target-error", "stalled", "diverged",
-                                // "worker-failed", "interrupted"
+                                // "learner-failed", "interrupted"
   std::string error;            // what went wrong when the run could not finish normally
   double run_time_s = 0;        // run clock at the stop
   double wall_time_s = 0;       // real seconds taken (incl. post-run evaluation: see eval_s)
   double eval_time_s = 0;       // real seconds spent evaluating snapshots
   // Published updates and the gradients they applied. Gradients pending at the stop and a
-  // refused (NaN/Inf) update count nowhere, so gradients_applied == sum of per_worker
+  // refused (NaN/Inf) update count nowhere, so gradients_applied == sum of per_learner
   // applied == sum of staleness_histogram == sum over updates of their gradients.
   std::uint64_t updates = 0;
   std::uint64_t gradients_applied = 0;
@@ -83,7 +83,7 @@ struct RunResult {
   std::uint64_t staleness_max = 0;
   double p0 = 0;
   std::vector<std::uint64_t> staleness_histogram;
-  std::vector<StalenessTracker::PerWorker> per_worker;
+  std::vector<StalenessTracker::PerLearner> per_learner;
   double mean_lr = 0;            // over applied gradients
   // Injected delays: mean drawn vs really served (real clock), and how often the gradient
   // computation alone took longer than the drawn X.
@@ -93,7 +93,7 @@ struct RunResult {
   double compute_mean_s = 0;
   std::vector<UpdateRecord> update_log;
   std::optional<Divergence> divergence;  // set when stop_reason is "diverged"
-  std::vector<WorkerFailure> failures;  // learners that failed (and left, when continuing)
+  std::vector<LearnerFailure> failures;  // learners that failed (and left, when continuing)
   // Checkpoints written during this process's part of the run, and the real seconds spent
   // encoding and writing them (fsync included; not the snapshot scoring the virtual clock
   // does first, which the end of the run would do anyway).

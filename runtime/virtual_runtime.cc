@@ -28,15 +28,15 @@ namespace {
 struct Event {
   double time;
   std::uint64_t seq;  // scheduling order: breaks ties deterministically
-  WorkerId worker;
-  std::uint64_t generation;
+  LearnerId learner;
+  std::uint64_t ticket;
   bool operator>(const Event& o) const {
     return time != o.time ? time > o.time : seq > o.seq;
   }
 };
 
 struct Learner {
-  std::uint64_t generation = 0;
+  std::uint64_t ticket = 0;
   VersionedWeights::Pin pin;
   Rng delay_rng;
   std::optional<GradientTask> task;
@@ -76,23 +76,23 @@ void validate_resume(const RunCheckpoint& c, const Variant& variant, std::size_t
       throw InputError("checkpoint: learner " + std::to_string(w) + " computes without weights");
   }
   for (const EventCheckpoint& e : c.events) {
-    if (e.worker >= P || !(e.time >= 0))
-      throw InputError("checkpoint: an event of worker " + std::to_string(e.worker) + " at time " +
+    if (e.learner >= P || !(e.time >= 0))
+      throw InputError("checkpoint: an event of learner " + std::to_string(e.learner) + " at time " +
                        std::to_string(e.time) + " is impossible for " + std::to_string(P) +
                        " learners");
-    const LearnerCheckpoint& l = c.learners[e.worker];
-    if (e.generation != l.generation) continue;  // cancelled: skipped when popped
+    const LearnerCheckpoint& l = c.learners[e.learner];
+    if (e.ticket != l.ticket) continue;  // cancelled: skipped when popped
     // A live event reaches Coordinator::on_arrival, whose invariants must hold.
     const CoordinatorState& co = c.ps.coordinator;
     const bool ok = l.has_pin && l.pinned <= co.version && co.busy.size() == P &&
-                    co.busy[e.worker] && co.active.size() == P && co.active[e.worker] &&
+                    co.busy[e.learner] && co.active.size() == P && co.active[e.learner] &&
                     !(variant.is_sync_family() && l.pinned != co.version) &&
-                    !(!variant.is_batch() && co.contributed.size() == P && co.contributed[e.worker]);
+                    !(!variant.is_batch() && co.contributed.size() == P && co.contributed[e.learner]);
     if (!ok)
-      throw InputError("checkpoint: learner " + std::to_string(e.worker) +
+      throw InputError("checkpoint: learner " + std::to_string(e.learner) +
                        "'s minibatch in flight contradicts the coordinator state");
-    if (!live.insert(e.worker).second)
-      throw InputError("checkpoint: learner " + std::to_string(e.worker) +
+    if (!live.insert(e.learner).second)
+      throw InputError("checkpoint: learner " + std::to_string(e.learner) +
                        " has two minibatches in flight");
   }
 }
@@ -135,7 +135,7 @@ RunResult run_virtual(const RunInputs& in) {
   ps.enable_update_log(s.record_updates);
 
   std::vector<Learner> learners(P);
-  for (WorkerId w = 0; w < P; ++w) {
+  for (LearnerId w = 0; w < P; ++w) {
     Learner& L = learners[w];
     L.delay_rng.reseed(derive_seed(s.seed, w, StreamPurpose::kDelays));
     L.grad.assign(dim, 0.0f);
@@ -150,14 +150,14 @@ RunResult run_virtual(const RunInputs& in) {
         weights.publish_as(v.version, [&](std::span<float> dst, std::span<const float>) {
           std::copy(v.w.begin(), v.w.end(), dst.begin());
         });
-      for (WorkerId w = 0; w < P; ++w)
+      for (LearnerId w = 0; w < P; ++w)
         if (resume->learners[w].has_pin && resume->learners[w].pinned == v.version)
           learners[w].pin = weights.pin_latest();
     }
     ps.restore(resume->ps);
-    for (WorkerId w = 0; w < P; ++w) {
+    for (LearnerId w = 0; w < P; ++w) {
       const LearnerCheckpoint& c = resume->learners[w];
-      learners[w].generation = c.generation;
+      learners[w].ticket = c.ticket;
       learners[w].delay_rng.set_state(c.delay_rng);
       if (learners[w].task) learners[w].task->restore_sampler(c.sampler);
     }
@@ -186,7 +186,7 @@ RunResult run_virtual(const RunInputs& in) {
     // (time, seq) is a total order, so the queue pops in the same order however it is
     // refilled.
     for (const EventCheckpoint& e : resume->events)
-      queue.push(Event{e.time, e.seq, static_cast<WorkerId>(e.worker), e.generation});
+      queue.push(Event{e.time, e.seq, static_cast<LearnerId>(e.learner), e.ticket});
     seq = resume->next_seq;
     drawn_sum = resume->delays.drawn_sum;
     drawn_count = resume->delays.count;
@@ -199,26 +199,26 @@ RunResult run_virtual(const RunInputs& in) {
   }
 
   // A learner whose minibatch throws (delay model or gradient) fails: the run stops, or
-  // with continue_on_worker_failure the learner leaves and the others go on.
+  // with continue_on_learner_failure the learner leaves and the others go on.
   bool failed_stop = false;
-  std::function<void(WorkerId, double)> restart;
+  std::function<void(LearnerId, double)> restart;
   bool applied_by_retire = false;
-  auto fail_learner = [&](WorkerId w, double now, const std::string& what) {
+  auto fail_learner = [&](LearnerId w, double now, const std::string& what) {
     Learner& L = learners[w];
-    ++L.generation;  // drop its pending event, if any
+    ++L.ticket;  // drop its pending event, if any
     L.pin.reset();
-    result.failures.push_back(WorkerFailure{w, what, now});
-    if (!s.continue_on_worker_failure) {
+    result.failures.push_back(LearnerFailure{w, what, now});
+    if (!s.continue_on_learner_failure) {
       failed_stop = true;
       return;
     }
     const Decision d = ps.retire(w, now);
     if (d.apply) applied_by_retire = true;  // the loop records a tick that may be due
-    for (WorkerId r : d.restart) restart(r, now);
+    for (LearnerId r : d.restart) restart(r, now);
   };
-  restart = [&](WorkerId w, double now) {
+  restart = [&](LearnerId w, double now) {
     Learner& L = learners[w];
-    ++L.generation;  // an event of the previous generation is now a cancelled minibatch
+    ++L.ticket;  // an event of the previous ticket is now a cancelled minibatch
     L.pin.reset();
     L.pin = weights.pin_latest();
     double x = 0;
@@ -231,7 +231,7 @@ RunResult run_virtual(const RunInputs& in) {
     if (std::isfinite(x)) {
       drawn_sum += x;
       ++drawn_count;
-      queue.push(Event{now + x, seq++, w, L.generation});
+      queue.push(Event{now + x, seq++, w, L.ticket});
     }
   };
 
@@ -261,7 +261,7 @@ RunResult run_virtual(const RunInputs& in) {
     now = resume->now;
   } else {
     const Decision d = ps.start(0.0);
-    for (WorkerId w : d.restart) restart(w, 0.0);
+    for (LearnerId w : d.restart) restart(w, 0.0);
     record_point(0.0);
   }
   auto last_progress = Clock::now();
@@ -287,7 +287,7 @@ RunResult run_virtual(const RunInputs& in) {
     }
     for (const Learner& L : learners) {
       LearnerCheckpoint l;
-      l.generation = L.generation;
+      l.ticket = L.ticket;
       l.has_pin = L.pin.valid();
       l.pinned = l.has_pin ? L.pin.version() : 0;
       for (int i = 0; i < 4; ++i) l.delay_rng[i] = L.delay_rng.state()[i];
@@ -313,7 +313,7 @@ RunResult run_virtual(const RunInputs& in) {
     auto copy = queue;
     for (; !copy.empty(); copy.pop()) {
       const Event& e = copy.top();
-      c.events.push_back(EventCheckpoint{e.time, e.seq, e.worker, e.generation});
+      c.events.push_back(EventCheckpoint{e.time, e.seq, e.learner, e.ticket});
     }
     const auto t_start = Clock::now();
     try {
@@ -359,20 +359,20 @@ RunResult run_virtual(const RunInputs& in) {
         break;
       }
       if (failed_stop) {
-        const WorkerFailure& f = result.failures.back();
-        result.stop_reason = "worker-failed";
-        result.error = "worker " + std::to_string(f.worker) + " failed: " + f.what;
+        const LearnerFailure& f = result.failures.back();
+        result.stop_reason = "learner-failed";
+        result.error = "learner " + std::to_string(f.learner) + " failed: " + f.what;
         break;
       }
       if (queue.empty()) {
         result.stop_reason = "stalled";
         std::string who;
-        for (const auto& [w, busy_s] : ps.busy_workers(now))
+        for (const auto& [w, busy_s] : ps.busy_learners(now))
           who += (who.empty() ? "" : ", ") + std::to_string(w);
         result.error = ps.coordinator().active() == 0
                            ? std::string("no learner left: every learner failed")
                            : "no learner can finish a minibatch (every pending delay is infinite); "
-                             "stuck: worker(s) " + (who.empty() ? std::string("none") : who);
+                             "stuck: learner(s) " + (who.empty() ? std::string("none") : who);
         break;
       }
       const Event ev = queue.top();
@@ -393,20 +393,20 @@ RunResult run_virtual(const RunInputs& in) {
         break;
       }
       queue.pop();
-      Learner& L = learners[ev.worker];
-      if (ev.generation != L.generation) continue;  // cancelled minibatch
+      Learner& L = learners[ev.learner];
+      if (ev.ticket != L.ticket) continue;  // cancelled minibatch
       now = ev.time;
       if (L.task) {
         try {
           L.task->compute(L.pin.weights(), L.grad);
         } catch (const std::exception& e) {
-          fail_learner(ev.worker, now, e.what());
+          fail_learner(ev.learner, now, e.what());
           continue;
         }
       }
       const Decision d =
-          ps.on_gradient(GradientArrival{ev.worker, L.pin.version(), L.grad, L.pin.weights(), now});
-      for (WorkerId w : d.restart) restart(w, now);
+          ps.on_gradient(GradientArrival{ev.learner, L.pin.version(), L.grad, L.pin.weights(), now});
+      for (LearnerId w : d.restart) restart(w, now);
       if (d.apply) {
         if (ticker.update_due(ps.version())) record_point(now);
         if (ps.version() >= s.stop.updates) {

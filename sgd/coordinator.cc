@@ -24,7 +24,7 @@ Decision Coordinator::on_start() {
 }
 
 void Coordinator::restart_all_into(Decision& d) {
-  for (WorkerId w = 0; w < variant_.P; ++w) {
+  for (LearnerId w = 0; w < variant_.P; ++w) {
     if (!active_[w]) continue;
     if (busy_[w]) d.cancel.push_back(w);
     busy_[w] = 1;
@@ -33,11 +33,11 @@ void Coordinator::restart_all_into(Decision& d) {
 }
 
 Decision Coordinator::on_arrival(const Arrival& a) {
-  RACESGD_CHECK(a.worker < variant_.P);
-  RACESGD_CHECK_MSG(active_[a.worker], "gradient from a learner that left the run");
-  RACESGD_CHECK_MSG(busy_[a.worker], "gradient from a learner that was not computing");
+  RACESGD_CHECK(a.learner < variant_.P);
+  RACESGD_CHECK_MSG(active_[a.learner], "gradient from a learner that left the run");
+  RACESGD_CHECK_MSG(busy_[a.learner], "gradient from a learner that was not computing");
   RACESGD_CHECK(a.read <= version_);
-  busy_[a.worker] = 0;
+  busy_[a.learner] = 0;
 
   Decision d;
   d.accept = true;
@@ -49,26 +49,26 @@ Decision Coordinator::on_arrival(const Arrival& a) {
     case VariantKind::kKSync:
       // K distinct learners, all on the current version; the pusher waits for the update.
       RACESGD_CHECK_MSG(a.read == version_, "sync-family gradient on an old version");
-      RACESGD_CHECK_MSG(!contributed_[a.worker], "K-sync learner pushed twice");
-      contributed_[a.worker] = 1;
+      RACESGD_CHECK_MSG(!contributed_[a.learner], "K-sync learner pushed twice");
+      contributed_[a.learner] = 1;
       break;
     case VariantKind::kKBatchSync:
       // Any K minibatches on the current version; the pusher goes on on the same weights.
       RACESGD_CHECK_MSG(a.read == version_, "sync-family gradient on an old version");
       if (!complete) {
-        busy_[a.worker] = 1;
-        d.restart.push_back(a.worker);
+        busy_[a.learner] = 1;
+        d.restart.push_back(a.learner);
       }
       break;
     case VariantKind::kKAsync:
       // K distinct learners, any versions; pushers wait idle; nobody is interrupted.
-      RACESGD_CHECK_MSG(!contributed_[a.worker], "K-async learner pushed twice");
-      contributed_[a.worker] = 1;
+      RACESGD_CHECK_MSG(!contributed_[a.learner], "K-async learner pushed twice");
+      contributed_[a.learner] = 1;
       break;
     case VariantKind::kKBatchAsync:
       // The pusher fetches the newest weights at once; no learner ever waits.
-      busy_[a.worker] = 1;
-      d.restart.push_back(a.worker);
+      busy_[a.learner] = 1;
+      d.restart.push_back(a.learner);
       break;
   }
   if (complete) complete_into(d);
@@ -82,7 +82,7 @@ void Coordinator::complete_into(Decision& d) {
       restart_all_into(d);  // stragglers cancelled, every learner restarts on the new version
       break;
     case VariantKind::kKAsync:
-      for (WorkerId w = 0; w < variant_.P; ++w) {
+      for (LearnerId w = 0; w < variant_.P; ++w) {
         if (contributed_[w] && active_[w]) {  // only the K pushers get the new weights
           busy_[w] = 1;
           d.restart.push_back(w);
@@ -98,7 +98,7 @@ void Coordinator::complete_into(Decision& d) {
   std::fill(contributed_.begin(), contributed_.end(), 0);
 }
 
-Decision Coordinator::retire(WorkerId w) {
+Decision Coordinator::retire(LearnerId w) {
   RACESGD_CHECK(w < variant_.P);
   RACESGD_CHECK_MSG(active_[w], "learner retired twice");
   active_[w] = 0;

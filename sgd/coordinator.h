@@ -21,11 +21,11 @@
 
 namespace racesgd {
 
-using WorkerId = std::size_t;
+using LearnerId = std::size_t;
 using Version = std::uint64_t;
 
 struct Arrival {
-  WorkerId worker = 0;
+  LearnerId learner = 0;
   Version read = 0;  // version the gradient was computed on
 };
 
@@ -33,8 +33,8 @@ struct Decision {
   bool accept = false;             // the gradient joins the pending update
   std::uint64_t staleness = 0;     // current version - read (valid when accepted)
   bool apply = false;              // apply the update now (after accumulating this gradient)
-  std::vector<WorkerId> cancel;    // learners whose minibatch in flight is abandoned
-  std::vector<WorkerId> restart;   // learners that start a new minibatch on the newest
+  std::vector<LearnerId> cancel;    // learners whose minibatch in flight is abandoned
+  std::vector<LearnerId> restart;   // learners that start a new minibatch on the newest
                                    // version (the one after the apply, if any)
 };
 
@@ -65,17 +65,17 @@ class Coordinator {
   /// the number of learners left when fewer than K remain (sync stays "all of them").
   /// When that completes the pending update the decision applies it, like an arrival
   /// would. CHECK-fails if w already left.
-  Decision retire(WorkerId w);
+  Decision retire(LearnerId w);
 
   const Variant& variant() const { return variant_; }
   /// K in force: the variant's K, or fewer once learners have left.
   std::size_t effective_k() const { return k_; }
   std::size_t active() const { return active_count_; }
-  bool is_active(WorkerId w) const { return active_[w] != 0; }
+  bool is_active(LearnerId w) const { return active_[w] != 0; }
   Version version() const { return version_; }
   std::size_t pending() const { return pending_; }
   /// True while learner w computes a minibatch (false while it waits for new weights).
-  bool busy(WorkerId w) const { return busy_[w] != 0; }
+  bool busy(LearnerId w) const { return busy_[w] != 0; }
 
   /// A copy of the state (allocates).
   CoordinatorState state() const;

@@ -7,12 +7,12 @@
 
 namespace racesgd {
 
-StalenessTracker::StalenessTracker(std::size_t num_workers, std::size_t histogram_size)
-    : per_worker_(num_workers), histogram_(std::max<std::size_t>(histogram_size, 2), 0) {}
+StalenessTracker::StalenessTracker(std::size_t num_learners, std::size_t histogram_size)
+    : per_learner_(num_learners), histogram_(std::max<std::size_t>(histogram_size, 2), 0) {}
 
-void StalenessTracker::record_applied(std::size_t worker, std::uint64_t staleness) {
-  RACESGD_CHECK(worker < per_worker_.size());
-  PerWorker& p = per_worker_[worker];
+void StalenessTracker::record_applied(std::size_t learner, std::uint64_t staleness) {
+  RACESGD_CHECK(learner < per_learner_.size());
+  PerLearner& p = per_learner_[learner];
   ++p.applied;
   p.staleness_sum += static_cast<double>(staleness);
   p.staleness_max = std::max(p.staleness_max, staleness);
@@ -26,15 +26,15 @@ void StalenessTracker::record_applied(std::size_t worker, std::uint64_t stalenes
   ++histogram_[bin];
 }
 
-void StalenessTracker::record_cancelled(std::size_t worker) {
-  RACESGD_CHECK(worker < per_worker_.size());
-  ++per_worker_[worker].cancelled;
+void StalenessTracker::record_cancelled(std::size_t learner) {
+  RACESGD_CHECK(learner < per_learner_.size());
+  ++per_learner_[learner].cancelled;
   ++cancelled_;
 }
 
-void StalenessTracker::record_idle(std::size_t worker, double seconds) {
-  RACESGD_CHECK(worker < per_worker_.size());
-  per_worker_[worker].idle_seconds += seconds;
+void StalenessTracker::record_idle(std::size_t learner, double seconds) {
+  RACESGD_CHECK(learner < per_learner_.size());
+  per_learner_[learner].idle_seconds += seconds;
 }
 
 double StalenessTracker::mean() const {
@@ -53,17 +53,17 @@ double StalenessTracker::take_interval_mean() {
 }
 
 StalenessTracker::State StalenessTracker::state() const {
-  return State{per_worker_, histogram_, applied_, cancelled_, fresh_, max_,
+  return State{per_learner_, histogram_, applied_, cancelled_, fresh_, max_,
                sum_,        interval_sum_, interval_count_};
 }
 
 void StalenessTracker::restore(const State& s) {
-  if (s.per_worker.size() != per_worker_.size() || s.histogram.size() != histogram_.size())
-    throw InputError("checkpoint: staleness state has " + std::to_string(s.per_worker.size()) +
-                     " workers and " + std::to_string(s.histogram.size()) +
-                     " histogram bins, expected " + std::to_string(per_worker_.size()) + " and " +
+  if (s.per_learner.size() != per_learner_.size() || s.histogram.size() != histogram_.size())
+    throw InputError("checkpoint: staleness state has " + std::to_string(s.per_learner.size()) +
+                     " learners and " + std::to_string(s.histogram.size()) +
+                     " histogram bins, expected " + std::to_string(per_learner_.size()) + " and " +
                      std::to_string(histogram_.size()));
-  per_worker_ = s.per_worker;
+  per_learner_ = s.per_learner;
   histogram_ = s.histogram;
   applied_ = s.applied;
   cancelled_ = s.cancelled;

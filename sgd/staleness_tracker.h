@@ -12,11 +12,11 @@ namespace racesgd {
 class StalenessTracker {
  public:
   /// Staleness values >= histogram_size land in the last (overflow) bin.
-  explicit StalenessTracker(std::size_t num_workers, std::size_t histogram_size = 64);
+  explicit StalenessTracker(std::size_t num_learners, std::size_t histogram_size = 64);
 
-  void record_applied(std::size_t worker, std::uint64_t staleness);
-  void record_cancelled(std::size_t worker);
-  void record_idle(std::size_t worker, double seconds);
+  void record_applied(std::size_t learner, std::uint64_t staleness);
+  void record_cancelled(std::size_t learner);
+  void record_idle(std::size_t learner, double seconds);
 
   std::uint64_t applied() const { return applied_; }
   std::uint64_t cancelled() const { return cancelled_; }
@@ -25,14 +25,14 @@ class StalenessTracker {
   double fresh_fraction() const;       // p0: fraction of applied gradients with staleness 0
   const std::vector<std::uint64_t>& histogram() const { return histogram_; }
 
-  struct PerWorker {
+  struct PerLearner {
     std::uint64_t applied = 0;
     std::uint64_t cancelled = 0;
     double staleness_sum = 0;
     std::uint64_t staleness_max = 0;
     double idle_seconds = 0;
   };
-  const std::vector<PerWorker>& per_worker() const { return per_worker_; }
+  const std::vector<PerLearner>& per_learner() const { return per_learner_; }
 
   /// Mean staleness of gradients applied since the previous call (0 if none): the
   /// per-interval column of curve.csv.
@@ -40,7 +40,7 @@ class StalenessTracker {
 
   /// Everything recorded so far, for checkpoints.
   struct State {
-    std::vector<PerWorker> per_worker;
+    std::vector<PerLearner> per_learner;
     std::vector<std::uint64_t> histogram;
     std::uint64_t applied = 0;
     std::uint64_t cancelled = 0;
@@ -53,11 +53,11 @@ class StalenessTracker {
   /// A copy (allocates).
   State state() const;
   /// Continues from a saved state. Throws InputError (changing nothing) when its sizes
-  /// differ from this tracker's (another number of workers or histogram size).
+  /// differ from this tracker's (another number of learners or histogram size).
   void restore(const State& s);
 
  private:
-  std::vector<PerWorker> per_worker_;
+  std::vector<PerLearner> per_learner_;
   std::vector<std::uint64_t> histogram_;
   std::uint64_t applied_ = 0;
   std::uint64_t cancelled_ = 0;

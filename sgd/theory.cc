@@ -89,9 +89,9 @@ std::string never_reason(const DelayModel& delay, const Variant& v, std::size_t 
   std::size_t stuck = 0;
   std::string first;
   for (std::size_t w = 0; w < P; ++w) {
-    const std::string why = stuck_reason(delay.worker_facts(w));
+    const std::string why = stuck_reason(delay.learner_facts(w));
     if (why.empty()) continue;
-    if (stuck++ == 0) first = "worker " + std::to_string(w) + ": " + why;
+    if (stuck++ == 0) first = "learner " + std::to_string(w) + ": " + why;
   }
   if (stuck == P) return first;
   const bool waits_for_all =
@@ -228,7 +228,7 @@ Estimate predict_time_per_update(DelayModel& delay, const std::string& variant, 
     double rate = 0;
     bool ok = true;
     for (std::size_t w = 0; w < P && ok; ++w) {
-      const double m = mean_of(f.homogeneous ? f : delay.worker_facts(w));
+      const double m = mean_of(f.homogeneous ? f : delay.learner_facts(w));
       ok = std::isfinite(m) && m > 0;
       rate += 1.0 / m;
     }

@@ -5,10 +5,10 @@
 namespace racesgd {
 
 GradientTask::GradientTask(const Model& model, const Dataset& train, std::size_t batch,
-                           std::uint64_t run_seed, std::size_t worker)
+                           std::uint64_t run_seed, std::size_t learner)
     : model_(model),
       batch_(batch),
-      sampler_(train, batch, derive_seed(run_seed, worker, StreamPurpose::kBatches)),
+      sampler_(train, batch, derive_seed(run_seed, learner, StreamPurpose::kBatches)),
       workspace_(model.make_workspace(static_cast<Eigen::Index>(batch))) {}
 
 double GradientTask::compute(std::span<const float> w, std::span<float> grad) {

@@ -1,6 +1,6 @@
 // GradientTask: one learner's minibatch gradient machinery -- its own minibatch sampler
 // (seeded stream) and model workspace -- made once, reused for every minibatch without
-// allocating. Used by the worker threads and the virtual-clock engine.
+// allocating. Used by the learner threads and the virtual-clock engine.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +19,7 @@ class GradientTask {
  public:
   /// Allocates the sampler buffers and the workspace.
   GradientTask(const Model& model, const Dataset& train, std::size_t batch,
-               std::uint64_t run_seed, std::size_t worker);
+               std::uint64_t run_seed, std::size_t learner);
 
   /// Draws the next minibatch and writes its gradient at `w` into `grad` (size
   /// num_params()). Returns the minibatch loss. Does not allocate.

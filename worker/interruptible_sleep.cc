@@ -56,7 +56,7 @@ void InterruptibleSleep::interrupt() {
 void InterruptibleSleep::clear() {
   // Under the mutex, like interrupt(): the two stores then fall in the mutex's total order.
   // If interrupt() came first, its unlock synchronises with this lock, so whatever the
-  // interrupter wrote before interrupt() (e.g. a new assignment) is visible to the owner's
+  // interrupter wrote before interrupt() (e.g. a new ticket) is visible to the owner's
   // re-check after clear(); if clear() came first, the flag ends up set. A relaxed store
   // outside the mutex could be ordered after a concurrent interrupt() (x86 store buffer)
   // and erase it: a lost wake-up.

@@ -1,4 +1,4 @@
-// InterruptibleSleep: how a worker thread serves an injected delay precisely and still
+// InterruptibleSleep: how a learner thread serves an injected delay precisely and still
 // reacts at once to cancel/stop. A plain sleep_for oversleeps by ~100 us on the build
 // machines (timer slack + wake-up latency), so the wait is split in two: a blocking
 // condition-variable wait until `spin` before the deadline, then a busy spin on
@@ -13,7 +13,7 @@
 
 namespace racesgd {
 
-/// One per worker thread. Owner: the worker thread that calls sleep_until() and clear();
+/// One per learner thread. Owner: the learner thread that calls sleep_until() and clear();
 /// any thread may call interrupt() and interrupted(). The object must outlive every
 /// interrupt() call. Owns no threads. Never allocates, never throws (after construction).
 class InterruptibleSleep {
@@ -37,7 +37,7 @@ class InterruptibleSleep {
 
   /// Clears the flag; owner thread, before starting a new wait. An interrupt() that races
   /// with clear() may be lost: the caller's protocol must re-check its own state (e.g. a
-  /// cancel generation) after clear().
+  /// learner's ticket) after clear().
   void clear();
 
   /// Whether the flag is set. Any thread.

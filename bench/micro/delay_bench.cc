@@ -40,7 +40,7 @@ const char* const kSpecs[] = {
 
 void BM_Sample(benchmark::State& state) {
   racesgd::DelayContext ctx;
-  ctx.num_workers = 4;
+  ctx.num_learners = 4;
   auto model = racesgd::make_delay_model(kSpecs[state.range(0)], ctx);
   racesgd::Rng rng(1);
   std::size_t w = 0;

@@ -182,7 +182,7 @@ void BM_PullMutex(benchmark::State& state, std::size_t d, int bg_kind) {
   }
 }
 
-// Per-message overhead of the worker -> PS path, one thread: acquire a pooled gradient
+// Per-message overhead of the learner -> PS path, one thread: acquire a pooled gradient
 // buffer and a pin, push, pop, drop (recycle both). Steady state allocates no buffers.
 void BM_InboxRoundTrip(benchmark::State& state) {
   const std::size_t d = 7850;

@@ -2,7 +2,7 @@
 //
 // Eigen's product operator packs its operands into blocks whose size follows the cache
 // sizes (hundreds of KiB to ~2 MiB for our shapes with the sizes racesgd sets) and allocates
-// them on the heap on every call above EIGEN_STACK_ALLOCATION_LIMIT (128 KiB). A worker's
+// them on the heap on every call above EIGEN_STACK_ALLOCATION_LIMIT (128 KiB). A learner's
 // gradient call must not allocate, so the models call Eigen's own sequential GEMM kernel
 // (the one `a.noalias() += b * c` ends in) with packing buffers owned by the workspace.
 // This is Eigen-internal API, hence the version check; the kernels and blocking heuristic

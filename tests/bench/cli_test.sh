@@ -168,13 +168,13 @@ expect_ok "help" train --help
 
 # Faults: a failing learner stops the run naming it (exit 1, outputs written) ...
 "$racesgd" train "${data[@]}" --variant sync -P 3 --clock virtual --updates 50 \
-  --delay 'faulty:base=exp:mean=1ms,worker=2,after=3' --out "$tmp/fault" >/dev/null 2>"$tmp/fault.err"
+  --delay 'faulty:base=exp:mean=1ms,learner=2,after=3' --out "$tmp/fault" >/dev/null 2>"$tmp/fault.err"
 check "failing learner: exit 1" test $? -eq 1
-check "failing learner: named" grep -q "worker 2 failed: injected fault" "$tmp/fault.err"
-check "failing learner: summary written" grep -q '"stop_reason": "worker-failed"' "$tmp/fault/summary.json"
-# ... or, with --on-worker-failure continue, leaves and the run finishes with P-1.
+check "failing learner: named" grep -q "learner 2 failed: injected fault" "$tmp/fault.err"
+check "failing learner: summary written" grep -q '"stop_reason": "learner-failed"' "$tmp/fault/summary.json"
+# ... or, with --on-learner-failure continue, leaves and the run finishes with P-1.
 expect_ok "continue after a failure" train "${data[@]}" --variant sync -P 3 --clock virtual \
-  --updates 50 --delay 'faulty:base=exp:mean=1ms,worker=2,after=3' --on-worker-failure continue \
+  --updates 50 --delay 'faulty:base=exp:mean=1ms,learner=2,after=3' --on-learner-failure continue \
   --out "$tmp/fault2"
 check "continue: says so" grep -q 'continued with 2 of 3 learners' "$tmp/fault2/summary.json"
 # A learner that never returns: the watchdog names it. (Learner 2's trace ends after one
@@ -183,9 +183,9 @@ printf 'w0,w1,w2\n0.001,0.001,0.001\n0.001,0.001,\n' >"$tmp/hang2.csv"
 "$racesgd" train "${data[@]}" --variant sync -P 3 --delay "trace:file=$tmp/hang2.csv,end=stop" \
   --stall-timeout 0.5s --time 30s --out "$tmp/stall" >/dev/null 2>"$tmp/stall.err"
 check "stall: exit 1" test $? -eq 1
-check "stall: names the stuck learner" grep -q "stuck: worker(s) 2" "$tmp/stall.err"
+check "stall: names the stuck learner" grep -q "stuck: learner(s) 2" "$tmp/stall.err"
 expect_error "bad stall timeout" "--stall-timeout" train --stall-timeout soon
-expect_error "bad failure policy" "--on-worker-failure" train --on-worker-failure ignore
+expect_error "bad failure policy" "--on-learner-failure" train --on-learner-failure ignore
 # SIGINT: the run stops within a second or two, writes its outputs marked interrupted, exits 1.
 interrupt_after 1.5 train "${data[@]}" --variant k-async -P 4 -K 2 --delay exp:mean=2ms --time 60s \
   --out "$tmp/sigint"
@@ -201,7 +201,7 @@ expect_ok "resume a finished run" train --resume "$tmp/done-ckpt" --out "$tmp/do
 check "resume of a finished run: still 50 updates" grep -q '"updates": 50,' "$tmp/done2/summary.json"
 
 # --- D2 (issue 9): run accounting, divergence, stall watchdog ---------------------------
-# summary.json agrees with itself: gradients_applied == per-worker sum == histogram sum,
+# summary.json agrees with itself: gradients_applied == per-learner sum == histogram sum,
 # and the curve's last row shows the updates and gradients reported.
 consistent() {  # consistent DIR [expected gradients_applied]
   /usr/bin/python3 - "$@" <<'PY'
@@ -210,11 +210,11 @@ d = sys.argv[1]
 s = json.load(open(d + '/summary.json'))
 rows = [r for r in csv.reader(open(d + '/curve.csv')) if r and not r[0].startswith('#')]
 last = dict(zip(rows[0], rows[-1]))
-got = [s['gradients_applied'], sum(w['applied'] for w in s['per_worker']),
+got = [s['gradients_applied'], sum(w['applied'] for w in s['per_learner']),
        sum(s['staleness_histogram']), int(last['gradients'])]
 ok = len(set(got)) == 1 and int(last['updates']) == s['updates']
 if len(sys.argv) > 2: ok = ok and got[0] == int(sys.argv[2])
-if not ok: print(d, 'applied/per-worker/histogram/curve:', got, 'updates', s['updates'], 'curve', last['updates'])
+if not ok: print(d, 'applied/per-learner/histogram/curve:', got, 'updates', s['updates'], 'curve', last['updates'])
 sys.exit(0 if ok else 1)
 PY
 }
@@ -425,7 +425,7 @@ expect_error "1e9 s const times 1e299 scales" "is out of range [0s, 1e+06s]" \
   train "${data[@]}" --clock virtual --variant sync -P 4 --updates 5 \
   --delay 'hetero:const:value=1e9s,scales=1e299,1e299,1e299,1e299' --out "$tmp/c-hetero"
 # A 1e13 straggler on the real clock was served at once (UB in the nanosecond conversion).
-expect_error "hetero scale above the delay cap" "scale 1e+13 of worker 1" \
+expect_error "hetero scale above the delay cap" "scale 1e+13 of learner 1" \
   train "${data[@]}" --variant sync -P 2 --time 2s \
   --delay 'hetero:const:value=1ms,scales=1,1e13' --out "$tmp/c-1e13"
 # At the cap itself: the real clock waits for the straggler (no update in 1 s)...

@@ -14,7 +14,7 @@ TEST_CASE("rng: same seed, same stream; different seeds differ", "[rng]") {
   }
 }
 
-TEST_CASE("rng: derived seeds separate workers and purposes", "[rng]") {
+TEST_CASE("rng: derived seeds separate learners and purposes", "[rng]") {
   using racesgd::derive_seed;
   using racesgd::StreamPurpose;
   CHECK(derive_seed(1, 0, StreamPurpose::kBatches) != derive_seed(1, 1, StreamPurpose::kBatches));

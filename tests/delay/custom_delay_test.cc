@@ -24,7 +24,7 @@ std::string read_all(const std::string& path) {
 
 TEST_CASE("plug-in: bursty is registered and reachable through its spec", "[delay][plugin]") {
   DelayContext ctx;
-  ctx.num_workers = 3;
+  ctx.num_learners = 3;
   auto m = make_delay_model("bursty:calm=1ms,burst=20ms,enter=0.1,leave=0.4", ctx);
   CHECK(m->spec() == "bursty:calm=1ms,burst=20ms,enter=0.1,leave=0.4");
   bool listed = false;

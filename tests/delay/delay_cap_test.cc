@@ -29,22 +29,22 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-DelayContext workers(std::size_t n) {
+DelayContext learners(std::size_t n) {
   DelayContext ctx;
-  ctx.num_workers = n;
+  ctx.num_learners = n;
   return ctx;
 }
 
 using racesgd::testing::error_of;
 
-// Largest and smallest of n draws of every worker.
+// Largest and smallest of n draws of every learner.
 struct Range {
   double lo = kInf, hi = -kInf;
 };
-Range draws(racesgd::DelayModel& m, std::size_t num_workers, int n) {
+Range draws(racesgd::DelayModel& m, std::size_t num_learners, int n) {
   Rng rng(7);
   Range r;
-  for (std::size_t w = 0; w < num_workers; ++w)
+  for (std::size_t w = 0; w < num_learners; ++w)
     for (int i = 0; i < n; ++i) {
       const double x = m.sample(w, rng);
       r.lo = std::min(r.lo, x);
@@ -87,7 +87,7 @@ const racesgd::DelayModelRegistrar kRaw{
 }  // namespace
 
 TEST_CASE("spec durations above the cap are input errors naming the value", "[delay][cap]") {
-  const auto ctx = workers(2);
+  const auto ctx = learners(2);
   for (const char* spec :
        {"const:value=2e6s", "exp:mean=1e7s", "uniform:min=0s,max=1e300s",
         "shifted-exp:shift=1e9s,mean=1ms", "pareto:scale=1e12s,alpha=2",
@@ -107,17 +107,17 @@ TEST_CASE("spec durations above the cap are input errors naming the value", "[de
 TEST_CASE("hetero scales that lift a mean above the cap are input errors", "[delay][cap]") {
   // The finding's commands: a 1e13 straggler (served at once on the real clock) and 1e299
   // scales (an infinite virtual clock).
-  const std::string e = error_of("hetero:const:value=1ms,scales=1,1e13", workers(2));
-  CHECK(e.find("scale 1e+13 of worker 1") != std::string::npos);
+  const std::string e = error_of("hetero:const:value=1ms,scales=1,1e13", learners(2));
+  CHECK(e.find("scale 1e+13 of learner 1") != std::string::npos);
   CHECK(e.find("above the delay cap") != std::string::npos);
-  CHECK(error_of("hetero:const:value=1s,scales=1e299,1e299,1e299,1e299", workers(4))
-            .find("scale 1e+299 of worker 0") != std::string::npos);
-  CHECK(error_of("hetero:(shifted-exp:shift=1ms,mean=1ms),scales=1,1e12", workers(2))
+  CHECK(error_of("hetero:const:value=1s,scales=1e299,1e299,1e299,1e299", learners(4))
+            .find("scale 1e+299 of learner 0") != std::string::npos);
+  CHECK(error_of("hetero:(shifted-exp:shift=1ms,mean=1ms),scales=1,1e12", learners(2))
             .find("mean minibatch time 2e+09s") != std::string::npos);
   // Up to the cap is fine; a law with no mean (hang) takes any scale and stays infinite.
-  auto at_cap = make_delay_model("hetero:const:value=1ms,scales=1,1e9", workers(2));
+  auto at_cap = make_delay_model("hetero:const:value=1ms,scales=1,1e9", learners(2));
   CHECK(draws(*at_cap, 2, 3).hi == Approx(kMaxDelaySeconds));
-  auto hang = make_delay_model("hetero:hang,scales=1,1e300", workers(2));
+  auto hang = make_delay_model("hetero:hang,scales=1,1e300", learners(2));
   CHECK(draws(*hang, 2, 3).lo == kInf);
 }
 
@@ -135,7 +135,7 @@ TEST_CASE("every built-in law's draws are clamped to the cap", "[delay][cap]") {
         Case{"straggler:base=exp:mean=1ms,slow=(shifted-exp:shift=1e6s,mean=1s),p=0.5", true},
         Case{"uniform:min=1s,max=1e6s", false}, Case{"exp:mean=1ms", false}}) {
     INFO(c.spec);
-    auto m = make_delay_model(c.spec, workers(2));
+    auto m = make_delay_model(c.spec, learners(2));
     const Range r = draws(*m, 2, 2000);
     CHECK(r.lo >= 0);
     CHECK(r.hi <= kMaxDelaySeconds);
@@ -151,7 +151,7 @@ TEST_CASE("trace values above the cap are input errors naming file, line and val
   std::ofstream(dir / "big.csv") << "# delays\n0.5\n1e308\n";
   std::ofstream(dir / "big_ms.csv") << "w0,w1\n1,2\n3,2e9\n";
   std::ofstream(dir / "ok.csv") << "1e6\n0.25\n";
-  DelayContext ctx = workers(2);
+  DelayContext ctx = learners(2);
   ctx.base_dir = dir;
   const std::string e = error_of("trace:file=big.csv", ctx);
   CHECK(e.find("line 3") != std::string::npos);
@@ -162,7 +162,7 @@ TEST_CASE("trace values above the cap are input errors naming file, line and val
   CHECK_NOTHROW(make_delay_model("trace:file=big_ms.csv,unit=us", ctx));
   auto ok = make_delay_model("trace:file=ok.csv", ctx);
   CHECK(draws(*ok, 2, 4).hi == kMaxDelaySeconds);
-  // end=stop: once a worker's values run out it draws +infinity on purpose, and keeps it.
+  // end=stop: once a learner's values run out it draws +infinity on purpose, and keeps it.
   auto stop = make_delay_model("trace:file=ok.csv,end=stop", ctx);
   Rng rng(1);
   CHECK(stop->sample(0, rng) == kMaxDelaySeconds);
@@ -175,17 +175,17 @@ TEST_CASE("trace values above the cap are input errors naming file, line and val
 }
 
 TEST_CASE("hang and slow=hang keep +infinity: they never finish on purpose", "[delay][cap]") {
-  auto hang = make_delay_model("hang", workers(1));
+  auto hang = make_delay_model("hang", learners(1));
   CHECK(draws(*hang, 1, 3).lo == kInf);
   CHECK(*hang->facts().p_never == 1.0);
-  auto mixed = make_delay_model("straggler:base=exp:mean=1ms,slow=hang,p=0.5", workers(1));
+  auto mixed = make_delay_model("straggler:base=exp:mean=1ms,slow=hang,p=0.5", learners(1));
   CHECK(draws(*mixed, 1, 200).hi == kInf);
   CHECK(*mixed->facts().p_never == Approx(0.5));
-  CHECK(*make_delay_model("exp:mean=1ms", workers(1))->facts().p_never == 0.0);
+  CHECK(*make_delay_model("exp:mean=1ms", learners(1))->facts().p_never == 0.0);
 }
 
 TEST_CASE("plug-in draws go through the same clamp", "[delay][cap][plugin]") {
-  const auto ctx = workers(2);
+  const auto ctx = learners(2);
   Rng rng(3);
   CHECK(make_delay_model("raw:kind=big", ctx)->sample(0, rng) == kMaxDelaySeconds);
   CHECK(make_delay_model("raw:kind=neg", ctx)->sample(1, rng) == 0.0);
@@ -196,7 +196,7 @@ TEST_CASE("plug-in draws go through the same clamp", "[delay][cap][plugin]") {
   // NaN is no time at all: the learner fails, naming the model (a runtime catches it).
   CHECK_THROWS_WITH(make_delay_model("raw:kind=nan", ctx)->sample(1, rng),
                     Catch::Contains("raw:kind=nan") && Catch::Contains("NaN") &&
-                        Catch::Contains("worker 1"));
+                        Catch::Contains("learner 1"));
   // Nested inside built-ins, too.
   auto nested = make_delay_model("hetero:raw:kind=big,scales=1,1e300", ctx);
   CHECK(draws(*nested, 2, 2).hi == kMaxDelaySeconds);

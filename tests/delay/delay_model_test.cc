@@ -17,9 +17,9 @@ using Family = DelayFacts::Family;
 
 namespace {
 
-DelayContext workers(std::size_t n) {
+DelayContext learners(std::size_t n) {
   DelayContext ctx;
-  ctx.num_workers = n;
+  ctx.num_learners = n;
   return ctx;
 }
 
@@ -27,12 +27,12 @@ struct Moments {
   double mean = 0, var = 0;
 };
 
-Moments sample_moments(DelayModel& m, std::size_t worker, std::uint64_t seed, int n,
+Moments sample_moments(DelayModel& m, std::size_t learner, std::uint64_t seed, int n,
                        std::vector<double>* keep = nullptr) {
   Rng rng(seed);
   double sum = 0, sum2 = 0;
   for (int i = 0; i < n; ++i) {
-    const double x = m.sample(worker, rng);
+    const double x = m.sample(learner, rng);
     REQUIRE(x >= 0.0);
     sum += x;
     sum2 += x * x;
@@ -49,7 +49,7 @@ Moments sample_moments(DelayModel& m, std::size_t worker, std::uint64_t seed, in
 // and the empirical cdf within 0.01 of facts().cdf at the deciles of the sample.
 void check_against_facts(const std::string& spec, double var_tol = 0.05) {
   INFO("spec: " << spec);
-  auto m = make_delay_model(spec, workers(1));
+  auto m = make_delay_model(spec, learners(1));
   const DelayFacts f = m->facts();
   REQUIRE(f.mean_value.has_value());
   const int n = 200000;
@@ -86,7 +86,7 @@ TEST_CASE("delay: pareto mean converges, cdf matches, infinite variance is not r
           "[delay]") {
   // alpha = 2.5: finite variance but infinite fourth moment, so only the mean and the
   // quantiles are checked, with a generous margin.
-  auto m = make_delay_model("pareto:scale=1ms,alpha=2.5", workers(1));
+  auto m = make_delay_model("pareto:scale=1ms,alpha=2.5", learners(1));
   const DelayFacts f = m->facts();
   CHECK(f.family == Family::kPareto);
   CHECK(*f.mean_value == Approx(2.5e-3 / 1.5));
@@ -100,13 +100,13 @@ TEST_CASE("delay: pareto mean converges, cdf matches, infinite variance is not r
   for (int d = 1; d <= 9; ++d)
     CHECK(f.cdf(xs[xs.size() * d / 10]) == Approx(d / 10.0).margin(0.01));
 
-  auto heavy = make_delay_model("pareto:scale=1ms,alpha=1.5", workers(1));
+  auto heavy = make_delay_model("pareto:scale=1ms,alpha=1.5", learners(1));
   CHECK(heavy->facts().mean_value.has_value());
   CHECK_FALSE(heavy->facts().variance.has_value());
 }
 
 TEST_CASE("delay: facts carry the family, closed-form parameters and textbook values", "[delay]") {
-  const auto ctx = workers(1);
+  const auto ctx = learners(1);
   {
     const DelayFacts f = make_delay_model("exp:mean=5ms", ctx)->facts();
     CHECK(f.family == Family::kExp);
@@ -176,9 +176,9 @@ TEST_CASE("delay: facts carry the family, closed-form parameters and textbook va
 
 TEST_CASE("delay: none, const and hang draw their constant", "[delay]") {
   Rng rng(1);
-  CHECK(make_delay_model("none", workers(1))->sample(0, rng) == 0.0);
-  CHECK(make_delay_model("const:value=250us", workers(1))->sample(0, rng) == Approx(250e-6));
-  CHECK(std::isinf(make_delay_model("hang", workers(1))->sample(0, rng)));
+  CHECK(make_delay_model("none", learners(1))->sample(0, rng) == 0.0);
+  CHECK(make_delay_model("const:value=250us", learners(1))->sample(0, rng) == Approx(250e-6));
+  CHECK(std::isinf(make_delay_model("hang", learners(1))->sample(0, rng)));
 }
 
 TEST_CASE("delay: a seed fixes the sequence, other seeds change it", "[delay]") {
@@ -186,9 +186,9 @@ TEST_CASE("delay: a seed fixes the sequence, other seeds change it", "[delay]") 
                            "straggler:base=exp:mean=1ms,slow=exp:mean=20ms,p=0.3",
                            "lognormal:median=5ms,sigma=0.5", "bursty:calm=1ms,burst=9ms"}) {
     INFO(spec);
-    auto a = make_delay_model(spec, workers(1));
-    auto b = make_delay_model(spec, workers(1));
-    auto c = make_delay_model(spec, workers(1));
+    auto a = make_delay_model(spec, learners(1));
+    auto b = make_delay_model(spec, learners(1));
+    auto c = make_delay_model(spec, learners(1));
     Rng ra(7), rb(7), rc(8);
     int differ = 0;
     for (int i = 0; i < 1000; ++i) {
@@ -200,16 +200,16 @@ TEST_CASE("delay: a seed fixes the sequence, other seeds change it", "[delay]") 
   }
 }
 
-TEST_CASE("delay: workers' draws are independent and do not disturb each other", "[delay]") {
+TEST_CASE("delay: learners' draws are independent and do not disturb each other", "[delay]") {
   using racesgd::derive_seed;
   using racesgd::StreamPurpose;
   for (const char* spec : {"exp:mean=5ms", "straggler:base=exp:mean=1ms,slow=exp:mean=20ms,p=0.3",
                            "bursty:calm=1ms,burst=20ms,enter=0.1,leave=0.3"}) {
     INFO(spec);
-    // Interleaved draws for workers 0 and 1 equal each worker's draws alone.
-    auto shared = make_delay_model(spec, workers(2));
-    auto alone0 = make_delay_model(spec, workers(2));
-    auto alone1 = make_delay_model(spec, workers(2));
+    // Interleaved draws for learners 0 and 1 equal each learner's draws alone.
+    auto shared = make_delay_model(spec, learners(2));
+    auto alone0 = make_delay_model(spec, learners(2));
+    auto alone1 = make_delay_model(spec, learners(2));
     Rng s0(derive_seed(5, 0, StreamPurpose::kDelays)),
         s1(derive_seed(5, 1, StreamPurpose::kDelays));
     Rng a0(derive_seed(5, 0, StreamPurpose::kDelays)),
@@ -222,7 +222,7 @@ TEST_CASE("delay: workers' draws are independent and do not disturb each other",
     }
     for (int i = 0; i < n; ++i) REQUIRE(alone0->sample(0, a0) == x0[i]);
     for (int i = 0; i < n; ++i) REQUIRE(alone1->sample(1, a1) == x1[i]);
-    // Sample correlation between the two workers' sequences ~ N(0, 1/n): |r| < 6/sqrt(n).
+    // Sample correlation between the two learners' sequences ~ N(0, 1/n): |r| < 6/sqrt(n).
     double m0 = 0, m1 = 0;
     for (int i = 0; i < n; ++i) m0 += x0[i], m1 += x1[i];
     m0 /= n, m1 /= n;
@@ -236,29 +236,29 @@ TEST_CASE("delay: workers' draws are independent and do not disturb each other",
   }
 }
 
-TEST_CASE("delay: hetero scales each worker's draws", "[delay]") {
-  auto m = make_delay_model("hetero:const:value=1ms,scales=1,2,0.5", workers(3));
+TEST_CASE("delay: hetero scales each learner's draws", "[delay]") {
+  auto m = make_delay_model("hetero:const:value=1ms,scales=1,2,0.5", learners(3));
   Rng rng(3);
   CHECK(m->sample(0, rng) == Approx(1e-3));
   CHECK(m->sample(1, rng) == Approx(2e-3));
   CHECK(m->sample(2, rng) == Approx(0.5e-3));
 
-  auto e = make_delay_model("hetero:exp:mean=1ms,scales=1,4", workers(2));
+  auto e = make_delay_model("hetero:exp:mean=1ms,scales=1,4", learners(2));
   CHECK(sample_moments(*e, 0, 1, 100000).mean == Approx(1e-3).epsilon(0.03));
   CHECK(sample_moments(*e, 1, 2, 100000).mean == Approx(4e-3).epsilon(0.03));
-  // Same stream, same underlying draw: worker 1's value is exactly 4x worker 0's.
+  // Same stream, same underlying draw: learner 1's value is exactly 4x learner 0's.
   Rng r0(11), r1(11);
   CHECK(e->sample(1, r1) == Approx(4 * e->sample(0, r0)));
 
   const DelayFacts f = e->facts();
   CHECK_FALSE(f.homogeneous);
-  CHECK(*f.mean_value == Approx(2.5e-3));  // pooled: a uniformly chosen worker
-  CHECK(e->worker_facts(1).family == Family::kExp);
-  CHECK(e->worker_facts(1).mean == Approx(4e-3));
-  CHECK(e->worker_facts(1).cdf(4e-3) == Approx(1 - std::exp(-1.0)));
+  CHECK(*f.mean_value == Approx(2.5e-3));  // pooled: a uniformly chosen learner
+  CHECK(e->learner_facts(1).family == Family::kExp);
+  CHECK(e->learner_facts(1).mean == Approx(4e-3));
+  CHECK(e->learner_facts(1).cdf(4e-3) == Approx(1 - std::exp(-1.0)));
 
   const DelayFacts same =
-      make_delay_model("hetero:(shifted-exp:shift=1ms,mean=2ms),scales=2,2", workers(2))->facts();
+      make_delay_model("hetero:(shifted-exp:shift=1ms,mean=2ms),scales=2,2", learners(2))->facts();
   CHECK(same.homogeneous);
   CHECK(same.family == Family::kShiftedExp);
   CHECK(same.shift == Approx(2e-3));
@@ -267,7 +267,7 @@ TEST_CASE("delay: hetero scales each worker's draws", "[delay]") {
 
 TEST_CASE("delay: straggler draws from slow with probability p", "[delay]") {
   auto m =
-      make_delay_model("straggler:base=const:value=1ms,slow=const:value=10ms,p=0.1", workers(1));
+      make_delay_model("straggler:base=const:value=1ms,slow=const:value=10ms,p=0.1", learners(1));
   Rng rng(17);
   const int n = 100000;
   int slow = 0;
@@ -282,12 +282,12 @@ TEST_CASE("delay: straggler draws from slow with probability p", "[delay]") {
   // Nested parenthesised specs with commas.
   auto q = make_delay_model(
       "straggler:base=(shifted-exp:shift=1ms,mean=2ms),slow=(uniform:min=1s,max=2s),p=0",
-      workers(1));
+      learners(1));
   for (int i = 0; i < 1000; ++i) REQUIRE(q->sample(0, rng) < 1.0);
 }
 
 TEST_CASE("delay: spec() is canonical and round-trips", "[delay]") {
-  const auto ctx = workers(2);
+  const auto ctx = learners(2);
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"none", "none"},
       {"hang", "hang"},

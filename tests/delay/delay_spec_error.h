@@ -21,9 +21,9 @@ inline std::string error_of(const std::string& spec, const DelayContext& ctx) {
   return {};
 }
 
-inline std::string error_of(const std::string& spec, std::size_t num_workers = 2) {
+inline std::string error_of(const std::string& spec, std::size_t num_learners = 2) {
   DelayContext ctx;
-  ctx.num_workers = num_workers;
+  ctx.num_learners = num_learners;
   return error_of(spec, ctx);
 }
 

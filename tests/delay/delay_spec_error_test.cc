@@ -84,8 +84,8 @@ TEST_CASE("delay spec errors: nested specs name the outer and the inner spec", "
   check_error("hetero:(nosuch:x=1),scales=1,1", "unknown delay model 'nosuch'");
 }
 
-TEST_CASE("delay spec errors: hetero needs one positive scale per worker", "[delay][errors]") {
-  check_error("hetero:exp:mean=1ms,scales=1,2,3", "3 entries but there are 2 workers");
+TEST_CASE("delay spec errors: hetero needs one positive scale per learner", "[delay][errors]") {
+  check_error("hetero:exp:mean=1ms,scales=1,2,3", "3 entries but there are 2 learners");
   check_error("hetero:exp:mean=1ms,scales=1,0", "must be > 0");
   check_error("hetero:exp:mean=1ms", "missing parameter 'scales'");
   check_error("hetero:scales=1,1", "inner spec");

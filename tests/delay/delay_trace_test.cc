@@ -38,9 +38,9 @@ class TempDir {
   void write(const std::string& name, const std::string& text) const {
     std::ofstream(path_ / name) << text;
   }
-  DelayContext ctx(std::size_t workers) const {
+  DelayContext ctx(std::size_t learners) const {
     DelayContext c;
-    c.num_workers = workers;
+    c.num_learners = learners;
     c.base_dir = path_;
     return c;
   }
@@ -53,19 +53,19 @@ using racesgd::testing::error_of;
 
 }  // namespace
 
-TEST_CASE("trace: one column is replayed by every worker, in order, cycling", "[delay][trace]") {
+TEST_CASE("trace: one column is replayed by every learner, in order, cycling", "[delay][trace]") {
   TempDir dir;
   dir.write("d.csv", "delay\n0.001\n0.002\n0.003\n");
   auto m = make_delay_model("trace:file=d.csv", dir.ctx(2));
   Rng rng(0);
   for (double want : {1e-3, 2e-3, 3e-3, 1e-3, 2e-3}) CHECK(m->sample(0, rng) == Approx(want));
-  // Worker 1 has its own cursor: it starts at the top regardless of worker 0.
+  // Learner 1 has its own cursor: it starts at the top regardless of learner 0.
   for (double want : {1e-3, 2e-3}) CHECK(m->sample(1, rng) == Approx(want));
   CHECK(m->sample(0, rng) == Approx(3e-3));
   CHECK(m->spec() == "trace:file=d.csv,end=cycle,unit=s");
 }
 
-TEST_CASE("trace: columns per worker, units, end=stop gives +infinity", "[delay][trace]") {
+TEST_CASE("trace: columns per learner, units, end=stop gives +infinity", "[delay][trace]") {
   TempDir dir;
   dir.write("w.csv",
             "# measured on node A\n"
@@ -79,7 +79,7 @@ TEST_CASE("trace: columns per worker, units, end=stop gives +infinity", "[delay]
   CHECK(m->sample(0, rng) == Approx(1e-3));
   CHECK(m->sample(1, rng) == Approx(10e-3));
   CHECK(m->sample(0, rng) == Approx(2e-3));
-  CHECK(std::isinf(m->sample(0, rng)));  // worker 0's column ended after two rows
+  CHECK(std::isinf(m->sample(0, rng)));  // learner 0's column ended after two rows
   CHECK(std::isinf(m->sample(0, rng)));
   CHECK(m->sample(1, rng) == Approx(20e-3));
   CHECK(m->sample(1, rng) == Approx(30e-3));
@@ -90,7 +90,7 @@ TEST_CASE("trace: columns per worker, units, end=stop gives +infinity", "[delay]
   CHECK_FALSE(f.homogeneous);
   CHECK(*f.mean_value == Approx(63e-3 / 5));
   CHECK(f.cdf(2e-3) == Approx(0.4));
-  const DelayFacts w1 = m->worker_facts(1);
+  const DelayFacts w1 = m->learner_facts(1);
   CHECK(*w1.mean_value == Approx(20e-3));
   CHECK(w1.cdf(9e-3) == 0.0);
   CHECK(w1.cdf(20e-3) == Approx(2.0 / 3));
@@ -136,7 +136,7 @@ TEST_CASE("trace: bad files are InputErrors naming the spec, path and line",
              Catch::Contains("line 3") && Catch::Contains("after an empty cell"));
   dir.write("three.csv", "1,2,3\n");
   CHECK_THAT(error_of("trace:file=three.csv", ctx),
-             Catch::Contains("3 columns but there are 2 workers"));
+             Catch::Contains("3 columns but there are 2 learners"));
   dir.write("ok.csv", "1\n");
   CHECK_THAT(error_of("trace:file=ok.csv,end=wrap", ctx), Catch::Contains("cycle or stop"));
   CHECK_THAT(error_of("trace:file=ok.csv,unit=min", ctx), Catch::Contains("s, ms, us or ns"));

@@ -27,8 +27,8 @@ TEST_CASE("gradient inbox: FIFO, fields and ownership travel", "[ps][gradient_in
   CHECK_FALSE(inbox.try_pop(out));
   for (std::uint64_t k = 0; k < 5; ++k) {
     GradientMessage m;
-    m.worker = 7;
-    m.sequence = k;
+    m.learner = 7;
+    m.ticket = k;
     m.read_version = 0;
     m.batch_size = 32;
     m.t_start = 1.5;
@@ -43,8 +43,8 @@ TEST_CASE("gradient inbox: FIFO, fields and ownership travel", "[ps][gradient_in
   CHECK(vw.pinned_count() == 1);
   for (std::uint64_t k = 0; k < 5; ++k) {
     REQUIRE(inbox.try_pop(out));
-    CHECK(out.worker == 7);
-    CHECK(out.sequence == k);
+    CHECK(out.learner == 7);
+    CHECK(out.ticket == k);
     CHECK(out.batch_size == 32);
     CHECK(out.t_start == 1.5);
     CHECK(out.loss == 0.25);
@@ -99,10 +99,10 @@ TEST_CASE("gradient inbox: a wake() before waiting is remembered once; messages 
 
   inbox.wake();
   GradientMessage m;
-  m.sequence = 42;
+  m.ticket = 42;
   inbox.push(std::move(m));
   REQUIRE(inbox.pop_until(out, Clock::now() + kFar));
-  CHECK(out.sequence == 42);
+  CHECK(out.ticket == 42);
 }
 
 TEST_CASE("gradient inbox: a blocked consumer is woken by push and by wake",
@@ -118,7 +118,7 @@ TEST_CASE("gradient inbox: a blocked consumer is woken by push and by wake",
     phase.store(1);
     got_message = inbox.pop_until(out, far);
     before_deadline_1 = Clock::now() < far;
-    seq = out.sequence;
+    seq = out.ticket;
     far = Clock::now() + kFar;
     phase.store(2);
     woke_empty = inbox.pop_until(out, far);
@@ -127,7 +127,7 @@ TEST_CASE("gradient inbox: a blocked consumer is woken by push and by wake",
   while (phase.load() != 1) std::this_thread::yield();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it fall asleep (or not)
   GradientMessage m;
-  m.sequence = 9;
+  m.ticket = 9;
   inbox.push(std::move(m));
   while (phase.load() != 2) std::this_thread::yield();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -155,8 +155,8 @@ TEST_CASE("gradient inbox: MPSC stress, exactly once and per-producer FIFO",
     producers.emplace_back([&, p] {
       for (std::size_t k = 0; k < per_producer; ++k) {
         GradientMessage m;
-        m.worker = p;
-        m.sequence = k;
+        m.learner = p;
+        m.ticket = k;
         m.pin = vw.pin_latest();
         m.grad = pool.acquire();
         m.grad.data()[0] = static_cast<float>(p);
@@ -175,14 +175,14 @@ TEST_CASE("gradient inbox: MPSC stress, exactly once and per-producer FIFO",
       continue;
     }
     ++received;
-    const std::size_t p = out.worker;
-    if (p >= kProducers || out.sequence != next[p]) {
+    const std::size_t p = out.learner;
+    if (p >= kProducers || out.ticket != next[p]) {
       ++out_of_order;
     } else {
       ++next[p];
     }
     if (out.grad.data()[0] != static_cast<float>(p) ||
-        out.grad.data()[7] != static_cast<float>(out.sequence % 4096) || out.pin.version() != 0)
+        out.grad.data()[7] != static_cast<float>(out.ticket % 4096) || out.pin.version() != 0)
       ++corrupt;
   }
   for (auto& t : producers) t.join();

@@ -49,7 +49,7 @@ TEST_CASE("gradient pool: buffers have dim floats, are aligned, and recycle",
 // P producers with at most kCredits gradients each in flight, through the inbox, to one
 // consumer that drops them (recycling the buffers): total allocations stay bounded by the
 // in-flight maximum however many messages pass, i.e. steady state allocates nothing.
-TEST_CASE("gradient pool: workers -> inbox -> PS recycling allocates nothing after warm-up",
+TEST_CASE("gradient pool: learners -> inbox -> PS recycling allocates nothing after warm-up",
           "[ps][gradient_pool][concurrency]") {
   constexpr std::size_t kProducers = 3;
   constexpr int kCredits = 2;
@@ -65,7 +65,7 @@ TEST_CASE("gradient pool: workers -> inbox -> PS recycling allocates nothing aft
           std::this_thread::yield();
         in_flight[p].fetch_add(1, std::memory_order_relaxed);
         GradientMessage m;
-        m.worker = p;
+        m.learner = p;
         m.grad = pool.acquire();
         m.grad.data()[0] = static_cast<float>(k);
         inbox.push(std::move(m));
@@ -78,7 +78,7 @@ TEST_CASE("gradient pool: workers -> inbox -> PS recycling allocates nothing aft
     if (!inbox.pop_until(m, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)))
       continue;
     ++received;
-    const std::size_t w = m.worker;
+    const std::size_t w = m.learner;
     m = GradientMessage();  // buffer back to the pool before the credit is returned
     in_flight[w].fetch_sub(1, std::memory_order_release);
   }

@@ -154,8 +154,8 @@ TEST_CASE("versioned weights: copy_current and the pool-size formula", "[ps][ver
   std::vector<float> out(5);
   CHECK(vw.copy_current(out) == 1);
   CHECK(out == iota_weights(5, 1.0f));
-  constexpr std::size_t kWorkers = 4;
-  STATIC_REQUIRE(VersionedWeights::pool_size_for(2 * kWorkers + 1) == 2 * kWorkers + 3);
+  constexpr std::size_t kLearners = 4;
+  STATIC_REQUIRE(VersionedWeights::pool_size_for(2 * kLearners + 1) == 2 * kLearners + 3);
 }
 
 // One writer publishes w_{v+1} = w_v + 1 (every element of version v equals v) as fast as
@@ -222,7 +222,7 @@ TEST_CASE("versioned weights: 1 writer / N readers checksum stress",
   CHECK(vw.pinned_count() == 0);
 }
 
-// Readers that pin while already holding a pin on an older version (a worker whose last
+// Readers that pin while already holding a pin on an older version (a learner whose last
 // gradient still sits in the inbox), with the writer relying on try_publish: checks that
 // a refused try_publish leaves everything consistent and that all pinned data stays intact.
 TEST_CASE("versioned weights: readers holding two pins, writer on try_publish",

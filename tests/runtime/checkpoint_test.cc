@@ -77,7 +77,7 @@ struct Setup {
   Built build() const {
     Built b;
     DelayContext ctx;
-    ctx.num_workers = P;
+    ctx.num_learners = P;
     ctx.base_dir = base_dir;
     b.delay = make_delay_model(delay, ctx);
     b.lr = make_lr_schedule(lr_spec, lr_value, "none");
@@ -94,7 +94,7 @@ struct Setup {
     b.in.settings.stop = stop;
     b.in.settings.eval = eval;
     b.in.settings.eval.train_samples = 200;
-    b.in.settings.continue_on_worker_failure = continue_on_failure;
+    b.in.settings.continue_on_learner_failure = continue_on_failure;
     return b;
   }
 };
@@ -122,19 +122,19 @@ void require_identical(const RunResult& a, const RunResult& b) {
   CHECK(a.staleness_max == b.staleness_max);
   CHECK(a.p0 == b.p0);
   CHECK(a.staleness_histogram == b.staleness_histogram);
-  REQUIRE(a.per_worker.size() == b.per_worker.size());
-  for (std::size_t w = 0; w < a.per_worker.size(); ++w) {
-    CHECK(a.per_worker[w].applied == b.per_worker[w].applied);
-    CHECK(a.per_worker[w].cancelled == b.per_worker[w].cancelled);
-    CHECK(a.per_worker[w].staleness_sum == b.per_worker[w].staleness_sum);
-    CHECK(a.per_worker[w].staleness_max == b.per_worker[w].staleness_max);
-    CHECK(a.per_worker[w].idle_seconds == b.per_worker[w].idle_seconds);
+  REQUIRE(a.per_learner.size() == b.per_learner.size());
+  for (std::size_t w = 0; w < a.per_learner.size(); ++w) {
+    CHECK(a.per_learner[w].applied == b.per_learner[w].applied);
+    CHECK(a.per_learner[w].cancelled == b.per_learner[w].cancelled);
+    CHECK(a.per_learner[w].staleness_sum == b.per_learner[w].staleness_sum);
+    CHECK(a.per_learner[w].staleness_max == b.per_learner[w].staleness_max);
+    CHECK(a.per_learner[w].idle_seconds == b.per_learner[w].idle_seconds);
   }
   CHECK(a.mean_lr == b.mean_lr);
   CHECK(a.delay_drawn_mean_s == b.delay_drawn_mean_s);
   REQUIRE(a.failures.size() == b.failures.size());
   for (std::size_t i = 0; i < a.failures.size(); ++i) {
-    CHECK(a.failures[i].worker == b.failures[i].worker);
+    CHECK(a.failures[i].learner == b.failures[i].learner);
     CHECK(a.failures[i].what == b.failures[i].what);
     CHECK(a.failures[i].time_s == b.failures[i].time_s);
   }
@@ -210,7 +210,7 @@ TEST_CASE("tracker and accumulator state round-trip", "[checkpoint]") {
   CHECK(u.mean() == t.mean());
   CHECK(u.histogram() == t.histogram());
   CHECK(u.take_interval_mean() == t.take_interval_mean());
-  CHECK(u.per_worker()[1].idle_seconds == 0.5);
+  CHECK(u.per_learner()[1].idle_seconds == 0.5);
   StalenessTracker other(4, 8);
   CHECK_THROWS_AS(other.restore(t.state()), InputError);
 
@@ -231,10 +231,10 @@ TEST_CASE("stateful delay models save and restore their state", "[checkpoint]") 
   TempDir dir;
   std::ofstream(dir.path / "t.csv") << "1,5\n2,6\n3,7\n";
   DelayContext ctx;
-  ctx.num_workers = 2;
+  ctx.num_learners = 2;
   ctx.base_dir = dir.path;
   const std::string spec =
-      "straggler:base=(faulty:base=(trace:file=t.csv,unit=ms),worker=1,after=100),slow=(hetero:(trace:"
+      "straggler:base=(faulty:base=(trace:file=t.csv,unit=ms),learner=1,after=100),slow=(hetero:(trace:"
       "file=t.csv,unit=ms),scales=1,2),p=0.5";
   auto a = make_delay_model(spec, ctx);
   Rng ra(1);
@@ -254,7 +254,7 @@ TEST_CASE("stateful delay models save and restore their state", "[checkpoint]") 
   std::span<const std::uint64_t> short_state(state.data(), 3);
   CHECK_THROWS_AS(b->restore_state(short_state), InputError);
   std::vector<std::uint64_t> past_end = state;
-  past_end[2] = 99;  // the base trace's cursor of worker 0 (after two fault counters)
+  past_end[2] = 99;  // the base trace's cursor of learner 0 (after two fault counters)
   std::span<const std::uint64_t> bad(past_end);
   CHECK_THROWS_AS(b->restore_state(bad), InputError);
 }
@@ -306,7 +306,7 @@ TEST_CASE("virtual resume is bit-identical: timing-only, staleness lr, a learner
   t.lr_spec = "staleness:c=1";
   t.stop.updates = 100;
   t.eval.every_updates = 10;
-  t.delay = "faulty:base=exp:mean=1ms,worker=2,after=30";
+  t.delay = "faulty:base=exp:mean=1ms,learner=2,after=30";
   t.continue_on_failure = true;
   check_resume_identical(t, 25);
 }

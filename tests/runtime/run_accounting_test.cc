@@ -33,16 +33,16 @@ struct Fixture : racesgd::testing::RunFixture {
 };
 using racesgd::testing::run_on;
 
-std::uint64_t per_worker_applied(const RunResult& r) {
+std::uint64_t per_learner_applied(const RunResult& r) {
   std::uint64_t n = 0;
-  for (const auto& p : r.per_worker) n += p.applied;
+  for (const auto& p : r.per_learner) n += p.applied;
   return n;
 }
 
 // The summary agrees with itself: every count of applied gradients is the same number.
 void check_accounting(const RunResult& r) {
   INFO("stop " << r.stop_reason << ": " << r.error);
-  CHECK(per_worker_applied(r) == r.gradients_applied);
+  CHECK(per_learner_applied(r) == r.gradients_applied);
   CHECK(std::accumulate(r.staleness_histogram.begin(), r.staleness_histogram.end(),
                         std::uint64_t{0}) == r.gradients_applied);
   if (!r.update_log.empty() || r.updates == 0) {
@@ -85,21 +85,21 @@ TEST_CASE("PS: statistics count when the update is applied; a dropped pending up
   ps.start(0.0);
   // 50 updates of 4 fresh gradients, then 3 gradients of update 51.
   double t = 0;
-  auto push = [&](ParameterServer& p, WorkerId w) {
+  auto push = [&](ParameterServer& p, LearnerId w) {
     t += 0.001;
     const Decision d = p.on_gradient(GradientArrival{w, p.version(), g, {}, t});
     return d;
   };
   for (int u = 0; u < 50; ++u)
-    for (WorkerId w = 0; w < 4; ++w) push(ps, w);
-  for (WorkerId w = 0; w < 3; ++w) push(ps, w);
+    for (LearnerId w = 0; w < 4; ++w) push(ps, w);
+  for (LearnerId w = 0; w < 3; ++w) push(ps, w);
   REQUIRE(ps.version() == 50);
   REQUIRE(ps.pending_gradients() == 3);
   auto check_ps = [](const ParameterServer& p, std::uint64_t applied) {
     RunResult r;
     collect_ps_statistics(p, r);
     CHECK(r.gradients_applied == applied);
-    CHECK(per_worker_applied(r) == applied);
+    CHECK(per_learner_applied(r) == applied);
     CHECK(std::accumulate(r.staleness_histogram.begin(), r.staleness_histogram.end(),
                           std::uint64_t{0}) == applied);
     CHECK(p.lr_sum() == Approx(0.25 * static_cast<double>(applied)));
@@ -132,7 +132,7 @@ TEST_CASE("PS: statistics count when the update is applied; a dropped pending up
     resumed.restore(st);
     check_ps(resumed, 200);
     resumed.start(t);
-    for (WorkerId w = 0; w < 4; ++w) push(resumed, w);
+    for (LearnerId w = 0; w < 4; ++w) push(resumed, w);
     CHECK(resumed.version() == 51);
     check_ps(resumed, 204);
   }
@@ -197,7 +197,7 @@ TEST_CASE("divergence: the refused update counts nowhere and the curve ends at t
     INFO((real ? "real" : "virtual"));
     {
       // A huge L2 term: the gradients blow up after a few updates (was: gradients_applied
-      // one less than the per-worker and histogram sums).
+      // one less than the per-learner and histogram sums).
       Fixture f(1e6);
       auto in = f.inputs("sync", 4, 4, "exp:mean=1ms", false);
       in.settings.stop.updates = 1000;
@@ -282,10 +282,10 @@ TEST_CASE("a learner leaving completes the pending update: its evaluation tick a
     INFO((real ? "real" : "virtual"));
     Fixture f;
     auto in = f.inputs("k-batch-async", 2, 2,
-                       real ? "faulty:base=(hetero:const:value=1ms,scales=1,300),worker=0,after=1"
-                            : "faulty:base=const:value=1ms,worker=0,after=1",
+                       real ? "faulty:base=(hetero:const:value=1ms,scales=1,300),learner=0,after=1"
+                            : "faulty:base=const:value=1ms,learner=0,after=1",
                        false);
-    in.settings.continue_on_worker_failure = true;
+    in.settings.continue_on_learner_failure = true;
     in.settings.eval.every_updates = 1;
     in.settings.stop.updates = 2;
     const RunResult r = run_on(in, real);
@@ -320,7 +320,7 @@ TEST_CASE("real clock: an update applied by a departing learner is checked again
   } script;
   Fixture f;
   auto in = f.inputs_with("k-batch-async", 2, 2, &script, true);
-  in.settings.continue_on_worker_failure = true;
+  in.settings.continue_on_learner_failure = true;
   in.settings.stop.updates = 1;
   bool held = false;
   in.progress = [&](const Progress&) {  // first call after 250 ms: hold the PS until ~1.3 s
@@ -354,7 +354,7 @@ TEST_CASE("watchdog: long legitimate delays are no stall; a hung learner is",
     in.settings.stall_timeout_s = 0.3;
     const RunResult r = run_real(in);
     CHECK(r.stop_reason == "stalled");
-    CHECK_THAT(r.error, Catch::Contains("stuck: worker(s) 2 (computing for"));
+    CHECK_THAT(r.error, Catch::Contains("stuck: learner(s) 2 (computing for"));
     CHECK(r.updates == 0);
   }
   {

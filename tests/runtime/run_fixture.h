@@ -37,7 +37,7 @@ struct RunFixture {
   RunInputs inputs(const std::string& variant, std::size_t P, std::size_t K,
                    const std::string& delay_spec, bool timing_only) {
     DelayContext ctx;
-    ctx.num_workers = P;
+    ctx.num_learners = P;
     delay = make_delay_model(delay_spec, ctx);
     return inputs_with(variant, P, K, delay.get(), timing_only);
   }

@@ -13,7 +13,7 @@
 #include "delay/delay_model.h"
 
 using namespace racesgd;
-using Contribs = std::vector<std::pair<WorkerId, Version>>;
+using Contribs = std::vector<std::pair<LearnerId, Version>>;
 
 namespace {
 
@@ -34,15 +34,15 @@ TEST_CASE("virtual K-sync: the first K finish, stragglers are cancelled, all res
   REQUIRE(r.update_log.size() == 10);
   for (std::size_t u = 0; u < 10; ++u) {
     CHECK(r.update_log[u].contributions == Contribs{{0, u}, {1, u}});
-    CHECK(r.update_log[u].cancelled == std::vector<WorkerId>{2, 3});
+    CHECK(r.update_log[u].cancelled == std::vector<LearnerId>{2, 3});
     CHECK(r.update_log[u].time == Approx(0.002 * static_cast<double>(u + 1)));
   }
   CHECK(r.gradients_cancelled == 20);
   CHECK(r.staleness_max == 0);
   CHECK(r.mean_update_interval_s() == Approx(0.002));
   // Learner 0 waits 1 ms per update for learner 1.
-  CHECK(r.per_worker[0].idle_seconds == Approx(0.010));
-  CHECK(r.per_worker[1].idle_seconds == Approx(0.0).margin(1e-12));
+  CHECK(r.per_learner[0].idle_seconds == Approx(0.010));
+  CHECK(r.per_learner[1].idle_seconds == Approx(0.0).margin(1e-12));
 }
 
 TEST_CASE("virtual K-batch-sync: a fast learner gives several minibatches on one version",
@@ -54,7 +54,7 @@ TEST_CASE("virtual K-batch-sync: a fast learner gives several minibatches on one
   REQUIRE(r.update_log.size() == 5);
   for (std::size_t u = 0; u < 5; ++u) {
     CHECK(r.update_log[u].contributions == Contribs{{0, u}, {0, u}});
-    CHECK(r.update_log[u].cancelled == std::vector<WorkerId>{1, 2, 3});
+    CHECK(r.update_log[u].cancelled == std::vector<LearnerId>{1, 2, 3});
   }
   CHECK(r.mean_update_interval_s() == Approx(0.002));
   CHECK(r.gradients_applied == 10);
@@ -76,7 +76,7 @@ TEST_CASE("virtual K-async: pushers wait, others go on and arrive stale", "[runt
   CHECK(r.gradients_cancelled == 0);
   CHECK(r.staleness_max == 1);
   // Learner 0 waited from 1 ms to 2.5 ms for the first update.
-  CHECK(r.per_worker[0].idle_seconds == Approx(0.0015));
+  CHECK(r.per_learner[0].idle_seconds == Approx(0.0015));
 }
 
 TEST_CASE("virtual K-batch-async: nobody waits, every K-th gradient updates", "[runtime][virtual]") {
@@ -89,7 +89,7 @@ TEST_CASE("virtual K-batch-async: nobody waits, every K-th gradient updates", "[
   CHECK(r.update_log[0].time == Approx(0.002));
   CHECK(r.update_log[1].contributions == Contribs{{1, 0}, {0, 1}});
   CHECK(r.update_log[1].time == Approx(0.003));
-  for (const auto& p : r.per_worker) CHECK(p.idle_seconds == 0.0);
+  for (const auto& p : r.per_learner) CHECK(p.idle_seconds == 0.0);
 }
 
 TEST_CASE("sync == k-sync(K=P) and async == k-async(K=1), with real gradients",
@@ -156,7 +156,7 @@ TEST_CASE("invariants: K gradients per update; async-family mean staleness match
   }
 }
 
-TEST_CASE("a diverging run stops with a message naming the update and the worker",
+TEST_CASE("a diverging run stops with a message naming the update and the learner",
           "[runtime][virtual]") {
   Fixture f;
   f.lr = make_lr_schedule("constant", 1e30, "none");
@@ -165,7 +165,7 @@ TEST_CASE("a diverging run stops with a message naming the update and the worker
   in.settings.stop.updates = 100;
   const RunResult r = run_virtual(in);
   CHECK(r.stop_reason == "diverged");
-  CHECK_THAT(r.error, Catch::Contains("worker") && Catch::Contains("update") &&
+  CHECK_THAT(r.error, Catch::Contains("learner") && Catch::Contains("update") &&
                           Catch::Contains("NaN or Inf"));
   CHECK_FALSE(r.curve.empty());  // what was recorded before survives
 }
@@ -224,23 +224,23 @@ TEST_CASE("a failing learner stops the run, naming it; or leaves and the rest go
     INFO((real ? "real" : "virtual"));
     {
       Fixture f;
-      auto in = f.inputs("k-sync", 3, 3, "faulty:base=exp:mean=200us,worker=1,after=5", false);
+      auto in = f.inputs("k-sync", 3, 3, "faulty:base=exp:mean=200us,learner=1,after=5", false);
       in.settings.stop.updates = 50;
       in.settings.stop.time_s = 20;
       const RunResult r = real ? run_real(in) : run_virtual(in);
-      CHECK(r.stop_reason == "worker-failed");
-      CHECK_THAT(r.error, Catch::Contains("worker 1 failed") && Catch::Contains("injected fault"));
+      CHECK(r.stop_reason == "learner-failed");
+      CHECK_THAT(r.error, Catch::Contains("learner 1 failed") && Catch::Contains("injected fault"));
       REQUIRE(r.failures.size() == 1);
-      CHECK(r.failures[0].worker == 1);
+      CHECK(r.failures[0].learner == 1);
       CHECK(r.updates <= 6);
       CHECK_FALSE(r.curve.empty());
     }
     {
       Fixture f;
-      auto in = f.inputs("sync", 3, 3, "faulty:base=exp:mean=200us,worker=1,after=5", false);
+      auto in = f.inputs("sync", 3, 3, "faulty:base=exp:mean=200us,learner=1,after=5", false);
       in.settings.stop.updates = 50;
       in.settings.stop.time_s = 20;
-      in.settings.continue_on_worker_failure = true;
+      in.settings.continue_on_learner_failure = true;
       const RunResult r = real ? run_real(in) : run_virtual(in);
       CHECK(r.stop_reason == "updates");
       CHECK(r.updates == 50);

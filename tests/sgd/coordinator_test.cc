@@ -6,7 +6,7 @@
 #include "core/rng.h"
 
 using namespace racesgd;
-using W = std::vector<WorkerId>;
+using W = std::vector<LearnerId>;
 
 TEST_CASE("variants: names, K normalisation and validation", "[variant]") {
   CHECK(make_variant("sync", 8, 3).K == 8);
@@ -99,16 +99,16 @@ std::vector<Decision> script(Coordinator c, std::uint64_t seed, int steps) {
   std::vector<Version> started(c.variant().P, 0);
   std::vector<Decision> out;
   Decision s = c.on_start();
-  for (WorkerId w : s.restart) started[w] = c.version();
+  for (LearnerId w : s.restart) started[w] = c.version();
   out.push_back(s);
   for (int i = 0; i < steps; ++i) {
-    std::vector<WorkerId> busy;
-    for (WorkerId w = 0; w < c.variant().P; ++w)
+    std::vector<LearnerId> busy;
+    for (LearnerId w = 0; w < c.variant().P; ++w)
       if (c.busy(w)) busy.push_back(w);
     REQUIRE_FALSE(busy.empty());
-    WorkerId w = busy[rng.below(busy.size())];
+    LearnerId w = busy[rng.below(busy.size())];
     Decision d = c.on_arrival({w, started[w]});
-    for (WorkerId r : d.restart) started[r] = c.version();
+    for (LearnerId r : d.restart) started[r] = c.version();
     out.push_back(d);
   }
   return out;

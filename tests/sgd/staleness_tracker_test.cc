@@ -4,7 +4,7 @@
 
 using namespace racesgd;
 
-TEST_CASE("staleness tracker: mean, max, p0, histogram, per worker", "[staleness]") {
+TEST_CASE("staleness tracker: mean, max, p0, histogram, per learner", "[staleness]") {
   StalenessTracker t(3, 4);
   t.record_applied(0, 0);
   t.record_applied(1, 2);
@@ -19,10 +19,10 @@ TEST_CASE("staleness tracker: mean, max, p0, histogram, per worker", "[staleness
   CHECK(t.max() == 7);
   CHECK(t.fresh_fraction() == Approx(0.5));
   CHECK(t.histogram() == std::vector<std::uint64_t>{2, 0, 1, 1});
-  CHECK(t.per_worker()[1].applied == 2);
-  CHECK(t.per_worker()[1].staleness_max == 7);
-  CHECK(t.per_worker()[2].cancelled == 1);
-  CHECK(t.per_worker()[0].idle_seconds == Approx(0.75));
+  CHECK(t.per_learner()[1].applied == 2);
+  CHECK(t.per_learner()[1].staleness_max == 7);
+  CHECK(t.per_learner()[2].cancelled == 1);
+  CHECK(t.per_learner()[0].idle_seconds == Approx(0.75));
   CHECK(t.take_interval_mean() == Approx(9.0 / 4));
   CHECK(t.take_interval_mean() == 0.0);
   t.record_applied(0, 4);

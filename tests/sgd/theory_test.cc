@@ -19,7 +19,7 @@ using namespace racesgd;
 namespace {
 std::unique_ptr<DelayModel> delay(const std::string& spec, std::size_t P) {
   DelayContext ctx;
-  ctx.num_workers = P;
+  ctx.num_learners = P;
   return make_delay_model(spec, ctx);
 }
 }  // namespace
@@ -144,12 +144,12 @@ TEST_CASE("virtual staleness and p0 match paper.md within 1%", "[theory][virtual
 }
 
 namespace {
-// Worker 0 never finishes; the others take 1 ms. Its facts say nothing (a plug-in that
+// Learner 0 never finishes; the others take 1 ms. Its facts say nothing (a plug-in that
 // does not know), so only a virtual-clock run can tell that sync stalls.
 class OneHangs final : public DelayModel {
  public:
-  double sample(std::size_t worker, Rng&) override {
-    return worker == 0 ? std::numeric_limits<double>::infinity() : 1e-3;
+  double sample(std::size_t learner, Rng&) override {
+    return learner == 0 ? std::numeric_limits<double>::infinity() : 1e-3;
   }
   std::string spec() const override { return "one-hangs"; }
 };
@@ -196,7 +196,7 @@ TEST_CASE("a virtual-clock run that stalls is 'never'; the others still predict"
   CHECK_FALSE(sync.finite());
   CHECK(sync.method == "Monte Carlo");
   CHECK(sync.never.find("stalled") != std::string::npos);
-  // 1-sync cancels worker 0 at every update: worker 1 alone updates every 1 ms.
+  // 1-sync cancels learner 0 at every update: learner 1 alone updates every 1 ms.
   const Estimate k1 = predict_time_per_update(d, "k-sync", 2, 1, o);
   REQUIRE(k1.finite());
   CHECK(k1.value == Approx(1e-3));

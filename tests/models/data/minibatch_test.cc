@@ -57,12 +57,12 @@ TEST_CASE("minibatch: every sample exactly once per epoch, reshuffled each epoch
   CHECK(s.position() == 10);
 }
 
-TEST_CASE("minibatch: deterministic per seed, different across workers", "[minibatch]") {
+TEST_CASE("minibatch: deterministic per seed, different across learners", "[minibatch]") {
   const Dataset data = numbered(50, 2);
-  auto a = MinibatchSampler::for_worker(data, 8, 7, 0);
-  auto b = MinibatchSampler::for_worker(data, 8, 7, 0);
-  auto c = MinibatchSampler::for_worker(data, 8, 7, 1);
-  auto d = MinibatchSampler::for_worker(data, 8, 8, 0);
+  auto a = MinibatchSampler::for_learner(data, 8, 7, 0);
+  auto b = MinibatchSampler::for_learner(data, 8, 7, 0);
+  auto c = MinibatchSampler::for_learner(data, 8, 7, 1);
+  auto d = MinibatchSampler::for_learner(data, 8, 8, 0);
   const auto sa = draw(a, 30);
   CHECK(sa == draw(b, 30));
   CHECK(sa != draw(c, 30));

@@ -1,12 +1,13 @@
-// WorkerPool: the P learner threads of the real-clock runtime.
+// LearnerPool: the P learner threads of the real-clock runtime.
 //
-// A learner knows nothing of the variants. It waits for an assignment, pins the newest
+// A learner knows nothing of the variants. It waits to be restarted, pins the newest
 // weights, draws a minibatch and its straggler delay X, computes the real gradient, waits
 // out the rest of X (or X after the compute, by choice) and pushes the gradient to the PS
-// inbox tagged with its assignment number. The PS (one thread, RealRuntime) obeys the
-// Coordinator through one call: assign(w) -- "abandon what you are doing (if anything) and
-// start a new minibatch on the newest weights". A gradient tagged with an old assignment
-// number is cancelled work; the PS drops it.
+// inbox tagged with its ticket. The PS (one thread, the real runtime) obeys the
+// Coordinator's Decision::restart through one call: restart(w) -- "abandon what you are
+// doing (if anything) and start a new minibatch on the newest weights", which issues
+// learner w a new ticket. A gradient carrying an old ticket is cancelled work; the PS
+// drops it.
 //
 // Threads: owns P std::jthread learners, started by the constructor. The destructor (or
 // stop()) requests stop, interrupts every sleep and joins; it never waits out a delay.
@@ -33,8 +34,8 @@
 
 namespace racesgd {
 
-struct WorkerPoolConfig {
-  std::size_t num_workers = 1;
+struct LearnerPoolConfig {
+  std::size_t num_learners = 1;
   std::size_t batch = 64;
   std::uint64_t seed = 1;
   bool delay_after_compute = false;  // sleep X after computing, not until start + X
@@ -48,7 +49,7 @@ struct WorkerPoolConfig {
 using ThreadStarter = std::function<std::jthread(std::function<void(std::stop_token)> body)>;
 
 /// Borrowed for the pool's lifetime.
-struct WorkerPoolDeps {
+struct LearnerPoolDeps {
   VersionedWeights* weights = nullptr;
   GradientInbox* inbox = nullptr;
   GradientPool* buffers = nullptr;
@@ -57,29 +58,29 @@ struct WorkerPoolDeps {
   const Dataset* train = nullptr;    // null with timing_only
 };
 
-class WorkerPool {
+class LearnerPool {
  public:
   /// Starts the threads with `start_thread` (empty: std::jthread); each waits for its first
-  /// assign(). Allocates. When a thread cannot start, stops and joins the ones already
+  /// restart(). Allocates. When a thread cannot start, stops and joins the ones already
   /// started, then rethrows.
-  WorkerPool(const WorkerPoolConfig& config, const WorkerPoolDeps& deps,
+  LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps& deps,
              const ThreadStarter& start_thread = {});
-  ~WorkerPool();
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
+  ~LearnerPool();
+  LearnerPool(const LearnerPool&) = delete;
+  LearnerPool& operator=(const LearnerPool&) = delete;
 
   /// PS thread only. Cancels learner w's minibatch in flight (if any) and has it start a
-  /// new one on the newest published weights. Returns the new assignment number, which
+  /// new one on the newest published weights. Returns the new ticket, which
   /// the learner's next push carries. Lock-free; wakes a sleeping learner.
-  std::uint64_t assign(std::size_t w);
+  std::uint64_t restart(std::size_t w);
 
-  /// The assignment number learner w must carry for its gradient to count.
-  std::uint64_t assignment(std::size_t w) const;
+  /// The ticket learner w must carry for its gradient to count.
+  std::uint64_t ticket(std::size_t w) const;
 
-  /// PS thread only (the one that assigns). When learner w's push for its current
-  /// assignment is due: start + X, or X after its compute with delay_after_compute (before
+  /// PS thread only (the one that restarts). When learner w's push for its current
+  /// ticket is due: start + X, or X after its compute with delay_after_compute (before
   /// the compute ends: X after it began). Until the learner has drawn X, and when it drew
-  /// +infinity (it will never push), the time it was assigned: it is late from its start.
+  /// +infinity (it will never push), the time it was restarted: it is late from its start.
   /// For the stall watchdog, which counts only lateness past these deadlines.
   std::chrono::steady_clock::time_point deadline(std::size_t w) const;
 
@@ -96,9 +97,9 @@ class WorkerPool {
 
  private:
   struct alignas(64) Slot {
-    std::atomic<std::uint64_t> assignment{0};
-    std::atomic<std::int64_t> assigned_at{0};  // steady_clock ticks of the latest assign()
-    // The learner's push deadline (steady_clock ticks) and the assignment it belongs to:
+    std::atomic<std::uint64_t> ticket{0};
+    std::atomic<std::int64_t> restarted_at{0};  // steady_clock ticks of the latest restart()
+    // The learner's push deadline (steady_clock ticks) and the ticket it belongs to:
     // deadline is stored before deadline_for (release), read after it (acquire).
     std::atomic<std::int64_t> deadline{0};
     std::atomic<std::uint64_t> deadline_for{0};
@@ -111,8 +112,8 @@ class WorkerPool {
   void run(std::stop_token st, std::size_t w);
   void run_loop(std::stop_token st, std::size_t w);
 
-  WorkerPoolConfig config_;
-  WorkerPoolDeps deps_;
+  LearnerPoolConfig config_;
+  LearnerPoolDeps deps_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::atomic<bool> new_failures_{false};
   std::mutex failures_mutex_;  // guards failures_ (rare: only when a learner fails)

@@ -1,4 +1,4 @@
-#include "worker/worker_pool.h"
+#include "worker/learner_pool.h"
 
 #include <algorithm>
 #include <optional>
@@ -13,20 +13,20 @@ namespace racesgd {
 
 using Clock = std::chrono::steady_clock;
 
-WorkerPool::WorkerPool(const WorkerPoolConfig& config, const WorkerPoolDeps& deps,
+LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps& deps,
                        const ThreadStarter& start_thread)
     : config_(config), deps_(deps) {
   RACESGD_CHECK(deps_.weights && deps_.inbox && deps_.buffers && deps_.delay);
   RACESGD_CHECK(config_.timing_only || (deps_.model && deps_.train));
-  slots_.reserve(config_.num_workers);
-  for (std::size_t w = 0; w < config_.num_workers; ++w) slots_.push_back(std::make_unique<Slot>());
-  threads_.reserve(config_.num_workers);
+  slots_.reserve(config_.num_learners);
+  for (std::size_t w = 0; w < config_.num_learners; ++w) slots_.push_back(std::make_unique<Slot>());
+  threads_.reserve(config_.num_learners);
   const ThreadStarter start = start_thread ? start_thread
                                             : [](std::function<void(std::stop_token)> body) {
                                                 return std::jthread(std::move(body));
                                               };
   try {
-    for (std::size_t w = 0; w < config_.num_workers; ++w)
+    for (std::size_t w = 0; w < config_.num_learners; ++w)
       threads_.push_back(start([this, w](std::stop_token st) { run(st, w); }));
   } catch (...) {
     // A thread could not start (e.g. EAGAIN): the ones already running wait for work in
@@ -36,46 +36,46 @@ WorkerPool::WorkerPool(const WorkerPoolConfig& config, const WorkerPoolDeps& dep
   }
 }
 
-WorkerPool::~WorkerPool() { stop(); }
+LearnerPool::~LearnerPool() { stop(); }
 
-void WorkerPool::stop() {
+void LearnerPool::stop() {
   for (auto& t : threads_) t.request_stop();
   for (auto& s : slots_) s->sleep.interrupt();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
 }
 
-std::uint64_t WorkerPool::assign(std::size_t w) {
+std::uint64_t LearnerPool::restart(std::size_t w) {
   Slot& s = *slots_[w];
   // relaxed: published by the seq_cst fetch_add below, which the learner loads before it.
-  s.assigned_at.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  s.restarted_at.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   // seq_cst: pairs with the learner's clear()-then-load in run(); together with the
   // sticky interrupt flag this rules out a lost wake-up (see docs/concurrency.md).
-  const std::uint64_t a = s.assignment.fetch_add(1, std::memory_order_seq_cst) + 1;
+  const std::uint64_t a = s.ticket.fetch_add(1, std::memory_order_seq_cst) + 1;
   s.sleep.interrupt();
   return a;
 }
 
-std::uint64_t WorkerPool::assignment(std::size_t w) const {
-  return slots_[w]->assignment.load(std::memory_order_seq_cst);
+std::uint64_t LearnerPool::ticket(std::size_t w) const {
+  return slots_[w]->ticket.load(std::memory_order_seq_cst);
 }
 
-Clock::time_point WorkerPool::deadline(std::size_t w) const {
+Clock::time_point LearnerPool::deadline(std::size_t w) const {
   const Slot& s = *slots_[w];
-  // Only this (the PS) thread assigns, so the assignment cannot move while we look; the
+  // Only this (the PS) thread restarts learners, so the ticket cannot move while we look; the
   // learner writes a deadline for it, then publishes deadline_for.
-  if (s.deadline_for.load(std::memory_order_acquire) == assignment(w))
+  if (s.deadline_for.load(std::memory_order_acquire) == ticket(w))
     return Clock::time_point(Clock::duration(s.deadline.load(std::memory_order_relaxed)));
-  return Clock::time_point(Clock::duration(s.assigned_at.load(std::memory_order_relaxed)));
+  return Clock::time_point(Clock::duration(s.restarted_at.load(std::memory_order_relaxed)));
 }
 
-std::vector<std::pair<std::size_t, std::string>> WorkerPool::take_failures() {
+std::vector<std::pair<std::size_t, std::string>> LearnerPool::take_failures() {
   std::lock_guard lock(failures_mutex_);
   new_failures_.store(false, std::memory_order_relaxed);
   return std::exchange(failures_, {});
 }
 
-void WorkerPool::run(std::stop_token st, std::size_t w) {
+void LearnerPool::run(std::stop_token st, std::size_t w) {
   try {
     run_loop(st, w);
   } catch (const std::exception& e) {
@@ -88,7 +88,7 @@ void WorkerPool::run(std::stop_token st, std::size_t w) {
   }
 }
 
-void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
+void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
   Slot& slot = *slots_[w];
   Rng delay_rng(derive_seed(config_.seed, w, StreamPurpose::kDelays));
   std::optional<GradientTask> task;
@@ -99,25 +99,25 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
   std::uint64_t seen = 0;
 
   while (true) {
-    // Clear, then look at both signals: stop() and assign() set their flag before they
+    // Clear, then look at both signals: stop() and restart() set their flag before they
     // interrupt, and clear() shares the interrupt's mutex, so neither can slip in between
     // (checking stop before the clear lost stop()'s interrupt: a hang at shutdown).
     slot.sleep.clear();
     if (st.stop_requested()) break;
-    const std::uint64_t mine = slot.assignment.load(std::memory_order_seq_cst);
+    const std::uint64_t mine = slot.ticket.load(std::memory_order_seq_cst);
     if (mine == seen) {
       slot.sleep.sleep_until(Clock::time_point::max());  // wait for work or stop
       continue;
     }
     seen = mine;
     auto cancelled = [&] {
-      return st.stop_requested() || slot.assignment.load(std::memory_order_seq_cst) != mine;
+      return st.stop_requested() || slot.ticket.load(std::memory_order_seq_cst) != mine;
     };
 
     // The minibatch's clock starts when the PS handed out the weights (paper.md: X is the
     // learner's whole turn-around), so waking up and computing are part of X, like
     // network and compute time would be on a real cluster.
-    const Clock::time_point start{Clock::duration(slot.assigned_at.load(std::memory_order_relaxed))};
+    const Clock::time_point start{Clock::duration(slot.restarted_at.load(std::memory_order_relaxed))};
     VersionedWeights::Pin pin = deps_.weights->pin_latest();
     const Clock::time_point began = Clock::now();
     const double x = deps_.delay->sample(w, delay_rng);
@@ -150,7 +150,7 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
         reached = true;
         break;
       }
-      // Interrupted: clear first, then look, so an assignment racing with us is not missed.
+      // Interrupted: clear first, then look, so an ticket racing with us is not missed.
       slot.sleep.clear();
       if (cancelled()) break;
     }
@@ -158,7 +158,7 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
 
     const Clock::time_point pushed = Clock::now();
     GradientMessage m;
-    m.worker = w;
+    m.learner = w;
     m.read_version = pin.version();
     m.batch_size = static_cast<std::uint32_t>(config_.batch);
     m.t_start = seconds(began);
@@ -169,7 +169,7 @@ void WorkerPool::run_loop(std::stop_token st, std::size_t w) {
                          pushed - (config_.delay_after_compute ? computed : start))
                          .count();
     m.loss = loss;
-    m.sequence = mine;
+    m.ticket = mine;
     m.pin = std::move(pin);
     m.grad = std::move(grad);
     deps_.inbox->push(std::move(m));
