@@ -1,0 +1,112 @@
+#include "bench/summary.h"
+
+#include <catch2/catch.hpp>
+
+#include "bench/params.h"
+
+using namespace racesgd;
+
+namespace {
+
+ExperimentConfig config(std::initializer_list<std::pair<const char*, const char*>> kv) {
+  ParamValues v(train_params());
+  for (const auto& [k, val] : kv) v.set(k, val);
+  return parse_experiment(v);
+}
+
+// Two learners on a 3-sample, 2-feature training set; learner 1 failed at 0.5 s.
+RunResult two_learner_result() {
+  RunResult r;
+  r.updates = 4;
+  r.last_update_time_s = 2.0;
+  r.per_learner.resize(2);
+  r.per_learner[0].applied = 4;
+  r.per_learner[0].staleness_sum = 2;
+  r.per_learner[0].staleness_max = 1;
+  r.per_learner[0].idle_seconds = 0.25;
+  r.per_learner[1].cancelled = 3;
+  r.failures.push_back(LearnerFailure{1, "out of memory", 0.5});
+  CurvePoint last;
+  last.test_error = 0.125;
+  last.train_loss = 0.75;
+  r.curve = {CurvePoint{}, last};
+  return r;
+}
+
+PreparedData tiny_data() {
+  PreparedData d;
+  d.data.train.name = "tiny/train";
+  d.data.train.x.resize(3, 2);
+  d.data.train.num_classes = 2;
+  d.data.test.name = "tiny/test";
+  d.data.test.x.resize(1, 2);
+  d.info.format = "csv";
+  d.info.scaling = "max";
+  return d;
+}
+
+RunDescription description() {
+  RunDescription d;
+  d.K = 2;
+  d.delay = "exp:mean=5ms";
+  d.model = "softmax";
+  d.num_params = 6;
+  d.lr_schedule = "constant:lr=0.1";
+  d.context = {{"build", "test"}};
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("summarize: the result, the config and the description, as summary.json holds them",
+          "[summary]") {
+  const ExperimentConfig cfg = config({{"P", "2"}, {"variant", "k-async"}, {"seed", "7"},
+                                       {"on-learner-failure", "continue"}});
+  const nlohmann::json s = summarize(two_learner_result(), cfg, tiny_data(), description());
+  CHECK(s["variant"] == "k-async");
+  CHECK(s["P"] == 2);
+  CHECK(s["K"] == 2);
+  CHECK(s["seed"] == 7);
+  CHECK(s["delay"] == "exp:mean=5ms");
+  CHECK(s["num_params"] == 6);
+  CHECK(s["mean_update_interval_s"] == 0.5);
+  CHECK(s["final_test_error"] == 0.125);
+  CHECK(s["final_train_loss"] == 0.75);
+  CHECK_FALSE(s.contains("target_error"));  // no --target-error
+  CHECK(s["note"] == "continued with 1 of 2 learners after failures");
+
+  const nlohmann::json& learners = s["per_learner"];
+  REQUIRE(learners.size() == 2);
+  CHECK(learners[0] == nlohmann::json{{"learner", 0}, {"applied", 4}, {"cancelled", 0},
+                                      {"staleness_mean", 0.5}, {"staleness_max", 1},
+                                      {"idle_s", 0.25}});
+  CHECK(learners[1]["cancelled"] == 3);
+  CHECK(learners[1]["staleness_mean"] == 0.0);  // nothing applied: 0, not NaN
+
+  const nlohmann::json& failed = s["failed_learners"];
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0] == nlohmann::json{{"learner", 1}, {"error", "out of memory"}, {"time_s", 0.5}});
+
+  CHECK(s["data"]["train"] == "tiny/train");
+  CHECK(s["data"]["train_samples"] == 3);
+  CHECK(s["data"]["features"] == 2);
+  CHECK(s["data"]["test_samples"] == 1);
+  CHECK(s["config"] == cfg.raw);
+  CHECK(s["context"] == nlohmann::json{{"build", "test"}});
+}
+
+TEST_CASE("summarize: --timing-only has no final errors, a missed target is null",
+          "[summary]") {
+  const nlohmann::json timing = summarize(two_learner_result(),
+                                          config({{"clock", "virtual"}, {"timing-only", "true"}}),
+                                          tiny_data(), description());
+  CHECK(timing["timing_only"] == true);
+  CHECK_FALSE(timing.contains("final_test_error"));
+
+  const nlohmann::json target = summarize(two_learner_result(), config({{"target-error", "0.1"}}),
+                                          tiny_data(), description());
+  CHECK(target["target_error"] == 0.1);
+  CHECK(target["time_to_target_s"].is_null());  // 0.125 never reached 0.1
+  CHECK(target["failed_learners"].size() == 1);
+  CHECK_FALSE(target.contains("note"));  // the run stopped on the failure: nothing continued
+}
