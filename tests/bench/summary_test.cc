@@ -26,10 +26,12 @@ RunResult two_learner_result() {
   r.per_learner[0].idle_seconds = 0.25;
   r.per_learner[1].cancelled = 3;
   r.failures.push_back(LearnerFailure{1, "out of memory", 0.5});
-  CurvePoint last;
+  CurvePoint first, last;
+  first.test_error = 0.5;
+  last.time_s = 2.0;
   last.test_error = 0.125;
   last.train_loss = 0.75;
-  r.curve = {CurvePoint{}, last};
+  r.curve = {first, last};
   return r;
 }
 
@@ -95,7 +97,7 @@ TEST_CASE("summarize: the result, the config and the description, as summary.jso
   CHECK(s["context"] == nlohmann::json{{"build", "test"}});
 }
 
-TEST_CASE("summarize: --timing-only has no final errors, a missed target is null",
+TEST_CASE("summarize: --timing-only has no final errors, a missed target is null, a reached one its time",
           "[summary]") {
   const nlohmann::json timing = summarize(two_learner_result(),
                                           config({{"clock", "virtual"}, {"timing-only", "true"}}),
@@ -106,7 +108,10 @@ TEST_CASE("summarize: --timing-only has no final errors, a missed target is null
   const nlohmann::json target = summarize(two_learner_result(), config({{"target-error", "0.1"}}),
                                           tiny_data(), description());
   CHECK(target["target_error"] == 0.1);
-  CHECK(target["time_to_target_s"].is_null());  // 0.125 never reached 0.1
+  CHECK(target["time_to_target_s"].is_null());  // 0.5, then 0.125: never down to 0.1
+  const nlohmann::json reached = summarize(two_learner_result(), config({{"target-error", "0.2"}}),
+                                           tiny_data(), description());
+  CHECK(reached["time_to_target_s"] == 2.0);
   CHECK(target["failed_learners"].size() == 1);
   CHECK_FALSE(target.contains("note"));  // the run stopped on the failure: nothing continued
 }
