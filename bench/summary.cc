@@ -14,10 +14,12 @@ nlohmann::json per_learner(const std::vector<StalenessTracker::PerLearner>& lear
   nlohmann::json out = nlohmann::json::array();
   for (std::size_t w = 0; w < learners.size(); ++w) {
     const auto& p = learners[w];
+    const double staleness_mean =
+        p.applied ? p.staleness_sum / static_cast<double>(p.applied) : 0.0;
     out.push_back({{"learner", w},
                    {"applied", p.applied},
                    {"cancelled", p.cancelled},
-                   {"staleness_mean", p.applied ? p.staleness_sum / static_cast<double>(p.applied) : 0.0},
+                   {"staleness_mean", staleness_mean},
                    {"staleness_max", p.staleness_max},
                    {"idle_s", p.idle_seconds}});
   }

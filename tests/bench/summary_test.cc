@@ -2,17 +2,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "bench/params.h"
+#include "tests/bench/train_config.h"
 
 using namespace racesgd;
+using racesgd::test::train_config;
 
 namespace {
-
-ExperimentConfig config(std::initializer_list<std::pair<const char*, const char*>> kv) {
-  ParamValues v(train_params());
-  for (const auto& [k, val] : kv) v.set(k, val);
-  return parse_experiment(v);
-}
 
 // Two learners on a 3-sample, 2-feature training set; learner 1 failed at 0.5 s.
 RunResult two_learner_result() {
@@ -62,8 +57,8 @@ RunDescription description() {
 
 TEST_CASE("summarize: the result, the config and the description, as summary.json holds them",
           "[summary]") {
-  const ExperimentConfig cfg = config({{"P", "2"}, {"variant", "k-async"}, {"seed", "7"},
-                                       {"on-learner-failure", "continue"}});
+  const ExperimentConfig cfg = train_config(
+      {{"P", "2"}, {"variant", "k-async"}, {"seed", "7"}, {"on-learner-failure", "continue"}});
   const nlohmann::json s = summarize(two_learner_result(), cfg, tiny_data(), description());
   CHECK(s["variant"] == "k-async");
   CHECK(s["P"] == 2);
@@ -97,21 +92,20 @@ TEST_CASE("summarize: the result, the config and the description, as summary.jso
   CHECK(s["context"] == nlohmann::json{{"build", "test"}});
 }
 
-TEST_CASE("summarize: --timing-only has no final errors, a missed target is null, a reached one its time",
+TEST_CASE("summarize: --timing-only has no final errors, a missed target is null, a reached "
+          "one has its time",
           "[summary]") {
-  const nlohmann::json timing = summarize(two_learner_result(),
-                                          config({{"clock", "virtual"}, {"timing-only", "true"}}),
-                                          tiny_data(), description());
+  auto summary_for = [](std::initializer_list<std::pair<const char*, const char*>> flags) {
+    return summarize(two_learner_result(), train_config(flags), tiny_data(), description());
+  };
+  const nlohmann::json timing = summary_for({{"clock", "virtual"}, {"timing-only", "true"}});
   CHECK(timing["timing_only"] == true);
   CHECK_FALSE(timing.contains("final_test_error"));
 
-  const nlohmann::json target = summarize(two_learner_result(), config({{"target-error", "0.1"}}),
-                                          tiny_data(), description());
-  CHECK(target["target_error"] == 0.1);
-  CHECK(target["time_to_target_s"].is_null());  // 0.5, then 0.125: never down to 0.1
-  const nlohmann::json reached = summarize(two_learner_result(), config({{"target-error", "0.2"}}),
-                                           tiny_data(), description());
-  CHECK(reached["time_to_target_s"] == 2.0);
-  CHECK(target["failed_learners"].size() == 1);
-  CHECK_FALSE(target.contains("note"));  // the run stopped on the failure: nothing continued
+  const nlohmann::json missed = summary_for({{"target-error", "0.1"}});
+  CHECK(missed["target_error"] == 0.1);
+  CHECK(missed["time_to_target_s"].is_null());  // 0.5, then 0.125: never down to 0.1
+  CHECK(missed["failed_learners"].size() == 1);
+  CHECK_FALSE(missed.contains("note"));  // the run stopped on the failure: nothing continued
+  CHECK(summary_for({{"target-error", "0.2"}})["time_to_target_s"] == 2.0);
 }
