@@ -3,9 +3,11 @@
 // packet (64 bytes with AVX-512). Eigen peels a scalar head off a vectorised loop until the
 // address is packet-aligned, so a reduction over an arbitrary span can change its summation
 // order, and its rounding, with the address (a longer --out path changed a run's loss).
+#include <Eigen/Core>
+#include <algorithm>
 #include <catch2/catch.hpp>
-#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,15 +15,7 @@
 #include "models/model_registry.h"
 #include "tests/models/model/model_test_util.h"
 
-using racesgd::BatchView;
-using racesgd::DatasetT;
-using racesgd::make_model;
-using racesgd::MatrixRM;
-using racesgd::ModelT;
-using racesgd::VectorX;
-using racesgd::test::random_batch;
-using racesgd::test::random_weights;
-
+namespace racesgd {
 namespace {
 
 // Offsets 0..kOffsets-1 elements past a 64-byte boundary reach every 4-byte residue of a
@@ -34,17 +28,18 @@ template <typename T>
 class Placed {
  public:
   Placed(std::span<const T> values, std::size_t offset)
-      : storage_(static_cast<Eigen::Index>(values.size() + kOffsets)), offset_(offset) {
-    storage_.setConstant(T(-7));  // a poison value the code must not read
+      : storage_(static_cast<Eigen::Index>(values.size() + kOffsets)),
+        offset_(offset),
+        size_(values.size()) {
+    storage_.setConstant(T(-7));  // around the copy: a value no code should read
     std::copy(values.begin(), values.end(), storage_.data() + offset);
-    size_ = values.size();
   }
   std::span<T> span() { return {storage_.data() + offset_, size_}; }
 
  private:
   VectorX<T> storage_;
   std::size_t offset_;
-  std::size_t size_ = 0;
+  std::size_t size_;
 };
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
@@ -79,8 +74,8 @@ class Fixture {
   explicit Fixture(const Case& c)
       : classes_(c.spec == "logistic" ? 2 : 10),
         model_(make_model<float>(c.spec, kDim, classes_, c.l2)),
-        batch_(random_batch<float>(kRows, kDim, classes_, 11)),
-        w_(random_weights<float>(model_->num_params(), 12, 0.3)),
+        batch_(test::random_batch<float>(kRows, kDim, classes_, 11)),
+        w_(test::random_weights<float>(model_->num_params(), 12, 0.3)),
         ws_(model_->make_workspace(kRows)) {}
 
   Result run(const Offsets& at) {
@@ -98,28 +93,29 @@ class Fixture {
     return r;
   }
 
-  racesgd::Evaluation evaluate(std::size_t weights_offset) {
+  Evaluation evaluate(std::size_t weights_offset) {
     Placed<float> w(w_, weights_offset);
     const DatasetT<float> data{"batch", batch_.x, batch_.y, classes_};
     return model_->evaluate(w.span(), data);
   }
 
  private:
-  // Sizes past two 16-float packets everywhere, so every loop has a vector body, and none
-  // a multiple of 16, so every loop has a scalar tail whatever the alignment.
+  // More than two 16-float packets and no multiple of 16: loops over the features or the
+  // rows have a vector body and a scalar tail at any alignment. (Layer widths: 16 is one
+  // packet exactly, 33 and 18 are not, 10 classes are less than one.)
   static constexpr Eigen::Index kDim = 45;
   static constexpr Eigen::Index kRows = 37;
 
   int classes_;
   std::unique_ptr<ModelT<float>> model_;
-  racesgd::test::OwnedBatch<float> batch_;
+  test::OwnedBatch<float> batch_;
   std::vector<float> w_;
-  std::unique_ptr<racesgd::Workspace> ws_;
+  std::unique_ptr<Workspace> ws_;
 };
 
 const std::vector<Case> kCases = {
-    {"logistic", 0.0},      {"logistic", 0.01},           {"softmax", 0.0},
-    {"softmax", 0.01},      {"mlp:hidden=16", 0.0},       {"mlp:hidden=16", 0.01},
+    {"logistic", 0.0},      {"logistic", 0.01},      {"softmax", 0.0},
+    {"softmax", 0.01},      {"mlp:hidden=16", 0.0},  {"mlp:hidden=16", 0.01},
     {"mlp:hidden=33,18", 0.01},
 };
 
@@ -150,12 +146,14 @@ TEST_CASE("loss and gradient are bit-identical wherever the buffers start",
 TEST_CASE("evaluate is bit-identical wherever the weights start", "[model][alignment]") {
   for (const Case& c : kCases) {
     Fixture f(c);
-    const racesgd::Evaluation ref = f.evaluate(0);
+    const Evaluation ref = f.evaluate(0);
     for (std::size_t k = 1; k < kOffsets; ++k) {
       INFO(c.spec << " l2=" << c.l2 << " weights offset " << k);
-      const racesgd::Evaluation e = f.evaluate(k);
+      const Evaluation e = f.evaluate(k);
       CHECK(same_bits(e.loss, ref.loss));
       CHECK(e.error == ref.error);
     }
   }
 }
+
+}  // namespace racesgd
