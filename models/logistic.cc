@@ -100,6 +100,8 @@ double LogisticRegressionT<T>::loss_and_gradient(std::span<const T> w, const Bat
   else
     g_w.setZero();
   g_w.noalias() += b.x.transpose() * delta;
+  // An Eigen sum's order follows its data's address; ws.z_ is Eigen's own, packet-aligned
+  // storage, so this one never depends on where the caller's buffers are.
   grad[static_cast<std::size_t>(dim_)] = delta.sum();
   return data_loss + l2_term(w);
 }

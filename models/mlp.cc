@@ -40,6 +40,25 @@ class MlpT<T>::Work final : public Workspace {
   detail::GemmScratch<T> gemm_;
 };
 
+namespace {
+
+// sums[j] = the sum over r of rows[r * cols + j] (num_rows x cols, row-major), added row after
+// row. Not Eigen's colwise().sum(): assigning it vectorises only once the destination is
+// packet-aligned (a scalar head before), and its vector part adds the rows in another
+// order than its scalar part, so a bias gradient's bits would depend on where the caller's
+// gradient buffer happens to start. Here every column is summed in the same order at any
+// address, and the inner loop still vectorises (across columns).
+template <typename T>
+void column_sums(const T* rows, Eigen::Index num_rows, Eigen::Index cols, T* sums) {
+  std::fill_n(sums, cols, T(0));
+  for (Eigen::Index r = 0; r < num_rows; ++r) {
+    const T* row = rows + r * cols;
+    for (Eigen::Index j = 0; j < cols; ++j) sums[j] += row[j];
+  }
+}
+
+}  // namespace
+
 template <typename T>
 MlpT<T>::MlpT(Eigen::Index input_dim, const std::vector<Eigen::Index>& hidden, int num_classes,
               double l2)
@@ -192,9 +211,7 @@ double MlpT<T>::loss_and_gradient(std::span<const T> w, const BatchView<T>& b,
     ws.gemm_.template multiply_add<Eigen::ColMajor, Eigen::RowMajor>(
         {n_in, n_out, m}, a_in, ld_in, dz, n_out, g_w.data(), n_in, T(1));
 
-    Eigen::Map<const MatrixRM<T>> dz_mat(dz, m, n_out);
-    Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> g_b(grad.data() + bias_offset(l), n_out);
-    g_b = dz_mat.colwise().sum();
+    column_sums(dz, m, n_out, grad.data() + bias_offset(l));
 
     if (l == 0) break;  // no gradient w.r.t. the input features is needed
     // dA^T (n_in x m) = W^T (n_in x n_out; W row-major = W^T col-major) * dZ^T.

@@ -52,7 +52,9 @@ class ModelT {
 
   /// Mean loss over the batch plus the L2 term; writes its gradient into grad (size
   /// num_params()). Thread-safe for distinct workspaces; does not allocate when ws was
-  /// made for at least b.size() rows. Numerically stable (log-sum-exp).
+  /// made for at least b.size() rows. Numerically stable (log-sum-exp). The same values
+  /// give the same bits wherever w, b.x and grad start in memory (the virtual clock's
+  /// reproducibility depends on it), as do loss() and evaluate().
   virtual double loss_and_gradient(std::span<const T> w, const BatchView<T>& b,
                                    std::span<T> grad, Workspace& ws) const = 0;
 

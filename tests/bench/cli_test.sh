@@ -491,5 +491,31 @@ c_run theory --delay shifted-exp:shift=1ms,mean=1ms -P 8 -K 2 --mc-updates 2000 
 check "theory --measure: says what was measured" grep -q 'independent of the Monte Carlo' "$tmp/c-measure.out"
 # ---- end of helper C's block
 
+# ---- Issue 10, helper align: a virtual-clock run must not depend on where the heap put a
+# buffer. The MLP's bias gradient once went through an Eigen sum whose order followed the
+# gradient buffer's address modulo 64 bytes, so the length of the --out string (which
+# shifts later allocations) changed final_train_loss in its last digits. One run per --out
+# name, lengths 16 apart over 128 characters: which lengths moved a buffer depended on
+# the other arguments (the data path, the temporary folder), so two names could miss it.
+a_loss() {  # a_loss OUT: trains into OUT, prints summary.json's final_train_loss
+  timeout -k 5 60 "$racesgd" train "${data[@]}" --clock virtual --variant k-async -P 4 -K 2 \
+    --updates 200 --model mlp:hidden=16 --delay 'pareto:scale=1ms,alpha=2' --seed 3 \
+    --out "$1" >/dev/null 2>&1 &&
+    /usr/bin/python3 -c "import json, sys; print(repr(json.load(open(sys.argv[1]))[sys.argv[2]]))" \
+      "$1/summary.json" final_train_loss
+}
+a_name=a
+a_first=$(a_loss "$tmp/$a_name")
+a_same=1
+for _ in 1 2 3 4 5 6 7; do
+  a_name="${a_name}aaaaaaaaaaaaaaaa"
+  a_loss_here=$(a_loss "$tmp/$a_name")
+  if [[ -z "$a_first" || "$a_loss_here" != "$a_first" ]]; then
+    a_same=0
+    echo "--out name of ${#a_name} characters: final_train_loss $a_loss_here, of 1: $a_first"
+  fi
+done
+check "virtual MLP run: final_train_loss bit-identical for any --out length" test $a_same -eq 1
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

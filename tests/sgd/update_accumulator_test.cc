@@ -1,8 +1,13 @@
 #include "sgd/update_accumulator.h"
 
+#include <Eigen/Core>
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <span>
+#include <vector>
 
 using namespace racesgd;
 
@@ -38,4 +43,53 @@ TEST_CASE("non-finite gradients and weights are visible to the caller", "[update
 TEST_CASE("squared distance", "[update]") {
   std::vector<float> a{1, 2, 3}, b{1, 0, 7};
   CHECK(squared_distance(a, b) == Approx(20.0));
+}
+
+TEST_CASE("update and distance bits do not depend on where the buffers start",
+          "[update][alignment]") {
+  // Eigen vectorises a loop over a span only from the first 64-byte boundary on, with a
+  // scalar head before it; a virtual-clock run is reproducible only if both paths round
+  // alike. Each of g, cur, dst (and the distance's two inputs) starts k floats past a
+  // 64-byte boundary, k = 0..15, the others at 0. (The accumulator's own buffer is placed
+  // by the heap; what the update reads from and writes to is the caller's.)
+  constexpr Eigen::Index n = 45;  // two 16-float packets and a tail at any offset
+  constexpr Eigen::Index kOffsets = 16;
+  Eigen::VectorXf g1(n), g2(n), cur(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    g1[i] = std::sin(0.7f * static_cast<float>(i));
+    g2[i] = std::cos(1.3f * static_cast<float>(i));
+    cur[i] = 1.0f / static_cast<float>(i + 3);
+  }
+  struct Out {
+    std::vector<float> dst;
+    double g2, w2, distance2;
+  };
+  auto run = [&](Eigen::Index at_g, Eigen::Index at_cur, Eigen::Index at_dst) {
+    Eigen::VectorXf gb(n + kOffsets), cb(n + kOffsets), db(n + kOffsets);
+    gb.segment(at_g, n) = g1;
+    cb.segment(at_cur, n) = cur;
+    const std::span<float> g(gb.data() + at_g, n), c(cb.data() + at_cur, n),
+        d(db.data() + at_dst, n);
+    UpdateAccumulator acc(n);
+    Out out;
+    acc.add(g, 0.3);
+    std::copy(g2.begin(), g2.end(), g.begin());
+    out.g2 = acc.add(g, 0.7);
+    out.w2 = acc.apply_into(d, c);
+    out.dst.assign(d.begin(), d.end());
+    out.distance2 = squared_distance(c, g);
+    return out;
+  };
+  const Out ref = run(0, 0, 0);
+  for (Eigen::Index k = 1; k < kOffsets; ++k) {
+    const Eigen::Index placements[3][3] = {{k, 0, 0}, {0, k, 0}, {0, 0, k}};
+    for (const auto& at : placements) {
+      INFO("offsets: g " << at[0] << ", cur " << at[1] << ", dst " << at[2]);
+      const Out out = run(at[0], at[1], at[2]);
+      CHECK(std::memcmp(out.dst.data(), ref.dst.data(), n * sizeof(float)) == 0);
+      CHECK(std::memcmp(&out.g2, &ref.g2, sizeof(double)) == 0);
+      CHECK(std::memcmp(&out.w2, &ref.w2, sizeof(double)) == 0);
+      CHECK(std::memcmp(&out.distance2, &ref.distance2, sizeof(double)) == 0);
+    }
+  }
 }
