@@ -267,10 +267,10 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   s["num_params"] = model->num_params();
   s["clock"] = cfg.clock;
   s["seed"] = cfg.seed;
-  s["stop_reason"] = r.stop_reason;
+  s["stop_reason"] = std::string(to_string(r.stop_reason));
   s["timing_only"] = cfg.timing_only;
   if (!r.error.empty()) s["error"] = r.error;
-  s["interrupted"] = r.stop_reason == "interrupted";
+  s["interrupted"] = r.stop_reason == StopReason::interrupted;
   nlohmann::json failures = nlohmann::json::array();
   for (const LearnerFailure& f : r.failures)
     failures.push_back({{"learner", f.learner}, {"error", f.what}, {"time_s", f.time_s}});
