@@ -15,6 +15,7 @@
 #include "ps/parameter_server.h"
 #include "ps/versioned_weights.h"
 #include "runtime/learner_transport.h"
+#include "runtime/run_core.h"
 #include "runtime/run_log.h"
 #include "runtime/run_memory.h"
 #include "runtime/thread_learners.h"
@@ -59,10 +60,9 @@ std::string stall_message(double silence, const std::vector<LateLearner>& late, 
   return std::string(head) + "stuck: learner(s) " + who;
 }
 
-// Checks the inputs, the memory the run needs and a checkpoint to resume, before anything
-// of size d is allocated (a model too big is an InputError, not bad_alloc). Returns the
-// snapshot capacity.
-std::size_t prepare_real_run(const RunInputs& in) {
+// Checks the inputs, the memory the run needs and a checkpoint to resume. A resumed run
+// starts from the newest saved weights (its learners restart on them).
+RunPlan plan_real_run(const RunInputs& in) {
   check_run_inputs(in, "real");
   const RunSettings& s = in.settings;
   const std::size_t P = s.variant.P;
@@ -82,14 +82,22 @@ std::size_t prepare_real_run(const RunInputs& in) {
       throw InputError("checkpoint: its learners or weights do not fit this run (" +
                        std::to_string(P) + " learners, " + std::to_string(dim) + " weights)");
   }
-  return capacity;
+  const RunCheckpoint* resume = in.checkpoint.resume;
+  // Pool: 2P + 5 buffers, a per-pin count (per learner one while computing and one in an
+  // inbox message, the PS's current pin, the evaluator's, the snapshot copy's) that holds
+  // P + 1 spare: counting distinct non-current versions at the writer's scan, P + 4 suffice
+  // (docs/concurrency.md "Pool size"; in the sync family a learner can hold more pins).
+  return RunPlan{capacity,
+                 resume ? std::span<const float>(resume->weights.back().w) : initial_weights(in),
+                 resume ? resume->weights.back().version : 0,
+                 VersionedWeights::pool_size_for(2 * P + 3)};
 }
 
 // The run on the real clock. The calling thread is the PS: each turn of run()'s loop checks
 // the stop conditions, waits for one gradient (or the next tick, or 100 ms), looks at the
 // clock (time limit, ticks, watchdog, checkpoint timer, progress) and applies the gradient.
 // The learners are reached only through the LearnerTransport.
-class RealRuntime {
+class RealRuntime : private RunCore {
  public:
   explicit RealRuntime(const RunInputs& in);
   RunResult run();
@@ -110,17 +118,6 @@ class RealRuntime {
   void save_checkpoint(double at);
   void stop_threads();
 
-  const RunInputs& in_;
-  const RunSettings& s_;
-  const RunCheckpoint* resume_;
-  std::size_t snapshot_capacity_;
-  // Pool: 2P + 5 buffers, a per-pin count (per learner one while computing and one in an
-  // inbox message, the PS's current pin, the evaluator's, the snapshot copy's) that holds
-  // P + 1 spare: counting distinct non-current versions at the writer's scan, P + 4 suffice
-  // (docs/concurrency.md "Pool size"; in the sync family a learner can hold more pins).
-  VersionedWeights weights_;
-  ParameterServer ps_;
-  RunLog log_;
   Clock::time_point t0_;  // the run clock's zero
   // Online target-error checks run on their own thread so the PS never stalls on them.
   std::atomic<bool> target_reached_;
@@ -133,19 +130,10 @@ class RealRuntime {
 };
 
 RealRuntime::RealRuntime(const RunInputs& in)
-    : in_(in),
-      s_(in.settings),
-      resume_(in.checkpoint.resume),
-      snapshot_capacity_(prepare_real_run(in)),
-      weights_(resume_ ? std::span<const float>(resume_->weights.back().w) : initial_weights(in),
-               VersionedWeights::pool_size_for(2 * s_.variant.P + 3),
-               resume_ ? resume_->weights.back().version : 0),
-      ps_(s_.variant, weights_, *in.lr),
-      log_(in, ps_, weights_, snapshot_capacity_, RunClock::real),
+    : RunCore(in, plan_real_run(in), RunClock::real),
       target_reached_(resume_ && resume_->target_reached),
       last_progress_time_(resume_ ? resume_->now : 0),
       now_(resume_ ? resume_->now : 0) {
-  ps_.enable_update_log(s_.record_updates);
   log_.reserve_points();  // ticks stay a memcpy on the PS thread
   if (resume_) resume_from(*resume_);
   // The run clock continues where the checkpoint left it.

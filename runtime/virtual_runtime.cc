@@ -15,6 +15,7 @@
 #include "core/rng.h"
 #include "ps/parameter_server.h"
 #include "ps/versioned_weights.h"
+#include "runtime/run_core.h"
 #include "runtime/run_log.h"
 #include "runtime/run_memory.h"
 #include "worker/gradient_task.h"
@@ -96,18 +97,26 @@ void validate_resume(const RunCheckpoint& c, const Variant& variant, std::size_t
   }
 }
 
-// Checks the inputs, a checkpoint to resume and the memory the run needs, before anything
-// of size d is allocated (a model too big is an InputError, not bad_alloc). Returns the
-// snapshot capacity.
-std::size_t prepare_virtual_run(const RunInputs& in) {
+// Checks the inputs, a checkpoint to resume and the memory the run needs. A resumed run
+// starts from the oldest saved weights: resume_from re-publishes the newer ones on top.
+RunPlan plan_virtual_run(const RunInputs& in) {
   check_run_inputs(in, "virtual");
   const RunSettings& s = in.settings;
   const std::size_t dim = initial_weights(in).size();
   if (!s.timing_only) RACESGD_CHECK(static_cast<Eigen::Index>(dim) == in.model->num_params());
-  if (in.checkpoint.resume) validate_resume(*in.checkpoint.resume, s.variant, dim);
-  return s.timing_only ? 0
-                       : check_run_memory_here(*in.model, run_weight_copies(false, s.variant.P),
-                                               s.eval.snapshot_memory);
+  const RunCheckpoint* resume = in.checkpoint.resume;
+  if (resume) validate_resume(*resume, s.variant, dim);
+  const std::size_t capacity =
+      s.timing_only ? 0
+                    : check_run_memory_here(*in.model, run_weight_copies(false, s.variant.P),
+                                            s.eval.snapshot_memory);
+  // Pins alive at once: one per learner, the PS's current pin, one transient in restart.
+  // (Restoring a checkpoint holds at most the same: one pin per learner, the PS's pin on
+  // the oldest restored version, the current buffer and the one being written.)
+  return RunPlan{capacity,
+                 resume ? std::span<const float>(resume->weights.front().w) : initial_weights(in),
+                 resume ? resume->weights.front().version : 0,
+                 VersionedWeights::pool_size_for(s.variant.P + 2)};
 }
 
 // The discrete-event run. Each turn of run()'s loop first checks the stop conditions
@@ -115,7 +124,7 @@ std::size_t prepare_virtual_run(const RunInputs& in) {
 // the time limit, and the minibatch finish (on_finish). A learner whose minibatch throws
 // (delay model or gradient) fails: the run stops, or with continue_on_learner_failure the
 // learner leaves and the others go on.
-class VirtualRuntime {
+class VirtualRuntime : private RunCore {
  public:
   explicit VirtualRuntime(const RunInputs& in);
   RunResult run();
@@ -133,17 +142,7 @@ class VirtualRuntime {
   void checkpoint_if_due();
   void save_checkpoint();
 
-  const RunInputs& in_;
-  const RunSettings& s_;
-  const RunCheckpoint* resume_;
-  std::size_t snapshot_capacity_;
-  // Pins alive at once: one per learner, the PS's current pin, one transient in restart.
-  // (Restoring a checkpoint holds at most the same: one pin per learner, the PS's pin on
-  // the oldest restored version, the current buffer and the one being written.)
-  VersionedWeights weights_;
-  ParameterServer ps_;
   std::vector<Learner> learners_;
-  RunLog log_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
   std::uint64_t seq_ = 0;
   double now_ = 0;
@@ -154,17 +153,7 @@ class VirtualRuntime {
 };
 
 VirtualRuntime::VirtualRuntime(const RunInputs& in)
-    : in_(in),
-      s_(in.settings),
-      resume_(in.checkpoint.resume),
-      snapshot_capacity_(prepare_virtual_run(in)),
-      weights_(resume_ ? std::span<const float>(resume_->weights.front().w) : initial_weights(in),
-               VersionedWeights::pool_size_for(s_.variant.P + 2),
-               resume_ ? resume_->weights.front().version : 0),
-      ps_(s_.variant, weights_, *in.lr),
-      learners_(s_.variant.P),
-      log_(in, ps_, weights_, snapshot_capacity_, RunClock::simulated) {
-  ps_.enable_update_log(s_.record_updates);
+    : RunCore(in, plan_virtual_run(in), RunClock::simulated), learners_(s_.variant.P) {
   for (LearnerId w = 0; w < learners_.size(); ++w) {
     Learner& L = learners_[w];
     L.delay_rng.reseed(derive_seed(s_.seed, w, StreamPurpose::kDelays));
