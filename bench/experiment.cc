@@ -6,6 +6,7 @@
 
 #include "bench/context.h"
 #include "bench/format.h"
+#include "bench/summary.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/units.h"
@@ -256,79 +257,14 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
                                       out.result.staleness_mean};
     out.result.error += "; likely cause: " + likely_divergence_cause(*out.result.divergence, suspects);
   }
-  const RunResult& r = out.result;
-
-  nlohmann::json s;
-  s["variant"] = cfg.variant;
-  s["P"] = cfg.P;
-  s["K"] = in.settings.variant.K;
-  s["delay"] = delay->spec();
-  s["model"] = model->spec();
-  s["num_params"] = model->num_params();
-  s["clock"] = cfg.clock;
-  s["seed"] = cfg.seed;
-  s["stop_reason"] = std::string(to_string(r.stop_reason));
-  s["timing_only"] = cfg.timing_only;
-  if (!r.error.empty()) s["error"] = r.error;
-  s["interrupted"] = r.stop_reason == StopReason::interrupted;
-  nlohmann::json failures = nlohmann::json::array();
-  for (const LearnerFailure& f : r.failures)
-    failures.push_back({{"learner", f.learner}, {"error", f.what}, {"time_s", f.time_s}});
-  s["failed_learners"] = failures;
-  if (!r.failures.empty() && cfg.continue_on_learner_failure)
-    s["note"] = "continued with " + std::to_string(cfg.P - r.failures.size()) + " of " +
-                std::to_string(cfg.P) + " learners after failures";
-  s["updates"] = r.updates;
-  s["run_time_s"] = r.run_time_s;
-  s["wall_time_s"] = r.wall_time_s;
-  s["eval_time_s"] = r.eval_time_s;
-  s["mean_update_interval_s"] = r.mean_update_interval_s();
-  s["staleness_mean"] = r.staleness_mean;
-  s["staleness_max"] = r.staleness_max;
-  s["p0"] = r.p0;
-  s["staleness_histogram"] = r.staleness_histogram;
-  s["gradients_applied"] = r.gradients_applied;
-  s["gradients_cancelled"] = r.gradients_cancelled;
-  s["mean_lr"] = r.mean_lr;
-  s["delay_drawn_mean_s"] = r.delay_drawn_mean_s;
-  s["delay_served_mean_s"] = r.delay_served_mean_s;
-  s["compute_mean_s"] = r.compute_mean_s;
-  s["compute_exceeded_delay"] = r.compute_exceeded_delay;
-  const std::string contention = contention_warning(r, cfg.clock);
-  if (!contention.empty()) s["contention_warning"] = contention;
-  if (!r.curve.empty() && !cfg.timing_only) {
-    s["final_test_error"] = r.curve.back().test_error;
-    s["final_train_loss"] = r.curve.back().train_loss;
-  }
-  if (cfg.stop.target_error >= 0) {
-    const double t = time_to_error(r.curve, cfg.stop.target_error);
-    s["target_error"] = cfg.stop.target_error;
-    s["time_to_target_s"] = t >= 0 ? nlohmann::json(t) : nlohmann::json(nullptr);
-  }
-  nlohmann::json learners = nlohmann::json::array();
-  for (std::size_t w = 0; w < r.per_learner.size(); ++w) {
-    const auto& p = r.per_learner[w];
-    learners.push_back({{"learner", w},
-                       {"applied", p.applied},
-                       {"cancelled", p.cancelled},
-                       {"staleness_mean", p.applied ? p.staleness_sum / static_cast<double>(p.applied) : 0.0},
-                       {"staleness_max", p.staleness_max},
-                       {"idle_s", p.idle_seconds}});
-  }
-  s["per_learner"] = learners;
-  s["data"] = {{"train", train.name},
-               {"test", test.name},
-               {"train_samples", train.size()},
-               {"test_samples", test.size()},
-               {"features", train.dim()},
-               {"classes", train.num_classes},
-               {"format", data.info.format},
-               {"scaling", data.info.scaling},
-               {"label_map", data.info.label_map}};
-  s["lr_schedule"] = lr->spec();
-  s["config"] = cfg.raw;
-  s["context"] = run_context();
-  out.summary = std::move(s);
+  RunDescription description;
+  description.K = in.settings.variant.K;
+  description.delay = delay->spec();
+  description.model = model->spec();
+  description.num_params = model->num_params();
+  description.lr_schedule = lr->spec();
+  description.context = run_context();
+  out.summary = summarize(out.result, cfg, data, description);
   return out;
 }
 

@@ -1,6 +1,7 @@
-// Reporters: measuring is kept apart from reporting. These turn a RunOutput into files:
-// curve.csv (one row per evaluation point, '#'-prefixed context lines first) and
-// summary.json. Files are written atomically and durably (durable_file.h).
+// Reporters: measuring is kept apart from reporting. These turn a run's curve and its
+// summary (summarize, summary.h) into files: curve.csv (one row per evaluation point,
+// '#'-prefixed context lines first) and summary.json. Files are written atomically and
+// durably (core/durable_file.h).
 #pragma once
 
 #include <filesystem>

@@ -29,12 +29,6 @@ GradientBuffer GradientPool::acquire() {
   return GradientBuffer(this, p, dim_);
 }
 
-void GradientPool::release(GradientBuffer&& b) noexcept {
-  RACESGD_CHECK_MSG(b.pool_ == this || b.pool_ == nullptr,
-                    "GradientPool::release: buffer belongs to another pool");
-  b.reset();
-}
-
 void GradientPool::give_back(float* data) noexcept {
   outstanding_.fetch_sub(1, std::memory_order_relaxed);
   // tbb's push can throw only on allocation failure; we treat that as fatal like new.

@@ -89,9 +89,6 @@ class GradientPool {
   /// Any thread; lock-free when a buffer is free. Throws std::bad_alloc only if the
   /// system is out of memory.
   GradientBuffer acquire();
-  /// Returns b's storage to this pool (same as b.reset()); CHECK-fails if b belongs to
-  /// another pool. Any thread; never blocks.
-  void release(GradientBuffer&& b) noexcept;
 
   std::size_t dim() const noexcept { return dim_; }
   /// Buffers allocated over the pool's life (prefill included). Any thread (relaxed).

@@ -55,21 +55,19 @@ Decision ParameterServer::on_gradient(const GradientArrival& a) {
   RACESGD_CHECK(a.grad.size() == weights_.dim());
   Decision d = coordinator_.on_arrival(Arrival{a.learner, a.read});
   const Version update_index = coordinator_.version() - (d.apply ? 1 : 0);
-  if (d.accept) {
-    LrInputs in;
-    in.staleness = d.staleness;
-    in.update = update_index;
-    in.time = a.time;
-    if (lr_.needs_distance() && d.staleness > 0) {
-      RACESGD_CHECK(a.read_weights.size() == weights_.dim());
-      in.distance2 = squared_distance(current_.weights(), a.read_weights);
-    }
-    const double lr = lr_.rate(in);
-    const double g2 = accumulator_.add(a.grad, lr);
-    pending_.push_back(PendingGradient{a.learner, a.read, d.staleness, lr});
-    if (!std::isfinite(g2))
-      refuse(Divergence{update_index + 1, a.learner, a.read, d.staleness, lr, true});
+  LrInputs in;
+  in.staleness = d.staleness;
+  in.update = update_index;
+  in.time = a.time;
+  if (lr_.needs_distance() && d.staleness > 0) {
+    RACESGD_CHECK(a.read_weights.size() == weights_.dim());
+    in.distance2 = squared_distance(current_.weights(), a.read_weights);
   }
+  const double lr = lr_.rate(in);
+  const double g2 = accumulator_.add(a.grad, lr);
+  pending_.push_back(PendingGradient{a.learner, a.read, d.staleness, lr});
+  if (!std::isfinite(g2))
+    refuse(Divergence{update_index + 1, a.learner, a.read, d.staleness, lr, true});
   if (d.apply) apply_update(d, a.time);
   // A learner that pushed and is not restarted waits for new weights from now on.
   bool restarted = false;

@@ -68,14 +68,6 @@ void VersionedWeights::Pin::reset() noexcept {
   index_ = 0;
 }
 
-VersionedWeights::Pin VersionedWeights::Pin::clone() const noexcept {
-  if (owner_ == nullptr) return Pin();
-  // relaxed: this pin keeps the count >= 1 for the whole call, so the writer cannot reuse
-  // the buffer whichever count it reads (same argument as shared_ptr's copy).
-  owner_->slots_[index_].pins.fetch_add(1, std::memory_order_relaxed);
-  return Pin(owner_, index_, version_, data_, dim_);
-}
-
 std::optional<std::uint32_t> VersionedWeights::find_free_buffer(std::uint32_t current) noexcept {
   for (std::uint32_t i = 0; i < pool_size_; ++i) {
     if (i == current) continue;
@@ -84,14 +76,6 @@ std::optional<std::uint32_t> VersionedWeights::find_free_buffer(std::uint32_t cu
     if (slots_[i].pins.load(std::memory_order_seq_cst) == 0) return i;
   }
   return std::nullopt;
-}
-
-Version VersionedWeights::copy_current(std::span<float> out) const {
-  RACESGD_CHECK_MSG(out.size() == dim_, "VersionedWeights::copy_current: size mismatch");
-  const std::uint64_t word = current_.load(std::memory_order_relaxed);  // writer: own store
-  const float* src = buffer(index_of(word));
-  std::copy(src, src + dim_, out.begin());
-  return version_of(word);
 }
 
 std::size_t VersionedWeights::pinned_count() const noexcept {

@@ -93,9 +93,6 @@ class VersionedWeights {
     bool valid() const { return owner_ != nullptr; }
     /// Unpins early (no-op when empty). Lock-free, never allocates.
     void reset() noexcept;
-    /// A second pin on the same snapshot (empty if this one is empty). Lock-free, never
-    /// allocates; safe without the re-check dance because this pin keeps the buffer alive.
-    Pin clone() const noexcept;
 
    private:
     friend class VersionedWeights;
@@ -177,15 +174,6 @@ class VersionedWeights {
     current_.store(pack(*dst, next), std::memory_order_seq_cst);
     return next;
   }
-
-  /// Writer only: the current weights, without pinning (the writer never overwrites the
-  /// current buffer). Valid until the writer's next publish.
-  std::span<const float> current_weights() const noexcept {
-    return {buffer(index_of(current_.load(std::memory_order_relaxed))), dim_};
-  }
-  /// Writer only: copies the current weights into out (size dim(); CHECK-fails otherwise),
-  /// for evaluation snapshots. Returns their version. Never allocates.
-  Version copy_current(std::span<float> out) const;
 
   /// Diagnostics: how many buffers have a pin count > 0 right now (includes transient
   /// counts of readers inside pin_latest). Any thread; a momentary, relaxed view.

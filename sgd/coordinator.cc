@@ -40,7 +40,6 @@ Decision Coordinator::on_arrival(const Arrival& a) {
   busy_[a.learner] = 0;
 
   Decision d;
-  d.accept = true;
   d.staleness = version_ - a.read;
   ++pending_;
   const bool complete = pending_ >= k_;

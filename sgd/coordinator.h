@@ -1,14 +1,15 @@
 // Coordinator: the variant logic of paper.md as a clock-agnostic state machine. It reacts
-// to two events -- the run starts, a gradient arrives -- and answers with a Decision: does
-// this gradient join the current update, is the update applied now, which learners are
+// to two events -- the run starts, a gradient arrives -- and answers with a Decision: every
+// arriving gradient joins the pending update (runtimes drop cancelled work before it gets
+// here); the Decision says whether the update is applied now, which learners are
 // cancelled and which (re)start a minibatch on the newest weights. It never sleeps, reads
 // no clock and touches no weights, so the real-thread runtime and the virtual-clock engine
 // drive the very same code.
 //
 // Invariant that makes per-arrival accumulation exact: the PS version only changes inside
 // a Decision with apply = true, and the set of pending gradients is emptied by it. So the
-// version current when a gradient is accepted is the version it will be applied to, and
-// its staleness (current - read) is final at acceptance.
+// version current when a gradient arrives is the version it will be applied to, and its
+// staleness (current - read) is final on arrival.
 //
 // Not thread-safe: one PS thread (or the event loop) owns it.
 #pragma once
@@ -30,8 +31,7 @@ struct Arrival {
 };
 
 struct Decision {
-  bool accept = false;             // the gradient joins the pending update
-  std::uint64_t staleness = 0;     // current version - read (valid when accepted)
+  std::uint64_t staleness = 0;     // current version - read (on_arrival's decisions only)
   bool apply = false;              // apply the update now (after accumulating this gradient)
   std::vector<LearnerId> cancel;    // learners whose minibatch in flight is abandoned
   std::vector<LearnerId> restart;   // learners that start a new minibatch on the newest
@@ -90,7 +90,7 @@ class Coordinator {
 
   Variant variant_;
   Version version_ = 0;
-  std::size_t pending_ = 0;           // gradients accepted towards the next update
+  std::size_t pending_ = 0;           // gradients arrived towards the next update
   std::vector<char> busy_;            // per learner: computing a minibatch
   std::vector<char> contributed_;     // per learner: already in the pending set (K-sync/K-async)
   std::vector<char> active_;          // per learner: still in the run (not failed)

@@ -1,9 +1,5 @@
 #include "worker/interruptible_sleep.h"
 
-#if defined(__linux__)
-#include <sys/prctl.h>
-#endif
-
 namespace racesgd {
 namespace {
 
@@ -66,24 +62,6 @@ void InterruptibleSleep::clear() {
 
 bool InterruptibleSleep::interrupted() const {
   return interrupted_.load(std::memory_order_acquire);  // same pairing as sleep_until
-}
-
-bool set_thread_timer_slack(std::chrono::nanoseconds slack) {
-#if defined(__linux__)
-  if (slack.count() <= 0) return false;  // 0 would mean "reset to the default"
-  return prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(slack.count()), 0, 0, 0) == 0;
-#else
-  (void)slack;
-  return false;
-#endif
-}
-
-std::chrono::nanoseconds thread_timer_slack() {
-#if defined(__linux__)
-  return std::chrono::nanoseconds(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
-#else
-  return std::chrono::nanoseconds(-1);
-#endif
 }
 
 }  // namespace racesgd

@@ -55,15 +55,4 @@ class InterruptibleSleep {
   std::chrono::nanoseconds spin_ = kDefaultSpin;
 };
 
-/// Sets the calling thread's timer slack: how late Linux may fire the thread's timers so it
-/// can batch wake-ups (default 50 us). With 1 ns the blocking phase of sleep_until wakes
-/// ~30-50 us closer to its target, so a shorter spin (less CPU) gives the same precision;
-/// see docs/performance.md, "Delay accuracy". Affects only the calling thread. The runtime's
-/// learner threads do not call it (the default spin assumes the default slack); only
-/// bench/micro/delay_bench does, to measure the effect. Returns false if unsupported.
-bool set_thread_timer_slack(std::chrono::nanoseconds slack);
-
-/// The calling thread's timer slack, or a negative value where unsupported.
-std::chrono::nanoseconds thread_timer_slack();
-
 }  // namespace racesgd

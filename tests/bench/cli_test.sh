@@ -186,6 +186,10 @@ check "stall: exit 1" test $? -eq 1
 check "stall: names the stuck learner" grep -q "stuck: learner(s) 2" "$tmp/stall.err"
 expect_error "bad stall timeout" "--stall-timeout" train --stall-timeout soon
 expect_error "bad failure policy" "--on-learner-failure" train --on-learner-failure ignore
+# The role is "learner" everywhere (docs/decisions/0003-layers.md): the old names are refused.
+expect_error "old flag name refused" "on-worker-failure" train --on-worker-failure continue
+expect_error "old spec key refused" "unknown parameter 'worker'" \
+  train --delay 'faulty:base=exp:mean=1ms,worker=2,after=3'
 # SIGINT: the run stops within a second or two, writes its outputs marked interrupted, exits 1.
 interrupt_after 1.5 train "${data[@]}" --variant k-async -P 4 -K 2 --delay exp:mean=2ms --time 60s \
   --out "$tmp/sigint"

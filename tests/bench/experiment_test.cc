@@ -3,44 +3,37 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "bench/params.h"
 #include "core/error.h"
+#include "tests/bench/train_config.h"
 
 using namespace racesgd;
-
-namespace {
-ExperimentConfig parse(std::initializer_list<std::pair<const char*, const char*>> kv) {
-  ParamValues v(train_params());
-  for (const auto& [k, val] : kv) v.set(k, val);
-  return parse_experiment(v);
-}
-}  // namespace
+using racesgd::test::train_config;
 
 TEST_CASE("defaults: 30 s unless another limit is given; auto evaluation schedule",
           "[experiment]") {
-  const ExperimentConfig c = parse({});
+  const ExperimentConfig c = train_config({});
   CHECK(c.stop.time_s == 30.0);
   CHECK(resolve_eval_schedule(c).every_s == Approx(0.3));
-  const ExperimentConfig u = parse({{"updates", "500"}});
+  const ExperimentConfig u = train_config({{"updates", "500"}});
   CHECK(std::isinf(u.stop.time_s));
   CHECK(resolve_eval_schedule(u).every_updates == 5);
-  const ExperimentConfig t = parse({{"target-error", "0.1"}});
+  const ExperimentConfig t = train_config({{"target-error", "0.1"}});
   CHECK(t.stop.time_s == 600.0);  // a bound, so an unreachable target cannot run forever
-  CHECK(parse({{"eval-every", "25"}}).eval_every == "25");
-  CHECK(resolve_eval_schedule(parse({{"eval-every", "0.5s"}})).every_s == Approx(0.5));
+  CHECK(train_config({{"eval-every", "25"}}).eval_every == "25");
+  CHECK(resolve_eval_schedule(train_config({{"eval-every", "0.5s"}})).every_s == Approx(0.5));
 }
 
 TEST_CASE("every bad value names its flag", "[experiment]") {
-  CHECK_THROWS_WITH(parse({{"batch", "0"}}), Catch::Contains("--batch"));
-  CHECK_THROWS_WITH(parse({{"P", "x"}}), Catch::Contains("-P"));
-  CHECK_THROWS_WITH(parse({{"test-fraction", "1"}}), Catch::Contains("--test-fraction"));
-  CHECK_THROWS_WITH(parse({{"l2", "-1"}}), Catch::Contains("--l2"));
-  CHECK_THROWS_WITH(parse({{"progress", "maybe"}}), Catch::Contains("--progress"));
-  CHECK_THROWS_WITH(parse({{"delay-after-compute", "perhaps"}}),
+  CHECK_THROWS_WITH(train_config({{"batch", "0"}}), Catch::Contains("--batch"));
+  CHECK_THROWS_WITH(train_config({{"P", "x"}}), Catch::Contains("-P"));
+  CHECK_THROWS_WITH(train_config({{"test-fraction", "1"}}), Catch::Contains("--test-fraction"));
+  CHECK_THROWS_WITH(train_config({{"l2", "-1"}}), Catch::Contains("--l2"));
+  CHECK_THROWS_WITH(train_config({{"progress", "maybe"}}), Catch::Contains("--progress"));
+  CHECK_THROWS_WITH(train_config({{"delay-after-compute", "perhaps"}}),
                     Catch::Contains("--delay-after-compute"));
-  CHECK_THROWS_WITH(parse({{"lr-decay", "step:every=x"}}), Catch::Contains("--lr-decay"));
-  CHECK_THROWS_WITH(parse({{"updates", "0"}}), Catch::Contains("--updates"));
-  CHECK_THROWS_AS(parse({{"out", ""}}), InputError);
+  CHECK_THROWS_WITH(train_config({{"lr-decay", "step:every=x"}}), Catch::Contains("--lr-decay"));
+  CHECK_THROWS_WITH(train_config({{"updates", "0"}}), Catch::Contains("--updates"));
+  CHECK_THROWS_AS(train_config({{"out", ""}}), InputError);
 }
 
 TEST_CASE("time to target error reads the curve", "[experiment]") {
@@ -58,18 +51,19 @@ TEST_CASE("time to target error reads the curve", "[experiment]") {
 
 TEST_CASE("an unset K is min(2, P): -P 1 works for every variant", "[experiment]") {
   for (const char* v : {"sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"}) {
-    const ExperimentConfig c = parse({{"P", "1"}, {"variant", v}});
+    const ExperimentConfig c = train_config({{"P", "1"}, {"variant", v}});
     CHECK(c.K == 1);
     CHECK(c.raw["K"] == "1");  // the config in output files shows the K in force
   }
-  CHECK(parse({{"P", "4"}}).K == 2);
-  CHECK_THROWS_WITH(parse({{"P", "1"}, {"K", "2"}, {"variant", "k-async"}}),
+  CHECK(train_config({{"P", "4"}}).K == 2);
+  CHECK_THROWS_WITH(train_config({{"P", "1"}, {"K", "2"}, {"variant", "k-async"}}),
                     Catch::Contains("-K"));  // a K the user gave is checked as given
 }
 
 TEST_CASE("checkpoint interval without a checkpoint folder is refused", "[experiment]") {
-  CHECK_THROWS_WITH(parse({{"checkpoint-every", "5s"}}), Catch::Contains("--checkpoint-every"));
-  CHECK(parse({{"checkpoint-every", "5s"}, {"checkpoint", "ckpt"}}).checkpoint_every_s == 5);
+  CHECK_THROWS_WITH(train_config({{"checkpoint-every", "5s"}}),
+                    Catch::Contains("--checkpoint-every"));
+  CHECK(train_config({{"checkpoint-every", "5s"}, {"checkpoint", "ckpt"}}).checkpoint_every_s == 5);
 }
 
 TEST_CASE("CPU contention: served delays more than 10% above drawn are flagged", "[experiment]") {

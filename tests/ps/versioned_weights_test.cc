@@ -69,7 +69,6 @@ TEST_CASE("versioned weights: publish passes current, increments the version",
     CHECK(dst_size == 10);
     CHECK(got == v);
     CHECK(vw.latest_version() == v);
-    CHECK(all_equal(vw.current_weights(), static_cast<float>(v)));
     Pin p = vw.pin_latest();
     CHECK(p.version() == v);
     CHECK(all_equal(p.weights(), static_cast<float>(v)));
@@ -90,7 +89,7 @@ TEST_CASE("versioned weights: a pin keeps its snapshot intact across many publis
   CHECK(mid.version() == 1);
   CHECK(mid.weights()[0] == -4.0f);
   CHECK(mid.weights()[99] == 95.0f);
-  CHECK(vw.current_weights()[0] == 196.0f);
+  CHECK(vw.pin_latest().weights()[0] == 196.0f);
 }
 
 TEST_CASE("versioned weights: try_publish reports an exhausted pool", "[ps][versioned_weights]") {
@@ -109,7 +108,7 @@ TEST_CASE("versioned weights: try_publish reports an exhausted pool", "[ps][vers
   p0.reset();
   CHECK(vw.try_publish(plus_one) == std::optional<Version>(3));
   CHECK(all_equal(p1.weights(), 1.0f));
-  CHECK(all_equal(vw.current_weights(), 3.0f));
+  CHECK(all_equal(vw.pin_latest().weights(), 3.0f));
 }
 
 TEST_CASE("versioned weights: pins to the current version do not block publishing",
@@ -124,43 +123,32 @@ TEST_CASE("versioned weights: pins to the current version do not block publishin
   }
 }
 
-TEST_CASE("versioned weights: clone and move", "[ps][versioned_weights]") {
+TEST_CASE("versioned weights: a moved pin keeps the snapshot, the moved-from one is empty",
+          "[ps][versioned_weights]") {
   VersionedWeights vw(std::vector<float>(16, 0.0f), 3);
   Pin a = vw.pin_latest();
-  Pin c = a.clone();
-  CHECK(c.valid());
-  CHECK(c.version() == a.version());
-  CHECK(c.weights().data() == a.weights().data());
-  a.reset();
-  CHECK(vw.pinned_count() == 1);  // the clone still holds the buffer
-  for (int i = 0; i < 20; ++i) vw.publish(plus_one);
-  CHECK(all_equal(c.weights(), 0.0f));
-
-  Pin moved = std::move(c);
-  CHECK_FALSE(c.valid());  // NOLINT(bugprone-use-after-move): moved-from is specified empty
-  CHECK(moved.valid());
+  Pin moved = std::move(a);
+  CHECK_FALSE(a.valid());  // NOLINT(bugprone-use-after-move): moved-from is specified empty
+  REQUIRE(moved.valid());
   CHECK(moved.version() == 0);
+  CHECK(vw.pinned_count() == 1);  // one pin, not two
+  for (int i = 0; i < 20; ++i) vw.publish(plus_one);
+  CHECK(all_equal(moved.weights(), 0.0f));
   Pin empty;
   CHECK_FALSE(empty.valid());
-  CHECK_FALSE(empty.clone().valid());
   moved = std::move(empty);  // releases version 0
   CHECK_FALSE(moved.valid());
   CHECK(vw.pinned_count() == 0);
 }
 
-TEST_CASE("versioned weights: copy_current and the pool-size formula", "[ps][versioned_weights]") {
-  VersionedWeights vw(iota_weights(5, 0.0f), 2);
-  vw.publish(plus_one);
-  std::vector<float> out(5);
-  CHECK(vw.copy_current(out) == 1);
-  CHECK(out == iota_weights(5, 1.0f));
+TEST_CASE("versioned weights: the pool-size formula", "[ps][versioned_weights]") {
   constexpr std::size_t kLearners = 4;
   STATIC_REQUIRE(VersionedWeights::pool_size_for(2 * kLearners + 1) == 2 * kLearners + 3);
 }
 
 // One writer publishes w_{v+1} = w_v + 1 (every element of version v equals v) as fast as
 // it can through a pool sized exactly by pool_size_for, until every reader has taken its
-// quota of pins; readers pin, hold for a random while, clone, and check that every element
+// quota of pins; readers pin, hold for a random while, and check that every element
 // matches the pinned version before and after holding (a torn or overwritten snapshot
 // fails), and that versions never go backwards. publish() CHECK-aborts if the formula
 // were too small.
@@ -171,9 +159,8 @@ TEST_CASE("versioned weights: 1 writer / N readers checksum stress",
   // 1003: not a multiple of the cache-line stride, and a long window for torn reads.
   const std::size_t kDim = GENERATE(as<std::size_t>(), 16, 1003);
   const std::size_t pins_per_reader = racesgd::test::scaled(kDim < 100 ? 50000 : 10000);
-  // Each reader holds at most a pin and its clone, and pins only when holding nothing.
-  VersionedWeights vw(std::vector<float>(kDim, 0.0f),
-                      VersionedWeights::pool_size_for(2 * kReaders));
+  // Each reader holds at most one pin, and pins only when holding nothing.
+  VersionedWeights vw(std::vector<float>(kDim, 0.0f), VersionedWeights::pool_size_for(kReaders));
   std::atomic<std::size_t> readers_done{0};
   std::atomic<std::uint64_t> bad{0}, versions_seen{0};
 
@@ -191,12 +178,8 @@ TEST_CASE("versioned weights: 1 writer / N readers checksum stress",
         if (v != last) ++local_seen;
         last = v;
         if (!all_equal(p.weights(), expect)) ++local_bad;
-        Pin c;
-        if (rng.below(4) == 0) c = p.clone();
         if (rng.below(32) == 0) std::this_thread::yield();  // hold across a reschedule
         if (!all_equal(p.weights(), expect)) ++local_bad;  // overwritten while pinned?
-        p.reset();
-        if (c.valid() && (c.version() != v || !all_equal(c.weights(), expect))) ++local_bad;
       }
       bad.fetch_add(local_bad);
       versions_seen.fetch_add(local_seen);
@@ -218,7 +201,7 @@ TEST_CASE("versioned weights: 1 writer / N readers checksum stress",
                     << " version changes");
   CHECK(bad.load() == 0);
   CHECK(vw.latest_version() == published);
-  CHECK(all_equal(vw.current_weights(), static_cast<float>(published)));
+  CHECK(all_equal(vw.pin_latest().weights(), static_cast<float>(published)));
   CHECK(vw.pinned_count() == 0);
 }
 
@@ -268,6 +251,6 @@ TEST_CASE("versioned weights: readers holding two pins, writer on try_publish",
   INFO("published " << published << ", try_publish refused " << refused << " times");
   CHECK(bad.load() == 0);
   CHECK(vw.latest_version() == published);
-  CHECK(all_equal(vw.current_weights(), static_cast<float>(published)));
+  CHECK(all_equal(vw.pin_latest().weights(), static_cast<float>(published)));
   CHECK(vw.pinned_count() == 0);
 }

@@ -117,7 +117,7 @@ TEST_CASE("PS: statistics count when the update is applied; a dropped pending up
   REQUIRE(saved.pending.size() == 3);
 
   SECTION("virtual clock: the pending gradients are kept and count once applied") {
-    VersionedWeights w2(weights.current_weights(), VersionedWeights::pool_size_for(2), 50);
+    VersionedWeights w2(weights.pin_latest().weights(), VersionedWeights::pool_size_for(2), 50);
     ParameterServer resumed(kasync, w2, *lr);
     resumed.restore(saved);
     check_ps(resumed, 200);
@@ -126,7 +126,7 @@ TEST_CASE("PS: statistics count when the update is applied; a dropped pending up
     check_ps(resumed, 204);
   }
   SECTION("real clock: the pending update is dropped and never counts") {
-    VersionedWeights w2(weights.current_weights(), VersionedWeights::pool_size_for(2), 50);
+    VersionedWeights w2(weights.pin_latest().weights(), VersionedWeights::pool_size_for(2), 50);
     ParameterServer resumed(kasync, w2, *lr);
     ParameterServerState st = ParameterServer::without_pending(saved);
     std::fill(st.coordinator.busy.begin(), st.coordinator.busy.end(), 0);
@@ -140,7 +140,7 @@ TEST_CASE("PS: statistics count when the update is applied; a dropped pending up
   SECTION("a checkpoint whose pending statistics do not match is refused") {
     ParameterServerState bad = saved;
     bad.pending.pop_back();
-    VersionedWeights w2(weights.current_weights(), VersionedWeights::pool_size_for(2), 50);
+    VersionedWeights w2(weights.pin_latest().weights(), VersionedWeights::pool_size_for(2), 50);
     ParameterServer other(kasync, w2, *lr);
     CHECK_THROWS_AS(other.restore(bad), InputError);
   }

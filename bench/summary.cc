@@ -1,0 +1,99 @@
+#include "bench/summary.h"
+
+namespace racesgd {
+namespace {
+
+nlohmann::json failed_learners(const std::vector<LearnerFailure>& failures) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const LearnerFailure& f : failures)
+    out.push_back({{"learner", f.learner}, {"error", f.what}, {"time_s", f.time_s}});
+  return out;
+}
+
+nlohmann::json per_learner(const std::vector<StalenessTracker::PerLearner>& learners) {
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t w = 0; w < learners.size(); ++w) {
+    const auto& p = learners[w];
+    const double staleness_mean =
+        p.applied ? p.staleness_sum / static_cast<double>(p.applied) : 0.0;
+    out.push_back({{"learner", w},
+                   {"applied", p.applied},
+                   {"cancelled", p.cancelled},
+                   {"staleness_mean", staleness_mean},
+                   {"staleness_max", p.staleness_max},
+                   {"idle_s", p.idle_seconds}});
+  }
+  return out;
+}
+
+nlohmann::json data_facts(const PreparedData& data) {
+  const Dataset& train = data.data.train;
+  const Dataset& test = data.data.test;
+  return {{"train", train.name},
+          {"test", test.name},
+          {"train_samples", train.size()},
+          {"test_samples", test.size()},
+          {"features", train.dim()},
+          {"classes", train.num_classes},
+          {"format", data.info.format},
+          {"scaling", data.info.scaling},
+          {"label_map", data.info.label_map}};
+}
+
+}  // namespace
+
+nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
+                         const PreparedData& data, const RunDescription& d) {
+  nlohmann::json s;
+  s["variant"] = cfg.variant;
+  s["P"] = cfg.P;
+  s["K"] = d.K;
+  s["delay"] = d.delay;
+  s["model"] = d.model;
+  s["num_params"] = d.num_params;
+  s["clock"] = cfg.clock;
+  s["seed"] = cfg.seed;
+  s["stop_reason"] = std::string(to_string(r.stop_reason));
+  s["timing_only"] = cfg.timing_only;
+  if (!r.error.empty()) s["error"] = r.error;
+  s["interrupted"] = r.stop_reason == StopReason::interrupted;
+  s["failed_learners"] = failed_learners(r.failures);
+  if (!r.failures.empty() && cfg.continue_on_learner_failure)
+    s["note"] = "continued with " + std::to_string(cfg.P - r.failures.size()) + " of " +
+                std::to_string(cfg.P) + " learners after failures";
+  s["updates"] = r.updates;
+  s["run_time_s"] = r.run_time_s;
+  s["wall_time_s"] = r.wall_time_s;
+  s["eval_time_s"] = r.eval_time_s;
+  s["mean_update_interval_s"] = r.mean_update_interval_s();
+  s["staleness_mean"] = r.staleness_mean;
+  s["staleness_max"] = r.staleness_max;
+  s["p0"] = r.p0;
+  s["staleness_histogram"] = r.staleness_histogram;
+  s["gradients_applied"] = r.gradients_applied;
+  s["gradients_cancelled"] = r.gradients_cancelled;
+  s["mean_lr"] = r.mean_lr;
+  s["delay_drawn_mean_s"] = r.delay_drawn_mean_s;
+  s["delay_served_mean_s"] = r.delay_served_mean_s;
+  s["compute_mean_s"] = r.compute_mean_s;
+  s["compute_exceeded_delay"] = r.compute_exceeded_delay;
+  const std::string contention = contention_warning(r, cfg.clock);
+  if (!contention.empty()) s["contention_warning"] = contention;
+  if (!r.curve.empty() && !cfg.timing_only) {
+    s["final_test_error"] = r.curve.back().test_error;
+    s["final_train_loss"] = r.curve.back().train_loss;
+  }
+  if (cfg.stop.target_error >= 0) {
+    const double t = time_to_error(r.curve, cfg.stop.target_error);
+    s["target_error"] = cfg.stop.target_error;
+    s["time_to_target_s"] = t >= 0 ? nlohmann::json(t) : nlohmann::json(nullptr);
+  }
+  s["per_learner"] = per_learner(r.per_learner);
+  s["data"] = data_facts(data);
+  s["lr_schedule"] = d.lr_schedule;
+  s["config"] = cfg.raw;
+  s["context"] = d.context;
+  return s;
+}
+
+}  // namespace racesgd
