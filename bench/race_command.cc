@@ -70,10 +70,6 @@ std::string cell(double x, int decimals = 4) {
 }
 std::string cell_g(double x) { return std::isfinite(x) ? format_g(x) : ""; }
 
-bool finished(const std::string& stop_reason) {
-  return stop_reason == "time" || stop_reason == "updates" || stop_reason == "target-error";
-}
-
 // "time 2" or "diverged 1, stalled 1": how a variant's runs ended.
 std::string stop_counts_text(const std::map<std::string, std::size_t>& counts) {
   std::string text;
@@ -190,7 +186,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
         std::cerr << "racesgd race: " << err.what() << "\n";
         if (write_failure.empty()) write_failure = err.what();
       }
-      if (rec.out.result.stop_reason == "interrupted") interrupted = true;
+      if (rec.out.result.stop_reason == StopReason::interrupted) interrupted = true;
       runs.push_back(std::move(rec));
       if (interrupted) break;
     }
@@ -259,9 +255,10 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     for (const RunRecord& rr : runs) {
       if (rr.entry.label != e.label) continue;
       const RunResult& res = rr.out.result;
-      ++stops[res.stop_reason];
-      if (finished(res.stop_reason)) ++finished_runs;
-      else if (first_error.empty()) first_error = res.error.empty() ? res.stop_reason : res.error;
+      const std::string reason(to_string(res.stop_reason));
+      ++stops[reason];  // by text: the table lists the reasons in alphabetical order
+      if (finished_by_rule(res.stop_reason)) ++finished_runs;
+      else if (first_error.empty()) first_error = res.error.empty() ? reason : res.error;
       const double t = errors_measured ? time_to_error(res.curve, target) : -1.0;
       if (t >= 0) ttt.push_back(t);
       if (errors_measured && !res.curve.empty()) finals.push_back(res.curve.back().test_error);

@@ -53,10 +53,10 @@ nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
   s["num_params"] = d.num_params;
   s["clock"] = cfg.clock;
   s["seed"] = cfg.seed;
-  s["stop_reason"] = r.stop_reason;
+  s["stop_reason"] = std::string(to_string(r.stop_reason));
   s["timing_only"] = cfg.timing_only;
   if (!r.error.empty()) s["error"] = r.error;
-  s["interrupted"] = r.stop_reason == "interrupted";
+  s["interrupted"] = r.stop_reason == StopReason::interrupted;
   s["failed_learners"] = failed_learners(r.failures);
   if (!r.failures.empty() && cfg.continue_on_learner_failure)
     s["note"] = "continued with " + std::to_string(cfg.P - r.failures.size()) + " of " +

@@ -66,7 +66,7 @@ std::string stop_text(const ExperimentConfig& cfg, const ParamValues& values) {
 void print_result(const ExperimentConfig& cfg, const RunOutput& out) {
   const RunResult& r = out.result;
   std::printf("stopped by %s after %ss (%s clock), %llu updates, mean update interval %ss\n",
-              r.stop_reason.c_str(), format_fixed(r.run_time_s, 3).c_str(), cfg.clock.c_str(),
+              std::string(to_string(r.stop_reason)).c_str(), format_fixed(r.run_time_s, 3).c_str(), cfg.clock.c_str(),
               static_cast<unsigned long long>(r.updates),
               format_fixed(r.mean_update_interval_s(), 6).c_str());
   if (!cfg.timing_only && !r.curve.empty())
@@ -128,8 +128,7 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
     throw WriteError(std::string(e.what()) + " (summary.json's content is on stdout)");
   }
 
-  const bool ok = r.stop_reason == "time" || r.stop_reason == "updates" ||
-                  r.stop_reason == "target-error";
+  const bool ok = finished_by_rule(r.stop_reason);
   print_result(cfg, out);
   std::printf("outputs: %s/curve.csv %s/summary.json\n", cfg.out.c_str(), cfg.out.c_str());
   if (r.checkpoints_written > 0)
@@ -140,7 +139,7 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
   const std::string contention = contention_warning(r, cfg.clock);
   if (!contention.empty()) std::cerr << "racesgd train: warning: " << contention << "\n";
   if (!ok) {
-    std::cerr << "racesgd train: the run stopped early (" << r.stop_reason << ")"
+    std::cerr << "racesgd train: the run stopped early (" << to_string(r.stop_reason) << ")"
               << (r.error.empty() ? "" : ": " + r.error) << "\n";
     return 1;
   }

@@ -225,10 +225,9 @@ void finish_curve(std::optional<EvalRecorder>& recorder, std::vector<CurvePoint>
                            " evaluation points not scored (NaN in the curve)";
   // A run that had finished by its rule is now an interrupted one (exit 1, summary says
   // so); a failed run keeps its reason and gains this note.
-  if (result.stop_reason == "time" || result.stop_reason == "updates" ||
-      result.stop_reason == "target-error") {
-    result.error = what + "; the run had stopped by " + result.stop_reason;
-    result.stop_reason = "interrupted";
+  if (finished_by_rule(result.stop_reason)) {
+    result.error = what + "; the run had stopped by " + std::string(to_string(result.stop_reason));
+    result.stop_reason = StopReason::interrupted;
   } else {
     result.error += (result.error.empty() ? "" : "; ") + what;
   }

@@ -126,7 +126,7 @@ bool needs_final_point(const CurvePoint* last, std::uint64_t updates, double now
 bool has_new_update(const CurvePoint* last, std::uint64_t updates);
 /// Scores every snapshot (in parallel) and puts the curve into result.curve. When a signal
 /// (control.interrupt) stops the scoring, the unscored points stay NaN and the result is
-/// marked interrupted (stop_reason "interrupted", error saying what was left).
+/// marked interrupted (StopReason::interrupted, error saying what was left).
 void finish_curve(std::optional<EvalRecorder>& recorder, std::vector<CurvePoint>& timing_curve,
                   const Model* model, const Dataset& train_eval, const Dataset* test,
                   const ScoringControl& control, RunResult& result);

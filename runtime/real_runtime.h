@@ -1,7 +1,10 @@
 // RealRuntime: the multi-threaded run on the real (steady) clock. The calling thread is
-// the parameter server: it pops gradients from the inbox, asks the ParameterServer (and
-// so the Coordinator) what to do, publishes new versions and restarts learners. P learner
-// threads (LearnerPool) compute real gradients and serve real injected delays.
+// the parameter server: it receives gradients from the learners, asks the ParameterServer
+// (and so the Coordinator) what to do, publishes new versions and restarts learners. It
+// reaches the learners only through a LearnerTransport (runtime/learner_transport.h);
+// today P learner threads (ThreadLearners over LearnerPool) compute real gradients and
+// serve real injected delays. What the run keeps (curve, tallies, checkpoints, result) is
+// its RunLog (runtime/run_log.h), shared with the virtual clock.
 //
 // Threads: P learners (joined before run_real returns) and, with a target error, one
 // evaluator thread that scores the newest weights as fast as it can (it competes for
@@ -13,7 +16,7 @@
 
 namespace racesgd {
 
-/// Runs to the stop rule. Divergence ends the run with stop_reason "diverged" and the
+/// Runs to the stop rule. Divergence ends the run with StopReason::diverged and the
 /// message in `error`; everything recorded until then is kept.
 RunResult run_real(const RunInputs& in);
 

@@ -8,7 +8,9 @@
 #include <functional>
 #include <limits>
 #include <span>
+#include <string>
 
+#include "core/error.h"
 #include "models/dataset.h"
 #include "models/model.h"
 #include "runtime/checkpoint.h"
@@ -53,6 +55,21 @@ struct RunInputs {
   const std::atomic<bool>* interrupt = nullptr;  // optional: set (e.g. by SIGINT) to stop early
   CheckpointHooks checkpoint;
 };
+
+/// Throws InputError when `in` lacks what a run on `clock` ("real", "virtual") needs.
+inline void check_run_inputs(const RunInputs& in, const char* clock) {
+  if (!in.delay || !in.lr)
+    throw InputError(std::string(clock) + " run: a delay model and an lr schedule are required");
+  if (!in.settings.timing_only && (!in.model || !in.train || !in.test))
+    throw InputError(std::string(clock) + " run: a model and data are required unless --timing-only");
+}
+
+/// The weights a run starts from: in.w0, or on a timing-only run one zero, so the PS
+/// arithmetic stays cheap.
+inline std::span<const float> initial_weights(const RunInputs& in) {
+  static constexpr float kOneZero[1] = {0.0f};
+  return in.settings.timing_only ? std::span<const float>(kOneZero) : in.w0;
+}
 
 /// Evaluation ticks on the run clock and in updates (see EvalSchedule).
 class EvalTicker {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ps/parameter_server.h"
+#include "runtime/stop_reason.h"
 #include "sgd/variant.h"
 
 namespace racesgd {
@@ -66,8 +67,7 @@ struct CurvePoint {
 
 struct RunResult {
   std::vector<CurvePoint> curve;
-  std::string stop_reason;      // "time", "updates", "target-error", "stalled", "diverged",
-                                // "learner-failed", "interrupted"
+  StopReason stop_reason = StopReason::running;
   std::string error;            // what went wrong when the run could not finish normally
   double run_time_s = 0;        // run clock at the stop
   double wall_time_s = 0;       // real seconds taken (incl. post-run evaluation: see eval_s)
@@ -92,7 +92,7 @@ struct RunResult {
   std::uint64_t compute_exceeded_delay = 0;
   double compute_mean_s = 0;
   std::vector<UpdateRecord> update_log;
-  std::optional<Divergence> divergence;  // set when stop_reason is "diverged"
+  std::optional<Divergence> divergence;  // set when stop_reason is diverged
   std::vector<LearnerFailure> failures;  // learners that failed (and left, when continuing)
   // Checkpoints written during this process's part of the run, and the real seconds spent
   // encoding and writing them (fsync included; not the snapshot scoring the virtual clock
@@ -103,13 +103,5 @@ struct RunResult {
     return updates ? last_update_time_s / static_cast<double>(updates) : 0.0;
   }
 };
-
-/// The counters of a curve point taken now (train loss and test error are scored later).
-/// Takes the tracker's interval staleness mean, so call it once per point.
-CurvePoint take_curve_counters(ParameterServer& ps, double time_s, double wall_s);
-
-/// Copies the PS's totals (updates, gradients, staleness, per-learner statistics, mean lr,
-/// update log) into `r`: the part of a RunResult both runtimes fill the same way.
-void collect_ps_statistics(const ParameterServer& ps, RunResult& r);
 
 }  // namespace racesgd

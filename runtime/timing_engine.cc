@@ -20,13 +20,13 @@ TimingEngine virtual_timing_engine() {
     in.settings.stop.updates = updates;
     in.settings.eval.every_updates = every;
     const RunResult res = run_virtual(in);
-    if (res.stop_reason != "updates" && res.stop_reason != "stalled")
+    if (res.stop_reason != StopReason::updates && res.stop_reason != StopReason::stalled)
       throw RunError("theory: the virtual-clock run of " + variant + " stopped (" +
-                     res.stop_reason + "): " + res.error);
+                     std::string(to_string(res.stop_reason)) + "): " + res.error);
     TimingRun t;
     t.updates = res.updates;
     t.last_update_time_s = res.last_update_time_s;
-    if (res.stop_reason == "stalled")
+    if (res.stop_reason == StopReason::stalled)
       t.stalled = "the virtual-clock run stalled after " + std::to_string(res.updates) +
                   " updates: " + res.error;
     if (every > 0) {

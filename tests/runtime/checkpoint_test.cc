@@ -321,7 +321,7 @@ TEST_CASE("a diverging run never checkpoints NaN weights", "[checkpoint][virtual
   b.in.checkpoint.at_end = true;
   b.in.checkpoint.save = [&](const RunCheckpoint& c) { saved.push_back(c); };
   const RunResult r = run_virtual(b.in);
-  REQUIRE(r.stop_reason == "diverged");
+  REQUIRE(r.stop_reason == StopReason::diverged);
   for (const RunCheckpoint& c : saved)
     for (const WeightsCheckpoint& v : c.weights)
       for (float x : v.w) REQUIRE(std::isfinite(x));
@@ -444,7 +444,7 @@ TEST_CASE("real clock: a checkpoint resumes on the restored weights, version and
     first = run_real(b.in);
   }
   REQUIRE(state);
-  REQUIRE(first.stop_reason == "time");
+  REQUIRE(first.stop_reason == StopReason::time);
   const RunCheckpoint decoded = decode_checkpoint(encode_checkpoint({"", *state}), "t").run;
   Setup longer;
   longer.variant = "k-async";
@@ -453,7 +453,7 @@ TEST_CASE("real clock: a checkpoint resumes on the restored weights, version and
   auto b = longer.build();
   b.in.checkpoint.resume = &decoded;
   const RunResult r = run_real(b.in);
-  CHECK(r.stop_reason == "time");
+  CHECK(r.stop_reason == StopReason::time);
   CHECK(r.updates > first.updates);  // continued from the restored version
   REQUIRE(r.curve.size() > first.curve.size());
   for (std::size_t i = 0; i < first.curve.size() - 1; ++i) {
@@ -513,7 +513,7 @@ TEST_CASE("real clock: the checkpoint at the time stop loads back (its tick is n
   auto b = s.build();
   b.in.checkpoint.at_end = true;
   b.in.checkpoint.save = [&](const RunCheckpoint& c) { state = c; };
-  REQUIRE(run_real(b.in).stop_reason == "time");
+  REQUIRE(run_real(b.in).stop_reason == StopReason::time);
   REQUIRE(state);
   CHECK(state->now == 0.1);
   CHECK(state->ticker_next_time >= state->now);

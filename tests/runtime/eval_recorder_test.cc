@@ -229,7 +229,7 @@ TEST_CASE("a signal during post-run scoring marks the run interrupted, its curve
     };
     const RunResult r = real ? run_real(in) : run_virtual(in);
     CAPTURE(real, r.error);
-    CHECK(r.stop_reason == "interrupted");
+    CHECK(r.stop_reason == StopReason::interrupted);
     CHECK_THAT(r.error, Catch::Contains("not scored") && Catch::Contains("had stopped by"));
     REQUIRE(r.curve.size() >= 2);
     for (const CurvePoint& p : r.curve) CHECK(std::isnan(p.test_error));
@@ -243,7 +243,7 @@ TEST_CASE("a run stopped by a signal is still scored", "[eval][signal][virtual]"
   std::atomic<bool> flag{true};
   in.interrupt = &flag;
   const RunResult r = run_virtual(in);
-  CHECK(r.stop_reason == "interrupted");
+  CHECK(r.stop_reason == StopReason::interrupted);
   REQUIRE(!r.curve.empty());
   for (const CurvePoint& p : r.curve) CHECK(p.test_error == Approx(2.0 / 3.0));
 }
@@ -272,7 +272,7 @@ TEST_CASE("virtual clock: a tiny --eval-every gives at most one point per update
   in.settings.stop.updates = 40;
   in.settings.eval.every_s = 1e-7;  // ~10^4 ticks between two events
   const RunResult r = run_virtual(in);
-  REQUIRE(r.stop_reason == "updates");
+  REQUIRE(r.stop_reason == StopReason::updates);
   REQUIRE(r.curve.size() >= 2);
   CHECK(r.curve.size() <= 40 + 2);
   // No two points show the same state (the final one may close the curve at the stop).
@@ -287,7 +287,7 @@ TEST_CASE("virtual clock: --time 1ns writes the start and the end, not 100 copie
   in.settings.stop.time_s = 1e-9;
   in.settings.eval.every_s = 1e-11;
   const RunResult r = run_virtual(in);
-  CHECK(r.stop_reason == "time");
+  CHECK(r.stop_reason == StopReason::time);
   REQUIRE(r.curve.size() == 2);
   CHECK(r.curve[0].time_s == 0.0);
   CHECK(r.curve[1].time_s == 1e-9);

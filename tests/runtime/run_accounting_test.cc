@@ -16,6 +16,7 @@
 #include "sgd/lr_schedule.h"
 #include "ps/parameter_server.h"
 #include "runtime/real_runtime.h"
+#include "runtime/run_log.h"
 #include "runtime/virtual_runtime.h"
 #include "tests/runtime/blobs.h"
 #include "tests/runtime/run_fixture.h"
@@ -41,7 +42,7 @@ std::uint64_t per_learner_applied(const RunResult& r) {
 
 // The summary agrees with itself: every count of applied gradients is the same number.
 void check_accounting(const RunResult& r) {
-  INFO("stop " << r.stop_reason << ": " << r.error);
+  INFO("stop " << to_string(r.stop_reason) << ": " << r.error);
   CHECK(per_learner_applied(r) == r.gradients_applied);
   CHECK(std::accumulate(r.staleness_histogram.begin(), r.staleness_histogram.end(),
                         std::uint64_t{0}) == r.gradients_applied);
@@ -155,7 +156,7 @@ TEST_CASE("real clock: resuming a checkpoint with gradients pending does not cou
   in.checkpoint.at_end = true;
   in.checkpoint.save = [&](const RunCheckpoint& c) { saved = c; };
   const RunResult first = run_real(in);
-  REQUIRE(first.stop_reason == "time");
+  REQUIRE(first.stop_reason == StopReason::time);
   REQUIRE(saved);
   REQUIRE(saved->ps.pending_count == 3);  // learners 0-2 pushed within 0.3 s
   CHECK(first.updates == 0);
@@ -166,7 +167,7 @@ TEST_CASE("real clock: resuming a checkpoint with gradients pending does not cou
   const RunCheckpoint resume_from = *saved;
   in.checkpoint.resume = &resume_from;
   const RunResult resumed = run_real(in);
-  CHECK(resumed.stop_reason == "time");
+  CHECK(resumed.stop_reason == StopReason::time);
   CHECK(resumed.updates == 0);
   CHECK(resumed.gradients_applied == 0);
   check_accounting(resumed);
@@ -182,7 +183,7 @@ TEST_CASE("every variant, both clocks: the applied-gradient counts agree, also w
       auto in = f.inputs(v, 4, 3, "exp:mean=1ms", true);
       in.settings.stop.time_s = 0.15;  // stops mid-update, gradients pending
       const RunResult r = run_on(in, real);
-      CHECK(r.stop_reason == "time");
+      CHECK(r.stop_reason == StopReason::time);
       check_accounting(r);
       const std::uint64_t K = in.settings.variant.K;
       CHECK(r.gradients_applied == K * r.updates);
@@ -203,7 +204,7 @@ TEST_CASE("divergence: the refused update counts nowhere and the curve ends at t
       in.settings.stop.updates = 1000;
       in.settings.eval.every_updates = 1;
       const RunResult r = run_on(in, real);
-      REQUIRE(r.stop_reason == "diverged");
+      REQUIRE(r.stop_reason == StopReason::diverged);
       REQUIRE(r.divergence);
       CHECK(r.divergence->update == r.updates + 1);
       check_accounting(r);
@@ -218,7 +219,7 @@ TEST_CASE("divergence: the refused update counts nowhere and the curve ends at t
       auto in = f.inputs("sync", 2, 2, "exp:mean=1ms", false);
       in.settings.stop.updates = 100;
       const RunResult r = run_on(in, real);
-      REQUIRE(r.stop_reason == "diverged");
+      REQUIRE(r.stop_reason == StopReason::diverged);
       REQUIRE(r.divergence);
       CHECK_FALSE(r.divergence->in_gradient);
       CHECK(r.divergence->update == 1);
@@ -242,7 +243,7 @@ TEST_CASE("a NaN gradient that completes an update: the refused update is not re
     auto in = f.inputs("async", 2, 1, "exp:mean=200us", false);
     in.settings.stop.updates = 100000;
     const RunResult r = run_on(in, real);
-    REQUIRE(r.stop_reason == "diverged");
+    REQUIRE(r.stop_reason == StopReason::diverged);
     REQUIRE(r.divergence);
     CHECK(r.divergence->in_gradient);
     CHECK(r.divergence->update == r.updates + 1);
@@ -289,7 +290,7 @@ TEST_CASE("a learner leaving completes the pending update: its evaluation tick a
     in.settings.eval.every_updates = 1;
     in.settings.stop.updates = 2;
     const RunResult r = run_on(in, real);
-    CHECK(r.stop_reason == "updates");
+    CHECK(r.stop_reason == StopReason::updates);
     REQUIRE(r.failures.size() == 1);
     CHECK(r.updates == 2);
     bool ticked = false;  // update 1's point, taken when it was applied (not a final one)
@@ -328,7 +329,7 @@ TEST_CASE("real clock: an update applied by a departing learner is checked again
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   };
   const RunResult r = run_real(in);
-  CHECK(r.stop_reason == "updates");
+  CHECK(r.stop_reason == StopReason::updates);
   CHECK(r.updates == 1);
   REQUIRE(r.failures.size() == 1);
   check_accounting(r);
@@ -343,7 +344,7 @@ TEST_CASE("watchdog: long legitimate delays are no stall; a hung learner is",
     in.settings.stall_timeout_s = 0.2;
     in.settings.stop.updates = 2;
     const RunResult r = run_real(in);
-    CHECK(r.stop_reason == "updates");
+    CHECK(r.stop_reason == StopReason::updates);
     CHECK(r.updates == 2);
   }
   {
@@ -353,7 +354,7 @@ TEST_CASE("watchdog: long legitimate delays are no stall; a hung learner is",
     auto in = f.inputs_with("sync", 3, 3, &hang, true);
     in.settings.stall_timeout_s = 0.3;
     const RunResult r = run_real(in);
-    CHECK(r.stop_reason == "stalled");
+    CHECK(r.stop_reason == StopReason::stalled);
     CHECK_THAT(r.error, Catch::Contains("stuck: learner(s) 2 (computing for"));
     CHECK(r.updates == 0);
   }
@@ -365,7 +366,7 @@ TEST_CASE("watchdog: long legitimate delays are no stall; a hung learner is",
     in.settings.stall_timeout_s = 0.3;
     in.settings.stop.updates = 50;
     const RunResult r = run_real(in);
-    CHECK(r.stop_reason == "updates");
+    CHECK(r.stop_reason == StopReason::updates);
     CHECK(r.updates == 50);
   }
 }
@@ -382,7 +383,7 @@ TEST_CASE("checkpoints every N updates, on both clocks", "[checkpoint][real][con
       versions.push_back(c.ps.coordinator.version);
     };
     const RunResult r = run_on(in, real);
-    CHECK(r.stop_reason == "updates");
+    CHECK(r.stop_reason == StopReason::updates);
     CHECK(versions == std::vector<Version>{5, 10, 15});
     CHECK(r.checkpoints_written == 3);
   }

@@ -164,7 +164,7 @@ TEST_CASE("a diverging run stops with a message naming the update and the learne
   auto in = f.inputs("async", 2, 1, "exp:mean=1ms", false);
   in.settings.stop.updates = 100;
   const RunResult r = run_virtual(in);
-  CHECK(r.stop_reason == "diverged");
+  CHECK(r.stop_reason == StopReason::diverged);
   CHECK_THAT(r.error, Catch::Contains("learner") && Catch::Contains("update") &&
                           Catch::Contains("NaN or Inf"));
   CHECK_FALSE(r.curve.empty());  // what was recorded before survives
@@ -175,7 +175,7 @@ TEST_CASE("a run whose learners never finish stops as stalled", "[runtime][virtu
   auto in = f.inputs("sync", 2, 2, "hang", true);
   in.settings.stop.updates = 10;
   const RunResult r = run_virtual(in);
-  CHECK(r.stop_reason == "stalled");
+  CHECK(r.stop_reason == StopReason::stalled);
   CHECK(r.updates == 0);
 }
 
@@ -189,7 +189,7 @@ TEST_CASE("real clock: every variant keeps its invariants with real threads and 
     in.settings.eval.every_updates = 20;
     const RunResult r = run_real(in);
     INFO(v);
-    CHECK(r.stop_reason == "updates");
+    CHECK(r.stop_reason == StopReason::updates);
     CHECK(r.updates == 60);
     CHECK(r.gradients_applied == in.settings.variant.K * r.updates);
     REQUIRE(r.update_log.size() == 60);
@@ -213,7 +213,7 @@ TEST_CASE("real clock: stop by time returns promptly even with long delays",
   const auto t0 = std::chrono::steady_clock::now();
   const RunResult r = run_real(in);
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  CHECK(r.stop_reason == "time");
+  CHECK(r.stop_reason == StopReason::time);
   CHECK(r.updates == 0);
   CHECK(took < 5.0);  // nobody waited out a 10 s sleep
 }
@@ -228,7 +228,7 @@ TEST_CASE("a failing learner stops the run, naming it; or leaves and the rest go
       in.settings.stop.updates = 50;
       in.settings.stop.time_s = 20;
       const RunResult r = real ? run_real(in) : run_virtual(in);
-      CHECK(r.stop_reason == "learner-failed");
+      CHECK(r.stop_reason == StopReason::learner_failed);
       CHECK_THAT(r.error, Catch::Contains("learner 1 failed") && Catch::Contains("injected fault"));
       REQUIRE(r.failures.size() == 1);
       CHECK(r.failures[0].learner == 1);
@@ -242,7 +242,7 @@ TEST_CASE("a failing learner stops the run, naming it; or leaves and the rest go
       in.settings.stop.time_s = 20;
       in.settings.continue_on_learner_failure = true;
       const RunResult r = real ? run_real(in) : run_virtual(in);
-      CHECK(r.stop_reason == "updates");
+      CHECK(r.stop_reason == StopReason::updates);
       CHECK(r.updates == 50);
       REQUIRE(r.failures.size() == 1);
       // After the failure every update averages the two learners left.
@@ -265,7 +265,7 @@ TEST_CASE("real clock: many short runs start and shut down cleanly", "[runtime][
     in.settings.record_updates = false;
     in.settings.stop.time_s = 0.001 * (1 + i % 7);
     const RunResult r = run_real(in);
-    CHECK(r.stop_reason == "time");
+    CHECK(r.stop_reason == StopReason::time);
   }
 }
 

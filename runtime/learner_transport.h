@@ -1,0 +1,64 @@
+// LearnerTransport: what the real-clock runtime needs from "the learners", wherever they
+// run -- the seam between the PS loop (RealRuntime) and the learners. Today the learners
+// are threads of this process (ThreadLearners: LearnerPool + GradientInbox); the next
+// transport puts them in MPI ranks. RealRuntime talks to its learners only through this.
+//
+// The contract, per learner w: restart(w) cancels w's minibatch in flight, if any, and has
+// it start a new one on the newest published weights under a new ticket; its gradient
+// arrives as one GradientMessage (learner, version read and a pin on it, ticket, gradient,
+// timestamps, delays); a message whose ticket is no longer current is cancelled work, to
+// be dropped. A learner whose minibatch throws reports a failure and does no more work.
+// There is no separate "cancel": the Coordinator only ever cancels a learner by
+// restarting it, and a learner that leaves (retire) has already failed.
+//
+// Cost: one virtual call per message or restart, never per gradient element.
+//
+// The virtual clock does not use this seam: its learners are simulated events in the
+// runtime's own queue (a finish time, a ticket), computed inline on the loop's thread, and
+// a checkpoint saves their streams and pins. Forcing them behind restart/receive would
+// split the event queue from the clock that orders it for no second implementation.
+//
+// Threads: every call from the PS thread, except wake() (any thread).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ps/gradient_inbox.h"
+#include "sgd/coordinator.h"
+
+namespace racesgd {
+
+class LearnerTransport {
+ public:
+  using Clock = std::chrono::steady_clock;
+  virtual ~LearnerTransport() = default;
+
+  /// Cancels learner w's minibatch in flight (if any) and has it start a new one on the
+  /// newest published weights.
+  virtual void restart(LearnerId w) = 0;
+  /// The next gradient into `out`: true; false when `deadline` passed or wake() was
+  /// called first.
+  virtual bool receive_until(GradientMessage& out, Clock::time_point deadline) = 0;
+  /// False when `m` was computed under a ticket since superseded (cancelled work).
+  virtual bool is_current(const GradientMessage& m) const = 0;
+  /// Ends a receive_until early (e.g. the target error was reached). Any thread.
+  virtual void wake() = 0;
+
+  /// Cheap check for take_failures().
+  virtual bool has_new_failures() const = 0;
+  /// The learners that failed since the last call, with what went wrong.
+  virtual std::vector<std::pair<LearnerId, std::string>> take_failures() = 0;
+  /// When learner w's gradient for its current ticket is due (start + X; the restart
+  /// time until X is drawn). For the stall watchdog, which counts lateness past it.
+  virtual Clock::time_point deadline(LearnerId w) const = 0;
+
+  /// Stops every learner and drops the messages still on their way (their pins and
+  /// buffers go home). Idempotent.
+  virtual void stop() = 0;
+};
+
+}  // namespace racesgd

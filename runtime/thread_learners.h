@@ -1,0 +1,49 @@
+// ThreadLearners: the learners as P threads of this process -- the LearnerTransport the
+// real-clock runtime uses today. Owns the learner threads (LearnerPool), the gradient
+// buffers they fill (GradientPool) and the inbox they push to (GradientInbox).
+// Constructed and driven by RealRuntime; see worker/learner_pool.h for the threads and
+// docs/concurrency.md for the memory orders.
+#pragma once
+
+#include <cstddef>
+
+#include "ps/gradient_inbox.h"
+#include "ps/gradient_pool.h"
+#include "runtime/learner_transport.h"
+#include "worker/learner_pool.h"
+
+namespace racesgd {
+
+class ThreadLearners final : public LearnerTransport {
+ public:
+  /// Starts the learner threads (each waits for its first restart). `deps.inbox` and
+  /// `deps.buffers` are ignored: the transport owns both. Allocates 2P + 2 gradient
+  /// buffers of `dim` floats (per learner one while computing and one in the inbox, plus
+  /// two spare).
+  ThreadLearners(const LearnerPoolConfig& config, LearnerPoolDeps deps, std::size_t dim);
+  ~ThreadLearners() override { stop(); }
+
+  void restart(LearnerId w) override { pool_.restart(w); }
+  bool receive_until(GradientMessage& out, Clock::time_point deadline) override {
+    return inbox_.pop_until(out, deadline);
+  }
+  bool is_current(const GradientMessage& m) const override {
+    return m.ticket == pool_.ticket(m.learner);
+  }
+  void wake() override { inbox_.wake(); }
+  bool has_new_failures() const override { return pool_.has_new_failures(); }
+  std::vector<std::pair<LearnerId, std::string>> take_failures() override {
+    return pool_.take_failures();
+  }
+  Clock::time_point deadline(LearnerId w) const override { return pool_.deadline(w); }
+  void stop() override;
+
+ private:
+  // Declaration order is destruction order reversed: the threads stop first, then queued
+  // messages give their buffers back to the pool.
+  GradientPool buffers_;
+  GradientInbox inbox_;
+  LearnerPool pool_;
+};
+
+}  // namespace racesgd
