@@ -1,5 +1,7 @@
 #include "bench/params.h"
 
+#include <regex>
+
 #include "core/error.h"
 
 namespace racesgd {
@@ -127,6 +129,16 @@ std::string flag_text(const std::vector<ParamDef>& defs, std::string_view name) 
   for (const ParamDef& d : defs)
     if (d.name == name) return flag_text(d);
   return "--" + std::string(name);
+}
+
+std::pair<std::string, std::string> upgrade_saved_param(const std::string& name,
+                                                        const std::string& value) {
+  if (name == "on-worker-failure") return {"on-learner-failure", value};
+  if (name != "delay" || value.find("faulty:") == std::string::npos) return {name, value};
+  // faulty:base=SPEC,worker=W,after=N: the key follows a comma (base comes first). No other
+  // built-in delay model has a key named worker, so only faulty's is renamed.
+  static const std::regex old_key(R"(,worker=)");
+  return {name, std::regex_replace(value, old_key, ",learner=")};
 }
 
 }  // namespace racesgd

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -50,6 +51,12 @@ class ParamValues {
   std::map<std::string, std::string> values_;
   std::set<std::string> given_;
 };
+
+/// A parameter as a checkpoint saved it, in today's names: checkpoints written before the
+/// role was renamed "learner" (docs/decisions/0003-layers.md) say on-worker-failure, and a
+/// faulty delay spec there says worker=W. Everything else is returned as it is.
+std::pair<std::string, std::string> upgrade_saved_param(const std::string& name,
+                                                        const std::string& value);
 
 /// "--name" or "-P" as the user would type it, for error messages.
 std::string flag_text(const ParamDef& def);

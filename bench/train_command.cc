@@ -37,7 +37,8 @@ ParamValues resume_values(const ParamValues& given, CheckpointFile* file) {
   ParamValues values(given.defs());
   for (const auto& [k, v] : config["params"].items()) {
     if (!v.is_string()) throw InputError(where + ": parameter '" + k + "' is not text");
-    values.set(k, v.get<std::string>());  // InputError on a parameter this racesgd lacks
+    const auto [name, value] = upgrade_saved_param(k, v.get<std::string>());
+    values.set(name, value);  // InputError on a parameter this racesgd lacks
   }
   values.set("resume", "");
   for (const char* k : {"out", "progress", "checkpoint", "checkpoint-every"})

@@ -11,6 +11,14 @@
 // There is no separate "cancel": the Coordinator only ever cancels a learner by
 // restarting it, and a learner that leaves (retire) has already failed.
 //
+// What an implementation owes the PS beyond the calls: the message's pin is a pin of the
+// PS's own VersionedWeights on the version the learner read (the ParameterServer reads
+// those weights for staleness-aware learning rates), so a transport whose learners live
+// elsewhere keeps a reference to the VersionedWeights and holds, per learner, the pin of
+// the version it sent from restart until that gradient arrives or is superseded. A
+// transport holds at most two pins per learner at once (the one in flight and the one in a
+// message not yet received): the weights' pool is sized for that (plan_real_run).
+//
 // Cost: one virtual call per message or restart, never per gradient element.
 //
 // The virtual clock does not use this seam: its learners are simulated events in the

@@ -36,7 +36,8 @@ using ProgressFn = std::function<void(const Progress&)>;
 /// hands it to `save` (which writes it); a failing save is reported on stderr and the run
 /// goes on. No checkpoint is taken of a diverged run.
 struct CheckpointHooks {
-  double every_s = 0;               // real seconds between checkpoints (0: none on a timer)
+  double every_s = 0;               // real seconds between checkpoints (0: none on a timer),
+                                    // counted from the last checkpoint of either kind
   std::uint64_t every_updates = 0;  // also each time the version reaches a multiple (0: off)
   bool at_end = false;              // one more when the run stops by its rule or a signal
   std::function<void(const RunCheckpoint&)> save;

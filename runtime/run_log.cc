@@ -4,6 +4,8 @@
 #include <exception>
 #include <utility>
 
+#include "core/check.h"
+
 namespace racesgd {
 
 CurvePoint take_curve_counters(ParameterServer& ps, double time_s, double wall_s) {
@@ -139,6 +141,7 @@ bool RunLog::learner_failed(LearnerId w, const std::string& what, double t) {
 }
 
 void RunLog::stop_on_failure() {
+  RACESGD_CHECK_MSG(!result_.failures.empty(), "stop_on_failure before learner_failed");
   const LearnerFailure& f = result_.failures.back();
   stop(StopReason::learner_failed, "learner " + std::to_string(f.learner) + " failed: " + f.what);
 }

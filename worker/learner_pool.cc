@@ -14,7 +14,7 @@ namespace racesgd {
 using Clock = std::chrono::steady_clock;
 
 LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps& deps,
-                       const ThreadStarter& start_thread)
+                         const ThreadStarter& start_thread)
     : config_(config), deps_(deps) {
   RACESGD_CHECK(deps_.weights && deps_.inbox && deps_.buffers && deps_.delay);
   RACESGD_CHECK(config_.timing_only || (deps_.model && deps_.train));
@@ -150,7 +150,7 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
         reached = true;
         break;
       }
-      // Interrupted: clear first, then look, so an ticket racing with us is not missed.
+      // Interrupted: clear first, then look, so a restart racing with us is not missed.
       slot.sleep.clear();
       if (cancelled()) break;
     }

@@ -64,7 +64,7 @@ class LearnerPool {
   /// restart(). Allocates. When a thread cannot start, stops and joins the ones already
   /// started, then rethrows.
   LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps& deps,
-             const ThreadStarter& start_thread = {});
+              const ThreadStarter& start_thread = {});
   ~LearnerPool();
   LearnerPool(const LearnerPool&) = delete;
   LearnerPool& operator=(const LearnerPool&) = delete;

@@ -193,6 +193,16 @@ expect_error "bad failure policy" "--on-learner-failure" train --on-learner-fail
 expect_error "old flag name refused" "on-worker-failure" train --on-worker-failure continue
 expect_error "old spec key refused" "unknown parameter 'worker'" \
   train --delay 'faulty:base=exp:mean=1ms,worker=2,after=3'
+# ... but a checkpoint written before the rename still resumes, its saved parameters read in
+# today's names (the fixture saved on-worker-failure=continue and faulty ...,worker=2; its
+# data path is relative to the repo root).
+(cd "$src" && "$racesgd" train --resume tests/fixtures/checkpoint-0.1 --checkpoint "$tmp/old-ck" \
+  --out "$tmp/old-resume" >/dev/null 2>"$tmp/old-resume.err")
+check "0.1 checkpoint resumes (exit 0)" test $? -eq 0
+check "0.1 checkpoint: policy in today's name" \
+  grep -q '"on-learner-failure": "continue"' "$tmp/old-resume/summary.json"
+check "0.1 checkpoint: faulty's key in today's name" \
+  grep -q 'faulty:base=exp:mean=1ms,learner=2,after=1000000' "$tmp/old-resume/summary.json"
 # SIGINT: the run stops within a second or two, writes its outputs marked interrupted, exits 1.
 interrupt_after 1.5 train "${data[@]}" --variant k-async -P 4 -K 2 --delay exp:mean=2ms --time 60s \
   --out "$tmp/sigint"
