@@ -14,7 +14,8 @@ ALLOWED = {
     "ps": {"sgd", "delay", "core"},
     "worker": {"ps", "sgd", "delay", "models", "core"},
     "runtime": {"worker", "ps", "sgd", "delay", "models", "core"},
-    "bench": {"runtime", "worker", "ps", "sgd", "delay", "models", "core"},
+    "mpi": {"runtime", "worker", "ps", "sgd", "delay", "models", "core"},
+    "bench": {"mpi", "runtime", "worker", "ps", "sgd", "delay", "models", "core"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([A-Za-z_]+)/')
 

@@ -24,6 +24,8 @@ packages=(
   # the sanitizer, fuzzing and static-analysis jobs of scripts/test.sh (clang's runtimes
   # carry ASan/TSan/UBSan and libFuzzer); strace for one CLI check
   clang-14 libclang-rt-14-dev clang-tidy-14 strace
+  # learners on other ranks (racesgd train --transport mpi; docs/scale-out.md)
+  openmpi-bin libopenmpi-dev
 )
 missing=()
 for p in "${packages[@]}"; do
