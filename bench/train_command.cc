@@ -9,6 +9,9 @@
 #include "bench/context.h"
 #include "bench/experiment.h"
 #include "bench/format.h"
+#ifdef RACESGD_HAVE_MPI
+#include "bench/mpi_train.h"
+#endif
 #include "bench/progress_line.h"
 #include "bench/report.h"
 #include "core/error.h"
@@ -80,13 +83,12 @@ void print_result(const ExperimentConfig& cfg, const RunOutput& out) {
               static_cast<unsigned long long>(r.gradients_cancelled));
 }
 
-}  // namespace
-
-int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) {
+// The train path of the PS: set-up, the run (its learners threads or, with `learners`, MPI
+// ranks), outputs.
+int train_ps(const ParamValues& given, const ParamValues& values, const ExperimentConfig& cfg,
+             const CheckpointFile& resume_file, const std::atomic<bool>* interrupt,
+             const LearnerTransportFactory& learners) {
   const bool resuming = !given.get("resume").empty();
-  CheckpointFile resume_file;
-  const ParamValues values = resuming ? resume_values(given, &resume_file) : given;
-  const ExperimentConfig cfg = parse_experiment(values);
   // Fail on an unwritable output folder now, not after a long run.
   check_writable_folder(cfg.out, "--out");
   if (!cfg.checkpoint_dir.empty()) check_writable_folder(cfg.checkpoint_dir, "--checkpoint");
@@ -116,8 +118,8 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
   ProgressLine line(cfg.progress, "train");
   if (cfg.clock == "real" && cfg.stop.target_error < 0)
     line.set_unscored_text(cfg.timing_only ? "not measured" : "scored after the run");
-  const RunOutput out =
-      run_experiment(cfg, data, line.callback(), interrupt, resuming ? &resume_file.run : nullptr);
+  const RunOutput out = run_experiment(cfg, data, line.callback(), interrupt,
+                                       resuming ? &resume_file.run : nullptr, learners);
   line.finish();
   const RunResult& r = out.result;
   try {
@@ -145,6 +147,28 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) {
+  const bool resuming = !given.get("resume").empty();
+  CheckpointFile resume_file;
+  const ParamValues values = resuming ? resume_values(given, &resume_file) : given;
+  const ExperimentConfig cfg = parse_experiment(values);
+#ifdef RACESGD_HAVE_MPI
+  if (cfg.transport == "mpi") {
+    MpiTrain mpi(cfg.P);  // every rank: InputError unless the world fits -P
+    if (!mpi.is_ps()) return mpi.run_learner(cfg);
+    try {
+      return train_ps(given, values, cfg, resume_file, interrupt, mpi.transport());
+    } catch (...) {
+      mpi.ps_setup_failed();  // the learner ranks leave too (a no-op once the run began)
+      throw;
+    }
+  }
+#endif
+  return train_ps(given, values, cfg, resume_file, interrupt, {});
 }
 
 }  // namespace racesgd
