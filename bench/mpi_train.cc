@@ -12,22 +12,33 @@
 
 namespace racesgd {
 
-MpiTrain::MpiTrain(std::size_t num_learners) : session_(std::make_unique<MpiSession>()) {
-  check_mpi_world(*session_, num_learners);
+MpiTrain::MpiTrain() : session_(std::make_unique<MpiSession>()) {}
+
+bool MpiTrain::world_fits(std::size_t num_learners) const {
+  if (is_ps()) {
+    check_mpi_world(*session_, num_learners);
+    return true;
+  }
+  try {
+    check_mpi_world(*session_, num_learners);
+    return true;
+  } catch (const InputError&) {
+    return false;
+  }
 }
 
 MpiTrain::~MpiTrain() = default;
 
 bool MpiTrain::is_ps() const { return session_->rank() == 0; }
 
-bool MpiTrain::agree(bool ok) {
+SetupVote MpiTrain::agree(bool ok) {
   agreed_ = true;
   return all_ranks_ok(*session_, ok);
 }
 
 LearnerTransportFactory MpiTrain::transport() {
   return [this](const LearnerSetup& s) -> std::unique_ptr<LearnerTransport> {
-    if (!agree(true))
+    if (!agree(true).all_ok)
       throw InputError("--transport mpi: a learner rank could not set up its run (its message is above)");
     MpiLearnersConfig c;
     c.num_learners = s.num_learners;
@@ -47,7 +58,7 @@ int MpiTrain::run_learner(const ExperimentConfig& cfg) {
   TrainTest data;
   std::unique_ptr<Model> model;
   std::unique_ptr<DelayModel> delay;
-  bool ok = true;
+  std::string error;
   try {
     bool use_cache = false;
     const EigenCacheSizes sizes = parse_eigen_cache_sizes(cfg.eigen_cache, "--eigen-cache", &use_cache);
@@ -60,10 +71,15 @@ int MpiTrain::run_learner(const ExperimentConfig& cfg) {
     ctx.num_learners = cfg.P;
     delay = make_delay_model(cfg.delay, ctx);
   } catch (const InputError& e) {
-    std::cerr << "racesgd train: rank " << rank << ": error: " << e.what() << "\n";
-    ok = false;
+    error = e.what();
   }
-  if (!agree(ok)) return kExitInputError;  // rank 0 says what went wrong, or this rank did
+  const SetupVote vote = agree(error.empty());
+  if (!vote.all_ok) {
+    // When rank 0 failed too, its message says it (the same flags fail the same way).
+    if (vote.ps_ok && !error.empty())
+      std::cerr << "racesgd train: rank " << rank << ": error: " << error << "\n";
+    return kExitInputError;
+  }
 
   LearnerRankInputs in;
   in.learner = static_cast<std::size_t>(rank - 1);

@@ -12,21 +12,22 @@
 #include <memory>
 
 #include "bench/experiment.h"
+#include "mpi/mpi_session.h"
 #include "runtime/learner_transport.h"
 
 namespace racesgd {
 
-class MpiSession;
-
 class MpiTrain {
  public:
-  /// Starts MPI; InputError on every rank unless the world is rank 0 plus one rank per
-  /// learner (world size 1: not under mpirun).
-  explicit MpiTrain(std::size_t num_learners);
+  /// Starts MPI.
+  MpiTrain();
   ~MpiTrain();
   MpiTrain(const MpiTrain&) = delete;
   MpiTrain& operator=(const MpiTrain&) = delete;
 
+  /// Whether the world is rank 0 plus one rank per learner. When not: InputError on rank 0
+  /// (world size 1: not under mpirun), false on the others (exit 2 quietly: rank 0 says why).
+  bool world_fits(std::size_t num_learners) const;
   bool is_ps() const;
   /// Rank 0: builds MpiLearners once every rank's set-up went well (InputError when a
   /// learner rank's failed: its message is on its stderr).
@@ -37,7 +38,7 @@ class MpiTrain {
   int run_learner(const ExperimentConfig& cfg);
 
  private:
-  bool agree(bool ok);
+  SetupVote agree(bool ok);
 
   std::unique_ptr<MpiSession> session_;
   bool agreed_ = false;

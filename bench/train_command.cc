@@ -158,7 +158,8 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
   const ExperimentConfig cfg = parse_experiment(values);
 #ifdef RACESGD_HAVE_MPI
   if (cfg.transport == "mpi") {
-    MpiTrain mpi(cfg.P);  // every rank: InputError unless the world fits -P
+    MpiTrain mpi;
+    if (!mpi.world_fits(cfg.P)) return kExitInputError;  // rank 0 says why
     if (!mpi.is_ps()) return mpi.run_learner(cfg);
     try {
       return train_ps(given, values, cfg, resume_file, interrupt, mpi.transport());

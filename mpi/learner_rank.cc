@@ -234,31 +234,7 @@ void LearnerRank::run() {
 void run_learner_rank(MpiSession& session, const LearnerRankInputs& in) {
   RACESGD_CHECK(in.delay && (in.timing_only || (in.model && in.train)));
   RACESGD_CHECK(session.rank() == wire::rank_of(in.learner));
-  LearnerRank(in).run();
-}
-
-void release_learner_ranks(MpiSession& session) {
-  const int n = session.size();
-  std::vector<MPI_Request> reqs;
-  for (int rank = 1; rank < n; ++rank) {
-    reqs.emplace_back();
-    check_mpi(MPI_Isend(nullptr, 0, MPI_BYTE, rank, tag(wire::Tag::stop), MPI_COMM_WORLD, &reqs.back()),
-              "MPI_Isend");
-    reqs.emplace_back();
-    check_mpi(MPI_Irecv(nullptr, 0, MPI_BYTE, rank, tag(wire::Tag::bye), MPI_COMM_WORLD, &reqs.back()),
-              "MPI_Irecv");
-  }
-  const auto give_up = Clock::now() + std::chrono::seconds(5);
-  int all = 0;
-  while (check_mpi(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &all, MPI_STATUSES_IGNORE),
-                   "MPI_Testall"),
-         !all) {
-    if (Clock::now() > give_up) {
-      session.abort_at_end(1);  // a silent rank would hang the finalize
-      return;
-    }
-    std::this_thread::sleep_for(kPoll);
-  }
+  session.run([&in] { LearnerRank(in).run(); });
 }
 
 }  // namespace racesgd

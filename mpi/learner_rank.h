@@ -38,8 +38,4 @@ struct LearnerRankInputs {
 /// message from rank 0 (the caller ends the job: a learner cannot go on alone).
 void run_learner_rank(MpiSession& session, const LearnerRankInputs& in);
 
-/// Rank 0, when it ends without a run (a bad input found only there): tells every learner
-/// rank to stop and waits (bounded) for their byes, so no rank is left waiting.
-void release_learner_ranks(MpiSession& session);
-
 }  // namespace racesgd

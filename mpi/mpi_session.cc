@@ -2,6 +2,9 @@
 
 #include <mpi.h>
 
+#include <chrono>
+#include <thread>
+
 #include "core/error.h"
 
 namespace racesgd {
@@ -70,6 +73,22 @@ void MpiSession::serve() {
   }
   if (abort_code_ != 0) MPI_Abort(MPI_COMM_WORLD, abort_code_);
   MPI_Finalize();
+}
+
+SetupVote all_ranks_ok(MpiSession& session, bool ok) {
+  int all[2] = {1, 1};
+  session.run([&] {
+    int mine[2] = {session.rank() == 0 ? int{ok} : 1, int{ok}};
+    MPI_Request q = MPI_REQUEST_NULL;
+    if (MPI_Iallreduce(mine, all, 2, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &q) != MPI_SUCCESS)
+      throw RunError("MPI_Iallreduce failed");
+    int done = 0;
+    // Polled between short sleeps: the other ranks may still be loading their data.
+    while (MPI_Test(&q, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done)
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    if (!done) throw RunError("MPI_Test failed");
+  });
+  return SetupVote{all[0] == 1, all[1] == 1};
 }
 
 void check_mpi_world(const MpiSession& session, std::size_t num_learners) {

@@ -62,6 +62,19 @@ class MpiSession {
   std::thread thread_;
 };
 
+/// How every rank's set-up went, as all_ranks_ok() learned it.
+struct SetupVote {
+  bool ps_ok = true;   // rank 0's
+  bool all_ok = true;  // every rank's
+};
+
+/// Collective: every rank calls it once, after its own set-up, with whether that went
+/// well. So a set-up that fails on some ranks (a bad file on one host, a bad flag
+/// everywhere) ends every rank cleanly with exit 2, none waiting for a peer that left;
+/// and only the ranks that need to say why do (a learner's failure matters only when
+/// rank 0's set-up went well). Any thread (runs on the communication thread).
+SetupVote all_ranks_ok(MpiSession& session, bool ok);
+
 /// Throws InputError unless the world fits `--transport mpi -P num_learners`: rank 0 and
 /// one rank per learner. Same answer on every rank, so every rank exits 2.
 void check_mpi_world(const MpiSession& session, std::size_t num_learners);
