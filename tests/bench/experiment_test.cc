@@ -78,7 +78,7 @@ TEST_CASE("CPU contention: served delays more than 10% above drawn are flagged",
   CHECK(contention_warning(r, "real").empty());
 }
 
-TEST_CASE("--transport: threads by default, mpi on the real clock of an MPI build only",
+TEST_CASE("transport: threads by default, mpi on the real clock of an MPI build only",
           "[experiment]") {
   CHECK(train_config({}).transport == "threads");
   CHECK_THROWS_WITH(train_config({{"transport", "pigeons"}}),
