@@ -52,7 +52,7 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 // and its streams, built from the first restart's seed.
 class LearnerRank {
  public:
-  LearnerRank(const LearnerRankInputs& in)
+  explicit LearnerRank(const LearnerRankInputs& in)
       : in_(in), weights_{std::vector<float>(in.dim), std::vector<float>(in.dim)}, gradient_(in.dim) {}
   void run();
 
@@ -117,8 +117,9 @@ LearnerRank::Event LearnerRank::wait_until(Clock::time_point deadline) {
 }
 
 void LearnerRank::take_restart() {
-  wait_for(weights_recv_);
+  // The header first: weights of another size would fail their receive less clearly.
   wire::check_restart(restart_in_, in_.dim, restart_.ticket);
+  wait_for(weights_recv_);
   restart_ = restart_in_;
   current_ = 1 - current_;
   if (!delay_rng_) {  // the streams of this learner, as its thread would draw them
