@@ -39,10 +39,22 @@ bool done(MPI_Request& q) {
   return flag != 0;
 }
 
-// Polls `q` between short sleeps until it completes (a send rank 0 always has a receive
-// posted for, so this ends).
+// A message above the shared-memory eager limit (4 KiB) moves in fragments, each needing
+// both sides inside MPI: right after a send or a restart header, yield between looks for
+// this long rather than sleep (sleeping made every fragment cost a poll interval).
+constexpr auto kHotWindow = std::chrono::microseconds(1000);
+
+// Polls `q` until it completes (a send rank 0 always has a receive posted for, or the
+// weights that follow a restart header, so this ends): yielding at first, then between
+// short sleeps.
 void wait_for(MPI_Request& q) {
-  while (!done(q)) std::this_thread::sleep_for(kPoll);
+  const auto hot_until = Clock::now() + kHotWindow;
+  while (!done(q)) {
+    if (Clock::now() < hot_until)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(kPoll);
+  }
 }
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -191,6 +203,7 @@ void LearnerRank::compute_and_push() {
                       tag(wire::Tag::gradient_header), MPI_COMM_WORLD, &header_send_), "MPI_Isend");
   check_mpi(MPI_Isend(gradient_.data(), static_cast<int>(gradient_.size()), MPI_FLOAT, wire::kPsRank,
                       tag(wire::Tag::gradient), MPI_COMM_WORLD, &gradient_send_), "MPI_Isend");
+  wait_for(gradient_send_);  // its fragments move only while we are inside MPI
 }
 
 // After the stop: a restart already on its way is received (rank 0's send of it must

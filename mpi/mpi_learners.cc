@@ -34,6 +34,11 @@ enum Req : int {
 // short enough for a gradient's latency, long enough not to burn a core that the PS and
 // the learner ranks share (a restart or stop from the PS ends the wait at once).
 constexpr auto kIdleWait = std::chrono::microseconds(100);
+// After anything happened the thread only yields between looks for this long: a weights
+// or gradient message above the shared-memory eager limit (4 KiB) moves in fragments, each
+// needing both sides inside MPI, and sleeping between them made every message cost
+// several idle waits.
+constexpr auto kHotWindow = std::chrono::microseconds(500);
 
 int tag(wire::Tag t) { return static_cast<int>(t); }
 
@@ -71,7 +76,7 @@ class MpiLearners::Loop {
 
   MPI_Request& req(LearnerId w, Req r) { return reqs_[w * kReqs + r]; }
   void post(LearnerId w, Req r);
-  void send_restarts();
+  int send_restarts();
   void begin_stop();
   int test_some();
   void on_complete(LearnerId w, Req r, const MPI_Status& st);
@@ -132,8 +137,9 @@ void MpiLearners::Loop::post(LearnerId w, Req r) {
 }
 
 // A learner whose ticket moved past the restart it was sent, and whose previous restart has
-// left, gets the newest weights now, straight from the pinned snapshot.
-void MpiLearners::Loop::send_restarts() {
+// left, gets the newest weights now, straight from the pinned snapshot. Returns how many.
+int MpiLearners::Loop::send_restarts() {
+  int sent = 0;
   for (LearnerId w = 0; w < P_; ++w) {
     Link& l = links_[w];
     const std::uint64_t ticket = t_.slots_[w]->ticket.load(std::memory_order_seq_cst);
@@ -149,7 +155,9 @@ void MpiLearners::Loop::send_restarts() {
     check_mpi(MPI_Isend(l.pin.weights().data(), static_cast<int>(l.pin.weights().size()), MPI_FLOAT,
                         rank, tag(wire::Tag::weights), MPI_COMM_WORLD, &req(w, kWeightsSend)),
               "MPI_Isend");
+    ++sent;
   }
+  return sent;
 }
 
 void MpiLearners::Loop::begin_stop() {
@@ -307,17 +315,24 @@ void MpiLearners::Loop::run() {
     for (Req r : {kDrewRecv, kHeaderRecv, kGradientRecv, kFailureRecv, kByeRecv}) post(w, r);
   bool stopping = false;
   Clock::time_point give_up;
+  Clock::time_point hot_until = Clock::now();
   while (true) {
     if (!stopping && t_.stop_requested_.load(std::memory_order_acquire)) {
       begin_stop();
       stopping = true;
       give_up = Clock::now() + t_.config_.stop_wait;
     }
-    if (!stopping) send_restarts();
+    const int sent = stopping ? 0 : send_restarts();
     const int done = test_some();
     check_stray();
     if (stopping && (all_said_bye() || Clock::now() > give_up)) break;
-    if (done == 0) idle();
+    if (done > 0 || sent > 0) {
+      hot_until = Clock::now() + kHotWindow;
+    } else if (Clock::now() < hot_until) {
+      std::this_thread::yield();
+    } else {
+      idle();
+    }
   }
   for (LearnerId w = 0; w < P_; ++w)
     if (!links_[w].said_bye)
