@@ -5,30 +5,11 @@
 # machine has no mpirun. Usage: mpirun_local_test.sh SOURCE_DIR
 set -uo pipefail
 script="$1/scripts/mpirun_local.sh"
-pass=0
-fail=0
+source "$1/tests/shell_checks.sh"
 ulimit -c 0
 
 # expect_usage_error "description" "text the message must contain" args...
-expect_usage_error() {
-  local what=$1 needle=$2
-  shift 2
-  local err rc
-  err=$(timeout -k 5 60 "$script" "$@" 2>&1 >/dev/null)
-  rc=$?
-  if [[ $rc -eq 2 && "$err" == *"$needle"* ]]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $what: exit $rc (want 2), message: $err (want it to contain: $needle)"
-  fi
-}
-
-check() {  # check "description" command...
-  local what=$1
-  shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what"; fi
-}
+expect_usage_error() { expect_exit2 "$1" "$2" "$script" "${@:3}"; }
 
 expect_usage_error "no arguments" "missing N, the number of ranks"
 expect_usage_error "N = 0" "N must be a positive integer, got '0'" 0 true

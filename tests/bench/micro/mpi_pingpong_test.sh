@@ -6,33 +6,17 @@
 set -uo pipefail
 pingpong=$1
 run="$2/scripts/mpirun_local.sh"
-pass=0
-fail=0
+source "$2/tests/shell_checks.sh"
 ulimit -c 0
 command -v mpirun >/dev/null 2>&1 || { echo "mpi_pingpong_test: no mpirun here: skipped"; exit 77; }
-
-check() {  # check "description" command...
-  local what=$1
-  shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what"; fi
-}
 
 # expect_error "description" "text the message must contain" RANKS args...: RANKS 1 runs the
 # program directly (an MPI singleton: it ends in a fraction of a second, where mpirun takes
 # ~2 s to end a job whose ranks exit non-zero).
 expect_error() {
-  local what=$1 needle=$2 ranks=$3
-  shift 3
-  local err rc launch=("$run" "$ranks")
-  ((ranks == 1)) && launch=()
-  err=$(timeout -k 5 60 "${launch[@]}" "$pingpong" "$@" 2>&1 >/dev/null)
-  rc=$?
-  if [[ $rc -eq 2 && "$err" == *"$needle"* ]]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $what: exit $rc (want 2), message: $err (want it to contain: $needle)"
-  fi
+  local launch=("$run" "$3")
+  (($3 == 1)) && launch=()
+  expect_exit2 "$1" "$2" "${launch[@]}" "$pingpong" "${@:4}"
 }
 
 # A table row "| d | 4d | median | min | max | GB/s |" with a positive median rate.
