@@ -43,6 +43,8 @@ enum class Poll { kTestsome, kWaitsome };
 // Larger than any parameter vector this runtime trains by three orders of magnitude, and
 // small enough that MPI's int counts and two such buffers per rank stay valid.
 constexpr long long kMaxFloats = 1LL << 28;
+// Untimed round trips per size first: the first messages between two ranks set up the
+// connection and touch the buffers' pages for the first time.
 constexpr int kWarmupTrips = 20;
 
 struct Options {
@@ -114,9 +116,9 @@ void complete(MPI_Request (&reqs)[N], MPI_Status (&status)[N], int slot, Poll po
   while (reqs[slot] != MPI_REQUEST_NULL) {
     int count = 0;  // MPI_UNDEFINED (negative) when no request is active
     if (poll == Poll::kTestsome) {
-      MPI_Testsome(N, reqs, &count, done, statuses);
+      MPI_Testsome(static_cast<int>(N), reqs, &count, done, statuses);
     } else {
-      MPI_Waitsome(N, reqs, &count, done, statuses);
+      MPI_Waitsome(static_cast<int>(N), reqs, &count, done, statuses);
     }
     for (int k = 0; k < count; ++k) status[done[k]] = statuses[k];
   }
@@ -145,6 +147,7 @@ void echo(const Options& o) {
     if (st.MPI_TAG != kPing) fail("rank 1 got unknown tag " + std::to_string(st.MPI_TAG));
     int d = 0;
     MPI_Get_count(&st, MPI_FLOAT, &d);
+    if (d < 1) fail("rank 1 got an empty ping");
     complete(reqs, status, kSend, o.poll);  // the previous pong's buffer is free again
     out[0] = in[0];
     out[static_cast<std::size_t>(d) - 1] = in[static_cast<std::size_t>(d) - 1];
