@@ -7,8 +7,7 @@ src=$2
 fx="$src/tests/fixtures"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
+source "$src/tests/shell_checks.sh"
 # A crashing racesgd fails its check by its exit code; no core dump (a sanitizer build's
 # dump takes minutes).
 ulimit -c 0
@@ -20,22 +19,11 @@ note_time() {
   last_check_end=$SECONDS
 }
 
-# expect_error "description" "text the message must contain" args...: exit 2 with that text,
-# under a 60 s timeout that also kills (an input that made racesgd spin must fail here, not
-# hang the suite).
+# expect_error "description" "text the message must contain" args...: racesgd exits 2 with
+# that text (expect_exit2, tests/shell_checks.sh).
 expect_error() {
-  local what=$1 needle=$2
-  shift 2
-  local err rc
-  err=$(timeout -k 5 60 "$racesgd" "$@" 2>&1 >/dev/null)
-  rc=$?
-  if [[ $rc -eq 2 && "$err" == *"$needle"* ]]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $what: exit $rc (want 2), message: $err (want it to contain: $needle)"
-  fi
-  note_time "$what"
+  expect_exit2 "$1" "$2" "$racesgd" "${@:3}"
+  note_time "$1"
 }
 
 expect_ok() {
