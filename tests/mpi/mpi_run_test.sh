@@ -9,6 +9,7 @@ set -uo pipefail
 racesgd=$1
 src=$2
 fx="$src/tests/fixtures"
+source "$src/tests/shell_checks.sh"
 if ! command -v mpirun >/dev/null; then
   echo "SKIP: mpirun not found (install openmpi-bin: scripts/setup.sh)"
   exit 77
@@ -16,19 +17,9 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ulimit -c 0
-pass=0
-fail=0
-check() {  # check "description" command...
-  local what=$1
-  shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what"; fi
-}
-# The flags a container needs (docs/scale-out.md); a 60 s timeout so a hang fails here.
+# scripts/mpirun_local.sh: the flags a container needs; a 60 s timeout so a hang fails here.
 mpi() {  # mpi NP racesgd-args...
-  local np=$1
-  shift
-  timeout -k 5 60 mpirun --allow-run-as-root --oversubscribe -np "$np" --mca btl self,vader,tcp \
-    --mca btl_vader_single_copy_mechanism none --mca mpi_yield_when_idle 1 "$racesgd" "$@"
+  timeout -k 5 60 "$src/scripts/mpirun_local.sh" "$1" "$racesgd" "${@:2}"
 }
 data=(--data "$fx/mnist100-images-idx3-ubyte" --test-fraction 0.2 --batch 10 --progress off)
 # Learner w's minibatch takes 20 ms x (1, 1.5, 3, 5): in a round of the sync family the
@@ -125,17 +116,13 @@ assert at == first['updates'] and s['updates'] == $total and s['config']['transp
 assert s['gradients_applied'] == 2 * ($total - at) + first['gradients_applied'], s['gradients_applied']"
 
 # A bad world: exit 2 with the message, on every rank.
-err=$(timeout 60 "$racesgd" train "${data[@]}" --transport mpi -P 4 --updates 5 --out "$tmp/alone" 2>&1 >/dev/null)
-rc=$?
-check "world size 1: exit 2 with 'run it under mpirun'" \
-  bash -c "[[ $rc -eq 2 && '$err' == *'MPI world size 1'*'run it under mpirun'* ]]"
-err=$(mpi 3 train "${data[@]}" --transport mpi -P 4 --updates 5 --out "$tmp/mismatch" 2>&1 >/dev/null)
-rc=$?
-check "-P 4 with 3 ranks: exit 2 naming both" \
-  bash -c "[[ $rc -eq 2 && '$err' == *'-P: 4 learners, but mpirun started 3 ranks'* ]]"
-err=$(timeout 60 "$racesgd" train "${data[@]}" --transport mpi --clock virtual --updates 5 --out "$tmp/v" 2>&1 >/dev/null)
-rc=$?
-check "--transport mpi --clock virtual: exit 2" bash -c "[[ $rc -eq 2 && '$err' == *'real clock only'* ]]"
+expect_exit2 "world size 1" "MPI world size 1); run it under mpirun" \
+  "$racesgd" train "${data[@]}" --transport mpi -P 4 --updates 5 --out "$tmp/alone"
+expect_exit2 "-P 4 with 3 ranks: names both" "-P: 4 learners, but mpirun started 3 ranks" \
+  "$src/scripts/mpirun_local.sh" 3 "$racesgd" train "${data[@]}" --transport mpi -P 4 --updates 5 \
+  --out "$tmp/mismatch"
+expect_exit2 "--transport mpi --clock virtual" "--transport mpi: runs on the real clock only" \
+  "$racesgd" train "${data[@]}" --transport mpi --clock virtual --updates 5 --out "$tmp/v"
 
 # A learner rank that never pushes (learner 2's trace ends after one minibatch: it then
 # draws +infinity) is named by the stall watchdog; exit 1, outputs written.
