@@ -199,8 +199,11 @@ double time_to_error(const std::vector<CurvePoint>& curve, double target) {
 }
 
 bool allowed_with_resume(const std::string& param) {
+  // Where the learners run does not shape the run either: a real-clock resume restarts
+  // every learner on the saved weights with new streams, threads or MPI ranks alike (so a
+  // run whose learner rank died can go on over threads).
   return param == "resume" || param == "out" || param == "progress" || param == "checkpoint" ||
-         param == "checkpoint-every";
+         param == "checkpoint-every" || param == "transport";
 }
 
 std::string checkpoint_config(const ExperimentConfig& cfg, const PreparedData& data) {

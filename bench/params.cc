@@ -49,7 +49,7 @@ const std::vector<ParamDef>& train_params() {
       // Checkpoints
       {"checkpoint", "", "", "DIR", "write checkpoints (DIR/checkpoint.rsgd, atomically) during the run and at its end", "Checkpoints"},
       {"checkpoint-every", "", "10s", "duration > 0", "real time between checkpoints (with --checkpoint)", "Checkpoints"},
-      {"resume", "", "", "DIR", "continue the run checkpointed in DIR with the settings saved there; only --out, --progress, --checkpoint and --checkpoint-every may be given with it", "Checkpoints"},
+      {"resume", "", "", "DIR", "continue the run checkpointed in DIR with the settings saved there; only --out, --progress, --checkpoint, --checkpoint-every and --transport may be given with it", "Checkpoints"},
       // Output
       {"out", "", "runs/train", "DIR", "output folder (curve.csv, summary.json)", "Output"},
       {"progress", "", "auto", "auto|on|off", "live progress line (auto: when stderr is a terminal)", "Output"},

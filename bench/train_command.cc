@@ -30,8 +30,8 @@ ParamValues resume_values(const ParamValues& given, CheckpointFile* file) {
     if (given.given(d.name) && !allowed_with_resume(d.name))
       throw InputError(flag_text(d) +
                        ": cannot be given with --resume (the run continues with the settings "
-                       "saved in its checkpoint; only --out, --progress, --checkpoint and "
-                       "--checkpoint-every may be given)");
+                       "saved in its checkpoint; only --out, --progress, --checkpoint, "
+                       "--checkpoint-every and --transport may be given)");
   *file = read_checkpoint(given.get("resume"));
   const std::string where = "checkpoint '" + checkpoint_path(given.get("resume")).string() + "'";
   nlohmann::json config = nlohmann::json::parse(file->config, nullptr, false);
@@ -44,7 +44,7 @@ ParamValues resume_values(const ParamValues& given, CheckpointFile* file) {
     values.set(name, value);  // InputError on a parameter this racesgd lacks
   }
   values.set("resume", "");
-  for (const char* k : {"out", "progress", "checkpoint", "checkpoint-every"})
+  for (const char* k : {"out", "progress", "checkpoint", "checkpoint-every", "transport"})
     if (given.given(k)) values.set(k, given.get(k));
   return values;
 }

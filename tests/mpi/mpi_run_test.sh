@@ -107,6 +107,7 @@ check "interrupted MPI run: exit 1" test $? -eq 1
 check "interrupted MPI run: stopped by the signal, before $total updates" /usr/bin/python3 -c "
 import json; s = json.load(open('$tmp/res1/summary.json'))
 assert s['stop_reason'] == 'interrupted' and 0 < s['updates'] < $total, (s['stop_reason'], s['updates'])"
+cp -r "$tmp/ckpt" "$tmp/ckpt-copy"  # the resumed run writes its own end into ckpt
 mpi 5 train --resume "$tmp/ckpt" --out "$tmp/res2" >/dev/null 2>"$tmp/res2.err"
 check "resumed over MPI: exit 0" test $? -eq 0 || cat "$tmp/res2.err"
 check "resumed over MPI: from the checkpoint's update to $total, over MPI" /usr/bin/python3 -c "
@@ -114,6 +115,15 @@ import json, re; s = json.load(open('$tmp/res2/summary.json')); first = json.loa
 at = int(re.search(r'at update (\d+)', open('$tmp/res2.err').read()).group(1))
 assert at == first['updates'] and s['updates'] == $total and s['config']['transport'] == 'mpi', (at, first['updates'], s['updates'])
 assert s['gradients_applied'] == 2 * ($total - at) + first['gradients_applied'], s['gradients_applied']"
+
+# ... and over threads: where the learners run may change with --resume.
+"$racesgd" train --resume "$tmp/ckpt-copy" --transport threads --checkpoint "$tmp/ckpt3" \
+  --out "$tmp/res3" >/dev/null 2>"$tmp/res3.err"
+check "MPI checkpoint resumed over threads: exit 0" test $? -eq 0 || cat "$tmp/res3.err"
+check "MPI checkpoint resumed over threads: from its update to $total, over threads" /usr/bin/python3 -c "
+import json, re; s = json.load(open('$tmp/res3/summary.json')); first = json.load(open('$tmp/res1/summary.json'))
+at = int(re.search(r'at update (\d+)', open('$tmp/res3.err').read()).group(1))
+assert at == first['updates'] and s['updates'] == $total and s['config']['transport'] == 'threads', (at, s['updates'])"
 
 # A bad world: exit 2 with the message, on every rank.
 expect_exit2 "world size 1" "MPI world size 1); run it under mpirun" \
