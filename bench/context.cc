@@ -43,8 +43,13 @@ std::string debug_build_warning() {
 }
 
 std::string version_text() {
+#ifdef RACESGD_HAVE_MPI
+  const char* mpi = "with MPI";  // --transport mpi
+#else
+  const char* mpi = "without MPI";
+#endif
   return std::string("racesgd ") + RACESGD_VERSION + " (git " + RACESGD_GIT_SHA + ", " +
-         RACESGD_BUILD_TYPE + " build)";
+         RACESGD_BUILD_TYPE + " build, " + mpi + ")";
 }
 
 nlohmann::json run_context() {

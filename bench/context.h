@@ -10,7 +10,7 @@ namespace racesgd {
 
 nlohmann::json run_context();
 
-/// "racesgd 0.1.0 (git 0123456789ab, Release build)": `racesgd --version`.
+/// "racesgd 0.1.0 (git 0123456789ab, Release build, with MPI)": `racesgd --version`.
 std::string version_text();
 
 /// Non-empty on a build without optimisation (Debug or assertions on): print it with

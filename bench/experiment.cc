@@ -24,6 +24,12 @@
 namespace racesgd {
 namespace {
 
+#ifdef RACESGD_HAVE_MPI
+constexpr bool kBuiltWithMpi = true;
+#else
+constexpr bool kBuiltWithMpi = false;
+#endif
+
 std::size_t to_size(const ParamValues& v, const std::string& name, long long min) {
   const std::string flag = flag_text(v.defs(), name);
   const long long x = parse_int(v.get(name), flag);
@@ -89,6 +95,16 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   make_lr_schedule(c.lr_schedule, c.lr, c.lr_decay);  // validates
   c.clock = one_of(v, "clock", {"real", "virtual"});
   c.timing_only = v.flag("timing-only");
+  // Race parameters have no --transport: their learners are threads.
+  if (v.has("transport")) c.transport = one_of(v, "transport", {"threads", "mpi"});
+  if (c.transport == "mpi") {
+    if (!kBuiltWithMpi)
+      throw InputError("--transport mpi: this racesgd was built without MPI (install libopenmpi-dev "
+                       "and build again; --transport threads runs the learners as threads)");
+    if (c.clock == "virtual")
+      throw InputError("--transport mpi: runs on the real clock only (the virtual clock simulates "
+                       "its learners; drop --clock virtual or --transport mpi)");
+  }
 
   if (!v.get("time").empty()) {
     c.stop.time_s = parse_duration_seconds(v.get("time"), "--time");
@@ -183,8 +199,11 @@ double time_to_error(const std::vector<CurvePoint>& curve, double target) {
 }
 
 bool allowed_with_resume(const std::string& param) {
+  // Where the learners run does not shape the run either: a real-clock resume restarts
+  // every learner on the saved weights with new streams, threads or MPI ranks alike (so a
+  // run whose learner rank died can go on over threads).
   return param == "resume" || param == "out" || param == "progress" || param == "checkpoint" ||
-         param == "checkpoint-every";
+         param == "checkpoint-every" || param == "transport";
 }
 
 std::string checkpoint_config(const ExperimentConfig& cfg, const PreparedData& data) {
@@ -200,7 +219,7 @@ std::string checkpoint_config(const ExperimentConfig& cfg, const PreparedData& d
 
 RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
                          const ProgressFn& progress, const std::atomic<bool>* interrupt,
-                         const RunCheckpoint* resume) {
+                         const RunCheckpoint* resume, const LearnerTransportFactory& learners) {
   bool use_cache = false;
   const EigenCacheSizes sizes = parse_eigen_cache_sizes(cfg.eigen_cache, "--eigen-cache", &use_cache);
   if (use_cache) apply_eigen_cache_sizes(sizes);
@@ -239,6 +258,7 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   in.settings.stall_timeout_s = cfg.stall_timeout_s;
   in.progress = progress;
   in.interrupt = interrupt;
+  in.learners = learners;
 
   RunOutput out;
   in.checkpoint.resume = resume;

@@ -30,6 +30,7 @@ struct ExperimentConfig {
   std::string lr_schedule = "constant";
   std::string lr_decay = "none";
   std::string clock = "real";  // real | virtual
+  std::string transport = "threads";  // threads | mpi (real clock): where the learners run
   StopRule stop;
   std::string eval_every = "auto";
   std::size_t eval_train_samples = 10000;
@@ -70,9 +71,11 @@ struct RunOutput {
 /// before anything starts. With cfg.checkpoint_dir set, writes checkpoints there (their
 /// config text is checkpoint_config(cfg, data)). `resume`: continue that state (a
 /// checkpoint of a run with this very config; the runtime rejects one that does not fit).
+/// `learners`: where a real-clock run's learners are (empty: threads of this process).
 RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
                          const ProgressFn& progress, const std::atomic<bool>* interrupt,
-                         const RunCheckpoint* resume = nullptr);
+                         const RunCheckpoint* resume = nullptr,
+                         const LearnerTransportFactory& learners = {});
 
 /// The configuration text a checkpoint stores: every parameter (with --resume cleared)
 /// and a fingerprint of the data, as JSON.

@@ -34,6 +34,7 @@ const std::vector<ParamDef>& train_params() {
       {"lr-decay", "", "none", "none|step:every=N[s],factor=F", "step decay, in updates or run time", "Variant"},
       // Run
       {"clock", "", "real", "real|virtual", "real threads and sleeps, or the discrete-event virtual clock", "Run"},
+      {"transport", "", "threads", "threads|mpi", "where the learners of a real-clock run are: threads of this process, or MPI ranks (mpirun -np P+1 racesgd train --transport mpi ...: rank 0 is the PS, ranks 1..P the learners; docs/scale-out.md)", "Run"},
       {"time", "", "", "duration", "stop after this much run time (default 30s when no other limit is given)", "Run"},
       {"updates", "", "", ">= 1", "stop after this many updates", "Run"},
       {"target-error", "", "", "[0, 1]", "stop once the test error reaches this (alone, without --time or --updates: at most 600s of run time)", "Run"},
@@ -48,7 +49,7 @@ const std::vector<ParamDef>& train_params() {
       // Checkpoints
       {"checkpoint", "", "", "DIR", "write checkpoints (DIR/checkpoint.rsgd, atomically) during the run and at its end", "Checkpoints"},
       {"checkpoint-every", "", "10s", "duration > 0", "real time between checkpoints (with --checkpoint)", "Checkpoints"},
-      {"resume", "", "", "DIR", "continue the run checkpointed in DIR with the settings saved there; only --out, --progress, --checkpoint and --checkpoint-every may be given with it", "Checkpoints"},
+      {"resume", "", "", "DIR", "continue the run checkpointed in DIR with the settings saved there; only --out, --progress, --checkpoint, --checkpoint-every and --transport may be given with it", "Checkpoints"},
       // Output
       {"out", "", "runs/train", "DIR", "output folder (curve.csv, summary.json)", "Output"},
       {"progress", "", "auto", "auto|on|off", "live progress line (auto: when stderr is a terminal)", "Output"},
@@ -67,7 +68,8 @@ const std::vector<ParamDef>& race_params() {
     d.push_back({"plot", "", "true", "", "draw error_vs_time.png/.svg with /usr/bin/python3 + matplotlib (--no-plot: only the CSV and JSON files)", "Race", true});
     d.push_back({"title", "", "", "TEXT", "plot title", "Race"});
     for (ParamDef p : train_params()) {
-      if (p.name == "variant" || p.group == "Checkpoints") continue;  // train only
+      // train only: a race runs its learners as threads
+      if (p.name == "variant" || p.name == "transport" || p.group == "Checkpoints") continue;
       if (p.name == "out") p.default_value = "runs/race";
       if (p.name == "time") p.help = "run time of each run (default 12s when no other limit is given)";
       d.push_back(p);

@@ -41,6 +41,8 @@ class ParamValues {
   void set(const std::string& name, const std::string& value);
   const std::string& get(const std::string& name) const;
   bool given(const std::string& name) const { return given_.count(name) != 0; }
+  /// Whether this command has the parameter at all.
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
   bool flag(const std::string& name) const;
   /// {name: value} for every parameter, for output files.
   nlohmann::json to_json() const;

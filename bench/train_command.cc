@@ -9,6 +9,9 @@
 #include "bench/context.h"
 #include "bench/experiment.h"
 #include "bench/format.h"
+#ifdef RACESGD_HAVE_MPI
+#include "bench/mpi_train.h"
+#endif
 #include "bench/progress_line.h"
 #include "bench/report.h"
 #include "core/error.h"
@@ -27,8 +30,8 @@ ParamValues resume_values(const ParamValues& given, CheckpointFile* file) {
     if (given.given(d.name) && !allowed_with_resume(d.name))
       throw InputError(flag_text(d) +
                        ": cannot be given with --resume (the run continues with the settings "
-                       "saved in its checkpoint; only --out, --progress, --checkpoint and "
-                       "--checkpoint-every may be given)");
+                       "saved in its checkpoint; only --out, --progress, --checkpoint, "
+                       "--checkpoint-every and --transport may be given)");
   *file = read_checkpoint(given.get("resume"));
   const std::string where = "checkpoint '" + checkpoint_path(given.get("resume")).string() + "'";
   nlohmann::json config = nlohmann::json::parse(file->config, nullptr, false);
@@ -41,7 +44,7 @@ ParamValues resume_values(const ParamValues& given, CheckpointFile* file) {
     values.set(name, value);  // InputError on a parameter this racesgd lacks
   }
   values.set("resume", "");
-  for (const char* k : {"out", "progress", "checkpoint", "checkpoint-every"})
+  for (const char* k : {"out", "progress", "checkpoint", "checkpoint-every", "transport"})
     if (given.given(k)) values.set(k, given.get(k));
   return values;
 }
@@ -80,13 +83,12 @@ void print_result(const ExperimentConfig& cfg, const RunOutput& out) {
               static_cast<unsigned long long>(r.gradients_cancelled));
 }
 
-}  // namespace
-
-int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) {
+// The train path of the PS: set-up, the run (its learners threads or, with `learners`, MPI
+// ranks), outputs.
+int train_ps(const ParamValues& given, const ParamValues& values, const ExperimentConfig& cfg,
+             const CheckpointFile& resume_file, const std::atomic<bool>* interrupt,
+             const LearnerTransportFactory& learners) {
   const bool resuming = !given.get("resume").empty();
-  CheckpointFile resume_file;
-  const ParamValues values = resuming ? resume_values(given, &resume_file) : given;
-  const ExperimentConfig cfg = parse_experiment(values);
   // Fail on an unwritable output folder now, not after a long run.
   check_writable_folder(cfg.out, "--out");
   if (!cfg.checkpoint_dir.empty()) check_writable_folder(cfg.checkpoint_dir, "--checkpoint");
@@ -116,8 +118,8 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
   ProgressLine line(cfg.progress, "train");
   if (cfg.clock == "real" && cfg.stop.target_error < 0)
     line.set_unscored_text(cfg.timing_only ? "not measured" : "scored after the run");
-  const RunOutput out =
-      run_experiment(cfg, data, line.callback(), interrupt, resuming ? &resume_file.run : nullptr);
+  const RunOutput out = run_experiment(cfg, data, line.callback(), interrupt,
+                                       resuming ? &resume_file.run : nullptr, learners);
   line.finish();
   const RunResult& r = out.result;
   try {
@@ -145,6 +147,29 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) {
+  const bool resuming = !given.get("resume").empty();
+  CheckpointFile resume_file;
+  const ParamValues values = resuming ? resume_values(given, &resume_file) : given;
+  const ExperimentConfig cfg = parse_experiment(values);
+#ifdef RACESGD_HAVE_MPI
+  if (cfg.transport == "mpi") {
+    MpiTrain mpi;
+    if (!mpi.world_fits(cfg.P)) return kExitInputError;  // rank 0 says why
+    if (!mpi.is_ps()) return mpi.run_learner(cfg);
+    try {
+      return train_ps(given, values, cfg, resume_file, interrupt, mpi.transport());
+    } catch (...) {
+      mpi.ps_setup_failed();  // the learner ranks leave too (a no-op once the run began)
+      throw;
+    }
+  }
+#endif
+  return train_ps(given, values, cfg, resume_file, interrupt, {});
 }
 
 }  // namespace racesgd

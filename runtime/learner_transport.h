@@ -31,11 +31,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ps/gradient_inbox.h"
+#include "ps/versioned_weights.h"
 #include "sgd/coordinator.h"
 
 namespace racesgd {
@@ -68,5 +71,21 @@ class LearnerTransport {
   /// buffers go home). Idempotent.
   virtual void stop() = 0;
 };
+
+/// What RealRuntime hands a transport it builds: the PS's weights (the transport pins
+/// them) and what the learners need that only the runtime knows.
+struct LearnerSetup {
+  VersionedWeights* weights = nullptr;
+  std::size_t num_learners = 0;
+  /// Seeds the learners' delay and minibatch streams: the run seed, or on a resumed run
+  /// one derived from it and the resumed version (streams are not saved).
+  std::uint64_t stream_seed = 0;
+  LearnerTransport::Clock::time_point t0;  // the run clock's zero
+};
+
+/// Builds the learners of a real-clock run (RunInputs::learners); empty: threads of this
+/// process (ThreadLearners). Called once, on the PS thread, after the weights exist.
+using LearnerTransportFactory =
+    std::function<std::unique_ptr<LearnerTransport>(const LearnerSetup&)>;
 
 }  // namespace racesgd

@@ -152,8 +152,12 @@ RealRuntime::RealRuntime(const RunInputs& in)
   wc.delay_after_compute = s_.delay_after_compute;
   wc.timing_only = s_.timing_only;
   wc.t0 = t0_;
-  LearnerPoolDeps deps{&weights_, nullptr, nullptr, in.delay, in.model, in.train};
-  learners_ = std::make_unique<ThreadLearners>(wc, deps, weights_.dim());
+  if (in.learners) {
+    learners_ = in.learners(LearnerSetup{&weights_, wc.num_learners, wc.seed, t0_});
+  } else {
+    LearnerPoolDeps deps{&weights_, nullptr, nullptr, in.delay, in.model, in.train};
+    learners_ = std::make_unique<ThreadLearners>(wc, deps, weights_.dim());
+  }
   if (s_.stop.target_error >= 0 && !s_.timing_only)
     evaluator_.emplace([this](std::stop_token st) { evaluate(st); });
 }

@@ -1,9 +1,10 @@
 // RealRuntime: the multi-threaded run on the real (steady) clock. The calling thread is
 // the parameter server: it receives gradients from the learners, asks the ParameterServer
 // (and so the Coordinator) what to do, publishes new versions and restarts learners. It
-// reaches the learners only through a LearnerTransport (runtime/learner_transport.h);
-// today P learner threads (ThreadLearners over LearnerPool) compute real gradients and
-// serve real injected delays. What the run keeps (curve, tallies, checkpoints, result) is
+// reaches the learners only through a LearnerTransport (runtime/learner_transport.h): by
+// default P learner threads (ThreadLearners over LearnerPool), or whatever
+// RunInputs::learners builds (MPI ranks: mpi/mpi_learners.h); either computes real
+// gradients and serves real injected delays. What the run keeps (curve, tallies, checkpoints, result) is
 // its RunLog (runtime/run_log.h), shared with the virtual clock.
 //
 // Threads: P learners (joined before run_real returns) and, with a target error, one

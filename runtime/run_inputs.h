@@ -15,6 +15,7 @@
 #include "models/model.h"
 #include "runtime/checkpoint.h"
 #include "runtime/eval_recorder.h"
+#include "runtime/learner_transport.h"
 #include "sgd/lr_schedule.h"
 #include "runtime/run_types.h"
 #include "delay/delay_model.h"
@@ -55,6 +56,7 @@ struct RunInputs {
   ProgressFn progress;               // optional, called a few times per second of real time
   const std::atomic<bool>* interrupt = nullptr;  // optional: set (e.g. by SIGINT) to stop early
   CheckpointHooks checkpoint;
+  LearnerTransportFactory learners;  // real clock: where the learners run (empty: threads)
 };
 
 /// Throws InputError when `in` lacks what a run on `clock` ("real", "virtual") needs.

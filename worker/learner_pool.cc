@@ -90,7 +90,7 @@ void LearnerPool::run(std::stop_token st, std::size_t w) {
 
 void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
   Slot& slot = *slots_[w];
-  Rng delay_rng(derive_seed(config_.seed, w, StreamPurpose::kDelays));
+  Rng delay_rng = learner_delay_stream(config_.seed, w);
   std::optional<GradientTask> task;
   if (!config_.timing_only) task.emplace(*deps_.model, *deps_.train, config_.batch, config_.seed, w);
   auto seconds = [&](Clock::time_point t) {

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/rng.h"
 #include "models/dataset.h"
 #include "models/model.h"
 #include "ps/gradient_inbox.h"
@@ -42,6 +43,13 @@ struct LearnerPoolConfig {
   bool timing_only = false;          // no gradient computation
   std::chrono::steady_clock::time_point t0;  // the run clock's zero
 };
+
+/// Learner w's stream of straggler delays in a run seeded `seed`; its minibatches come from
+/// GradientTask's own stream. Every learner, thread or MPI rank, draws from these, so a seed
+/// (or a delay trace) gives each learner the same X sequence on either transport.
+inline Rng learner_delay_stream(std::uint64_t seed, std::size_t learner) {
+  return Rng(derive_seed(seed, learner, StreamPurpose::kDelays));
+}
 
 /// Starts one learner thread running `body`. Production uses std::jthread; a test injects
 /// a starter that throws on the N-th call, which is the only way to make a thread fail to

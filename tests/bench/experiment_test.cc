@@ -77,3 +77,23 @@ TEST_CASE("CPU contention: served delays more than 10% above drawn are flagged",
   r.delay_drawn_mean_s = 0;  // no delays drawn (const:value=0)
   CHECK(contention_warning(r, "real").empty());
 }
+
+TEST_CASE("transport: threads by default, mpi on the real clock of an MPI build only",
+          "[experiment]") {
+  CHECK(train_config({}).transport == "threads");
+  CHECK_THROWS_WITH(train_config({{"transport", "pigeons"}}),
+                    Catch::Contains("--transport") && Catch::Contains("threads, mpi"));
+#ifdef RACESGD_HAVE_MPI
+  CHECK(train_config({{"transport", "mpi"}}).transport == "mpi");
+  CHECK(train_config({{"transport", "mpi"}}).raw["transport"] == "mpi");  // in the outputs' config
+  CHECK_THROWS_WITH(train_config({{"transport", "mpi"}, {"clock", "virtual"}}),
+                    Catch::Contains("--transport mpi: runs on the real clock only"));
+#else
+  CHECK_THROWS_WITH(train_config({{"transport", "mpi"}}),
+                    Catch::Contains("this racesgd was built without MPI"));
+#endif
+  // A race's learners are threads: it has no --transport.
+  bool race_has_transport = false;
+  for (const ParamDef& d : race_params()) race_has_transport |= d.name == "transport";
+  CHECK_FALSE(race_has_transport);
+}

@@ -1,0 +1,41 @@
+// The loop of an MPI learner rank (rank w + 1 is learner w), as a learner thread does it
+// (worker/learner_pool.cc): wait for a restart (header + weights from rank 0); draw X from
+// the learner's own delay stream and the minibatch from its own batch stream (the threads'
+// streams, so a seed or a trace gives the same draws); report X (the PS's stall watchdog);
+// compute the gradient on this rank's copy of the data; wait until start + X (or X after
+// the compute with delay_after_compute); push header + gradient. The wait polls MPI between
+// short sleeps, never spinning (many ranks share few cores), so a restart or a stop ends
+// it at once. A minibatch that throws sends its text and the rank waits for the stop.
+// Times travel as durations: each rank has its own clock; "start" is when the weights
+// arrived here.
+//
+// Threads: runs on the session's communication thread (MpiSession::run), which makes all
+// of its MPI calls.
+#pragma once
+
+#include <cstddef>
+
+#include "delay/delay_model.h"
+#include "models/dataset.h"
+#include "models/model.h"
+
+namespace racesgd {
+
+class MpiSession;
+
+struct LearnerRankInputs {
+  std::size_t learner = 0;
+  std::size_t dim = 0;                 // the model's parameters (1 with timing_only)
+  std::size_t batch = 64;
+  bool delay_after_compute = false;
+  bool timing_only = false;
+  DelayModel* delay = nullptr;         // sampled with this learner's index
+  const Model* model = nullptr;        // null with timing_only
+  const Dataset* train = nullptr;      // null with timing_only
+};
+
+/// Learner rank `session.rank()` until rank 0 says stop; then bye. RunError on a bad
+/// message from rank 0 (the caller ends the job: a learner cannot go on alone).
+void run_learner_rank(MpiSession& session, const LearnerRankInputs& in);
+
+}  // namespace racesgd
