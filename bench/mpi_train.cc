@@ -6,6 +6,7 @@
 #include "delay/delay_model.h"
 #include "models/eigen_setup.h"
 #include "models/model_registry.h"
+#include "mpi/clock_sync.h"
 #include "mpi/learner_rank.h"
 #include "mpi/mpi_learners.h"
 #include "mpi/mpi_session.h"
@@ -40,6 +41,7 @@ LearnerTransportFactory MpiTrain::transport() {
   return [this](const LearnerSetup& s) -> std::unique_ptr<LearnerTransport> {
     if (!agree(true).all_ok)
       throw InputError("--transport mpi: a learner rank could not set up its run (its message is above)");
+    sync_clock_with_ps(*session_);
     MpiLearnersConfig c;
     c.num_learners = s.num_learners;
     c.stream_seed = s.stream_seed;
@@ -90,6 +92,7 @@ int MpiTrain::run_learner(const ExperimentConfig& cfg) {
   in.delay = delay.get();
   in.model = model.get();
   in.train = cfg.timing_only ? nullptr : &data.train;
+  in.ps_clock_offset_ns = sync_clock_with_ps(*session_);
   try {
     run_learner_rank(*session_, in);
   } catch (const RunError&) {

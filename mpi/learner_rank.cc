@@ -74,6 +74,7 @@ class LearnerRank {
   Event wait_until(Clock::time_point deadline);
   bool restart_arrived();
   void take_restart();
+  Clock::time_point start_time() const;
   void compute_and_push();
   void send_drew(double x, double due_in_s);
   void send_failure(const std::string& what);
@@ -162,10 +163,20 @@ void LearnerRank::send_failure(const std::string& what) {
             "MPI_Isend");
 }
 
+// When the PS restarted us, on our clock: X counts from there, as a learner thread's does
+// from LearnerPool's restarted_at, so the weights' delivery is inside X, not added to it.
+// Never later than now (the offset is only known to half a round trip).
+Clock::time_point LearnerRank::start_time() const {
+  const Clock::time_point now = Clock::now();
+  const auto ours = std::chrono::nanoseconds(restart_.ps_restart_ns - in_.ps_clock_offset_ns);
+  const Clock::time_point start{std::chrono::duration_cast<Clock::duration>(ours)};
+  return std::min(start, now);
+}
+
 // One minibatch for the restart in hand; returns early (nothing pushed) when a restart or
 // the stop arrives first.
 void LearnerRank::compute_and_push() {
-  const Clock::time_point start = Clock::now();  // the weights arrived
+  const Clock::time_point start = start_time();
   double x = 0;
   try {
     x = in_.delay->sample(in_.learner, *delay_rng_);

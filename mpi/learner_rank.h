@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "delay/delay_model.h"
 #include "models/dataset.h"
@@ -32,6 +33,7 @@ struct LearnerRankInputs {
   DelayModel* delay = nullptr;         // sampled with this learner's index
   const Model* model = nullptr;        // null with timing_only
   const Dataset* train = nullptr;      // null with timing_only
+  std::int64_t ps_clock_offset_ns = 0; // rank 0's steady clock minus ours (mpi/clock_sync.h)
 };
 
 /// Learner rank `session.rank()` until rank 0 says stop; then bye. RunError on a bad

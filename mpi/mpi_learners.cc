@@ -149,7 +149,12 @@ int MpiLearners::Loop::send_restarts() {
       continue;
     l.pin = t_.weights_.pin_latest();  // the superseded pin goes home here
     l.sent = wire::Sent{ticket, l.pin.version()};
-    l.restart_out = wire::RestartHeader{ticket, l.sent.version, t_.config_.stream_seed, l.pin.weights().size()};
+    // The restart time read after the ticket: that of this ticket, or of a newer one whose
+    // send waits for this one (its learner then starts a little early: never late).
+    const std::int64_t restarted_at = t_.slots_[w]->restarted_at.load(std::memory_order_relaxed);
+    l.restart_out = wire::RestartHeader{
+        ticket, l.sent.version, t_.config_.stream_seed, l.pin.weights().size(),
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::duration(restarted_at)).count()};
     const int rank = wire::rank_of(w);
     check_mpi(MPI_Isend(&l.restart_out, sizeof l.restart_out, MPI_BYTE, rank,
                         tag(wire::Tag::restart), MPI_COMM_WORLD, &req(w, kRestartSend)), "MPI_Isend");

@@ -11,7 +11,7 @@ namespace {
 }  // namespace
 
 Tag tag_from_int(int tag, int rank) {
-  if (tag >= static_cast<int>(Tag::restart) && tag <= static_cast<int>(Tag::bye))
+  if (tag >= static_cast<int>(Tag::restart) && tag <= static_cast<int>(Tag::clock))
     return static_cast<Tag>(tag);
   bad(rank, "unknown tag " + std::to_string(tag));
 }
@@ -26,6 +26,7 @@ const char* tag_name(Tag t) {
     case Tag::gradient: return "gradient";
     case Tag::failure: return "failure";
     case Tag::bye: return "bye";
+    case Tag::clock: return "clock";
   }
   return "?";
 }

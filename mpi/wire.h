@@ -7,6 +7,7 @@
 //   learner -> PS:  drew (DrewHeader: X and when the push is due), for the stall watchdog;
 //                   gradient header (GradientHeader) then gradient (dim floats);
 //                   failure (text, at most kMaxFailureText bytes); bye (empty)
+//   set-up, both ways: clock (one steady-clock reading, mpi/clock_sync.h)
 //
 // Every check names the rank a bad message came from and throws RunError: a wrong size,
 // an unknown tag, a learner id that is not the sender's, a ticket never handed out or a
@@ -33,6 +34,7 @@ enum class Tag : int {
   gradient = 6,
   failure = 7,
   bye = 8,
+  clock = 9,  // set-up only: clock synchronisation (mpi/clock_sync.h)
 };
 
 /// The Tag of a received MPI tag; RunError naming `rank` for any other number.
@@ -51,6 +53,9 @@ struct RestartHeader {
   std::uint64_t version = 0;
   std::uint64_t stream_seed = 0;
   std::uint64_t dim = 0;
+  // When the PS restarted the learner, in nanoseconds of rank 0's steady clock: the learner
+  // counts its X from there (in its own clock, through the offset of mpi/clock_sync.h).
+  std::int64_t ps_restart_ns = 0;
 };
 
 /// The learner drew X for `ticket`; its push is due `due_in_s` after it sent this.

@@ -31,9 +31,10 @@ TEST_CASE("wire: headers round-trip through their bytes", "[mpi][wire]") {
   CHECK(back.batch == 64);
   CHECK(back.compute_s == 0.001);
 
-  RestartHeader r{9, 4, 123, 7850};
+  RestartHeader r{9, 4, 123, 7850, -1234567890123};
   const RestartHeader rb = decode<RestartHeader>(Tag::restart, 0, bytes_of(r));
   CHECK((rb.ticket == 9 && rb.version == 4 && rb.stream_seed == 123 && rb.dim == 7850));
+  CHECK(rb.ps_restart_ns == -1234567890123);
 }
 
 TEST_CASE("wire: a header of the wrong size names the rank", "[mpi][wire]") {
@@ -48,6 +49,8 @@ TEST_CASE("wire: a header of the wrong size names the rank", "[mpi][wire]") {
 TEST_CASE("wire: an unknown tag names the rank", "[mpi][wire]") {
   CHECK(tag_from_int(5, 1) == Tag::gradient_header);
   CHECK(tag_from_int(8, 1) == Tag::bye);
+  CHECK(tag_from_int(9, 1) == Tag::clock);
+  CHECK_THROWS_WITH(tag_from_int(10, 3), Catch::Contains("rank 3") && Catch::Contains("unknown tag 10"));
   CHECK_THROWS_WITH(tag_from_int(0, 6), Catch::Contains("rank 6") && Catch::Contains("unknown tag 0"));
   CHECK_THROWS_WITH(tag_from_int(99, 2), Catch::Contains("rank 2") && Catch::Contains("unknown tag 99"));
 }
