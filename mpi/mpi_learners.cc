@@ -408,7 +408,7 @@ void MpiLearners::restart(LearnerId w) {
 }
 
 bool MpiLearners::receive_until(GradientMessage& out, Clock::time_point deadline) {
-  if (broken_.load(std::memory_order_acquire)) throw RunError(broken_reason_);
+  if (broken_.load(std::memory_order_acquire)) throw TransportError(broken_reason_);
   return inbox_.pop_until(out, deadline);
 }
 

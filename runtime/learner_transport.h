@@ -37,11 +37,20 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "ps/gradient_inbox.h"
 #include "ps/versioned_weights.h"
 #include "sgd/coordinator.h"
 
 namespace racesgd {
+
+/// The transport itself broke (not a learner's minibatch, not the model): an MPI call
+/// failed, a peer sent garbage or vanished. receive_until throws it; the run stops with
+/// StopReason::transport_failed and keeps what it recorded.
+class TransportError : public RunError {
+ public:
+  using RunError::RunError;
+};
 
 class LearnerTransport {
  public:

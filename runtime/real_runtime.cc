@@ -345,6 +345,8 @@ RunResult RealRuntime::run() {
       if (on_clock()) break;
       if (got && apply(msg)) break;
     }
+  } catch (const TransportError& e) {
+    log_.stop(StopReason::transport_failed, e.what());
   } catch (const RunError& e) {
     log_.stop(StopReason::diverged, e.what());
   }

@@ -17,10 +17,11 @@ enum class StopReason {
   diverged,        // an update was refused (NaN/Inf)
   learner_failed,  // a learner's minibatch threw and the run does not go on without it
   interrupted,     // a signal
+  transport_failed,  // the learners' transport broke (an MPI call failed, a peer vanished)
 };
 
 /// The output text: "time", "updates", "target-error", "stalled", "diverged",
-/// "learner-failed", "interrupted" ("running" for a run not stopped yet).
+/// "learner-failed", "interrupted", "transport-failed" ("running" for a run not stopped yet).
 constexpr std::string_view to_string(StopReason r) {
   switch (r) {
     case StopReason::running: return "running";
@@ -31,6 +32,7 @@ constexpr std::string_view to_string(StopReason r) {
     case StopReason::diverged: return "diverged";
     case StopReason::learner_failed: return "learner-failed";
     case StopReason::interrupted: return "interrupted";
+    case StopReason::transport_failed: return "transport-failed";
   }
   return "unknown";
 }

@@ -8,6 +8,7 @@
 #include "tests/runtime/blobs.h"
 #include "tests/runtime/run_fixture.h"
 #include "sgd/lr_schedule.h"
+#include "runtime/learner_transport.h"
 #include "runtime/real_runtime.h"
 #include "runtime/virtual_runtime.h"
 #include "delay/delay_model.h"
@@ -288,4 +289,49 @@ TEST_CASE("curves: time never goes backwards, no duplicate final point; pending 
     CHECK(r.curve.back().time_s == Approx(0.25));
     CHECK(r.gradients_applied == 4 * r.updates);  // stopped by time, mid-update
   }
+}
+
+namespace {
+// What the broken transport saw; owned by the test (the runtime owns the transport).
+struct TransportLog {
+  int restarts = 0, waits = 0, stops = 0;
+};
+// A transport whose link breaks: no gradient ever comes, and the third wait throws.
+class BrokenTransport final : public LearnerTransport {
+ public:
+  explicit BrokenTransport(TransportLog& log) : log_(log) {}
+  void restart(LearnerId) override { ++log_.restarts; }
+  bool receive_until(GradientMessage&, Clock::time_point) override {
+    if (++log_.waits == 3) throw TransportError("MPI transport: MPI_Testsome failed: link down");
+    return false;
+  }
+  bool is_current(const GradientMessage&) const override { return true; }
+  void wake() override {}
+  bool has_new_failures() const override { return false; }
+  std::vector<std::pair<LearnerId, std::string>> take_failures() override { return {}; }
+  Clock::time_point deadline(LearnerId) const override { return Clock::now(); }
+  void stop() override { ++log_.stops; }
+
+ private:
+  TransportLog& log_;
+};
+}  // namespace
+
+TEST_CASE("real clock: a broken transport stops the run as transport-failed, not diverged",
+          "[runtime][real]") {
+  Fixture f;
+  auto in = f.inputs("k-async", 3, 2, "exp:mean=1ms", false);
+  in.settings.stop.time_s = 30;  // a hang must fail the test
+  TransportLog seen;
+  in.learners = [&seen](const LearnerSetup&) -> std::unique_ptr<LearnerTransport> {
+    return std::make_unique<BrokenTransport>(seen);
+  };
+  const RunResult r = run_real(in);
+  CHECK(r.stop_reason == StopReason::transport_failed);
+  CHECK_THAT(r.error, Catch::Contains("link down"));
+  CHECK(r.updates == 0);
+  CHECK_FALSE(r.curve.empty());  // what was recorded is kept
+  CHECK(seen.restarts == 3);     // every learner was started
+  CHECK(seen.waits == 3);
+  CHECK(seen.stops >= 1);        // and the transport stopped
 }

@@ -13,7 +13,7 @@ namespace {
 const std::vector<StopReason> kAll = {
     StopReason::running,  StopReason::time,     StopReason::updates,
     StopReason::target_error, StopReason::stalled, StopReason::diverged,
-    StopReason::learner_failed, StopReason::interrupted};
+    StopReason::learner_failed, StopReason::interrupted, StopReason::transport_failed};
 }  // namespace
 
 TEST_CASE("stop reasons print exactly the texts the outputs have always had") {
@@ -25,6 +25,7 @@ TEST_CASE("stop reasons print exactly the texts the outputs have always had") {
   CHECK(to_string(StopReason::learner_failed) == "learner-failed");
   CHECK(to_string(StopReason::interrupted) == "interrupted");
   CHECK(to_string(StopReason::running) == "running");
+  CHECK(to_string(StopReason::transport_failed) == "transport-failed");
 }
 
 TEST_CASE("every stop reason has its own text") {
