@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "core/check.h"
-#include "core/error.h"
 #include "mpi/mpi_session.h"
 #include "mpi/wire.h"
 
@@ -22,26 +21,29 @@ std::int64_t now_ns() {
       .count();
 }
 
+constexpr const char* kWho = "MPI transport (clock synchronisation)";
+
 // Set-up only (a few milliseconds for the whole world): yields between looks.
 void wait(MPI_Request& q) {
-  int done = 0;
   while (true) {
-    if (MPI_Test(&q, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-      throw RunError("MPI transport: MPI_Test failed while synchronising clocks");
+    int done = 0;
+    check_mpi(MPI_Test(&q, &done, MPI_STATUS_IGNORE), "MPI_Test", kWho);
     if (done) return;
     std::this_thread::yield();
   }
 }
 
-void exchange(void* out, void* in, int peer, bool send_first) {
+// One reading each way with `peer`. The learner (send_first) sends its reading and then
+// takes rank 0's; rank 0 takes the learner's first and answers with its own, read at once.
+void exchange(std::int64_t* out, std::int64_t* in, int peer, bool send_first) {
   const int tag = static_cast<int>(wire::Tag::clock);
   MPI_Request send = MPI_REQUEST_NULL, recv = MPI_REQUEST_NULL;
-  if (MPI_Irecv(in, sizeof(std::int64_t), MPI_BYTE, peer, tag, MPI_COMM_WORLD, &recv) != MPI_SUCCESS)
-    throw RunError("MPI transport: MPI_Irecv failed while synchronising clocks");
-  if (!send_first) wait(recv);
-  if (!send_first) *static_cast<std::int64_t*>(out) = now_ns();  // rank 0 answers at once
-  if (MPI_Isend(out, sizeof(std::int64_t), MPI_BYTE, peer, tag, MPI_COMM_WORLD, &send) != MPI_SUCCESS)
-    throw RunError("MPI transport: MPI_Isend failed while synchronising clocks");
+  check_mpi(MPI_Irecv(in, sizeof *in, MPI_BYTE, peer, tag, MPI_COMM_WORLD, &recv), "MPI_Irecv", kWho);
+  if (!send_first) {
+    wait(recv);
+    *out = now_ns();
+  }
+  check_mpi(MPI_Isend(out, sizeof *out, MPI_BYTE, peer, tag, MPI_COMM_WORLD, &send), "MPI_Isend", kWho);
   wait(send);
   if (send_first) wait(recv);
 }

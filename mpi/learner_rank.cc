@@ -29,9 +29,7 @@ constexpr auto kPoll = std::chrono::microseconds(150);
 
 int tag(wire::Tag t) { return static_cast<int>(t); }
 
-void check_mpi(int rc, const char* call) {
-  if (rc != MPI_SUCCESS) throw RunError(std::string("learner rank: ") + call + " failed");
-}
+void check_mpi(int rc, const char* call) { racesgd::check_mpi(rc, call, "learner rank"); }
 
 bool done(MPI_Request& q) {
   int flag = 0;

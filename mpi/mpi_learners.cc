@@ -43,14 +43,7 @@ constexpr auto kHotWindow = std::chrono::microseconds(500);
 
 int tag(wire::Tag t) { return static_cast<int>(t); }
 
-void check_mpi(int rc, const char* call) {
-  if (rc != MPI_SUCCESS) {
-    char text[MPI_MAX_ERROR_STRING];
-    int len = 0;
-    MPI_Error_string(rc, text, &len);
-    throw RunError(std::string("MPI transport: ") + call + " failed: " + std::string(text, len));
-  }
-}
+void check_mpi(int rc, const char* call) { racesgd::check_mpi(rc, call, "MPI transport"); }
 
 }  // namespace
 

@@ -106,4 +106,12 @@ void check_mpi_world(const MpiSession& session, std::size_t num_learners) {
                      " the learners");
 }
 
+void check_mpi(int rc, const char* call, const char* who) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  throw RunError(std::string(who) + ": " + call + " failed: " + std::string(text, len));
+}
+
 }  // namespace racesgd

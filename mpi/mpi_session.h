@@ -79,4 +79,9 @@ SetupVote all_ranks_ok(MpiSession& session, bool ok);
 /// one rank per learner. Same answer on every rank, so every rank exits 2.
 void check_mpi_world(const MpiSession& session, std::size_t num_learners);
 
+/// Throws RunError "WHO: CALL failed: <MPI's text>" unless `rc` is MPI_SUCCESS: the one
+/// check every MPI call in mpi/ goes through (`who` says which side: "MPI transport",
+/// "learner rank", ...).
+void check_mpi(int rc, const char* call, const char* who);
+
 }  // namespace racesgd
