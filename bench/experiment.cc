@@ -89,6 +89,7 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
     make_delay_model(c.delay, ctx);
   }
   c.delay_after_compute = v.flag("delay-after-compute");
+  c.compute_at = *compute_at_from(one_of(v, "compute-at", {"deadline", "start"}));
   c.lr = to_double(v, "lr");
   c.lr_schedule = v.get("lr-schedule");
   c.lr_decay = v.get("lr-decay");
@@ -254,6 +255,7 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   in.settings.eval = resolve_eval_schedule(cfg);
   in.settings.timing_only = cfg.timing_only;
   in.settings.delay_after_compute = cfg.delay_after_compute;
+  in.settings.compute_at = cfg.compute_at;
   in.settings.continue_on_learner_failure = cfg.continue_on_learner_failure;
   in.settings.stall_timeout_s = cfg.stall_timeout_s;
   in.progress = progress;

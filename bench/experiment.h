@@ -26,6 +26,7 @@ struct ExperimentConfig {
   std::size_t K = 2;
   std::string delay = "exp:mean=5ms";
   bool delay_after_compute = false;
+  ComputeAt compute_at = ComputeAt::deadline;  // real clock: when inside X a learner computes
   double lr = 0.1;
   std::string lr_schedule = "constant";
   std::string lr_decay = "none";

@@ -88,6 +88,7 @@ int MpiTrain::run_learner(const ExperimentConfig& cfg) {
   in.dim = cfg.timing_only ? 1 : static_cast<std::size_t>(model->num_params());
   in.batch = cfg.batch;
   in.delay_after_compute = cfg.delay_after_compute;
+  in.compute_at = cfg.compute_at;
   in.timing_only = cfg.timing_only;
   in.delay = delay.get();
   in.model = model.get();

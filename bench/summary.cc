@@ -77,6 +77,15 @@ nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
   s["delay_served_mean_s"] = r.delay_served_mean_s;
   s["compute_mean_s"] = r.compute_mean_s;
   s["compute_exceeded_delay"] = r.compute_exceeded_delay;
+  if (cfg.clock == "real") {
+    s["compute_at"] = std::string(to_string(cfg.compute_at));
+    const double timed = static_cast<double>(r.compute_timed);
+    s["compute_late"] = {{"gradients", r.compute_timed},
+                         {"late", r.compute_late},
+                         {"late_fraction", r.compute_timed ? static_cast<double>(r.compute_late) / timed : 0.0},
+                         {"late_mean_s", r.compute_late_mean_s},
+                         {"late_p99_s", r.compute_late_p99_s}};
+  }
   const std::string contention = contention_warning(r, cfg.clock);
   if (!contention.empty()) s["contention_warning"] = contention;
   if (!r.curve.empty() && !cfg.timing_only) {

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "mpi/mpi_session.h"
 #include "mpi/wire.h"
+#include "worker/compute_plan.h"
 #include "worker/gradient_task.h"
 #include "worker/learner_pool.h"
 
@@ -63,7 +64,7 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 class LearnerRank {
  public:
   explicit LearnerRank(const LearnerRankInputs& in)
-      : in_(in), weights_{std::vector<float>(in.dim), std::vector<float>(in.dim)}, gradient_(in.dim) {}
+      : in_(in), plan_(in.compute_at), weights_{std::vector<float>(in.dim), std::vector<float>(in.dim)}, gradient_(in.dim) {}
   void run();
 
  private:
@@ -79,6 +80,7 @@ class LearnerRank {
   void leave();
 
   const LearnerRankInputs& in_;
+  ComputePlan plan_;
   std::vector<float> weights_[2];
   int current_ = 0;  // weights_[current_] holds the weights of the ticket in hand
   std::vector<float> gradient_;
@@ -92,6 +94,7 @@ class LearnerRank {
               header_send_ = MPI_REQUEST_NULL, gradient_send_ = MPI_REQUEST_NULL,
               failure_send_ = MPI_REQUEST_NULL;
   bool header_in_ = false;  // restart header received, its weights maybe not yet
+  Clock::time_point hot_until_{};  // until then wait_until yields between looks
   bool stopped_ = false;
   bool failed_ = false;
   std::optional<Rng> delay_rng_;
@@ -125,7 +128,7 @@ LearnerRank::Event LearnerRank::wait_until(Clock::time_point deadline) {
     if (now >= deadline) return Event::deadline;
     // The last stretch yields instead of sleeping: a sleep oversleeps by ~100 us, which
     // every served delay would carry (at most kPoll of a core per minibatch).
-    if (deadline - now < kPoll)
+    if (deadline - now < kPoll || now < hot_until_)
       std::this_thread::yield();
     else
       std::this_thread::sleep_for(kPoll);
@@ -185,9 +188,14 @@ void LearnerRank::compute_and_push() {
   const bool after = in_.delay_after_compute && std::isfinite(x);
   // +infinity never comes: such a learner is due at its start (0 from now).
   send_drew(x, std::isfinite(x) ? std::max(0.0, x - seconds(Clock::now() - start)) : 0.0);
+  // Just in time (worker/compute_plan.h); a restart or the stop first: never computed.
+  const Clock::time_point due = deadline_after(start, x);
+  const Clock::time_point planned = after ? Clock::now() : plan_.begin(Clock::now(), due);
+  if (wait_until(planned) != Event::deadline) return;
   // The previous gradient must have left before its buffer is written again.
   if (gradient_send_ != MPI_REQUEST_NULL) wait_for(gradient_send_);
   if (header_send_ != MPI_REQUEST_NULL) wait_for(header_send_);
+  const Clock::time_point compute_began = Clock::now();
   double loss = 0;
   try {
     if (task_)
@@ -199,9 +207,9 @@ void LearnerRank::compute_and_push() {
     return;
   }
   const Clock::time_point computed = Clock::now();
+  plan_.record(planned, computed);
   if (after) send_drew(x, x);
-  const Clock::time_point due = deadline_after(after ? computed : start, x);
-  if (wait_until(due) != Event::deadline) return;  // cancelled or stopped
+  if (wait_until(after ? deadline_after(computed, x) : due) != Event::deadline) return;  // cancelled or stopped
 
   const Clock::time_point pushed = Clock::now();
   header_out_ = wire::GradientHeader{in_.learner,
@@ -211,13 +219,15 @@ void LearnerRank::compute_and_push() {
                                      loss,
                                      x,
                                      seconds(pushed - (after ? computed : start)),
-                                     seconds(computed - start),
-                                     seconds(pushed - computed)};
+                                     seconds(computed - compute_began),
+                                     seconds(pushed - computed),
+                                     after ? 0.0 : seconds_late(computed, due)};
   check_mpi(MPI_Isend(&header_out_, sizeof header_out_, MPI_BYTE, wire::kPsRank,
                       tag(wire::Tag::gradient_header), MPI_COMM_WORLD, &header_send_), "MPI_Isend");
   check_mpi(MPI_Isend(gradient_.data(), static_cast<int>(gradient_.size()), MPI_FLOAT, wire::kPsRank,
                       tag(wire::Tag::gradient), MPI_COMM_WORLD, &gradient_send_), "MPI_Isend");
   wait_for(gradient_send_);  // its fragments move only while we are inside MPI
+  hot_until_ = Clock::now() + kHotWindow;
 }
 
 // After the stop: a restart already on its way is received (rank 0's send of it must

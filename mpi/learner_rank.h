@@ -19,6 +19,7 @@
 #include "delay/delay_model.h"
 #include "models/dataset.h"
 #include "models/model.h"
+#include "worker/compute_plan.h"
 
 namespace racesgd {
 
@@ -29,6 +30,7 @@ struct LearnerRankInputs {
   std::size_t dim = 0;                 // the model's parameters (1 with timing_only)
   std::size_t batch = 64;
   bool delay_after_compute = false;
+  ComputeAt compute_at = ComputeAt::deadline;
   bool timing_only = false;
   DelayModel* delay = nullptr;         // sampled with this learner's index
   const Model* model = nullptr;        // null with timing_only

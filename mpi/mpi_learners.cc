@@ -40,6 +40,13 @@ constexpr auto kIdleWait = std::chrono::microseconds(50);
 // needing both sides inside MPI, and sleeping between them made every message cost
 // several idle waits.
 constexpr auto kHotWindow = std::chrono::microseconds(500);
+// Around the moment a learner's gradient is due (its drew message said when) the thread
+// also only yields: from kDueLeadIn before it until kDueTail after it. A gradient moves in
+// several protocol steps (a rendezvous above the eager limit), each waiting for this
+// thread's next look: an idle wait per step made k-sync, whose updates wait for the K
+// fastest pushes, 8.7% slower than the closed form.
+constexpr auto kDueLeadIn = std::chrono::microseconds(100);
+constexpr auto kDueTail = std::chrono::microseconds(500);
 
 int tag(wire::Tag t) { return static_cast<int>(t); }
 
@@ -64,6 +71,9 @@ class MpiLearners::Loop {
     wire::GradientHeader header_in;
     GradientBuffer gradient_in;
     std::array<char, wire::kMaxFailureText> failure_in{};
+    // When its gradient for `sent` is due here (from its drew message); max() when not
+    // known, or once it arrived.
+    Clock::time_point due = Clock::time_point::max();
     bool header_done = false, gradient_done = false;
     bool failed = false, said_bye = false;
   };
@@ -77,7 +87,8 @@ class MpiLearners::Loop {
   void on_drew(LearnerId w, const MPI_Status& st);
   void deliver(LearnerId w);
   void check_stray();
-  void idle();
+  Clock::time_point next_due() const;
+  void idle(Clock::time_point until);
   bool all_said_bye() const;
   void finish();
 
@@ -142,6 +153,7 @@ int MpiLearners::Loop::send_restarts() {
       continue;
     l.pin = t_.weights_.pin_latest();  // the superseded pin goes home here
     l.sent = wire::Sent{ticket, l.pin.version()};
+    l.due = Clock::time_point::max();
     // The restart time read after the ticket: that of this ticket, or of a newer one whose
     // send waits for this one (its learner then starts a little early: never late).
     const std::int64_t restarted_at = t_.slots_[w]->restarted_at.load(std::memory_order_relaxed);
@@ -244,6 +256,7 @@ void MpiLearners::Loop::on_drew(LearnerId w, const MPI_Status& st) {
                                       std::chrono::duration<double>(std::min(h.due_in_s, 1e8)));
   s.deadline.store(due.time_since_epoch().count(), std::memory_order_relaxed);
   s.deadline_for.store(h.ticket, std::memory_order_release);
+  if (h.ticket == l.sent.ticket) l.due = due;
 }
 
 // A gradient (header and floats) is in: to the PS as a GradientMessage, with the pin of
@@ -253,6 +266,7 @@ void MpiLearners::Loop::deliver(LearnerId w) {
   const int rank = wire::rank_of(w);
   l.header_done = l.gradient_done = false;
   const wire::GradientHeader& h = l.header_in;
+  if (h.ticket == l.sent.ticket) l.due = Clock::time_point::max();
   wire::check_gradient(h, rank, P_, l.sent, t_.weights_.latest_version());
   if (h.ticket == l.sent.ticket && !l.pin.valid())
     throw RunError("rank " + std::to_string(rank) + ": bad message: a second gradient for ticket " +
@@ -266,6 +280,7 @@ void MpiLearners::Loop::deliver(LearnerId w) {
   m.t_start = m.t_computed - h.compute_s;
   m.delay_drawn = h.delay_drawn;
   m.delay_served = h.delay_served;
+  m.compute_late_s = h.compute_late_s;
   m.loss = h.loss;
   m.ticket = h.ticket;
   if (h.ticket == l.sent.ticket) m.pin = std::move(l.pin);
@@ -297,9 +312,16 @@ void MpiLearners::Loop::check_stray() {
   }
 }
 
-void MpiLearners::Loop::idle() {
+// The earliest moment a gradient is due from a learner (max() when none is known).
+Clock::time_point MpiLearners::Loop::next_due() const {
+  Clock::time_point due = Clock::time_point::max();
+  for (const Link& l : links_) due = std::min(due, l.due);
+  return due;
+}
+
+void MpiLearners::Loop::idle(Clock::time_point until) {
   std::unique_lock lock(t_.poke_mutex_);
-  t_.poke_cv_.wait_for(lock, kIdleWait, [this] { return t_.poked_; });
+  t_.poke_cv_.wait_until(lock, until, [this] { return t_.poked_; });
   t_.poked_ = false;
 }
 
@@ -325,12 +347,15 @@ void MpiLearners::Loop::run() {
     const int done = test_some();
     check_stray();
     if (stopping && (all_said_bye() || Clock::now() > give_up)) break;
+    const Clock::time_point now = Clock::now();
+    const Clock::time_point due = next_due();
+    const bool due_soon = due != Clock::time_point::max() && now + kDueLeadIn >= due;
     if (done > 0 || sent > 0) {
-      hot_until = Clock::now() + kHotWindow;
-    } else if (Clock::now() < hot_until) {
+      hot_until = now + kHotWindow;
+    } else if (now < hot_until || (due_soon && now <= due + kDueTail)) {
       std::this_thread::yield();
     } else {
-      idle();
+      idle(due_soon ? now + kIdleWait : std::min(now + kIdleWait, due - kDueLeadIn));
     }
   }
   for (LearnerId w = 0; w < P_; ++w)
@@ -393,15 +418,20 @@ void MpiLearners::poke() {
   poke_cv_.notify_one();
 }
 
-void MpiLearners::restart(LearnerId w) {
+void MpiLearners::restart(LearnerId w, Clock::time_point at) {
   Slot& s = *slots_[w];
-  s.restarted_at.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  s.restarted_at.store(at.time_since_epoch().count(), std::memory_order_relaxed);
   s.ticket.fetch_add(1, std::memory_order_seq_cst);  // read by the communication thread
   poke();
 }
 
 bool MpiLearners::receive_until(GradientMessage& out, Clock::time_point deadline) {
   if (broken_.load(std::memory_order_acquire)) throw TransportError(broken_reason_);
+  const auto hot_until = std::min(deadline, Clock::now() + kHotWindow);
+  while (Clock::now() < hot_until) {
+    if (inbox_.try_pop(out)) return true;
+    std::this_thread::yield();
+  }
   return inbox_.pop_until(out, deadline);
 }
 

@@ -55,7 +55,7 @@ class MpiLearners final : public LearnerTransport {
   MpiLearners(MpiSession& session, VersionedWeights& weights, const MpiLearnersConfig& config);
   ~MpiLearners() override;
 
-  void restart(LearnerId w) override;
+  void restart(LearnerId w, Clock::time_point at) override;
   /// Also throws RunError when the communication thread failed (an MPI call or a message
   /// that cannot be read as coming from any learner).
   bool receive_until(GradientMessage& out, Clock::time_point deadline) override;

@@ -56,7 +56,8 @@ void check_gradient(const GradientHeader& h, int rank, std::size_t num_learners,
     bad(rank, "gradient computed on version " + std::to_string(h.version) +
                   ", which the PS never sent it (sent " + std::to_string(sent.version) +
                   ", newest " + std::to_string(latest_version) + ")");
-  if (!(h.compute_s >= 0) || !(h.since_computed_s >= 0) || !(h.delay_served >= 0))
+  if (!(h.compute_s >= 0) || !(h.since_computed_s >= 0) || !(h.delay_served >= 0) ||
+      !(h.compute_late_s >= 0))
     bad(rank, "gradient with a negative or NaN duration");
 }
 

@@ -77,6 +77,7 @@ struct GradientHeader {
   double delay_served = 0;
   double compute_s = 0;        // the gradient computation
   double since_computed_s = 0; // from the end of the computation to the push
+  double compute_late_s = 0;   // how long after start + X the computation ended (0: in time)
 };
 
 static_assert(std::is_trivially_copyable_v<RestartHeader> &&

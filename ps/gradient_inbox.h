@@ -41,6 +41,7 @@ struct GradientMessage {
   std::uint32_t batch_size = 0;
   double t_start = 0, t_computed = 0, t_pushed = 0;  // seconds on the run's clock
   double delay_drawn = 0, delay_served = 0;          // seconds
+  double compute_late_s = 0;  // how long after start + X the computation ended (0: in time)
   double loss = 0;                                   // minibatch loss
   std::uint64_t ticket = 0;                          // the learner's ticket when it started
   VersionedWeights::Pin pin;                         // the snapshot the gradient was computed on

@@ -58,8 +58,10 @@ class LearnerTransport {
   virtual ~LearnerTransport() = default;
 
   /// Cancels learner w's minibatch in flight (if any) and has it start a new one on the
-  /// newest published weights.
-  virtual void restart(LearnerId w) = 0;
+  /// newest published weights. Its X counts from `at`, when the PS decided: every learner
+  /// one decision restarts shares that moment, as on the virtual clock (restarting P
+  /// learners one after another takes the PS tens of microseconds).
+  virtual void restart(LearnerId w, Clock::time_point at) = 0;
   /// The next gradient into `out`: true; false when `deadline` passed or wake() was
   /// called first.
   virtual bool receive_until(GradientMessage& out, Clock::time_point deadline) = 0;

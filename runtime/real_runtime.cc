@@ -150,6 +150,7 @@ RealRuntime::RealRuntime(const RunInputs& in)
   wc.seed = resume_ ? derive_seed(s_.seed, resume_->ps.coordinator.version, StreamPurpose::kOther)
                     : s_.seed;
   wc.delay_after_compute = s_.delay_after_compute;
+  wc.compute_at = s_.compute_at;
   wc.timing_only = s_.timing_only;
   wc.t0 = t0_;
   if (in.learners) {
@@ -300,7 +301,8 @@ bool RealRuntime::after_apply(double at) {
 }
 
 void RealRuntime::restart(const Decision& d) {
-  for (LearnerId w : d.restart) learners_->restart(w);
+  const Clock::time_point decided = Clock::now();
+  for (LearnerId w : d.restart) learners_->restart(w, decided);
 }
 
 // On the PS thread between two messages. Snapshots not scored yet go into the file with

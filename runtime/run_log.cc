@@ -133,6 +133,7 @@ void RunLog::count_served(const GradientMessage& m) {
   // With delay_after_compute the sleep comes after the compute: it cannot exceed X.
   if (!in_.settings.delay_after_compute && compute > m.delay_drawn) ++delays_.exceeded;
   ++delays_.count;
+  lateness_.add(m.compute_late_s);
 }
 
 bool RunLog::learner_failed(LearnerId w, const std::string& what, double t) {
@@ -220,6 +221,10 @@ RunResult RunLog::finish(double now, double latest_error) {
     result_.delay_served_mean_s = delays_.count ? delays_.served_sum / n : 0;
     result_.compute_mean_s = delays_.count ? delays_.compute_sum / n : 0;
     result_.compute_exceeded_delay = delays_.exceeded;
+    result_.compute_timed = lateness_.count();
+    result_.compute_late = lateness_.late();
+    result_.compute_late_mean_s = lateness_.late_mean_s();
+    result_.compute_late_p99_s = lateness_.quantile_s(0.99);
   }
   return std::move(result_);
 }

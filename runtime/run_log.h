@@ -20,6 +20,7 @@
 #include "ps/gradient_inbox.h"
 #include "ps/parameter_server.h"
 #include "ps/versioned_weights.h"
+#include "runtime/lateness_tally.h"
 #include "runtime/checkpoint.h"
 #include "runtime/eval_recorder.h"
 #include "runtime/run_inputs.h"
@@ -145,6 +146,7 @@ class RunLog {
   std::vector<CurvePoint> timing_curve_;  // timing-only runs: counters without weights
   Dataset train_eval_;                    // the train-loss subsample
   DelayTally delays_;
+  LatenessTally lateness_;  // this process's part of the run only (not checkpointed)
   Clock::time_point last_progress_;
   double latest_error_ = -1;
   bool target_reached_ = false;

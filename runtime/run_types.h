@@ -10,6 +10,7 @@
 #include "ps/parameter_server.h"
 #include "runtime/stop_reason.h"
 #include "sgd/variant.h"
+#include "worker/compute_plan.h"
 
 namespace racesgd {
 
@@ -41,6 +42,7 @@ struct RunSettings {
   EvalSchedule eval;
   bool timing_only = false;         // no gradients (virtual clock only): pure runtime studies
   bool delay_after_compute = false; // real clock: sleep X after computing instead of until start+X
+  ComputeAt compute_at = ComputeAt::deadline;  // real clock: when inside X a learner computes
   bool record_updates = false;      // keep an UpdateRecord per update (tests, traces)
   bool continue_on_learner_failure = false;  // a failing learner leaves; the rest go on
   // Real clock: stop as "stalled" when no update came for this long and a learner computing
@@ -91,6 +93,15 @@ struct RunResult {
   double delay_served_mean_s = 0;
   std::uint64_t compute_exceeded_delay = 0;
   double compute_mean_s = 0;
+  // Real clock: the fidelity of the learners' timing in this process's part of the run
+  // (a resumed run counts from the resume): of the gradients the PS received for a current
+  // ticket, how many finished their computation after start + X, by how much on average
+  // (over the late ones) and the 99th percentile of lateness over all (0 when fewer than
+  // 1% were late).
+  std::uint64_t compute_timed = 0;
+  std::uint64_t compute_late = 0;
+  double compute_late_mean_s = 0;
+  double compute_late_p99_s = 0;
   std::vector<UpdateRecord> update_log;
   std::optional<Divergence> divergence;  // set when stop_reason is diverged
   std::vector<LearnerFailure> failures;  // learners that failed (and left, when continuing)

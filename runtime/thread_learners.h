@@ -23,7 +23,7 @@ class ThreadLearners final : public LearnerTransport {
   ThreadLearners(const LearnerPoolConfig& config, LearnerPoolDeps deps, std::size_t dim);
   ~ThreadLearners() override { stop(); }
 
-  void restart(LearnerId w) override { pool_.restart(w); }
+  void restart(LearnerId w, Clock::time_point at) override { pool_.restart(w, at); }
   bool receive_until(GradientMessage& out, Clock::time_point deadline) override {
     return inbox_.pop_until(out, deadline);
   }

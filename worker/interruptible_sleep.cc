@@ -11,7 +11,8 @@ inline void cpu_relax() {
 
 }  // namespace
 
-bool InterruptibleSleep::sleep_until(std::chrono::steady_clock::time_point deadline) {
+bool InterruptibleSleep::sleep_until(std::chrono::steady_clock::time_point deadline,
+                                     std::chrono::nanoseconds spin) {
   using Clock = std::chrono::steady_clock;
   // acquire: pairs with the release store in interrupt(), so whatever the interrupter
   // wrote before interrupting (cancel reason, new version) is visible once we see the flag.
@@ -24,7 +25,7 @@ bool InterruptibleSleep::sleep_until(std::chrono::steady_clock::time_point deadl
     return false;
   }
 
-  const Clock::time_point wake = deadline - spin_;
+  const Clock::time_point wake = deadline - spin;
   if (Clock::now() < wake) {
     std::unique_lock lock(mutex_);
     // libstdc++ waits on CLOCK_MONOTONIC (pthread_cond_clockwait) for steady_clock, so a

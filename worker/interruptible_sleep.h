@@ -29,7 +29,9 @@ class InterruptibleSleep {
   /// Returns true if the deadline was reached, false if interrupted (including when the
   /// interrupt flag was already set on entry). deadline = time_point::max() waits for an
   /// interrupt only, without spinning. Owner thread only.
-  bool sleep_until(std::chrono::steady_clock::time_point deadline);
+  bool sleep_until(std::chrono::steady_clock::time_point deadline) { return sleep_until(deadline, spin_); }
+  /// The same with this call's own spin (0: a blocking wait only, which may oversleep).
+  bool sleep_until(std::chrono::steady_clock::time_point deadline, std::chrono::nanoseconds spin);
 
   /// Sets the sticky interrupt flag and wakes the sleeper. Any thread; takes the mutex
   /// briefly (so a sleeper between its flag check and its wait cannot miss the wake-up).

@@ -7,6 +7,7 @@
 #include "core/check.h"
 #include "core/deadline.h"
 #include "core/rng.h"
+#include "worker/compute_plan.h"
 #include "worker/gradient_task.h"
 
 namespace racesgd {
@@ -45,10 +46,10 @@ void LearnerPool::stop() {
     if (t.joinable()) t.join();
 }
 
-std::uint64_t LearnerPool::restart(std::size_t w) {
+std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
   Slot& s = *slots_[w];
   // relaxed: published by the seq_cst fetch_add below, which the learner loads before it.
-  s.restarted_at.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  s.restarted_at.store(at.time_since_epoch().count(), std::memory_order_relaxed);
   // seq_cst: pairs with the learner's clear()-then-load in run(); together with the
   // sticky interrupt flag this rules out a lost wake-up (see docs/concurrency.md).
   const std::uint64_t a = s.ticket.fetch_add(1, std::memory_order_seq_cst) + 1;
@@ -96,6 +97,7 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
   auto seconds = [&](Clock::time_point t) {
     return std::chrono::duration<double>(t - config_.t0).count();
   };
+  ComputePlan plan(config_.compute_at);
   std::uint64_t seen = 0;
 
   while (true) {
@@ -119,7 +121,6 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
     // network and compute time would be on a real cluster.
     const Clock::time_point start{Clock::duration(slot.restarted_at.load(std::memory_order_relaxed))};
     VersionedWeights::Pin pin = deps_.weights->pin_latest();
-    const Clock::time_point began = Clock::now();
     const double x = deps_.delay->sample(w, delay_rng);
     // Announce when this push is due (the watchdog measures lateness past it); +infinity
     // never comes, so such a learner is due at its start.
@@ -130,44 +131,46 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
       slot.deadline.store(due.time_since_epoch().count(), std::memory_order_relaxed);
       slot.deadline_for.store(mine, std::memory_order_release);
     };
-    announce((config_.delay_after_compute && std::isfinite(x) ? began : start) + x_ticks);
+    const bool after = config_.delay_after_compute && std::isfinite(x);
+    announce((after ? Clock::now() : start) + x_ticks);
+    // Waits until `t` unless cancelled or stopped first (then false).
+    auto wait_until = [&](Clock::time_point t, std::chrono::nanoseconds spin) {
+      while (true) {
+        if (slot.sleep.sleep_until(t, spin)) return true;
+        // Interrupted: clear first, then look, so a restart racing with us is not missed.
+        slot.sleep.clear();
+        if (cancelled()) return false;
+      }
+    };
+    // +infinity (hang) gives time_point::max(): such a learner waits for a cancel or stop.
+    const Clock::time_point due = deadline_after(start, x);
+    // Just in time (worker/compute_plan.h): no spin, the plan's lead covers the wake-up.
+    const Clock::time_point planned = after ? Clock::now() : plan.begin(Clock::now(), due);
+    if (!wait_until(planned, std::chrono::nanoseconds::zero())) continue;  // never computed
     GradientBuffer grad = deps_.buffers->acquire();
+    const Clock::time_point compute_began = Clock::now();
     double loss = 0;
     if (task)
       loss = task->compute(pin.weights(), grad.span());
     else
       std::fill(grad.span().begin(), grad.span().end(), 0.0f);  // timing-only: a zero gradient
     const Clock::time_point computed = Clock::now();
+    plan.record(planned, computed);
     if (cancelled()) continue;  // pin and buffer return to their pools here
-    if (config_.delay_after_compute && std::isfinite(x)) announce(computed + x_ticks);
-
-    // +infinity (hang) gives time_point::max(): wait for a cancel or stop only.
-    const Clock::time_point deadline =
-        deadline_after(config_.delay_after_compute ? computed : start, x);
-    bool reached = false;
-    while (true) {
-      if (slot.sleep.sleep_until(deadline)) {
-        reached = true;
-        break;
-      }
-      // Interrupted: clear first, then look, so a restart racing with us is not missed.
-      slot.sleep.clear();
-      if (cancelled()) break;
-    }
-    if (!reached) continue;
+    if (after) announce(computed + x_ticks);
+    if (!wait_until(after ? deadline_after(computed, x) : due, slot.sleep.spin())) continue;
 
     const Clock::time_point pushed = Clock::now();
     GradientMessage m;
     m.learner = w;
     m.read_version = pin.version();
     m.batch_size = static_cast<std::uint32_t>(config_.batch);
-    m.t_start = seconds(began);
+    m.t_start = seconds(compute_began);
     m.t_computed = seconds(computed);
     m.t_pushed = seconds(pushed);
     m.delay_drawn = x;
-    m.delay_served = std::chrono::duration<double>(
-                         pushed - (config_.delay_after_compute ? computed : start))
-                         .count();
+    m.delay_served = std::chrono::duration<double>(pushed - (after ? computed : start)).count();
+    m.compute_late_s = after ? 0.0 : seconds_late(computed, due);
     m.loss = loss;
     m.ticket = mine;
     m.pin = std::move(pin);

@@ -31,6 +31,7 @@
 #include "ps/gradient_pool.h"
 #include "ps/versioned_weights.h"
 #include "delay/delay_model.h"
+#include "worker/compute_plan.h"
 #include "worker/interruptible_sleep.h"
 
 namespace racesgd {
@@ -40,6 +41,7 @@ struct LearnerPoolConfig {
   std::size_t batch = 64;
   std::uint64_t seed = 1;
   bool delay_after_compute = false;  // sleep X after computing, not until start + X
+  ComputeAt compute_at = ComputeAt::deadline;  // when inside X to compute (compute_plan.h)
   bool timing_only = false;          // no gradient computation
   std::chrono::steady_clock::time_point t0;  // the run clock's zero
 };
@@ -80,7 +82,10 @@ class LearnerPool {
   /// PS thread only. Cancels learner w's minibatch in flight (if any) and has it start a
   /// new one on the newest published weights. Returns the new ticket, which
   /// the learner's next push carries. Lock-free; wakes a sleeping learner.
-  std::uint64_t restart(std::size_t w);
+  std::uint64_t restart(std::size_t w) { return restart(w, std::chrono::steady_clock::now()); }
+  /// The same, with the minibatch's clock starting at `at` (not in the future): X counts
+  /// from there (LearnerTransport::restart).
+  std::uint64_t restart(std::size_t w, std::chrono::steady_clock::time_point at);
 
   /// The ticket learner w must carry for its gradient to count.
   std::uint64_t ticket(std::size_t w) const;

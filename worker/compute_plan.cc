@@ -1,0 +1,42 @@
+#include "worker/compute_plan.h"
+
+#include <algorithm>
+#include <functional>
+
+namespace racesgd {
+
+std::string_view to_string(ComputeAt at) { return at == ComputeAt::start ? "start" : "deadline"; }
+
+std::optional<ComputeAt> compute_at_from(std::string_view text) {
+  if (text == "start") return ComputeAt::start;
+  if (text == "deadline") return ComputeAt::deadline;
+  return std::nullopt;
+}
+
+std::optional<ComputePlan::Clock::duration> ComputePlan::lead() const {
+  if (count_ == 0) return std::nullopt;
+  const std::size_t n = std::min(count_, kWindow);
+  std::array<std::int64_t, kWindow> sorted = recent_;
+  const std::size_t k = std::min(kRank, n) - 1;  // index of the kRank-th largest
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k),
+                   sorted.begin() + static_cast<std::ptrdiff_t>(n), std::greater<>());
+  const auto q = std::chrono::duration<double>(Clock::duration(sorted[k]));
+  return std::chrono::duration_cast<Clock::duration>(q * kMarginFactor) +
+         std::chrono::duration_cast<Clock::duration>(kMarginFixed);
+}
+
+ComputePlan::Clock::time_point ComputePlan::begin(Clock::time_point now, Clock::time_point due) const {
+  if (at_ == ComputeAt::start) return now;
+  if (due == Clock::time_point::max()) return due;
+  const std::optional<Clock::duration> l = lead();
+  if (!l || due - now <= *l) return now;
+  return due - *l;
+}
+
+void ComputePlan::record(Clock::time_point planned, Clock::time_point done) {
+  const std::int64_t took = std::max<std::int64_t>(0, (done - planned).count());
+  recent_[count_ % kWindow] = took;
+  ++count_;
+}
+
+}  // namespace racesgd
