@@ -75,7 +75,8 @@ class LearnerRank {
   void take_restart();
   Clock::time_point start_time() const;
   void compute_and_push();
-  void send_drew(double x, double due_in_s);
+  void send_drew(double x, double due_in_s, double compute_in_s);
+  std::int64_t ps_ns(Clock::time_point t) const;
   void send_failure(const std::string& what);
   void leave();
 
@@ -149,9 +150,9 @@ void LearnerRank::take_restart() {
   post_restart();
 }
 
-void LearnerRank::send_drew(double x, double due_in_s) {
+void LearnerRank::send_drew(double x, double due_in_s, double compute_in_s) {
   if (drew_send_ != MPI_REQUEST_NULL) wait_for(drew_send_);
-  drew_out_ = wire::DrewHeader{restart_.ticket, x, due_in_s};
+  drew_out_ = wire::DrewHeader{restart_.ticket, x, due_in_s, compute_in_s};
   check_mpi(MPI_Isend(&drew_out_, sizeof drew_out_, MPI_BYTE, wire::kPsRank, tag(wire::Tag::drew),
                       MPI_COMM_WORLD, &drew_send_), "MPI_Isend");
 }
@@ -174,6 +175,12 @@ Clock::time_point LearnerRank::start_time() const {
   return std::min(start, now);
 }
 
+// `t` (our clock) on rank 0's steady clock, in nanoseconds.
+std::int64_t LearnerRank::ps_ns(Clock::time_point t) const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count() +
+         in_.ps_clock_offset_ns;
+}
+
 // One minibatch for the restart in hand; returns early (nothing pushed) when a restart or
 // the stop arrives first.
 void LearnerRank::compute_and_push() {
@@ -186,12 +193,14 @@ void LearnerRank::compute_and_push() {
     return;
   }
   const bool after = in_.delay_after_compute && std::isfinite(x);
-  // +infinity never comes: such a learner is due at its start (0 from now).
-  send_drew(x, std::isfinite(x) ? std::max(0.0, x - seconds(Clock::now() - start)) : 0.0);
-  // Just in time (worker/compute_plan.h); a restart or the stop first: never computed.
+  // Just in time (worker/compute_plan.h). +infinity never comes: due at its start (0 from
+  // now) for the watchdog, and never computed unless computing at the start.
   const Clock::time_point due = deadline_after(start, x);
-  const Clock::time_point planned = after ? Clock::now() : plan_.begin(Clock::now(), due);
-  if (wait_until(planned) != Event::deadline) return;
+  const Clock::time_point now = Clock::now();
+  const Clock::time_point planned = after ? now : plan_.begin(now, due);
+  send_drew(x, std::isfinite(x) ? std::max(0.0, x - seconds(now - start)) : 0.0,
+            planned == Clock::time_point::max() ? 0.0 : seconds(planned - now));
+  if (wait_until(planned) != Event::deadline) return;  // a restart or the stop first
   // The previous gradient must have left before its buffer is written again.
   if (gradient_send_ != MPI_REQUEST_NULL) wait_for(gradient_send_);
   if (header_send_ != MPI_REQUEST_NULL) wait_for(header_send_);
@@ -208,20 +217,23 @@ void LearnerRank::compute_and_push() {
   }
   const Clock::time_point computed = Clock::now();
   plan_.record(planned, computed);
-  if (after) send_drew(x, x);
-  if (wait_until(after ? deadline_after(computed, x) : due) != Event::deadline) return;  // cancelled or stopped
-
-  const Clock::time_point pushed = Clock::now();
+  const Clock::time_point due_push = after ? deadline_after(computed, x) : due;
+  if (after) send_drew(x, x, 0.0);
+  if (due_push == Clock::time_point::max()) {  // X = +infinity: it never pushes
+    wait_until(due_push);
+    return;
+  }
+  // Sent at once: rank 0 holds it until due_push (or drops it when a restart comes first).
   header_out_ = wire::GradientHeader{in_.learner,
                                      restart_.ticket,
                                      restart_.version,
                                      in_.batch,
                                      loss,
                                      x,
-                                     seconds(pushed - (after ? computed : start)),
                                      seconds(computed - compute_began),
-                                     seconds(pushed - computed),
-                                     after ? 0.0 : seconds_late(computed, due)};
+                                     after ? 0.0 : seconds_late(computed, due),
+                                     ps_ns(computed),
+                                     ps_ns(due_push)};
   check_mpi(MPI_Isend(&header_out_, sizeof header_out_, MPI_BYTE, wire::kPsRank,
                       tag(wire::Tag::gradient_header), MPI_COMM_WORLD, &header_send_), "MPI_Isend");
   check_mpi(MPI_Isend(gradient_.data(), static_cast<int>(gradient_.size()), MPI_FLOAT, wire::kPsRank,

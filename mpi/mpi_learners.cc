@@ -71,9 +71,11 @@ class MpiLearners::Loop {
     wire::GradientHeader header_in;
     GradientBuffer gradient_in;
     std::array<char, wire::kMaxFailureText> failure_in{};
-    // When its gradient for `sent` is due here (from its drew message); max() when not
-    // known, or once it arrived.
-    Clock::time_point due = Clock::time_point::max();
+    // The window in which its gradient for `sent` is expected here, from its drew message
+    // (from when it computes to when it is due) or from the gradient held: max() when none.
+    Clock::time_point expect_from = Clock::time_point::max(), due = Clock::time_point::max();
+    GradientMessage held;  // a gradient that came before it was due, until then
+    double held_delay_drawn = 0;
     bool header_done = false, gradient_done = false;
     bool failed = false, said_bye = false;
   };
@@ -87,7 +89,10 @@ class MpiLearners::Loop {
   void on_drew(LearnerId w, const MPI_Status& st);
   void deliver(LearnerId w);
   void check_stray();
-  Clock::time_point next_due() const;
+  Clock::time_point next_expected() const;
+  bool expecting(Clock::time_point now) const;
+  int release_due(Clock::time_point now);
+  void release(Link& l, Clock::time_point now);
   void idle(Clock::time_point until);
   bool all_said_bye() const;
   void finish();
@@ -153,7 +158,8 @@ int MpiLearners::Loop::send_restarts() {
       continue;
     l.pin = t_.weights_.pin_latest();  // the superseded pin goes home here
     l.sent = wire::Sent{ticket, l.pin.version()};
-    l.due = Clock::time_point::max();
+    l.held = GradientMessage{};  // cancelled work: its pin and buffer go home
+    l.expect_from = l.due = Clock::time_point::max();
     // The restart time read after the ticket: that of this ticket, or of a newer one whose
     // send waits for this one (its learner then starts a little early: never late).
     const std::int64_t restarted_at = t_.slots_[w]->restarted_at.load(std::memory_order_relaxed);
@@ -256,38 +262,72 @@ void MpiLearners::Loop::on_drew(LearnerId w, const MPI_Status& st) {
                                       std::chrono::duration<double>(std::min(h.due_in_s, 1e8)));
   s.deadline.store(due.time_since_epoch().count(), std::memory_order_relaxed);
   s.deadline_for.store(h.ticket, std::memory_order_release);
-  if (h.ticket == l.sent.ticket) l.due = due;
+  if (h.ticket == l.sent.ticket) {
+    l.due = due;
+    l.expect_from = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(std::min(h.compute_in_s, 1e8))) -
+                    kDueLeadIn;
+  }
 }
 
 // A gradient (header and floats) is in: to the PS as a GradientMessage, with the pin of
-// the weights it was computed on when its ticket is the one sent last.
+// the weights it was computed on when its ticket is the one sent last -- at once when it
+// is due, else held until it is (release_due). A learner sends as soon as it has computed,
+// so the transfer happens inside X and the PS sees the gradient when it is due, as a
+// learner thread's push: X is the learner's whole turn-around (paper.md).
 void MpiLearners::Loop::deliver(LearnerId w) {
   Link& l = links_[w];
   const int rank = wire::rank_of(w);
   l.header_done = l.gradient_done = false;
   const wire::GradientHeader& h = l.header_in;
-  if (h.ticket == l.sent.ticket) l.due = Clock::time_point::max();
   wire::check_gradient(h, rank, P_, l.sent, t_.weights_.latest_version());
   if (h.ticket == l.sent.ticket && !l.pin.valid())
     throw RunError("rank " + std::to_string(rank) + ": bad message: a second gradient for ticket " +
                    std::to_string(h.ticket));
+  auto run_s = [this](std::int64_t ps_ns) {
+    return std::chrono::duration<double>(std::chrono::nanoseconds(ps_ns) - t_.config_.t0.time_since_epoch())
+        .count();
+  };
   GradientMessage m;
   m.learner = w;
   m.read_version = h.version;
   m.batch_size = static_cast<std::uint32_t>(h.batch);
-  m.t_pushed = std::chrono::duration<double>(Clock::now() - t_.config_.t0).count();
-  m.t_computed = m.t_pushed - h.since_computed_s;
+  m.t_computed = run_s(h.computed_ps_ns);
   m.t_start = m.t_computed - h.compute_s;
   m.delay_drawn = h.delay_drawn;
-  m.delay_served = h.delay_served;
   m.compute_late_s = h.compute_late_s;
   m.loss = h.loss;
   m.ticket = h.ticket;
   if (h.ticket == l.sent.ticket) m.pin = std::move(l.pin);
   m.grad = std::exchange(l.gradient_in, t_.buffers_.acquire());
-  t_.inbox_.push(std::move(m));
   post(w, kHeaderRecv);
   post(w, kGradientRecv);
+  l.held = std::move(m);
+  l.held_delay_drawn = h.delay_drawn;
+  l.due = Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(h.due_ps_ns)));
+  l.expect_from = l.due - kDueLeadIn;
+  if (Clock::now() >= l.due) release(l, Clock::now());
+}
+
+// Hands learner l's held gradient to the PS, stamped `now`: served = now - (due - X).
+void MpiLearners::Loop::release(Link& l, Clock::time_point now) {
+  GradientMessage& m = l.held;
+  m.t_pushed = std::chrono::duration<double>(now - t_.config_.t0).count();
+  m.delay_served = l.held_delay_drawn + std::chrono::duration<double>(now - l.due).count();
+  t_.inbox_.push(std::move(m));
+  l.held = GradientMessage{};
+  l.expect_from = l.due = Clock::time_point::max();
+}
+
+// Releases every held gradient whose time has come; returns how many.
+int MpiLearners::Loop::release_due(Clock::time_point now) {
+  int n = 0;
+  for (Link& l : links_)
+    if (l.held.grad.valid() && now >= l.due) {
+      release(l, now);
+      ++n;
+    }
+  return n;
 }
 
 // A message whose tag is no kind of this protocol would sit unmatched forever: name its
@@ -312,11 +352,18 @@ void MpiLearners::Loop::check_stray() {
   }
 }
 
-// The earliest moment a gradient is due from a learner (max() when none is known).
-Clock::time_point MpiLearners::Loop::next_due() const {
-  Clock::time_point due = Clock::time_point::max();
-  for (const Link& l : links_) due = std::min(due, l.due);
-  return due;
+// The earliest moment a gradient window opens (max() when none is known).
+Clock::time_point MpiLearners::Loop::next_expected() const {
+  Clock::time_point t = Clock::time_point::max();
+  for (const Link& l : links_) t = std::min(t, l.expect_from);
+  return t;
+}
+
+// Whether some learner's gradient is expected now: inside its window, up to kDueTail late.
+bool MpiLearners::Loop::expecting(Clock::time_point now) const {
+  for (const Link& l : links_)
+    if (l.expect_from <= now && (l.due == Clock::time_point::max() || now <= l.due + kDueTail)) return true;
+  return false;
 }
 
 void MpiLearners::Loop::idle(Clock::time_point until) {
@@ -344,18 +391,16 @@ void MpiLearners::Loop::run() {
       give_up = Clock::now() + t_.config_.stop_wait;
     }
     const int sent = stopping ? 0 : send_restarts();
-    const int done = test_some();
+    const int done = test_some() + release_due(Clock::now());
     check_stray();
     if (stopping && (all_said_bye() || Clock::now() > give_up)) break;
     const Clock::time_point now = Clock::now();
-    const Clock::time_point due = next_due();
-    const bool due_soon = due != Clock::time_point::max() && now + kDueLeadIn >= due;
     if (done > 0 || sent > 0) {
       hot_until = now + kHotWindow;
-    } else if (now < hot_until || (due_soon && now <= due + kDueTail)) {
+    } else if (now < hot_until || expecting(now)) {
       std::this_thread::yield();
     } else {
-      idle(due_soon ? now + kIdleWait : std::min(now + kIdleWait, due - kDueLeadIn));
+      idle(std::min(now + kIdleWait, std::max(now, next_expected())));
     }
   }
   for (LearnerId w = 0; w < P_; ++w)
@@ -379,6 +424,7 @@ void MpiLearners::Loop::finish() {
     if (q != MPI_REQUEST_NULL) MPI_Request_free(&q);  // only a silent rank's: the job aborts
   }
   for (Link& l : links_) {
+    l.held = GradientMessage{};
     l.pin.reset();
     l.gradient_in.reset();
   }

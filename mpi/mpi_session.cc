@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "mpi/mca_defaults.h"
 
 namespace racesgd {
 
@@ -44,6 +45,7 @@ std::future<void> MpiSession::post(std::function<void()> task) {
 // The communication thread: MPI_Init_thread, the tasks, MPI_Finalize (or MPI_Abort).
 void MpiSession::serve() {
   int provided = 0;
+  set_mca_defaults();
   const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   {
     std::lock_guard lock(mutex_);

@@ -56,8 +56,7 @@ void check_gradient(const GradientHeader& h, int rank, std::size_t num_learners,
     bad(rank, "gradient computed on version " + std::to_string(h.version) +
                   ", which the PS never sent it (sent " + std::to_string(sent.version) +
                   ", newest " + std::to_string(latest_version) + ")");
-  if (!(h.compute_s >= 0) || !(h.since_computed_s >= 0) || !(h.delay_served >= 0) ||
-      !(h.compute_late_s >= 0))
+  if (!(h.compute_s >= 0) || !(h.compute_late_s >= 0) || !(h.delay_drawn >= 0))
     bad(rank, "gradient with a negative or NaN duration");
 }
 
@@ -66,6 +65,7 @@ void check_drew(const DrewHeader& h, int rank, std::uint64_t sent_ticket) {
     bad(rank, "drew X for ticket " + std::to_string(h.ticket) + ", but the PS handed out " +
                   std::to_string(sent_ticket) + " so far");
   if (!(h.x >= 0) || !(h.due_in_s >= 0)) bad(rank, "drew a negative or NaN X");
+  if (!(h.compute_in_s >= 0)) bad(rank, "drew X with a negative or NaN time to its computation");
 }
 
 void check_restart(const RestartHeader& h, std::size_t dim, std::uint64_t last_ticket) {

@@ -58,26 +58,30 @@ struct RestartHeader {
   std::int64_t ps_restart_ns = 0;
 };
 
-/// The learner drew X for `ticket`; its push is due `due_in_s` after it sent this.
-/// Durations only: the PS stamps times on its own clock (ranks' clocks differ).
+/// The learner drew X for `ticket`; its push is due `due_in_s` after it sent this, and it
+/// will send its gradient from `compute_in_s` on (when it computes). Durations only: the
+/// PS stamps times on its own clock (ranks' clocks differ).
 struct DrewHeader {
   std::uint64_t ticket = 0;
   double x = 0;
   double due_in_s = 0;
+  double compute_in_s = 0;
 };
 
-/// A computed gradient (the floats follow). Durations, not times, for the same reason.
+/// A computed gradient (the floats follow). A learner sends it as soon as it is computed;
+/// rank 0 holds it until it is due (mpi/mpi_learners.h), so the times it needs travel in
+/// rank 0's clock, converted by the learner through the offset of mpi/clock_sync.h.
 struct GradientHeader {
   std::uint64_t learner = 0;
   std::uint64_t ticket = 0;
   std::uint64_t version = 0;
   std::uint64_t batch = 0;
   double loss = 0;
-  double delay_drawn = 0;
-  double delay_served = 0;
-  double compute_s = 0;        // the gradient computation
-  double since_computed_s = 0; // from the end of the computation to the push
-  double compute_late_s = 0;   // how long after start + X the computation ended (0: in time)
+  double delay_drawn = 0;          // X
+  double compute_s = 0;            // the gradient computation
+  double compute_late_s = 0;       // how long after start + X the computation ended (0: in time)
+  std::int64_t computed_ps_ns = 0; // the end of the computation, rank 0's steady clock
+  std::int64_t due_ps_ns = 0;      // when the push is due (start + X), rank 0's steady clock
 };
 
 static_assert(std::is_trivially_copyable_v<RestartHeader> &&

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mpi/mca_defaults.h"
 #include "core/error.h"
 #include "core/units.h"
 
@@ -266,6 +267,7 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   int provided = 0;
+  racesgd::set_mca_defaults();  // the transport's settings, so that the rates compare
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   if (provided < MPI_THREAD_FUNNELED) {
     std::fprintf(stderr, "mpi_pingpong: the MPI library provides no MPI_THREAD_FUNNELED\n");

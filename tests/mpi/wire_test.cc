@@ -40,7 +40,7 @@ TEST_CASE("wire: headers round-trip through their bytes", "[mpi][wire]") {
 TEST_CASE("wire: a header of the wrong size names the rank", "[mpi][wire]") {
   std::vector<std::byte> short_bytes(sizeof(DrewHeader) - 1);
   CHECK_THROWS_WITH(decode<DrewHeader>(Tag::drew, 4, short_bytes),
-                    Catch::Contains("rank 4") && Catch::Contains("drew-X of 23 elements, expected 24"));
+                    Catch::Contains("rank 4") && Catch::Contains("drew-X of 31 elements, expected 32"));
   CHECK_THROWS_WITH(check_count(Tag::gradient, 2, 10, 7850),
                     Catch::Contains("rank 2") && Catch::Contains("gradient of 10 elements, expected 7850"));
   CHECK_NOTHROW(check_count(Tag::gradient, 2, 7850, 7850));
@@ -94,6 +94,12 @@ TEST_CASE("wire: gradient headers are checked against what the PS sent", "[mpi][
   GradientHeader nan_time = good_header();
   nan_time.compute_s = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_WITH(check_gradient(nan_time, 3, 4, sent, 9), Catch::Contains("NaN duration"));
+  GradientHeader negative_late = good_header();
+  negative_late.compute_late_s = -0.001;
+  CHECK_THROWS_WITH(check_gradient(negative_late, 3, 4, sent, 9), Catch::Contains("negative or NaN"));
+  GradientHeader nan_x = good_header();
+  nan_x.delay_drawn = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(check_gradient(nan_x, 3, 4, sent, 9), Catch::Contains("negative or NaN"));
 }
 
 TEST_CASE("wire: drew-X and restart headers are checked", "[mpi][wire]") {
@@ -102,6 +108,7 @@ TEST_CASE("wire: drew-X and restart headers are checked", "[mpi][wire]") {
   CHECK_THROWS_WITH(check_drew(DrewHeader{4, 0.004, 0.003}, 2, 3),
                     Catch::Contains("rank 2") && Catch::Contains("ticket 4"));
   CHECK_THROWS_WITH(check_drew(DrewHeader{3, -1, 0}, 2, 3), Catch::Contains("negative or NaN X"));
+  CHECK_THROWS_WITH(check_drew(DrewHeader{3, 0.004, 0.003, -0.001}, 2, 3), Catch::Contains("negative or NaN"));
 
   CHECK_NOTHROW(check_restart(RestartHeader{2, 0, 1, 10}, 10, 1));
   CHECK_THROWS_WITH(check_restart(RestartHeader{2, 0, 1, 11}, 10, 1),
