@@ -36,15 +36,16 @@ enum Req : int {
 // from the PS ends the wait at once).
 constexpr auto kIdleWait = std::chrono::microseconds(50);
 // After anything happened the thread only yields between looks for this long: a weights
-// or gradient message above the shared-memory eager limit (4 KiB) moves in fragments, each
+// or gradient message above the shared-memory eager limit (mpi/mca_defaults.h) moves in fragments, each
 // needing both sides inside MPI, and sleeping between them made every message cost
 // several idle waits.
 constexpr auto kHotWindow = std::chrono::microseconds(500);
-// Around the moment a learner's gradient is due (its drew message said when) the thread
-// also only yields: from kDueLeadIn before it until kDueTail after it. A gradient moves in
-// several protocol steps (a rendezvous above the eager limit), each waiting for this
-// thread's next look: an idle wait per step made k-sync, whose updates wait for the K
-// fastest pushes, 8.7% slower than the closed form.
+// While a learner's gradient is expected the thread also only yields: from kDueLeadIn
+// before the learner computes (its drew message says when) until kDueTail after the
+// gradient is due, and around the due time of a gradient held. A gradient above the eager
+// limit moves in several protocol steps, each waiting for this thread's next look, and a
+// held one is handed over at the first look after its due time: idle waits there made
+// k-sync, whose updates wait for the K fastest, 8.7% slower than the closed form.
 constexpr auto kDueLeadIn = std::chrono::microseconds(100);
 constexpr auto kDueTail = std::chrono::microseconds(500);
 

@@ -6,7 +6,11 @@
 // communication thread runs progress(), which makes every MPI call: it sends restarts,
 // receives gradients into pooled buffers (pre-posted MPI_Irecv per learner) and hands them
 // to the PS through a GradientInbox, so the PS never waits on MPI and MPI keeps progressing
-// while the PS applies an update. Between them, per learner, the same atomics as
+// while the PS applies an update. A learner rank sends its gradient as soon as it has
+// computed it, stamped with its due time (start + X on rank 0's clock); the communication
+// thread holds it until then and hands it over at that moment, so the PS sees it when a
+// learner thread would have pushed it, whatever the transfer took inside X. Around each
+// learner's compute and due times (from its drew message) the thread polls hot. Between them, per learner, the same atomics as
 // LearnerPool's slot (ticket, restart time, deadline): restart(w) bumps the ticket and pokes
 // the communication thread, which sends w the newest weights.
 //

@@ -4,8 +4,10 @@
 // layouts and float formats agree). Pure code, no MPI: the checks are unit-tested alone.
 //
 //   PS -> learner:  restart (RestartHeader) then weights (dim floats); stop (empty)
-//   learner -> PS:  drew (DrewHeader: X and when the push is due), for the stall watchdog;
-//                   gradient header (GradientHeader) then gradient (dim floats);
+//   learner -> PS:  drew (DrewHeader: X, when the push is due and when the learner will
+//                   compute), for the stall watchdog and rank 0's polling;
+//                   gradient header (GradientHeader: with its due time) then gradient
+//                   (dim floats), sent when computed, held by rank 0 until due;
 //                   failure (text, at most kMaxFailureText bytes); bye (empty)
 //   set-up, both ways: clock (one steady-clock reading, mpi/clock_sync.h)
 //
