@@ -5,13 +5,18 @@ virtual clock, side by side.
 
 usage: /usr/bin/python3 bench/fidelity.py [--racesgd build/release/bench/racesgd]
            [--delay exp:mean=10ms] [-P 8] [--seconds 8] [--out runs/fidelity]
-Prints a markdown table (measured, predicted, ratio) and writes OUT/fidelity.json.
+           [--transports threads|mpi|threads,mpi] [--compute-at deadline|start]
+Prints a markdown table (measured, predicted, ratio) and writes OUT/fidelity.json. With
+--transports threads,mpi every configuration runs on the real clock over both transports
+(MPI: P + 1 ranks through scripts/mpirun_local.sh) and the table shows them side by side.
 """
 import argparse
 import json
 import os
 import subprocess
 import sys
+
+MPIRUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "mpirun_local.sh")
 
 
 def run(cmd):
@@ -31,7 +36,12 @@ def main():
     ap.add_argument("--out", default="runs/fidelity")
     ap.add_argument("--batch", type=int, default=64, help="minibatch size (compute per gradient)")
     ap.add_argument("--only", default="", help="comma-separated variants to run (default: all)")
+    ap.add_argument("--transports", default="threads", help="threads, mpi or threads,mpi")
+    ap.add_argument("--compute-at", default="deadline", choices=["deadline", "start"])
     args = ap.parse_args()
+    transports = args.transports.split(",")
+    if not transports or any(t not in ("threads", "mpi") for t in transports):
+        sys.exit(f"fidelity.py: --transports: want threads, mpi or both, got '{args.transports}'")
     os.makedirs(args.out, exist_ok=True)
     ks = [int(k) for k in args.ks.split(",")]
     configs = [("sync", args.P), ("async", 1)]
@@ -43,34 +53,48 @@ def main():
     common = ["--model", "softmax", "--data", "mnist", "--max-test", "1000", "--eval-train-samples",
               "1000", "-P", str(args.P), "--delay", args.delay, "--progress", "off", "--lr", "0.05",
               "--batch", str(args.batch)]
+    real_only = ["--compute-at", args.compute_at]
     rows = []
     print(f"delay {args.delay}, P = {args.P}, softmax minibatch {args.batch}, "
-          f"real clock {args.seconds:g} s per configuration\n")
-    print("| variant | K | predicted E[T] | method | real clock | real/pred | virtual clock | virtual/pred | real/virtual | updates (real) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          f"real clock {args.seconds:g} s per configuration, compute at {args.compute_at}\n")
+    real_cols = "".join(f" {t} | {t}/pred | {t} late |" for t in transports)
+    print(f"| variant | K | predicted E[T] | method |{real_cols} virtual clock | virtual/pred | updates ({transports[0]}) |")
+    print("|---|---|---|---|" + "---|---|---|" * len(transports) + "---|---|---|")
     for variant, k in configs:
         theory = json.loads(run([args.racesgd, "theory", "--delay", args.delay, "-P", str(args.P),
                                  "-K", str(k), "--variant", variant, "--json"]))
         pred = theory["variants"][0]["time_per_update"]
+        p = pred["seconds"]
         outdir = os.path.join(args.out, f"{variant}-K{k}")
-        run([args.racesgd, "train", *common, "--variant", variant, "-K", str(k), "--clock", "real",
-             "--time", f"{args.seconds}s", "--out", outdir + "-real"])
-        real = json.load(open(os.path.join(outdir + "-real", "summary.json")))
+        row = {"variant": variant, "K": k, "predicted_s": p, "method": pred["method"]}
+        cells = ""
+        for t in transports:
+            train = [args.racesgd, "train", *common, *real_only, "--variant", variant, "-K", str(k),
+                     "--clock", "real", "--time", f"{args.seconds}s", "--out", f"{outdir}-{t}"]
+            run([MPIRUN, str(args.P + 1), *train, "--transport", "mpi"] if t == "mpi" else train)
+            real = json.load(open(os.path.join(f"{outdir}-{t}", "summary.json")))
+            r = real["mean_update_interval_s"]
+            late = real.get("compute_late", {})
+            row[t] = {"real_s": r, "updates": real["updates"],
+                      "delay_drawn_mean_s": real["delay_drawn_mean_s"],
+                      "delay_served_mean_s": real["delay_served_mean_s"],
+                      "compute_mean_s": real["compute_mean_s"], "compute_late": late}
+            cells += f" {r*1e3:.3f} ms | {r/p:.3f} | {late.get('late_fraction', 0):.1%} |"
         run([args.racesgd, "train", *common, "--variant", variant, "-K", str(k), "--clock", "virtual",
              "--updates", "20000", "--eval-every", "20000", "--out", outdir + "-virtual"])
         virt = json.load(open(os.path.join(outdir + "-virtual", "summary.json")))
-        r, v, p = real["mean_update_interval_s"], virt["mean_update_interval_s"], pred["seconds"]
-        rows.append({"variant": variant, "K": k, "predicted_s": p, "method": pred["method"],
-                     "real_s": r, "virtual_s": v, "real_updates": real["updates"],
-                     "delay_drawn_mean_s": real["delay_drawn_mean_s"],
-                     "delay_served_mean_s": real["delay_served_mean_s"],
-                     "compute_mean_s": real["compute_mean_s"]})
-        print(f"| {variant} | {k} | {p*1e3:.3f} ms | {pred['method']} | {r*1e3:.3f} ms | {r/p:.3f} | "
-              f"{v*1e3:.3f} ms | {v/p:.3f} | {r/v:.3f} | {real['updates']} |", flush=True)
-    worst_real = max(abs(x["real_s"] / x["predicted_s"] - 1) for x in rows)
-    worst_rv = max(abs(x["real_s"] / x["virtual_s"] - 1) for x in rows)
-    print(f"\nworst |real/predicted - 1| = {worst_real:.3%}; worst |real/virtual - 1| = {worst_rv:.3%}")
-    json.dump({"delay": args.delay, "P": args.P, "seconds": args.seconds, "rows": rows,
+        v = virt["mean_update_interval_s"]
+        row["virtual_s"] = v
+        rows.append(row)
+        print(f"| {variant} | {k} | {p*1e3:.3f} ms | {pred['method']} |{cells} "
+              f"{v*1e3:.3f} ms | {v/p:.3f} | {row[transports[0]]['updates']} |", flush=True)
+    print()
+    for t in transports:
+        worst = max(abs(x[t]["real_s"] / x["predicted_s"] - 1) for x in rows)
+        worst_v = max(abs(x[t]["real_s"] / x["virtual_s"] - 1) for x in rows)
+        print(f"{t}: worst |real/predicted - 1| = {worst:.3%}; worst |real/virtual - 1| = {worst_v:.3%}")
+    json.dump({"delay": args.delay, "P": args.P, "seconds": args.seconds, "batch": args.batch,
+               "compute_at": args.compute_at, "transports": transports, "rows": rows,
                "context": real.get("context", {})},
               open(os.path.join(args.out, "fidelity.json"), "w"), indent=2)
 
