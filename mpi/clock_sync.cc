@@ -36,7 +36,7 @@ void wait(MPI_Request& q) {
 // One reading each way with `peer`. The learner (send_first) sends its reading and then
 // takes rank 0's; rank 0 takes the learner's first and answers with its own, read at once.
 void exchange(std::int64_t* out, std::int64_t* in, int peer, bool send_first) {
-  const int tag = static_cast<int>(wire::Tag::clock);
+  const int tag = wire::mpi_tag(wire::Tag::clock);
   MPI_Request send = MPI_REQUEST_NULL, recv = MPI_REQUEST_NULL;
   check_mpi(MPI_Irecv(in, sizeof *in, MPI_BYTE, peer, tag, MPI_COMM_WORLD, &recv), "MPI_Irecv", kWho);
   if (!send_first) {

@@ -28,8 +28,6 @@ using Clock = std::chrono::steady_clock;
 // long enough that eight waiting ranks on two cores leave the cores to the ones computing.
 constexpr auto kPoll = std::chrono::microseconds(150);
 
-int tag(wire::Tag t) { return static_cast<int>(t); }
-
 void check_mpi(int rc, const char* call) { racesgd::check_mpi(rc, call, "learner rank"); }
 
 bool done(MPI_Request& q) {
@@ -104,11 +102,11 @@ class LearnerRank {
 
 void LearnerRank::post_restart() {
   header_in_ = false;
-  check_mpi(MPI_Irecv(&restart_in_, sizeof restart_in_, MPI_BYTE, wire::kPsRank, tag(wire::Tag::restart),
+  check_mpi(MPI_Irecv(&restart_in_, sizeof restart_in_, MPI_BYTE, wire::kPsRank, wire::mpi_tag(wire::Tag::restart),
                       MPI_COMM_WORLD, &header_recv_), "MPI_Irecv");
   std::vector<float>& spare = weights_[1 - current_];
   check_mpi(MPI_Irecv(spare.data(), static_cast<int>(spare.size()), MPI_FLOAT, wire::kPsRank,
-                      tag(wire::Tag::weights), MPI_COMM_WORLD, &weights_recv_), "MPI_Irecv");
+                      wire::mpi_tag(wire::Tag::weights), MPI_COMM_WORLD, &weights_recv_), "MPI_Irecv");
 }
 
 // True once a restart's header is in (its weights follow at once; take_restart waits).
@@ -153,7 +151,7 @@ void LearnerRank::take_restart() {
 void LearnerRank::send_drew(double x, double due_in_s, double compute_in_s) {
   if (drew_send_ != MPI_REQUEST_NULL) wait_for(drew_send_);
   drew_out_ = wire::DrewHeader{restart_.ticket, x, due_in_s, compute_in_s};
-  check_mpi(MPI_Isend(&drew_out_, sizeof drew_out_, MPI_BYTE, wire::kPsRank, tag(wire::Tag::drew),
+  check_mpi(MPI_Isend(&drew_out_, sizeof drew_out_, MPI_BYTE, wire::kPsRank, wire::mpi_tag(wire::Tag::drew),
                       MPI_COMM_WORLD, &drew_send_), "MPI_Isend");
 }
 
@@ -161,7 +159,7 @@ void LearnerRank::send_failure(const std::string& what) {
   failed_ = true;
   failure_out_ = what.substr(0, wire::kMaxFailureText);
   check_mpi(MPI_Isend(failure_out_.data(), static_cast<int>(failure_out_.size()), MPI_CHAR,
-                      wire::kPsRank, tag(wire::Tag::failure), MPI_COMM_WORLD, &failure_send_),
+                      wire::kPsRank, wire::mpi_tag(wire::Tag::failure), MPI_COMM_WORLD, &failure_send_),
             "MPI_Isend");
 }
 
@@ -235,9 +233,9 @@ void LearnerRank::compute_and_push() {
                                      ps_ns(computed),
                                      ps_ns(due_push)};
   check_mpi(MPI_Isend(&header_out_, sizeof header_out_, MPI_BYTE, wire::kPsRank,
-                      tag(wire::Tag::gradient_header), MPI_COMM_WORLD, &header_send_), "MPI_Isend");
+                      wire::mpi_tag(wire::Tag::gradient_header), MPI_COMM_WORLD, &header_send_), "MPI_Isend");
   check_mpi(MPI_Isend(gradient_.data(), static_cast<int>(gradient_.size()), MPI_FLOAT, wire::kPsRank,
-                      tag(wire::Tag::gradient), MPI_COMM_WORLD, &gradient_send_), "MPI_Isend");
+                      wire::mpi_tag(wire::Tag::gradient), MPI_COMM_WORLD, &gradient_send_), "MPI_Isend");
   wait_for(gradient_send_);  // its fragments move only while we are inside MPI
   hot_until_ = Clock::now() + kHotWindow;
 }
@@ -262,13 +260,13 @@ void LearnerRank::leave() {
   for (MPI_Request* q : {&drew_send_, &header_send_, &gradient_send_, &failure_send_})
     if (*q != MPI_REQUEST_NULL) wait_for(*q);
   MPI_Request bye = MPI_REQUEST_NULL;
-  check_mpi(MPI_Isend(nullptr, 0, MPI_BYTE, wire::kPsRank, tag(wire::Tag::bye), MPI_COMM_WORLD, &bye),
+  check_mpi(MPI_Isend(nullptr, 0, MPI_BYTE, wire::kPsRank, wire::mpi_tag(wire::Tag::bye), MPI_COMM_WORLD, &bye),
             "MPI_Isend");
   wait_for(bye);
 }
 
 void LearnerRank::run() {
-  check_mpi(MPI_Irecv(nullptr, 0, MPI_BYTE, wire::kPsRank, tag(wire::Tag::stop), MPI_COMM_WORLD,
+  check_mpi(MPI_Irecv(nullptr, 0, MPI_BYTE, wire::kPsRank, wire::mpi_tag(wire::Tag::stop), MPI_COMM_WORLD,
                       &stop_recv_), "MPI_Irecv");
   post_restart();
   while (wait_until(Clock::time_point::max()) == Event::restart) {

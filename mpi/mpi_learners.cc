@@ -49,8 +49,6 @@ constexpr auto kHotWindow = std::chrono::microseconds(500);
 constexpr auto kDueLeadIn = std::chrono::microseconds(100);
 constexpr auto kDueTail = std::chrono::microseconds(500);
 
-int tag(wire::Tag t) { return static_cast<int>(t); }
-
 void check_mpi(int rc, const char* call) { racesgd::check_mpi(rc, call, "MPI transport"); }
 
 }  // namespace
@@ -123,23 +121,23 @@ void MpiLearners::Loop::post(LearnerId w, Req r) {
   MPI_Request* q = &req(w, r);
   switch (r) {
     case kDrewRecv:
-      check_mpi(MPI_Irecv(&l.drew_in, sizeof l.drew_in, MPI_BYTE, rank, tag(wire::Tag::drew),
+      check_mpi(MPI_Irecv(&l.drew_in, sizeof l.drew_in, MPI_BYTE, rank, wire::mpi_tag(wire::Tag::drew),
                           MPI_COMM_WORLD, q), "MPI_Irecv");
       return;
     case kHeaderRecv:
       check_mpi(MPI_Irecv(&l.header_in, sizeof l.header_in, MPI_BYTE, rank,
-                          tag(wire::Tag::gradient_header), MPI_COMM_WORLD, q), "MPI_Irecv");
+                          wire::mpi_tag(wire::Tag::gradient_header), MPI_COMM_WORLD, q), "MPI_Irecv");
       return;
     case kGradientRecv:
       check_mpi(MPI_Irecv(l.gradient_in.data(), static_cast<int>(l.gradient_in.size()), MPI_FLOAT,
-                          rank, tag(wire::Tag::gradient), MPI_COMM_WORLD, q), "MPI_Irecv");
+                          rank, wire::mpi_tag(wire::Tag::gradient), MPI_COMM_WORLD, q), "MPI_Irecv");
       return;
     case kFailureRecv:
       check_mpi(MPI_Irecv(l.failure_in.data(), static_cast<int>(l.failure_in.size()), MPI_CHAR,
-                          rank, tag(wire::Tag::failure), MPI_COMM_WORLD, q), "MPI_Irecv");
+                          rank, wire::mpi_tag(wire::Tag::failure), MPI_COMM_WORLD, q), "MPI_Irecv");
       return;
     case kByeRecv:
-      check_mpi(MPI_Irecv(nullptr, 0, MPI_BYTE, rank, tag(wire::Tag::bye), MPI_COMM_WORLD, q),
+      check_mpi(MPI_Irecv(nullptr, 0, MPI_BYTE, rank, wire::mpi_tag(wire::Tag::bye), MPI_COMM_WORLD, q),
                 "MPI_Irecv");
       return;
     default:
@@ -169,9 +167,9 @@ int MpiLearners::Loop::send_restarts() {
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::duration(restarted_at)).count()};
     const int rank = wire::rank_of(w);
     check_mpi(MPI_Isend(&l.restart_out, sizeof l.restart_out, MPI_BYTE, rank,
-                        tag(wire::Tag::restart), MPI_COMM_WORLD, &req(w, kRestartSend)), "MPI_Isend");
+                        wire::mpi_tag(wire::Tag::restart), MPI_COMM_WORLD, &req(w, kRestartSend)), "MPI_Isend");
     check_mpi(MPI_Isend(l.pin.weights().data(), static_cast<int>(l.pin.weights().size()), MPI_FLOAT,
-                        rank, tag(wire::Tag::weights), MPI_COMM_WORLD, &req(w, kWeightsSend)),
+                        rank, wire::mpi_tag(wire::Tag::weights), MPI_COMM_WORLD, &req(w, kWeightsSend)),
               "MPI_Isend");
     ++sent;
   }
@@ -180,7 +178,7 @@ int MpiLearners::Loop::send_restarts() {
 
 void MpiLearners::Loop::begin_stop() {
   for (LearnerId w = 0; w < P_; ++w)
-    check_mpi(MPI_Isend(nullptr, 0, MPI_BYTE, wire::rank_of(w), tag(wire::Tag::stop),
+    check_mpi(MPI_Isend(nullptr, 0, MPI_BYTE, wire::rank_of(w), wire::mpi_tag(wire::Tag::stop),
                         MPI_COMM_WORLD, &req(w, kStopSend)), "MPI_Isend");
 }
 
@@ -502,6 +500,10 @@ Clock::time_point MpiLearners::deadline(LearnerId w) const {
   if (s.deadline_for.load(std::memory_order_acquire) == s.ticket.load(std::memory_order_seq_cst))
     return Clock::time_point(Clock::duration(s.deadline.load(std::memory_order_relaxed)));
   return Clock::time_point(Clock::duration(s.restarted_at.load(std::memory_order_relaxed)));
+}
+
+std::string MpiLearners::where(LearnerId w) const {
+  return "rank " + std::to_string(wire::rank_of(w));
 }
 
 void MpiLearners::stop() {

@@ -70,6 +70,7 @@ class MpiLearners final : public LearnerTransport {
   bool has_new_failures() const override { return new_failures_.load(std::memory_order_acquire); }
   std::vector<std::pair<LearnerId, std::string>> take_failures() override;
   Clock::time_point deadline(LearnerId w) const override;
+  std::string where(LearnerId w) const override;
   /// Tells every learner rank to stop, waits (at most config.stop_wait) until each said
   /// bye, cancels what is still posted and gives back every pin and buffer. A rank that
   /// stayed silent is named on stderr and the session ends with MPI_Abort after the

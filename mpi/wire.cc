@@ -11,7 +11,7 @@ namespace {
 }  // namespace
 
 Tag tag_from_int(int tag, int rank) {
-  if (tag >= static_cast<int>(Tag::restart) && tag <= static_cast<int>(Tag::clock))
+  if (tag >= mpi_tag(Tag::restart) && tag <= mpi_tag(Tag::clock))
     return static_cast<Tag>(tag);
   bad(rank, "unknown tag " + std::to_string(tag));
 }

@@ -39,6 +39,8 @@ enum class Tag : int {
   clock = 9,  // set-up only: clock synchronisation (mpi/clock_sync.h)
 };
 
+/// The MPI tag of a message kind.
+constexpr int mpi_tag(Tag t) { return static_cast<int>(t); }
 /// The Tag of a received MPI tag; RunError naming `rank` for any other number.
 Tag tag_from_int(int tag, int rank);
 const char* tag_name(Tag t);

@@ -77,6 +77,9 @@ class LearnerTransport {
   /// When learner w's gradient for its current ticket is due (start + X; the restart
   /// time until X is drawn). For the stall watchdog, which counts lateness past it.
   virtual Clock::time_point deadline(LearnerId w) const = 0;
+  /// Where learner w runs, for messages that name it (e.g. "rank 4"); empty when the
+  /// learner id says it all (threads of this process).
+  virtual std::string where(LearnerId) const { return {}; }
 
   /// Stops every learner and drops the messages still on their way (their pins and
   /// buffers go home). Idempotent.

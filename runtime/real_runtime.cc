@@ -45,14 +45,16 @@ std::vector<LateLearner> late_learners(const ParameterServer& ps, const LearnerT
   return out;
 }
 
-std::string stall_message(double silence, const std::vector<LateLearner>& late, double timeout) {
+std::string stall_message(double silence, const std::vector<LateLearner>& late, double timeout,
+                          const LearnerTransport& learners) {
   std::string who;
   for (const LateLearner& l : late) {
     if (l.late_s <= timeout) continue;
+    const std::string where = learners.where(l.learner);
     char item[96];
-    std::snprintf(item, sizeof item, "%zu (computing for %.1fs, %.1fs past its deadline)",
-                  l.learner, l.busy_s, l.late_s);
-    who += (who.empty() ? "" : ", ") + std::string(item);
+    std::snprintf(item, sizeof item, " (computing for %.1fs, %.1fs past its deadline)", l.busy_s, l.late_s);
+    who += (who.empty() ? "" : ", ") + std::to_string(l.learner) +
+           (where.empty() ? "" : " on " + where) + item;
   }
   char head[128];
   std::snprintf(head, sizeof head,
@@ -271,7 +273,7 @@ bool RealRuntime::stalled() {
   if (!(s_.stall_timeout_s > 0 && silence > s_.stall_timeout_s)) return false;
   const std::vector<LateLearner> late = late_learners(ps_, *learners_, t0_, now_, max_compute_s_);
   if (late.empty() || late.front().late_s <= s_.stall_timeout_s) return false;
-  log_.stop(StopReason::stalled, stall_message(silence, late, s_.stall_timeout_s));
+  log_.stop(StopReason::stalled, stall_message(silence, late, s_.stall_timeout_s, *learners_));
   return true;
 }
 

@@ -142,7 +142,7 @@ printf 'w0,w1,w2,w3\n0.001,0.001,0.001,0.001\n0.001,0.001,,0.001\n' >"$tmp/hang.
 mpi 5 train "${data[@]}" --transport mpi -P 4 --variant sync --delay "trace:file=$tmp/hang.csv,end=stop" \
   --stall-timeout 0.5s --time 30s --out "$tmp/stall" >/dev/null 2>"$tmp/stall.err"
 check "hung learner rank: exit 1" test $? -eq 1
-check "hung learner rank: named (learner 2 = rank 3)" grep -q "stuck: learner(s) 2 " "$tmp/stall.err"
+check "hung learner rank: named with its rank (learner 2 = rank 3)" grep -q "stuck: learner(s) 2 on rank 3 (computing for" "$tmp/stall.err"
 check "hung learner rank: outputs written, stopped stalled" \
   grep -q '"stop_reason": "stalled"' "$tmp/stall/summary.json"
 
