@@ -74,7 +74,6 @@ class MpiLearners::Loop {
     // (from when it computes to when it is due) or from the gradient held: max() when none.
     Clock::time_point expect_from = Clock::time_point::max(), due = Clock::time_point::max();
     GradientMessage held;  // a gradient that came before it was due, until then
-    double held_delay_drawn = 0;
     bool header_done = false, gradient_done = false;
     bool failed = false, said_bye = false;
   };
@@ -269,9 +268,10 @@ void MpiLearners::Loop::on_drew(LearnerId w, const MPI_Status& st) {
   }
 }
 
-// A gradient (header and floats) is in: to the PS as a GradientMessage, with the pin of
-// the weights it was computed on when its ticket is the one sent last -- at once when it
-// is due, else held until it is (release_due). A learner sends as soon as it has computed,
+// A gradient (header and floats) is in. For the restart sent last it goes to the PS as a
+// GradientMessage with the pin of the weights it was computed on -- at once when it is
+// due, else held until it is (release_due); for an earlier one (cancelled work) it is
+// dropped here. A learner sends as soon as it has computed,
 // so the transfer happens inside X and the PS sees the gradient when it is due, as a
 // learner thread's push: X is the learner's whole turn-around (paper.md).
 void MpiLearners::Loop::deliver(LearnerId w) {
@@ -283,6 +283,11 @@ void MpiLearners::Loop::deliver(LearnerId w) {
   if (h.ticket == l.sent.ticket && !l.pin.valid())
     throw RunError("rank " + std::to_string(rank) + ": bad message: a second gradient for ticket " +
                    std::to_string(h.ticket));
+  if (h.ticket != l.sent.ticket) {  // computed before its restart was superseded: cancelled work
+    post(w, kHeaderRecv);
+    post(w, kGradientRecv);
+    return;
+  }
   auto run_s = [this](std::int64_t ps_ns) {
     return std::chrono::duration<double>(std::chrono::nanoseconds(ps_ns) - t_.config_.t0.time_since_epoch())
         .count();
@@ -297,12 +302,11 @@ void MpiLearners::Loop::deliver(LearnerId w) {
   m.compute_late_s = h.compute_late_s;
   m.loss = h.loss;
   m.ticket = h.ticket;
-  if (h.ticket == l.sent.ticket) m.pin = std::move(l.pin);
+  m.pin = std::move(l.pin);
   m.grad = std::exchange(l.gradient_in, t_.buffers_.acquire());
   post(w, kHeaderRecv);
   post(w, kGradientRecv);
   l.held = std::move(m);
-  l.held_delay_drawn = h.delay_drawn;
   l.due = Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(h.due_ps_ns)));
   l.expect_from = l.due - kDueLeadIn;
   if (Clock::now() >= l.due) release(l, Clock::now());
@@ -312,7 +316,7 @@ void MpiLearners::Loop::deliver(LearnerId w) {
 void MpiLearners::Loop::release(Link& l, Clock::time_point now) {
   GradientMessage& m = l.held;
   m.t_pushed = std::chrono::duration<double>(now - t_.config_.t0).count();
-  m.delay_served = l.held_delay_drawn + std::chrono::duration<double>(now - l.due).count();
+  m.delay_served = m.delay_drawn + std::chrono::duration<double>(now - l.due).count();
   t_.inbox_.push(std::move(m));
   l.held = GradientMessage{};
   l.expect_from = l.due = Clock::time_point::max();
