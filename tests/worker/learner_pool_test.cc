@@ -169,8 +169,9 @@ struct JitRig {
     REQUIRE(inbox.pop_until(m, Clock::now() + 30s));
     return m;
   }
-  // Waits (up to 30 s) until the learner has drawn its X for `ticket`: the pool then
-  // reports the push's due time instead of the restart time.
+  // Waits (up to 30 s) until the learner has drawn its X (> 0) for `ticket`: the pool then
+  // reports the push's due time instead of the restart time. The learner pins before it
+  // draws, so its weights are fixed by then too.
   void wait_until_drawn(std::uint64_t ticket, Clock::time_point restarted_at) {
     const auto give_up = Clock::now() + 30s;
     while (pool->deadline(0) == restarted_at && Clock::now() < give_up)
@@ -322,7 +323,7 @@ TEST_CASE("pool: deadline mode computes just in time, late in X, on the weights 
   rig.pop();
   const Clock::time_point at = Clock::now();
   const std::uint64_t ticket = rig.restart(1.0, at);
-  rig.wait_until_drawn(ticket, at);  // it pins before it draws
+  rig.wait_until_drawn(ticket, at);
   // A newer version while the learner waits: its gradient is still of the pinned one (the
   // staleness semantics are unchanged by computing late).
   const Version newer = rig.weights.publish([](std::span<float> dst, std::span<const float> cur) {
