@@ -47,7 +47,7 @@ TEST_CASE("lateness tally: the helper builds what it says", "[lateness]") {
   CHECK(t.late() == 15);
 }
 
-TEST_CASE("lateness tally: fewer than 1% late leaves p99 at 0; mean over the late ones",
+TEST_CASE("lateness tally: fewer than 1% late leaves p99 at 0, the mean is over the late ones",
           "[lateness]") {
   // 1000 gradients, 5 late by 1..5 ms: the 990th smallest value is still an in-time 0.
   const LatenessTally t = tally_of(995, 5);

@@ -376,8 +376,8 @@ class CountingModel final : public Model {
 
 }  // namespace
 
-TEST_CASE("real clock: --compute-at reaches the learners; a straggler cancelled before its "
-          "compute time never computes", "[runtime][real][jit]") {
+TEST_CASE("real clock: --compute-at reaches the learners (a straggler cancelled before its "
+          "compute time never computes)", "[runtime][real][jit]") {
   // K-sync with K = 1 of 2: learner 0 (X = 50 ms) makes every update, and learner 1
   // (X = 60 s) is cancelled and restarted each time. Computing at the deadline, learner 1
   // computes its first minibatch at once (no lead learned yet) and none after; computing

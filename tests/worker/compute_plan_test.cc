@@ -41,7 +41,7 @@ bool lead_is(const ComputePlan& plan, Clock::duration want) {
 
 }  // namespace
 
-TEST_CASE("compute plan: to_string and compute_at_from round-trip; unknown text is nullopt",
+TEST_CASE("compute plan: to_string and compute_at_from round-trip, unknown text is nullopt",
           "[compute_plan]") {
   for (ComputeAt at : {ComputeAt::start, ComputeAt::deadline}) {
     const std::optional<ComputeAt> back = compute_at_from(to_string(at));
