@@ -141,7 +141,7 @@ TEST_CASE("virtual runs are deterministic and learn", "[runtime][virtual]") {
   CHECK(a.gradients_applied == 2 * a.updates);
 }
 
-TEST_CASE("invariants: K gradients per update; async-family mean staleness matches theory",
+TEST_CASE("invariants: K gradients per update, async-family mean staleness matches theory",
           "[runtime][virtual]") {
   struct Case {
     const char* variant;
@@ -225,7 +225,7 @@ TEST_CASE("real clock: stop by time returns promptly even with long delays",
   CHECK(took < 5.0);  // nobody waited out a 10 s sleep
 }
 
-TEST_CASE("a failing learner stops the run, naming it; or leaves and the rest go on",
+TEST_CASE("a failing learner stops the run, naming it, or leaves and the rest go on",
           "[runtime][faults]") {
   for (bool real : {false, true}) {
     INFO((real ? "real" : "virtual"));
@@ -276,7 +276,7 @@ TEST_CASE("real clock: many short runs start and shut down cleanly", "[runtime][
   }
 }
 
-TEST_CASE("curves: time never goes backwards, no duplicate final point; pending gradients "
+TEST_CASE("curves: time never goes backwards, no duplicate final point, pending gradients "
           "are not counted as applied",
           "[runtime][real][concurrency]") {
   for (bool real : {false, true}) {
