@@ -149,6 +149,57 @@ sys.exit(0 if s['final_test_error'] <= 0.07 else 1)"
 expect_ok "train real" train "${data[@]}" --variant k-batch-sync -P 3 -K 2 --delay exp:mean=1ms \
   --time 0.3s --out "$tmp/real"
 check "real summary" test -s "$tmp/real/summary.json"
+# Just-in-time gradients (issue 13): --compute-at picks when inside X a learner computes; a
+# real-clock run reports it and how late the computations ended (compute_late), a virtual
+# one neither. check_compute_late DIR WANT: summary.json says compute_at WANT and its
+# compute_late agrees with itself and with the gradients applied (async: one per update).
+check_compute_late() {
+  /usr/bin/python3 - "$1/summary.json" "$2" <<'PY'
+import json, math, sys
+s = json.load(open(sys.argv[1]))
+want = sys.argv[2]
+ok = True
+def need(cond, what):
+    global ok
+    if not cond:
+        ok = False
+        print("compute_late:", what, "in", sys.argv[1])
+need(s.get("compute_at") == want, f"compute_at is {s.get('compute_at')!r}, want {want!r}")
+c = s.get("compute_late")
+need(isinstance(c, dict), "no compute_late object")
+if isinstance(c, dict):
+    keys = {"gradients", "late", "late_fraction", "late_mean_s", "late_p99_s"}
+    need(set(c) == keys, f"keys {sorted(c)}")
+    if set(c) == keys:
+        g, late = c["gradients"], c["late"]
+        need(g == s["gradients_applied"] and g > 0, f"gradients {g}, applied {s['gradients_applied']}")
+        need(0 <= late <= g, f"late {late} of {g}")
+        need(math.isclose(c["late_fraction"], late / g), f"late_fraction {c['late_fraction']}")
+        need(c["late_mean_s"] >= 0 and c["late_p99_s"] >= 0, "negative lateness")
+        need((c["late_mean_s"] > 0) == (late > 0), f"late_mean_s {c['late_mean_s']} with {late} late")
+sys.exit(0 if ok else 1)
+PY
+}
+# (No data: a --compute-at that slipped through must not start a long run on MNIST.)
+expect_error "bad --compute-at" "--compute-at" train --data-dir "$tmp/nodata" --compute-at nonsense
+expect_error "race: bad compute-at" "--compute-at" race --data-dir "$tmp/nodata" --compute-at soon
+jit=("${data[@]}" --variant async -P 2 --delay exp:mean=1ms --updates 30)
+expect_ok "train real, compute at the deadline by default" train "${jit[@]}" --out "$tmp/jit-deadline"
+check "real: compute_at deadline and compute_late" check_compute_late "$tmp/jit-deadline" deadline
+expect_ok "train real --compute-at start" train "${jit[@]}" --compute-at start --out "$tmp/jit-start"
+check "real: compute_at start and compute_late" check_compute_late "$tmp/jit-start" start
+check "virtual: no compute_at, no compute_late" /usr/bin/python3 -c "
+import json, sys
+s = json.load(open('$tmp/train/summary.json'))
+sys.exit(1 if 'compute_at' in s or 'compute_late' in s else 0)"
+# A race's compute-at (here from its config file) reaches every run.
+printf 'variants = ["async"]\nP = 2\nrepeats = 1\nclock = "real"\nupdates = 20\ncompute-at = "start"\n' > "$tmp/jit-race.toml"
+expect_ok "race real, compute-at start" race --config "$tmp/jit-race.toml" "${data[@]}" --delay exp:mean=1ms \
+  --plot=false --out "$tmp/jit-race"
+check "race: each run computes at the start" /usr/bin/python3 -c "
+import glob, json, sys
+runs = glob.glob('$tmp/jit-race/runs/*/summary.json')
+sys.exit(0 if runs and all(json.load(open(f)).get('compute_at') == 'start' for f in runs) else 1)"
 expect_ok "theory json" theory --delay exp:mean=1ms -P 8 -K 2 --json
 check "theory json parses" bash -c "'$racesgd' theory --delay shifted-exp:shift=1ms,mean=1ms -P 1..4 --json | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)'"
 printf 'variants = ["sync", "k-async:K=2"]\nP = 4\nrepeats = 1\nclock = "virtual"\nupdates = 30\n' > "$tmp/race.toml"

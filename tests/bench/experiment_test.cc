@@ -9,7 +9,7 @@
 using namespace racesgd;
 using racesgd::test::train_config;
 
-TEST_CASE("defaults: 30 s unless another limit is given; auto evaluation schedule",
+TEST_CASE("defaults: 30 s unless another limit is given, auto evaluation schedule",
           "[experiment]") {
   const ExperimentConfig c = train_config({});
   CHECK(c.stop.time_s == 30.0);

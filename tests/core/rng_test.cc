@@ -5,7 +5,7 @@
 
 using racesgd::Rng;
 
-TEST_CASE("rng: same seed, same stream; different seeds differ", "[rng]") {
+TEST_CASE("rng: same seed, same stream, different seeds differ", "[rng]") {
   Rng a(42), b(42), c(43);
   for (int i = 0; i < 100; ++i) {
     auto x = a.next();

@@ -85,7 +85,7 @@ TEST_CASE("gradient inbox: pop_until returns false at the deadline when empty",
   CHECK_FALSE(inbox.pop_until(out, Clock::now() - std::chrono::seconds(1)));  // already past
 }
 
-TEST_CASE("gradient inbox: a wake() before waiting is remembered once; messages win",
+TEST_CASE("gradient inbox: a wake() before waiting is remembered once, messages win",
           "[ps][gradient_inbox]") {
   GradientInbox inbox;
   GradientMessage out;

@@ -90,7 +90,7 @@ TEST_CASE("the snapshot budget sets the slots: min(512, budget / 4d)", "[eval][m
   CHECK(resolve_snapshot_budget(12345, std::uint64_t{2} << 30) == 12345);
 }
 
-TEST_CASE("memory sizes parse with binary and decimal units; bad ones name the flag",
+TEST_CASE("memory sizes parse with binary and decimal units, bad ones name the flag",
           "[eval][memory]") {
   CHECK(parse_memory_size("1GiB", "--snapshot-memory") == std::uint64_t{1} << 30);
   CHECK(parse_memory_size("512MiB", "--snapshot-memory") == std::uint64_t{512} << 20);

@@ -74,7 +74,7 @@ class OneHangs final : public DelayModel {
 
 }  // namespace
 
-TEST_CASE("PS: statistics count when the update is applied; a dropped pending update counts "
+TEST_CASE("PS: statistics count when the update is applied, a dropped pending update counts "
           "nowhere, through a checkpoint round trip",
           "[accounting][checkpoint]") {
   const std::vector<float> w0(3, 0.0f);
@@ -335,7 +335,7 @@ TEST_CASE("real clock: an update applied by a departing learner is checked again
   check_accounting(r);
 }
 
-TEST_CASE("watchdog: long legitimate delays are no stall; a hung learner is",
+TEST_CASE("watchdog: long legitimate delays are no stall, a hung learner is",
           "[faults][real][concurrency]") {
   {
     // Every minibatch takes 0.5 s, longer than the 0.2 s timeout: no learner is late.

@@ -1,10 +1,11 @@
 // RunLog: one curve point per tick however many ticks pass between two events (and none
 // without a new update), update ticks, the final point, the end-of-run checkpoint rule and
-// the one save path (counted, failures reported and survived).
+// the one save path (counted, failures reported and survived), the real clock's lateness.
 #include <catch2/catch.hpp>
 #include <stdexcept>
 #include <vector>
 
+#include "ps/gradient_inbox.h"
 #include "ps/parameter_server.h"
 #include "ps/versioned_weights.h"
 #include "runtime/run_log.h"
@@ -26,7 +27,8 @@ struct Fixture {
   std::optional<RunLog> log;
   double t = 0;
 
-  explicit Fixture(double every_s, std::uint64_t every_updates = 0) {
+  explicit Fixture(double every_s, std::uint64_t every_updates = 0,
+                   RunClock clock = RunClock::simulated) {
     in.lr = lr.get();
     in.w0 = w0;
     in.settings.variant = make_variant("async", 1, 1);
@@ -34,7 +36,7 @@ struct Fixture {
     in.settings.eval.every_s = every_s;
     in.settings.eval.every_updates = every_updates;
     ps.emplace(in.settings.variant, weights, *lr);
-    log.emplace(in, *ps, weights, 0, RunClock::simulated);
+    log.emplace(in, *ps, weights, 0, clock);
     ps->start(0.0);
   }
   // One gradient at run time `at`: applies one update.
@@ -133,4 +135,34 @@ TEST_CASE("RunLog's save path completes the checkpoint, counts it and survives a
   CHECK(r.stop_reason == StopReason::learner_failed);
   CHECK(r.error == "learner 0 failed: boom");
   CHECK(r.delay_served_mean_s == 0.25);  // the virtual clock serves each delay exactly
+}
+
+namespace {
+
+// A gradient as the real clock's learners report it: computed in 1 ms of a 5 ms delay,
+// `late_s` after start + X.
+GradientMessage served(double late_s) {
+  GradientMessage m;
+  m.t_start = 1.000;
+  m.t_computed = 1.001;
+  m.delay_drawn = 0.005;
+  m.delay_served = 0.005;
+  m.compute_late_s = late_s;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("RunLog: the gradients served on the real clock feed compute_late (issue 13)") {
+  Fixture f(0, 0, RunClock::real);
+  f.log->record_point(0.0);
+  // 200 gradients: 196 in time, 4 late by 1, 2, 3, 10 ms; p99 = rank 198 = 2 ms.
+  for (int i = 0; i < 196; ++i) f.log->count_served(served(0.0));
+  for (double late : {1e-3, 10e-3, 2e-3, 3e-3}) f.log->count_served(served(late));
+  const RunResult r = f.log->finish(1.0, -1);
+  CHECK(r.compute_timed == 200);
+  CHECK(r.compute_late == 4);
+  CHECK(r.compute_late_mean_s == Approx(4e-3));
+  CHECK(r.compute_late_p99_s == Approx(2e-3));
+  CHECK(r.compute_mean_s == Approx(1e-3));
 }

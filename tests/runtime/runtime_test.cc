@@ -1,7 +1,12 @@
 // Semantics of the six variants under both runtimes: who contributed to each update, who
-// was cancelled, who waited; invariants; determinism; divergence handling.
+// was cancelled, who waited; invariants; determinism; divergence handling; when inside X
+// the real clock's learners compute.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <memory>
+#include <span>
+#include <string>
 
 #include "core/rng.h"
 #include "models/model_registry.h"
@@ -12,6 +17,7 @@
 #include "runtime/real_runtime.h"
 #include "runtime/virtual_runtime.h"
 #include "delay/delay_model.h"
+#include "worker/compute_plan.h"
 
 using namespace racesgd;
 using Contribs = std::vector<std::pair<LearnerId, Version>>;
@@ -135,7 +141,7 @@ TEST_CASE("virtual runs are deterministic and learn", "[runtime][virtual]") {
   CHECK(a.gradients_applied == 2 * a.updates);
 }
 
-TEST_CASE("invariants: K gradients per update; async-family mean staleness matches theory",
+TEST_CASE("invariants: K gradients per update, async-family mean staleness matches theory",
           "[runtime][virtual]") {
   struct Case {
     const char* variant;
@@ -219,7 +225,7 @@ TEST_CASE("real clock: stop by time returns promptly even with long delays",
   CHECK(took < 5.0);  // nobody waited out a 10 s sleep
 }
 
-TEST_CASE("a failing learner stops the run, naming it; or leaves and the rest go on",
+TEST_CASE("a failing learner stops the run, naming it, or leaves and the rest go on",
           "[runtime][faults]") {
   for (bool real : {false, true}) {
     INFO((real ? "real" : "virtual"));
@@ -270,7 +276,7 @@ TEST_CASE("real clock: many short runs start and shut down cleanly", "[runtime][
   }
 }
 
-TEST_CASE("curves: time never goes backwards, no duplicate final point; pending gradients "
+TEST_CASE("curves: time never goes backwards, no duplicate final point, pending gradients "
           "are not counted as applied",
           "[runtime][real][concurrency]") {
   for (bool real : {false, true}) {
@@ -334,4 +340,69 @@ TEST_CASE("real clock: a broken transport stops the run as transport-failed, not
   CHECK(seen.restarts == 3);     // every learner was started
   CHECK(seen.waits == 3);
   CHECK(seen.stops >= 1);        // and the transport stopped
+}
+
+namespace {
+
+// The fixture's model, counting its gradient computations (any learner thread).
+class CountingModel final : public Model {
+ public:
+  explicit CountingModel(const Model& inner) : inner_(inner) {}
+  std::string spec() const override { return inner_.spec(); }
+  Eigen::Index num_params() const override { return inner_.num_params(); }
+  Eigen::Index input_dim() const override { return inner_.input_dim(); }
+  int num_classes() const override { return inner_.num_classes(); }
+  void init(std::span<float> w, std::uint64_t seed) const override { inner_.init(w, seed); }
+  std::unique_ptr<Workspace> make_workspace(Eigen::Index max_batch) const override {
+    return inner_.make_workspace(max_batch);
+  }
+  double loss_and_gradient(std::span<const float> w, const BatchView<float>& b,
+                           std::span<float> grad, Workspace& ws) const override {
+    gradients.fetch_add(1);
+    return inner_.loss_and_gradient(w, b, grad, ws);
+  }
+  double loss(std::span<const float> w, const BatchView<float>& b, Workspace& ws) const override {
+    return inner_.loss(w, b, ws);
+  }
+  Evaluation evaluate(std::span<const float> w, const Dataset& data) const override {
+    return inner_.evaluate(w, data);
+  }
+
+  mutable std::atomic<int> gradients{0};
+
+ private:
+  const Model& inner_;
+};
+
+}  // namespace
+
+TEST_CASE("real clock: --compute-at reaches the learners (a straggler cancelled before its "
+          "compute time never computes)", "[runtime][real][jit]") {
+  // K-sync with K = 1 of 2: learner 0 (X = 50 ms) makes every update, and learner 1
+  // (X = 60 s) is cancelled and restarted each time. Computing at the deadline, learner 1
+  // computes its first minibatch at once (no lead learned yet) and none after; computing
+  // at the start, it computes every one, with 50 ms to do so each time.
+  constexpr int kUpdates = 10;
+  for (ComputeAt at : {ComputeAt::deadline, ComputeAt::start}) {
+    INFO("compute_at " << to_string(at));
+    Fixture f;
+    CountingModel counting(*f.model);
+    auto in = f.inputs("k-sync", 2, 1, "hetero:(const:value=50ms),scales=1,1200", false);
+    in.model = &counting;
+    in.settings.compute_at = at;
+    in.settings.stop.updates = kUpdates;
+    in.settings.stop.time_s = 30;  // far below X = 60 s: learner 1 never pushes
+    const RunResult r = run_real(in);
+    REQUIRE(r.stop_reason == StopReason::updates);
+    CHECK(r.compute_timed == r.gradients_applied);  // each applied gradient was timed
+    const int computed = counting.gradients.load();
+    if (at == ComputeAt::deadline) {
+      // Learner 0: one per update (its next one waits for its due time when the run
+      // stops); learner 1: at most its first.
+      CHECK(computed >= kUpdates);
+      CHECK(computed <= kUpdates + 1);
+    } else {
+      CHECK(computed >= kUpdates + kUpdates / 2);  // learner 1 computed most of its minibatches
+    }
+  }
 }

@@ -40,7 +40,7 @@ TEST_CASE("K-sync: first K distinct learners, stragglers cancelled, all restart"
   CHECK(b.staleness == 0);
 }
 
-TEST_CASE("K-batch-sync: any K minibatches; pushers go on on the same weights", "[coordinator]") {
+TEST_CASE("K-batch-sync: any K minibatches, pushers go on on the same weights", "[coordinator]") {
   Coordinator c(make_variant("k-batch-sync", 3, 2));
   c.on_start();
   Decision a = c.on_arrival({0, 0});
@@ -53,7 +53,7 @@ TEST_CASE("K-batch-sync: any K minibatches; pushers go on on the same weights", 
   CHECK(c.version() == 1);
 }
 
-TEST_CASE("K-async: K distinct pushers wait idle; others are not interrupted", "[coordinator]") {
+TEST_CASE("K-async: K distinct pushers wait idle, others are not interrupted", "[coordinator]") {
   Coordinator c(make_variant("k-async", 3, 2));
   c.on_start();
   Decision a = c.on_arrival({0, 0});
@@ -73,7 +73,7 @@ TEST_CASE("K-async: K distinct pushers wait idle; others are not interrupted", "
   CHECK(c.version() == 2);
 }
 
-TEST_CASE("K-batch-async: every pusher restarts at once; every K-th gradient applies",
+TEST_CASE("K-batch-async: every pusher restarts at once, every K-th gradient applies",
           "[coordinator]") {
   Coordinator c(make_variant("k-batch-async", 2, 2));
   c.on_start();
@@ -150,7 +150,7 @@ TEST_CASE("every arriving gradient is applied exactly once: K per update", "[coo
   }
 }
 
-TEST_CASE("retire: a failed learner leaves; K shrinks to the learners left", "[coordinator]") {
+TEST_CASE("retire: a failed learner leaves, K shrinks to the learners left", "[coordinator]") {
   SECTION("sync: the pending update completes when the missing learner leaves") {
     Coordinator c(make_variant("sync", 3, 3));
     c.on_start();

@@ -187,7 +187,7 @@ TEST_CASE("delays that never finish predict 'never', not 0, NaN or 1e177 s", "[t
   std::filesystem::remove(file);
 }
 
-TEST_CASE("a virtual-clock run that stalls is 'never'; the others still predict", "[theory][never]") {
+TEST_CASE("a virtual-clock run that stalls is 'never', the others still predict", "[theory][never]") {
   TheoryOptions o;
   o.engine = virtual_timing_engine();
   o.mc_updates = 2000;

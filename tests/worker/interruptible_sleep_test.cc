@@ -1,6 +1,9 @@
 // Behaviour of InterruptibleSleep. No test asserts how precise a sleep is (that is machine
 // load, measured in bench/micro/delay_bench.cc); bounds here are one-sided and generous.
+// The CPU-time bound (a spin of 0 blocks) is one-sided too: only spinning could break it.
 #include "worker/interruptible_sleep.h"
+
+#include <time.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -23,6 +26,46 @@ TEST_CASE("sleep: reaching the deadline returns true, never early", "[sleep]") {
     }
   }
   CHECK(s.sleep_until(Clock::now() - 1s));  // a past deadline returns at once
+}
+
+TEST_CASE("sleep: the call's own spin -- never early, and the object's spin stays", "[sleep]") {
+  InterruptibleSleep s;
+  s.set_spin(1ms);
+  for (auto spin : {0us, 50us, 150us, 10000us}) {
+    for (auto request : {0us, 100us, 3000us}) {
+      const auto deadline = Clock::now() + request;
+      CHECK(s.sleep_until(deadline, spin));
+      CHECK(Clock::now() >= deadline);
+    }
+  }
+  CHECK(s.spin() == 1ms);  // the overload does not change the object's setting
+  CHECK(s.sleep_until(Clock::now() - 1s, 0us));
+}
+
+namespace {
+
+// CPU time this thread has used.
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+}
+
+}  // namespace
+
+TEST_CASE("sleep: a spin of 0 blocks for the whole wait, whatever the object's spin",
+          "[sleep]") {
+  // The just-in-time learner waits for its compute time this way (worker/learner_pool.cc):
+  // a 300 ms wait must not burn a core even though the object would spin for 1 s. A
+  // blocked thread uses next to no CPU; 150 ms leaves room for any sanitizer or load (a
+  // spinning thread could only look cheaper when preempted, never dearer when blocked).
+  InterruptibleSleep s;
+  s.set_spin(1s);
+  const auto cpu0 = thread_cpu_time();
+  const auto deadline = Clock::now() + 300ms;
+  CHECK(s.sleep_until(deadline, 0us));
+  CHECK(Clock::now() >= deadline);
+  CHECK(thread_cpu_time() - cpu0 < 150ms);
 }
 
 TEST_CASE("sleep: the interrupt flag is sticky until clear()", "[sleep]") {
@@ -62,6 +105,17 @@ TEST_CASE("sleep: interrupt ends the spin phase too", "[sleep][concurrency]") {
   std::this_thread::sleep_for(10ms);
   s.interrupt();
   sleeper.join();
+  CHECK_FALSE(result.load());
+}
+
+TEST_CASE("sleep: interrupt wakes a blocking wait with the call's own spin of 0",
+          "[sleep][concurrency]") {
+  InterruptibleSleep s;
+  std::atomic<bool> result{true};
+  std::thread sleeper([&] { result.store(s.sleep_until(Clock::now() + 10s, 0us)); });
+  std::this_thread::sleep_for(10ms);
+  s.interrupt();
+  sleeper.join();  // a lost wake-up would take the whole 10 s here
   CHECK_FALSE(result.load());
 }
 

@@ -7,11 +7,14 @@
 // to make a start fail on demand.
 #include "worker/learner_pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -20,6 +23,8 @@
 #include "ps/gradient_pool.h"
 #include "ps/versioned_weights.h"
 #include "delay/delay_model.h"
+#include "models/model.h"
+#include "worker/compute_plan.h"
 
 using namespace racesgd;
 using namespace std::chrono_literals;
@@ -92,4 +97,254 @@ TEST_CASE("pool: a thread that fails to start stops and joins the learners alrea
   CHECK(rig->calls.load() == kFailingStart);
   CHECK(rig->started.load() == kFailingStart);
   CHECK(rig->finished.load() == kFailingStart);  // joined, not left running
+}
+
+// ---------------------------------------------------------------------------------------
+// Just-in-time gradients (issue 13, worker/compute_plan.h). One learner, a model that only
+// counts its gradient computations, and a delay the test sets before each restart. The
+// margins are seconds against milliseconds: a learner told to push in 60 s must not compute
+// within the first fraction of a second; nothing asserts how precise a sleep is.
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A model that computes nothing but counts its gradient calls (any thread may read them).
+class CountingModel final : public Model {
+ public:
+  std::string spec() const override { return "counting"; }
+  Eigen::Index num_params() const override { return 2; }
+  Eigen::Index input_dim() const override { return 1; }
+  int num_classes() const override { return 2; }
+  void init(std::span<float> w, std::uint64_t) const override { std::fill(w.begin(), w.end(), 0.0f); }
+  std::unique_ptr<Workspace> make_workspace(Eigen::Index) const override {
+    return std::make_unique<Workspace>();
+  }
+  double loss_and_gradient(std::span<const float>, const BatchView<float>&, std::span<float> grad,
+                           Workspace&) const override {
+    std::fill(grad.begin(), grad.end(), 0.0f);
+    calls.fetch_add(1);
+    return 0.0;
+  }
+  double loss(std::span<const float>, const BatchView<float>&, Workspace&) const override { return 0.0; }
+  Evaluation evaluate(std::span<const float>, const Dataset&) const override { return {}; }
+
+  mutable std::atomic<int> calls{0};
+};
+
+// Every draw returns `next` (seconds), which the test sets before it restarts the learner:
+// the learner draws after it has seen the new ticket, whose seq_cst increment orders it.
+class SetDelay final : public DelayModel {
+ public:
+  double sample(std::size_t, Rng&) override { return next.load(); }
+  std::string spec() const override { return "set-by-test"; }
+  std::atomic<double> next{0.0};
+};
+
+// One learner over a 4-row data set, batch 2.
+struct JitRig {
+  explicit JitRig(ComputeAt at) {
+    train.name = "four rows";
+    train.x = MatrixRM<float>::Zero(4, 1);
+    train.y = {0, 1, 0, 1};
+    train.num_classes = 2;
+    config.num_learners = 1;
+    config.batch = 2;
+    config.compute_at = at;
+    config.t0 = Clock::now();
+    pool.emplace(config, LearnerPoolDeps{&weights, &inbox, &buffers, &delay, &model, &train});
+  }
+  // The run-clock seconds of `t`, as the learner stamps its messages.
+  double seconds(Clock::time_point t) const {
+    return std::chrono::duration<double>(t - config.t0).count();
+  }
+  // Restarts the learner with delay `x` counted from `at`; returns the new ticket.
+  std::uint64_t restart(double x, Clock::time_point at = Clock::now()) {
+    delay.next.store(x);
+    return pool->restart(0, at);
+  }
+  // The next gradient, waiting up to 30 s (REQUIREs one).
+  GradientMessage pop() {
+    GradientMessage m;
+    REQUIRE(inbox.pop_until(m, Clock::now() + 30s));
+    return m;
+  }
+  // Waits (up to 30 s) until the learner has drawn its X (> 0) for `ticket`: the pool then
+  // reports the push's due time instead of the restart time. The learner pins before it
+  // draws, so its weights are fixed by then too.
+  void wait_until_drawn(std::uint64_t ticket, Clock::time_point restarted_at) {
+    const auto give_up = Clock::now() + 30s;
+    while (pool->deadline(0) == restarted_at && Clock::now() < give_up)
+      std::this_thread::sleep_for(1ms);
+    REQUIRE(pool->ticket(0) == ticket);
+    REQUIRE(pool->deadline(0) != restarted_at);
+  }
+  // Waits (up to 30 s) until the model has computed `n` gradients; false if it has not.
+  bool wait_for_calls(int n) {
+    const auto give_up = Clock::now() + 30s;
+    while (model.calls.load() < n && Clock::now() < give_up) std::this_thread::sleep_for(1ms);
+    return model.calls.load() >= n;
+  }
+
+  std::vector<float> w0 = std::vector<float>(2, 0.0f);
+  VersionedWeights weights{w0, VersionedWeights::pool_size_for(8)};
+  GradientInbox inbox;
+  GradientPool buffers{2};
+  SetDelay delay;
+  CountingModel model;
+  Dataset train;
+  LearnerPoolConfig config;
+  std::optional<LearnerPool> pool;  // last: stopped and joined before the rest goes
+};
+
+// A long X: far beyond anything a test waits for, so its gradient is never due.
+constexpr double kLongX = 60.0;
+// How long the test gives a wrongly eager learner to compute (a correct one never does).
+constexpr auto kEagerWindow = 200ms;
+
+}  // namespace
+
+TEST_CASE("pool: with a zero delay the gradient arrives, timed in order, late by >= 0",
+          "[learner_pool][jit]") {
+  for (ComputeAt at : {ComputeAt::deadline, ComputeAt::start}) {
+    INFO("compute_at " << to_string(at));
+    JitRig rig(at);
+    const std::uint64_t ticket = rig.restart(0.0);
+    const GradientMessage m = rig.pop();
+    CHECK(m.ticket == ticket);
+    CHECK(m.learner == 0);
+    CHECK(m.delay_drawn == 0.0);
+    CHECK(m.compute_late_s >= 0.0);
+    CHECK(m.t_start <= m.t_computed);
+    CHECK(m.t_computed <= m.t_pushed);
+    CHECK(m.t_start >= 0.0);
+    CHECK(rig.model.calls.load() == 1);
+  }
+}
+
+TEST_CASE("pool: compute_late_s is how long after start + X the computation ended",
+          "[learner_pool][jit]") {
+  // Restarted with a clock that started 1 s ago and X = 0.5 s: due half a second ago, so
+  // the learner computes at once and is at least 0.5 s late -- by exactly t_computed - due.
+  JitRig rig(ComputeAt::deadline);
+  const Clock::time_point at = Clock::now() - 1s;
+  rig.restart(0.5, at);
+  const GradientMessage m = rig.pop();
+  const double due_s = rig.seconds(at) + 0.5;
+  CHECK(m.compute_late_s >= 0.5);
+  CHECK(m.compute_late_s == Approx(m.t_computed - due_s).margin(1e-6));
+  CHECK(m.t_pushed >= due_s);
+  CHECK(m.delay_drawn == 0.5);
+}
+
+TEST_CASE("pool: restart(w, at) counts X from at, not from the call", "[learner_pool][jit]") {
+  // The clock started 10 s ago and X = 10.3 s: the push is due 0.3 s after the call (never
+  // earlier), not 10.3 s after it.
+  JitRig rig(ComputeAt::deadline);
+  const Clock::time_point called = Clock::now();
+  const Clock::time_point at = called - 10s;
+  rig.restart(10.3, at);
+  const GradientMessage m = rig.pop();
+  CHECK(m.t_pushed >= rig.seconds(at) + 10.3);
+  CHECK(m.t_pushed < rig.seconds(called) + 10.0);  // 9.7 s of margin
+  CHECK(m.delay_served >= 10.3);                   // served from `at` too
+}
+
+TEST_CASE("pool: deadline mode -- a learner cancelled before its compute time never computes",
+          "[learner_pool][jit]") {
+  JitRig rig(ComputeAt::deadline);
+  // The first gradient is computed at once (no lead learned yet); it teaches the plan a
+  // lead of about its own compute time.
+  rig.restart(0.0);
+  rig.pop();
+  REQUIRE(rig.model.calls.load() == 1);
+
+  // Due in 60 s: the learner plans to compute just before then, not now.
+  const Clock::time_point restarted = Clock::now();
+  const std::uint64_t cancelled = rig.restart(kLongX, restarted);
+  rig.wait_until_drawn(cancelled, restarted);
+  std::this_thread::sleep_for(kEagerWindow);  // time enough for a wrongly eager learner
+  CHECK(rig.model.calls.load() == 1);
+
+  // Cancelled (a new minibatch with X = 0): only the new one computes and arrives.
+  const std::uint64_t current = rig.restart(0.0);
+  const GradientMessage m = rig.pop();
+  CHECK(m.ticket == current);
+  CHECK(rig.model.calls.load() == 2);  // the cancelled minibatch never computed
+  GradientMessage none;
+  CHECK_FALSE(rig.inbox.try_pop(none));
+}
+
+TEST_CASE("pool: start mode -- the cancelled learner had computed at once",
+          "[learner_pool][jit]") {
+  // The same steps with ComputeAt::start: the 60 s minibatch computes right away (then
+  // waits out X), and the cancel only drops its gradient.
+  JitRig rig(ComputeAt::start);
+  rig.restart(0.0);
+  rig.pop();
+  REQUIRE(rig.model.calls.load() == 1);
+
+  rig.restart(kLongX);
+  CHECK(rig.wait_for_calls(2));  // computed without waiting for the due time
+
+  const std::uint64_t current = rig.restart(0.0);
+  const GradientMessage m = rig.pop();
+  CHECK(m.ticket == current);  // the cancelled one's gradient was never pushed
+  CHECK(rig.model.calls.load() == 3);
+  GradientMessage none;
+  CHECK_FALSE(rig.inbox.try_pop(none));
+}
+
+TEST_CASE("pool: deadline mode -- a learner stopped before its compute time never computes",
+          "[learner_pool][jit]") {
+  JitRig rig(ComputeAt::deadline);
+  rig.restart(0.0);
+  rig.pop();
+  const Clock::time_point restarted = Clock::now();
+  const std::uint64_t ticket = rig.restart(kLongX, restarted);
+  rig.wait_until_drawn(ticket, restarted);
+  std::this_thread::sleep_for(kEagerWindow);
+
+  const Clock::time_point stop_called = Clock::now();
+  rig.pool->stop();
+  CHECK(Clock::now() - stop_called < 30s);  // woken, not waiting out X (60 s)
+  CHECK(rig.model.calls.load() == 1);
+  GradientMessage none;
+  CHECK_FALSE(rig.inbox.try_pop(none));
+}
+
+TEST_CASE("pool: deadline mode computes just in time, late in X, on the weights of its start",
+          "[learner_pool][jit]") {
+  // After a first gradient has taught the plan a lead of about one tiny compute, X = 1 s:
+  // the computation begins near start + 1 s, not at the start. Generous: the lead would
+  // have to exceed 0.5 s for this to fail.
+  JitRig rig(ComputeAt::deadline);
+  rig.restart(0.0);
+  rig.pop();
+  const Clock::time_point at = Clock::now();
+  const std::uint64_t ticket = rig.restart(1.0, at);
+  rig.wait_until_drawn(ticket, at);
+  // A newer version while the learner waits: its gradient is still of the pinned one (the
+  // staleness semantics are unchanged by computing late).
+  const Version newer = rig.weights.publish([](std::span<float> dst, std::span<const float> cur) {
+    std::copy(cur.begin(), cur.end(), dst.begin());
+  });
+  REQUIRE(newer == 1);
+  const GradientMessage m = rig.pop();
+  CHECK(m.t_start >= rig.seconds(at) + 0.5);
+  CHECK(m.t_pushed >= rig.seconds(at) + 1.0);
+  CHECK(m.compute_late_s >= 0.0);
+  CHECK(m.read_version == 0);
+}
+
+TEST_CASE("pool: a gradient computed well before start + X is late by 0, not by a negative",
+          "[learner_pool][jit]") {
+  // ComputeAt::start computes at once: done half a second before it is due.
+  JitRig rig(ComputeAt::start);
+  const Clock::time_point at = Clock::now();
+  rig.restart(0.5, at);
+  const GradientMessage m = rig.pop();
+  CHECK(m.compute_late_s == 0.0);
+  CHECK(m.t_computed < rig.seconds(at) + 0.5);  // the premise: computed in time
+  CHECK(m.t_pushed >= rig.seconds(at) + 0.5);
 }
