@@ -90,6 +90,9 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   }
   c.delay_after_compute = v.flag("delay-after-compute");
   c.compute_at = *compute_at_from(one_of(v, "compute-at", {"deadline", "start"}));
+  // X served after the compute: the compute comes first, at the start, whatever was asked
+  // (summary.json's compute_at then says "start").
+  if (c.delay_after_compute) c.compute_at = ComputeAt::start;
   c.lr = to_double(v, "lr");
   c.lr_schedule = v.get("lr-schedule");
   c.lr_decay = v.get("lr-decay");

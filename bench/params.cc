@@ -28,7 +28,7 @@ const std::vector<ParamDef>& train_params() {
       {"P", "P", "8", ">= 1", "number of learners (one thread each)", "Variant"},
       {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async); when not given, 2 capped at P", "Variant"},
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model: each minibatch's total time X", "Variant"},
-      {"compute-at", "", "deadline", "deadline|start", "real clock: when a learner computes its gradient inside X: just in time for start + X (learned lead), or at once at the start (the first release)", "Variant"},
+      {"compute-at", "", "deadline", "deadline|start", "real clock: when a learner computes its gradient inside X: just in time for start + X (learned lead), or at once at the start (the first release; always with --delay-after-compute)", "Variant"},
       {"delay-after-compute", "", "false", "", "serve X after the gradient computation instead of until start + X", "Variant", true},
       {"lr", "", "0.1", "> 0", "learning rate (eta; eta_max for staleness; eta0 for inverse-staleness)", "Variant"},
       {"lr-schedule", "", "constant", "constant|staleness:c=C|inverse-staleness", "learning-rate schedule", "Variant"},

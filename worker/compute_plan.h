@@ -43,7 +43,7 @@ class ComputePlan {
 
   /// Recent measurements kept; the quantile is the kRank-th largest of them.
   static constexpr std::size_t kWindow = 32;
-  static constexpr std::size_t kRank = 2;  // the 2nd largest of 32: ~ the 95th percentile
+  static constexpr std::size_t kRank = 2;  // the 2nd largest of 32: ~ the 97th percentile
   /// lead = quantile * kMarginFactor + kMarginFixed.
   static constexpr double kMarginFactor = 1.5;
   static constexpr std::chrono::microseconds kMarginFixed{30};

@@ -188,6 +188,9 @@ expect_ok "train real, compute at the deadline by default" train "${jit[@]}" --o
 check "real: compute_at deadline and compute_late" check_compute_late "$tmp/jit-deadline" deadline
 expect_ok "train real --compute-at start" train "${jit[@]}" --compute-at start --out "$tmp/jit-start"
 check "real: compute_at start and compute_late" check_compute_late "$tmp/jit-start" start
+# X served after the compute: the compute comes first, and the summary says so.
+expect_ok "train real --delay-after-compute" train "${jit[@]}" --delay-after-compute --out "$tmp/jit-after"
+check "real, delay after compute: compute_at start" check_compute_late "$tmp/jit-after" start
 check "virtual: no compute_at, no compute_late" /usr/bin/python3 -c "
 import json, sys
 s = json.load(open('$tmp/train/summary.json'))
