@@ -64,11 +64,16 @@ Decision ParameterServer::on_gradient(const GradientArrival& a) {
     in.distance2 = squared_distance(current_.weights(), a.read_weights);
   }
   const double lr = lr_.rate(in);
-  const double g2 = accumulator_.add(a.grad, lr);
   pending_.push_back(PendingGradient{a.learner, a.read, d.staleness, lr});
-  if (!std::isfinite(g2))
-    refuse(Divergence{update_index + 1, a.learner, a.read, d.staleness, lr, true});
-  if (d.apply) apply_update(d, a.time);
+  // An update of this gradient alone (async, k = 1) is folded into the publishing pass:
+  // one pass over d floats fewer (docs/performance.md, "Parameter server").
+  if (d.apply && accumulator_.count() == 0) {
+    apply_update(d, a.time, a.grad);
+  } else {
+    if (!std::isfinite(accumulator_.add(a.grad, lr)))
+      refuse(Divergence{update_index + 1, a.learner, a.read, d.staleness, lr, true});
+    if (d.apply) apply_update(d, a.time);
+  }
   // A learner that pushed and is not restarted waits for new weights from now on.
   bool restarted = false;
   for (LearnerId w : d.restart) restarted = restarted || w == a.learner;
@@ -94,16 +99,19 @@ void ParameterServer::refuse(Divergence d) {
                  std::to_string(weights_.latest_version()));
 }
 
-void ParameterServer::apply_update(const Decision& d, double time) {
+void ParameterServer::apply_update(const Decision& d, double time, std::span<const float> alone) {
   RACESGD_CHECK(!pending_.empty());
   const PendingGradient last_gradient = pending_.back();
   // Checked before the new weights become visible: throwing out of the fill publishes
   // nothing, so learners, evaluation and the curve keep the last finite weights.
   weights_.publish([&](std::span<float> dst, std::span<const float> cur) {
-    const double w2 = accumulator_.apply_into(dst, cur);
-    if (!std::isfinite(w2))
-      refuse(Divergence{coordinator_.version(), last_gradient.learner, last_gradient.read,
-                        last_gradient.staleness, last_gradient.lr, false});
+    const double w2 = alone.empty() ? accumulator_.apply_into(dst, cur)
+                                    : accumulator_.apply_one_into(dst, cur, alone, last_gradient.lr);
+    if (std::isfinite(w2)) return;
+    // Which one broke: the gradient (as add() would have said) or the weights it made.
+    const bool in_gradient = !alone.empty() && !std::isfinite(squared_norm(alone));
+    refuse(Divergence{coordinator_.version(), last_gradient.learner, last_gradient.read,
+                      last_gradient.staleness, last_gradient.lr, in_gradient});
   });
   current_ = weights_.pin_latest();
   last_update_time_ = time;

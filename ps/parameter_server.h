@@ -122,7 +122,9 @@ class ParameterServer {
 
  private:
   void account_restarts(const Decision& d, double time);
-  void apply_update(const Decision& d, double time);
+  /// `alone`: the gradient of an update that applies it by itself (nothing accumulated),
+  /// folded in the publishing pass; empty when the accumulator holds the update.
+  void apply_update(const Decision& d, double time, std::span<const float> alone = {});
   [[noreturn]] void refuse(Divergence d);
 
   Coordinator coordinator_;

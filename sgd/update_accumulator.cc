@@ -39,12 +39,29 @@ double UpdateAccumulator::apply_into(std::span<float> dst, std::span<const float
   return static_cast<double>(d.squaredNorm());
 }
 
+double UpdateAccumulator::apply_one_into(std::span<float> dst, std::span<const float> cur,
+                                         std::span<const float> g, double lr) const {
+  RACESGD_CHECK(count_ == 0);
+  RACESGD_CHECK(dst.size() == acc_.size() && cur.size() == acc_.size() && g.size() == acc_.size());
+  const auto n = static_cast<Eigen::Index>(acc_.size());
+  Eigen::Map<Eigen::VectorXf> d(dst.data(), n);
+  Eigen::Map<const Eigen::VectorXf> c(cur.data(), n);
+  Eigen::Map<const Eigen::VectorXf> gv(g.data(), n);
+  d.noalias() = c - static_cast<float>(lr) * gv;
+  return static_cast<double>(d.squaredNorm());
+}
+
 void UpdateAccumulator::restore(std::span<const float> sum, std::size_t count) {
   if (sum.size() != acc_.size())
     throw InputError("checkpoint: pending update has " + std::to_string(sum.size()) +
                      " values, the model has " + std::to_string(acc_.size()));
   std::copy(sum.begin(), sum.end(), acc_.begin());
   count_ = count;
+}
+
+double squared_norm(std::span<const float> g) {
+  return static_cast<double>(
+      Eigen::Map<const Eigen::VectorXf>(g.data(), static_cast<Eigen::Index>(g.size())).squaredNorm());
 }
 
 double squared_distance(std::span<const float> a, std::span<const float> b) {

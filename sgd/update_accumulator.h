@@ -20,6 +20,15 @@ class UpdateAccumulator {
   /// pass (NaN/Inf detection). CHECK-fails when nothing was added.
   double apply_into(std::span<float> dst, std::span<const float> cur);
 
+  /// dst = cur - lr * g, with nothing accumulated (CHECK-fails otherwise): an update of
+  /// one gradient in one pass, without add()'s pass over the accumulator. Where the
+  /// compiler fuses the multiply and subtract (FMA), lr * g is not rounded on its own, so
+  /// the low bits can differ from add(g, lr) then apply_into (by one rounding, the fused
+  /// result being the closer one); runs are deterministic either way. Returns ||dst||^2
+  /// (a NaN or Inf in g shows there too).
+  double apply_one_into(std::span<float> dst, std::span<const float> cur,
+                        std::span<const float> g, double lr) const;
+
   std::size_t count() const { return count_; }
   std::size_t dim() const { return acc_.size(); }
 
@@ -33,6 +42,10 @@ class UpdateAccumulator {
   std::vector<float> acc_;
   std::size_t count_ = 0;
 };
+
+/// ||g||^2 as add() computes it (in float, vectorised): not finite exactly when add()'s
+/// result is not.
+double squared_norm(std::span<const float> g);
 
 /// ||a - b||^2, accumulated in double.
 double squared_distance(std::span<const float> a, std::span<const float> b);

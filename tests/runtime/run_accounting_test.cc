@@ -229,6 +229,22 @@ TEST_CASE("divergence: the refused update counts nowhere and the curve ends at t
       CHECK(r.curve.back().time_s > 0);
       CHECK_THAT(r.error, Catch::Contains("update 1 was refused"));
     }
+    {
+      // The same with async: an update of one gradient is folded into the publishing pass
+      // (UpdateAccumulator::apply_one_into), and the finite gradient is still told apart
+      // from the weights it broke.
+      Fixture f(0.0, 1e30);
+      for (float& w : f.w0) w = 1.0f;
+      auto in = f.inputs("async", 2, 1, "exp:mean=1ms", false);
+      in.settings.stop.updates = 100;
+      const RunResult r = run_on(in, real);
+      REQUIRE(r.stop_reason == StopReason::diverged);
+      REQUIRE(r.divergence);
+      CHECK_FALSE(r.divergence->in_gradient);
+      CHECK(r.divergence->update == 1);
+      CHECK(r.updates == 0);
+      check_accounting(r);
+    }
   }
 }
 

@@ -93,3 +93,29 @@ TEST_CASE("update and distance bits do not depend on where the buffers start",
     }
   }
 }
+
+TEST_CASE("an update of one gradient alone is folded into the publishing pass", "[update]") {
+  UpdateAccumulator acc(4);
+  std::vector<float> g{1, -2, 0.5f, 3}, cur{10, 10, 10, 10}, fused(4), accumulated(4);
+  const double w2 = acc.apply_one_into(fused, cur, g, 0.25);
+  CHECK(acc.count() == 0);  // nothing was accumulated, nothing to clear
+  // The accumulated path gives the same update (up to one rounding where FMA fuses).
+  acc.add(g, 0.25);
+  acc.apply_into(accumulated, cur);
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    CHECK(fused[i] == Approx(10.0 - 0.25 * g[i]).epsilon(1e-6));
+    CHECK(fused[i] == Approx(accumulated[i]).epsilon(1e-6));
+  }
+  double expect = 0;
+  for (float x : fused) expect += static_cast<double>(x) * x;
+  CHECK(w2 == Approx(expect));
+
+  // A NaN or Inf in g, or weights that overflow, shows in the returned norm.
+  std::vector<float> bad{1, std::numeric_limits<float>::quiet_NaN(), 0, 0};
+  CHECK_FALSE(std::isfinite(acc.apply_one_into(fused, cur, bad, 0.25)));
+  CHECK_FALSE(std::isfinite(squared_norm(bad)));
+  std::vector<float> huge{3e38f, 0, 0, 0}, neg{-3e38f, 0, 0, 0};
+  CHECK(std::isfinite(squared_norm(std::vector<float>{1e18f, 0, 0, 0})));
+  CHECK_FALSE(std::isfinite(acc.apply_one_into(fused, neg, huge, 1.0)));
+  CHECK(std::isfinite(static_cast<double>(huge[0])));  // g itself was finite: the weights broke
+}
