@@ -51,7 +51,7 @@ def model_dim(model):
     return sum(a * b + b for a, b in zip(widths, widths[1:]))
 
 
-def pingpong(binary, d, seconds):
+def pingpong(binary, d):
     out = run([MPIRUN, "2", binary, "--sizes", str(d), "--repeats", "5", "--time", "400ms"])
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -99,7 +99,7 @@ def main():
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for model in args.models.split(","):
         d = model_dim(model)
-        before = pingpong(args.pingpong, d, args.seconds)
+        before = pingpong(args.pingpong, d)
         measured = []
         for P in learners:
             for b in batches:
@@ -107,7 +107,7 @@ def main():
                 mpi = updates_per_s(args.racesgd, "mpi", model, P, b, args.seconds, out + "-mpi")
                 thr = updates_per_s(args.racesgd, "threads", model, P, b, args.seconds, out + "-threads")
                 measured.append((P, b, thr, mpi))
-        after = pingpong(args.pingpong, d, args.seconds)
+        after = pingpong(args.pingpong, d)
         raw = statistics.mean([before, after])
         for P, b, thr, mpi in measured:
             rows.append({"model": model, "d": d, "P": P, "batch": b, "threads_updates_per_s": thr,

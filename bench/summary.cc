@@ -1,7 +1,18 @@
 #include "bench/summary.h"
 
+#include <sys/resource.h>
+
 namespace racesgd {
+
 namespace {
+// This process's CPU time so far, user + system, all threads (over MPI: rank 0's, the PS
+// and its communication thread). 0 when the system cannot say.
+double process_cpu_seconds() {
+  rusage u{};
+  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
 
 nlohmann::json failed_learners(const std::vector<LearnerFailure>& failures) {
   nlohmann::json out = nlohmann::json::array();
@@ -64,6 +75,7 @@ nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
   s["updates"] = r.updates;
   s["run_time_s"] = r.run_time_s;
   s["wall_time_s"] = r.wall_time_s;
+  s["process_cpu_s"] = process_cpu_seconds();
   s["eval_time_s"] = r.eval_time_s;
   s["mean_update_interval_s"] = r.mean_update_interval_s();
   s["staleness_mean"] = r.staleness_mean;

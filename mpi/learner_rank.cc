@@ -36,7 +36,7 @@ bool done(MPI_Request& q) {
   return flag != 0;
 }
 
-// A message above the shared-memory eager limit (4 KiB) moves in fragments, each needing
+// A message above the shared-memory eager limit (mpi/mca_defaults.h) moves in fragments, each needing
 // both sides inside MPI: right after a send or a restart header, yield between looks for
 // this long rather than sleep (sleeping made every fragment cost a poll interval).
 constexpr auto kHotWindow = std::chrono::microseconds(1000);
@@ -70,6 +70,7 @@ class LearnerRank {
   void post_restart();
   Event wait_until(Clock::time_point deadline);
   bool restart_arrived();
+  bool interrupted();
   void take_restart();
   Clock::time_point start_time() const;
   void compute_and_push();
@@ -107,6 +108,15 @@ void LearnerRank::post_restart() {
   std::vector<float>& spare = weights_[1 - current_];
   check_mpi(MPI_Irecv(spare.data(), static_cast<int>(spare.size()), MPI_FLOAT, wire::kPsRank,
                       wire::mpi_tag(wire::Tag::weights), MPI_COMM_WORLD, &weights_recv_), "MPI_Irecv");
+}
+
+// A restart or the stop has arrived (wait_until would return at once).
+bool LearnerRank::interrupted() {
+  if (stopped_ || done(stop_recv_)) {
+    stopped_ = true;
+    return true;
+  }
+  return restart_arrived();
 }
 
 // True once a restart's header is in (its weights follow at once; take_restart waits).
@@ -214,13 +224,14 @@ void LearnerRank::compute_and_push() {
     return;
   }
   const Clock::time_point computed = Clock::now();
-  plan_.record(planned, computed);
   const Clock::time_point due_push = after ? deadline_after(computed, x) : due;
-  if (after) send_drew(x, x, 0.0);
-  if (due_push == Clock::time_point::max()) {  // X = +infinity: it never pushes
-    wait_until(due_push);
+  // Cancelled or stopped while computing: nothing to send. X = +infinity: it never pushes.
+  if (interrupted() || due_push == Clock::time_point::max()) {
+    plan_.record(planned, computed);
+    if (!interrupted()) wait_until(due_push);
     return;
   }
+  if (after) send_drew(x, x, 0.0);
   // Sent at once: rank 0 holds it until due_push (or drops it when a restart comes first).
   header_out_ = wire::GradientHeader{in_.learner,
                                      restart_.ticket,
@@ -237,6 +248,8 @@ void LearnerRank::compute_and_push() {
   check_mpi(MPI_Isend(gradient_.data(), static_cast<int>(gradient_.size()), MPI_FLOAT, wire::kPsRank,
                       wire::mpi_tag(wire::Tag::gradient), MPI_COMM_WORLD, &gradient_send_), "MPI_Isend");
   wait_for(gradient_send_);  // its fragments move only while we are inside MPI
+  // The transfer is inside X too: the plan's lead learns it with the computation.
+  plan_.record(planned, Clock::now());
   hot_until_ = Clock::now() + kHotWindow;
 }
 

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "mpi/mpi_session.h"
 #include "mpi/wire.h"
+#include "worker/compute_plan.h"
 
 namespace racesgd {
 
@@ -87,7 +88,7 @@ class MpiLearners::Loop {
   void on_drew(LearnerId w, const MPI_Status& st);
   void deliver(LearnerId w);
   void check_stray();
-  Clock::time_point next_expected() const;
+  Clock::time_point next_expected(Clock::time_point now) const;
   bool expecting(Clock::time_point now) const;
   int release_due(Clock::time_point now);
   void release(Link& l, Clock::time_point now);
@@ -299,17 +300,19 @@ void MpiLearners::Loop::deliver(LearnerId w) {
   m.t_computed = run_s(h.computed_ps_ns);
   m.t_start = m.t_computed - h.compute_s;
   m.delay_drawn = h.delay_drawn;
-  m.compute_late_s = h.compute_late_s;
   m.loss = h.loss;
   m.ticket = h.ticket;
   m.pin = std::move(l.pin);
   m.grad = std::exchange(l.gradient_in, t_.buffers_.acquire());
   post(w, kHeaderRecv);
   post(w, kGradientRecv);
-  l.held = std::move(m);
   l.due = Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(h.due_ps_ns)));
   l.expect_from = l.due - kDueLeadIn;
-  if (Clock::now() >= l.due) release(l, Clock::now());
+  // Late when computed or when delivered after start + X: over MPI the transfer is inside X.
+  const Clock::time_point arrived = Clock::now();
+  m.compute_late_s = std::max(h.compute_late_s, seconds_late(arrived, l.due));
+  l.held = std::move(m);
+  if (arrived >= l.due) release(l, arrived);
 }
 
 // Hands learner l's held gradient to the PS, stamped `now`: served = now - (due - X).
@@ -355,17 +358,21 @@ void MpiLearners::Loop::check_stray() {
   }
 }
 
-// The earliest moment a gradient window opens (max() when none is known).
-Clock::time_point MpiLearners::Loop::next_expected() const {
+// The earliest moment after `now` a gradient window opens (max() when none will). A window
+// already open is expecting()'s; one that closed (its gradient more than kDueTail late: a
+// learner that drew X = +infinity, one that failed, a loaded machine) is no reason to
+// wake: counting it made the idle wait end at once, a busy loop.
+Clock::time_point MpiLearners::Loop::next_expected(Clock::time_point now) const {
   Clock::time_point t = Clock::time_point::max();
-  for (const Link& l : links_) t = std::min(t, l.expect_from);
+  for (const Link& l : links_)
+    if (l.expect_from > now) t = std::min(t, l.expect_from);
   return t;
 }
 
 // Whether some learner's gradient is expected now: inside its window, up to kDueTail late.
 bool MpiLearners::Loop::expecting(Clock::time_point now) const {
   for (const Link& l : links_)
-    if (l.expect_from <= now && (l.due == Clock::time_point::max() || now <= l.due + kDueTail)) return true;
+    if (l.expect_from <= now && l.due != Clock::time_point::max() && now <= l.due + kDueTail) return true;
   return false;
 }
 
@@ -403,7 +410,7 @@ void MpiLearners::Loop::run() {
     } else if (now < hot_until || expecting(now)) {
       std::this_thread::yield();
     } else {
-      idle(std::min(now + kIdleWait, std::max(now, next_expected())));
+      idle(std::min(now + kIdleWait, next_expected(now)));  // later than now
     }
   }
   for (LearnerId w = 0; w < P_; ++w)

@@ -45,7 +45,7 @@ std::future<void> MpiSession::post(std::function<void()> task) {
 // The communication thread: MPI_Init_thread, the tasks, MPI_Finalize (or MPI_Abort).
 void MpiSession::serve() {
   int provided = 0;
-  set_mca_defaults();
+  set_mca_defaults();  // setenv is not thread-safe: a session is made at start-up, before racesgd starts other threads
   const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   {
     std::lock_guard lock(mutex_);

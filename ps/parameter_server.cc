@@ -105,13 +105,16 @@ void ParameterServer::apply_update(const Decision& d, double time, std::span<con
   // Checked before the new weights become visible: throwing out of the fill publishes
   // nothing, so learners, evaluation and the curve keep the last finite weights.
   weights_.publish([&](std::span<float> dst, std::span<const float> cur) {
-    const double w2 = alone.empty() ? accumulator_.apply_into(dst, cur)
-                                    : accumulator_.apply_one_into(dst, cur, alone, last_gradient.lr);
-    if (std::isfinite(w2)) return;
-    // Which one broke: the gradient (as add() would have said) or the weights it made.
-    const bool in_gradient = !alone.empty() && !std::isfinite(squared_norm(alone));
-    refuse(Divergence{coordinator_.version(), last_gradient.learner, last_gradient.read,
-                      last_gradient.staleness, last_gradient.lr, in_gradient});
+    UpdateAccumulator::Norms norms;
+    if (alone.empty())
+      norms.weights2 = accumulator_.apply_into(dst, cur);
+    else
+      norms = accumulator_.apply_one_into(dst, cur, alone, last_gradient.lr);
+    // The gradient first, as add() would have refused it; then the weights it made.
+    const bool in_gradient = !std::isfinite(norms.gradient2);
+    if (in_gradient || !std::isfinite(norms.weights2))
+      refuse(Divergence{coordinator_.version(), last_gradient.learner, last_gradient.read,
+                        last_gradient.staleness, last_gradient.lr, in_gradient});
   });
   current_ = weights_.pin_latest();
   last_update_time_ = time;

@@ -39,16 +39,27 @@ double UpdateAccumulator::apply_into(std::span<float> dst, std::span<const float
   return static_cast<double>(d.squaredNorm());
 }
 
-double UpdateAccumulator::apply_one_into(std::span<float> dst, std::span<const float> cur,
-                                         std::span<const float> g, double lr) const {
+UpdateAccumulator::Norms UpdateAccumulator::apply_one_into(std::span<float> dst,
+                                                           std::span<const float> cur,
+                                                           std::span<const float> g,
+                                                           double lr) const {
   RACESGD_CHECK(count_ == 0);
   RACESGD_CHECK(dst.size() == acc_.size() && cur.size() == acc_.size() && g.size() == acc_.size());
-  const auto n = static_cast<Eigen::Index>(acc_.size());
-  Eigen::Map<Eigen::VectorXf> d(dst.data(), n);
-  Eigen::Map<const Eigen::VectorXf> c(cur.data(), n);
-  Eigen::Map<const Eigen::VectorXf> gv(g.data(), n);
-  d.noalias() = c - static_cast<float>(lr) * gv;
-  return static_cast<double>(d.squaredNorm());
+  // Blocks small enough to stay in L1 between the update and the two norms: one pass over
+  // memory. The norms are float sums like add()'s, so they overflow where its does.
+  constexpr std::size_t kBlock = 2048;
+  const float a = static_cast<float>(lr);
+  float g2 = 0, w2 = 0;
+  for (std::size_t i = 0; i < dst.size(); i += kBlock) {
+    const auto n = static_cast<Eigen::Index>(std::min(kBlock, dst.size() - i));
+    Eigen::Map<Eigen::VectorXf> d(dst.data() + i, n);
+    Eigen::Map<const Eigen::VectorXf> c(cur.data() + i, n);
+    Eigen::Map<const Eigen::VectorXf> gv(g.data() + i, n);
+    d.noalias() = c - a * gv;
+    g2 += gv.squaredNorm();
+    w2 += d.squaredNorm();
+  }
+  return Norms{static_cast<double>(g2), static_cast<double>(w2)};
 }
 
 void UpdateAccumulator::restore(std::span<const float> sum, std::size_t count) {
@@ -57,11 +68,6 @@ void UpdateAccumulator::restore(std::span<const float> sum, std::size_t count) {
                      " values, the model has " + std::to_string(acc_.size()));
   std::copy(sum.begin(), sum.end(), acc_.begin());
   count_ = count;
-}
-
-double squared_norm(std::span<const float> g) {
-  return static_cast<double>(
-      Eigen::Map<const Eigen::VectorXf>(g.data(), static_cast<Eigen::Index>(g.size())).squaredNorm());
 }
 
 double squared_distance(std::span<const float> a, std::span<const float> b) {

@@ -24,10 +24,15 @@ class UpdateAccumulator {
   /// one gradient in one pass, without add()'s pass over the accumulator. Where the
   /// compiler fuses the multiply and subtract (FMA), lr * g is not rounded on its own, so
   /// the low bits can differ from add(g, lr) then apply_into (by one rounding, the fused
-  /// result being the closer one); runs are deterministic either way. Returns ||dst||^2
-  /// (a NaN or Inf in g shows there too).
-  double apply_one_into(std::span<float> dst, std::span<const float> cur,
-                        std::span<const float> g, double lr) const;
+  /// result being the closer one); runs are deterministic either way. Returns ||g||^2 (as
+  /// add() would: in float, so it overflows where add()'s does) and ||dst||^2, computed
+  /// block by block in the same pass.
+  struct Norms {
+    double gradient2 = 0;
+    double weights2 = 0;
+  };
+  Norms apply_one_into(std::span<float> dst, std::span<const float> cur, std::span<const float> g,
+                       double lr) const;
 
   std::size_t count() const { return count_; }
   std::size_t dim() const { return acc_.size(); }
@@ -42,10 +47,6 @@ class UpdateAccumulator {
   std::vector<float> acc_;
   std::size_t count_ = 0;
 };
-
-/// ||g||^2 as add() computes it (in float, vectorised): not finite exactly when add()'s
-/// result is not.
-double squared_norm(std::span<const float> g);
 
 /// ||a - b||^2, accumulated in double.
 double squared_distance(std::span<const float> a, std::span<const float> b);

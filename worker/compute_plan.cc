@@ -17,7 +17,9 @@ std::optional<ComputePlan::Clock::duration> ComputePlan::lead() const {
   if (count_ == 0) return std::nullopt;
   const std::size_t n = std::min(count_, kWindow);
   std::array<std::int64_t, kWindow> sorted = recent_;
-  const std::size_t k = std::min(kRank, n) - 1;  // index of the kRank-th largest
+  // With fewer than a full window, the largest (a learner's first minibatches were the
+  // likeliest to be late with the 2nd largest of two or three).
+  const std::size_t k = std::max<std::size_t>(1, n * kRank / kWindow) - 1;
   std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k),
                    sorted.begin() + static_cast<std::ptrdiff_t>(n), std::greater<>());
   const auto q = std::chrono::duration<double>(Clock::duration(sorted[k]));

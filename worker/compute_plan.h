@@ -41,9 +41,11 @@ class ComputePlan {
  public:
   using Clock = std::chrono::steady_clock;
 
-  /// Recent measurements kept; the quantile is the kRank-th largest of them.
+  /// Recent measurements kept; the quantile is the kRank-th largest of a full window (the
+  /// 2nd largest of 32: ~ the 97th percentile) and the largest until the window is full
+  /// (the max(1, n * kRank / kWindow)-th largest of n).
   static constexpr std::size_t kWindow = 32;
-  static constexpr std::size_t kRank = 2;  // the 2nd largest of 32: ~ the 97th percentile
+  static constexpr std::size_t kRank = 2;
   /// lead = quantile * kMarginFactor + kMarginFixed.
   static constexpr double kMarginFactor = 1.5;
   static constexpr std::chrono::microseconds kMarginFixed{30};

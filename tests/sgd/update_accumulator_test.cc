@@ -95,27 +95,49 @@ TEST_CASE("update and distance bits do not depend on where the buffers start",
 }
 
 TEST_CASE("an update of one gradient alone is folded into the publishing pass", "[update]") {
-  UpdateAccumulator acc(4);
-  std::vector<float> g{1, -2, 0.5f, 3}, cur{10, 10, 10, 10}, fused(4), accumulated(4);
-  const double w2 = acc.apply_one_into(fused, cur, g, 0.25);
-  CHECK(acc.count() == 0);  // nothing was accumulated, nothing to clear
-  // The accumulated path gives the same update (up to one rounding where FMA fuses).
-  acc.add(g, 0.25);
-  acc.apply_into(accumulated, cur);
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    CHECK(fused[i] == Approx(10.0 - 0.25 * g[i]).epsilon(1e-6));
-    CHECK(fused[i] == Approx(accumulated[i]).epsilon(1e-6));
+  // Longer than one block of the fused pass (2048 floats), and not a multiple of it.
+  const std::size_t n = 5000;
+  UpdateAccumulator acc(n);
+  std::vector<float> g(n), cur(n), fused(n), accumulated(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    g[i] = static_cast<float>(std::sin(0.1 * static_cast<double>(i)));
+    cur[i] = 1.0f + static_cast<float>(i % 7);
   }
-  double expect = 0;
-  for (float x : fused) expect += static_cast<double>(x) * x;
-  CHECK(w2 == Approx(expect));
+  const UpdateAccumulator::Norms norms = acc.apply_one_into(fused, cur, g, 0.25);
+  CHECK(acc.count() == 0);  // nothing was accumulated, nothing to clear
+  // The accumulated path gives the same update (up to one rounding where FMA fuses), and
+  // the same ||g||^2 that add() reports.
+  const double g2 = acc.add(g, 0.25);
+  const double w2 = acc.apply_into(accumulated, cur);
+  double g2_exact = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    REQUIRE(fused[i] == Approx(cur[i] - 0.25 * g[i]).epsilon(1e-6));
+    REQUIRE(fused[i] == Approx(accumulated[i]).epsilon(1e-6));
+    g2_exact += static_cast<double>(g[i]) * g[i];
+  }
+  CHECK(norms.gradient2 == Approx(g2).epsilon(1e-5));
+  CHECK(norms.gradient2 == Approx(g2_exact).epsilon(1e-5));
+  CHECK(norms.weights2 == Approx(w2).epsilon(1e-5));
+}
 
-  // A NaN or Inf in g, or weights that overflow, shows in the returned norm.
-  std::vector<float> bad{1, std::numeric_limits<float>::quiet_NaN(), 0, 0};
-  CHECK_FALSE(std::isfinite(acc.apply_one_into(fused, cur, bad, 0.25)));
-  CHECK_FALSE(std::isfinite(squared_norm(bad)));
-  std::vector<float> huge{3e38f, 0, 0, 0}, neg{-3e38f, 0, 0, 0};
-  CHECK(std::isfinite(squared_norm(std::vector<float>{1e18f, 0, 0, 0})));
-  CHECK_FALSE(std::isfinite(acc.apply_one_into(fused, neg, huge, 1.0)));
-  CHECK(std::isfinite(static_cast<double>(huge[0])));  // g itself was finite: the weights broke
+TEST_CASE("the fused update tells a broken gradient from the weights it breaks", "[update]") {
+  UpdateAccumulator acc(4);
+  std::vector<float> cur{10, 10, 10, 10}, dst(4);
+  // A NaN in g: both norms show it.
+  std::vector<float> nan{1, std::numeric_limits<float>::quiet_NaN(), 0, 0};
+  const auto a = acc.apply_one_into(dst, cur, nan, 0.25);
+  CHECK_FALSE(std::isfinite(a.gradient2));
+  // A finite g whose float ||g||^2 overflows is refused by add(), so by the fused pass too,
+  // even when the weights it makes stay finite (lr small).
+  std::vector<float> huge_norm{1e20f, 0, 0, 0};
+  CHECK_FALSE(std::isfinite(acc.add(huge_norm, 1e-3)));
+  UpdateAccumulator fresh(4);
+  const auto b = fresh.apply_one_into(dst, cur, huge_norm, 1e-3);
+  CHECK_FALSE(std::isfinite(b.gradient2));
+  CHECK(std::isfinite(b.weights2));
+  // A modest g with a learning rate that overflows the weights: the gradient is fine.
+  std::vector<float> modest{1, 0, 0, 0};
+  const auto c = fresh.apply_one_into(dst, cur, modest, 1e38);
+  CHECK(std::isfinite(c.gradient2));
+  CHECK_FALSE(std::isfinite(c.weights2));
 }

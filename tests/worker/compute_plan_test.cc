@@ -108,7 +108,7 @@ TEST_CASE("compute plan: deadline mode begins at due - lead, or now when that ha
   SECTION("due already past: now") { CHECK(plan.begin(kT0, kT0 - 5ms) == kT0); }
 }
 
-TEST_CASE("compute plan: lead() is the kRank-th largest recent time x margin + fixed margin",
+TEST_CASE("compute plan: lead() is a high quantile of the recent times x margin + fixed margin",
           "[compute_plan]") {
   ComputePlan plan(ComputeAt::deadline);
 
@@ -116,11 +116,19 @@ TEST_CASE("compute plan: lead() is the kRank-th largest recent time x margin + f
     record_took(plan, 3ms);
     CHECK(lead_is(plan, documented_lead(3ms)));
   }
-  SECTION("1..n ms in scrambled order: the kRank-th largest, (n - kRank + 1) ms") {
-    constexpr int n = 20;
-    static_assert(n <= static_cast<int>(ComputePlan::kWindow));
+  SECTION("1..20 ms in scrambled order, fewer than a full window: the largest") {
+    constexpr int n = 20;  // 20 * kRank / kWindow = 1: the largest
+    static_assert(n < static_cast<int>(ComputePlan::kWindow));
     for (int i = 0; i < n; ++i) {
       const int ms = (i * 7) % n + 1;  // 7 is coprime with 20: a permutation of 1..20
+      record_took(plan, std::chrono::milliseconds(ms), kT0 + std::chrono::seconds(i));
+    }
+    CHECK(lead_is(plan, documented_lead(20ms)));
+  }
+  SECTION("1..32 ms in scrambled order, a full window: the kRank-th largest") {
+    constexpr int n = static_cast<int>(ComputePlan::kWindow);
+    for (int i = 0; i < n; ++i) {
+      const int ms = (i * 7) % n + 1;  // 7 is coprime with 32: a permutation of 1..32
       record_took(plan, std::chrono::milliseconds(ms), kT0 + std::chrono::seconds(i));
     }
     const int want_ms = n - static_cast<int>(ComputePlan::kRank) + 1;
@@ -131,11 +139,13 @@ TEST_CASE("compute plan: lead() is the kRank-th largest recent time x margin + f
     CHECK(lead_is(plan, documented_lead(Clock::duration::zero())));
     CHECK(*plan.lead() > Clock::duration::zero());  // the fixed margin still applies
   }
-  SECTION("the documented numbers: 2nd largest of 32, x 1.5 + 30 us") {
+  SECTION("the documented numbers: 2nd largest of 32, x 1.5 + 30 us; the largest of few") {
     // Spelled out once, so a change of the constants is a visible decision.
     CHECK(ComputePlan::kWindow == 32);
     CHECK(ComputePlan::kRank == 2);
     for (auto took : {1ms, 10ms, 2ms, 8ms}) record_took(plan, took);
+    CHECK(lead_is(plan, 10ms * 3 / 2 + 30us));  // 15.03 ms: the largest of 4
+    for (int i = 0; i < 28; ++i) record_took(plan, 1ms);  // a full window: 2nd largest
     CHECK(lead_is(plan, 8ms * 3 / 2 + 30us));  // 12.03 ms
   }
 }
