@@ -105,11 +105,13 @@ void ParameterServer::apply_update(const Decision& d, double time, std::span<con
   // Checked before the new weights become visible: throwing out of the fill publishes
   // nothing, so learners, evaluation and the curve keep the last finite weights.
   weights_.publish([&](std::span<float> dst, std::span<const float> cur) {
+    // Alternate directions from one update to the next (sgd/update_accumulator.h, Sweep).
+    const Sweep sweep = coordinator_.version() % 2 == 0 ? Sweep::forward : Sweep::backward;
     UpdateAccumulator::Norms norms;
     if (alone.empty())
-      norms.weights2 = accumulator_.apply_into(dst, cur);
+      norms.weights2 = accumulator_.apply_into(dst, cur, sweep);
     else
-      norms = accumulator_.apply_one_into(dst, cur, alone, last_gradient.lr);
+      norms = accumulator_.apply_one_into(dst, cur, alone, last_gradient.lr, sweep);
     // The gradient first, as add() would have refused it; then the weights it made.
     const bool in_gradient = !std::isfinite(norms.gradient2);
     if (in_gradient || !std::isfinite(norms.weights2))

@@ -27,38 +27,57 @@ double UpdateAccumulator::add(std::span<const float> g, double lr) {
   return static_cast<double>(gv.squaredNorm());
 }
 
-double UpdateAccumulator::apply_into(std::span<float> dst, std::span<const float> cur) {
+namespace {
+
+// Blocks small enough to stay in L1 between the update and its norms: one pass over memory.
+constexpr std::size_t kBlock = 2048;
+
+// Calls fn(offset, length) for each block of [0, n), in `sweep` order.
+template <class Fn>
+void for_each_block(std::size_t n, Sweep sweep, Fn&& fn) {
+  const std::size_t blocks = (n + kBlock - 1) / kBlock;
+  for (std::size_t k = 0; k < blocks; ++k) {
+    const std::size_t b = sweep == Sweep::forward ? k : blocks - 1 - k;
+    const std::size_t lo = b * kBlock;
+    fn(lo, static_cast<Eigen::Index>(std::min(kBlock, n - lo)));
+  }
+}
+
+}  // namespace
+
+double UpdateAccumulator::apply_into(std::span<float> dst, std::span<const float> cur, Sweep sweep) {
   RACESGD_CHECK(count_ > 0);
   RACESGD_CHECK(dst.size() == acc_.size() && cur.size() == acc_.size());
-  const auto n = static_cast<Eigen::Index>(acc_.size());
-  Eigen::Map<Eigen::VectorXf> d(dst.data(), n);
-  Eigen::Map<const Eigen::VectorXf> c(cur.data(), n);
-  Eigen::Map<const Eigen::VectorXf> acc(acc_.data(), n);
-  d.noalias() = c - (1.0f / static_cast<float>(count_)) * acc;
+  const float scale = 1.0f / static_cast<float>(count_);
+  float w2 = 0;
+  for_each_block(dst.size(), sweep, [&](std::size_t i, Eigen::Index n) {
+    Eigen::Map<Eigen::VectorXf> d(dst.data() + i, n);
+    Eigen::Map<const Eigen::VectorXf> c(cur.data() + i, n);
+    Eigen::Map<const Eigen::VectorXf> acc(acc_.data() + i, n);
+    d.noalias() = c - scale * acc;
+    w2 += d.squaredNorm();
+  });
   count_ = 0;
-  return static_cast<double>(d.squaredNorm());
+  return static_cast<double>(w2);
 }
 
 UpdateAccumulator::Norms UpdateAccumulator::apply_one_into(std::span<float> dst,
                                                            std::span<const float> cur,
-                                                           std::span<const float> g,
-                                                           double lr) const {
+                                                           std::span<const float> g, double lr,
+                                                           Sweep sweep) const {
   RACESGD_CHECK(count_ == 0);
   RACESGD_CHECK(dst.size() == acc_.size() && cur.size() == acc_.size() && g.size() == acc_.size());
-  // Blocks small enough to stay in L1 between the update and the two norms: one pass over
-  // memory. The norms are float sums like add()'s, so they overflow where its does.
-  constexpr std::size_t kBlock = 2048;
+  // The norms are float sums like add()'s, so they overflow where its does.
   const float a = static_cast<float>(lr);
   float g2 = 0, w2 = 0;
-  for (std::size_t i = 0; i < dst.size(); i += kBlock) {
-    const auto n = static_cast<Eigen::Index>(std::min(kBlock, dst.size() - i));
+  for_each_block(dst.size(), sweep, [&](std::size_t i, Eigen::Index n) {
     Eigen::Map<Eigen::VectorXf> d(dst.data() + i, n);
     Eigen::Map<const Eigen::VectorXf> c(cur.data() + i, n);
     Eigen::Map<const Eigen::VectorXf> gv(g.data() + i, n);
     d.noalias() = c - a * gv;
     g2 += gv.squaredNorm();
     w2 += d.squaredNorm();
-  }
+  });
   return Norms{static_cast<double>(g2), static_cast<double>(w2)};
 }
 

@@ -26,6 +26,7 @@
 #include "ps/gradient_inbox.h"
 #include "ps/gradient_pool.h"
 #include "ps/versioned_weights.h"
+#include "sgd/update_accumulator.h"
 
 namespace {
 
@@ -33,6 +34,8 @@ using racesgd::GradientInbox;
 using racesgd::GradientMessage;
 using racesgd::GradientPool;
 using racesgd::VersionedWeights;
+using racesgd::Sweep;
+using racesgd::UpdateAccumulator;
 
 constexpr float kEta = 0.01f;
 constexpr std::size_t kDims[] = {7850, 200000};
@@ -110,19 +113,25 @@ void BM_UpdatePlain(benchmark::State& state, std::size_t d) {
   set_bytes(state, d, 3);
 }
 
-// VersionedWeights::publish: reads current and g, writes a free buffer, publishes it.
-// bg:reader = one thread pinning and unpinning the latest version in a loop.
-void BM_UpdatePublish(benchmark::State& state, std::size_t d, bool reader) {
+// VersionedWeights::publish with the PS's own pass for an update of one gradient
+// (UpdateAccumulator::apply_one_into, directions alternating as the PS alternates them):
+// reads current and g, writes a free buffer, publishes it. `one_way`: every pass forward
+// (the PS before it alternated). bg:reader = one thread pinning and unpinning the latest
+// version in a loop.
+void BM_UpdatePublish(benchmark::State& state, std::size_t d, bool reader, bool one_way) {
   VersionedWeights vw(filled(d, 1.0f), VersionedWeights::pool_size_for(1));  // the bg reader
   const auto g = filled(d, 0.5f);
+  const UpdateAccumulator acc(d);
+  std::uint64_t updates = 0;
   {
     Background bg(reader, [&] {
       VersionedWeights::Pin p = vw.pin_latest();
       benchmark::DoNotOptimize(p.weights()[0]);
     });
     for (auto _ : state) {
+      const Sweep sweep = one_way || ++updates % 2 == 0 ? Sweep::forward : Sweep::backward;
       vw.publish([&](std::span<float> dst, std::span<const float> cur) {
-        sgd_step(dst.data(), cur.data(), g.data(), d);
+        benchmark::DoNotOptimize(acc.apply_one_into(dst, cur, g, kEta, sweep));
       });
       benchmark::ClobberMemory();
     }
@@ -210,8 +219,12 @@ void register_all() {
     for (bool reader : {false, true}) {
       const std::string bg = reader ? "/bg:reader" : "/bg:none";
       benchmark::RegisterBenchmark(("update/publish" + ds + bg).c_str(), BM_UpdatePublish, d,
-                                   reader)
+                                   reader, false)
           ->Unit(benchmark::kMicrosecond);
+      if (!reader)
+        benchmark::RegisterBenchmark(("update/publish_one_way" + ds + bg).c_str(), BM_UpdatePublish,
+                                     d, reader, true)
+            ->Unit(benchmark::kMicrosecond);
       benchmark::RegisterBenchmark(("update/mutex" + ds + bg).c_str(), BM_UpdateMutex, d,
                                    reader)
           ->Unit(benchmark::kMicrosecond);
