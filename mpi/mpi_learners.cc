@@ -89,6 +89,7 @@ class MpiLearners::Loop {
   void on_complete(LearnerId w, Req r, const MPI_Status& st);
   void on_drew(LearnerId w, const MPI_Status& st);
   void deliver(LearnerId w);
+  void hold(Link& l);
   void check_stray();
   Clock::time_point next_expected(Clock::time_point now) const;
   bool expecting(Clock::time_point now) const;
@@ -274,9 +275,10 @@ void MpiLearners::Loop::on_drew(LearnerId w, const MPI_Status& st) {
 // A gradient (header and floats) is in. For the restart sent last it goes to the PS as a
 // GradientMessage with the pin of the weights it was computed on -- at once when it is
 // due, else held until it is (release_due); for an earlier one (cancelled work) it is
-// dropped here. A learner sends as soon as it has computed,
-// so the transfer happens inside X and the PS sees the gradient when it is due, as a
-// learner thread's push: X is the learner's whole turn-around (paper.md).
+// dropped here. A learner sends as soon as it has computed, so the transfer happens
+// inside X and the PS sees the gradient when it is due, as a learner thread's push: X is
+// the learner's whole turn-around (paper.md). The header is read in full before its
+// receive is posted again.
 void MpiLearners::Loop::deliver(LearnerId w) {
   Link& l = links_[w];
   const int rank = wire::rank_of(w);
@@ -286,17 +288,24 @@ void MpiLearners::Loop::deliver(LearnerId w) {
   if (h.ticket == l.sent.ticket && !l.pin.valid())
     throw RunError("rank " + std::to_string(rank) + ": bad message: a second gradient for ticket " +
                    std::to_string(h.ticket));
-  if (h.ticket != l.sent.ticket) {  // computed before its restart was superseded: cancelled work
-    post(w, kHeaderRecv);
-    post(w, kGradientRecv);
-    return;
-  }
+  // Otherwise computed before its restart was superseded: cancelled work, dropped.
+  if (h.ticket == l.sent.ticket) hold(l);
+  post(w, kHeaderRecv);
+  post(w, kGradientRecv);
+  const Clock::time_point now = Clock::now();
+  if (l.held.grad.valid() && now >= l.due) release(l, now);
+}
+
+// Makes learner l's gradient for the restart sent last (header_in, gradient_in) the
+// held message, due at the header's time; gradient_in gets a fresh buffer.
+void MpiLearners::Loop::hold(Link& l) {
+  const wire::GradientHeader& h = l.header_in;
   auto run_s = [this](std::int64_t ps_ns) {
     return std::chrono::duration<double>(std::chrono::nanoseconds(ps_ns) - t_.config_.t0.time_since_epoch())
         .count();
   };
   GradientMessage m;
-  m.learner = w;
+  m.learner = static_cast<LearnerId>(h.learner);
   m.read_version = h.version;
   m.batch_size = static_cast<std::uint32_t>(h.batch);
   m.t_computed = run_s(h.computed_ps_ns);
@@ -306,15 +315,11 @@ void MpiLearners::Loop::deliver(LearnerId w) {
   m.ticket = h.ticket;
   m.pin = std::move(l.pin);
   m.grad = std::exchange(l.gradient_in, t_.buffers_.acquire());
-  post(w, kHeaderRecv);
-  post(w, kGradientRecv);
   l.due = Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(h.due_ps_ns)));
   l.expect_from = l.due - kDueLeadIn;
   // Late when computed or when delivered after start + X: over MPI the transfer is inside X.
-  const Clock::time_point arrived = Clock::now();
-  m.compute_late_s = std::max(h.compute_late_s, seconds_late(arrived, l.due));
+  m.compute_late_s = std::max(h.compute_late_s, seconds_late(Clock::now(), l.due));
   l.held = std::move(m);
-  if (arrived >= l.due) release(l, arrived);
 }
 
 // Hands learner l's held gradient to the PS, stamped `now`: served = now - (due - X).
