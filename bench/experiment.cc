@@ -89,10 +89,10 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
     make_delay_model(c.delay, ctx);
   }
   c.delay_after_compute = v.flag("delay-after-compute");
-  c.compute_at = *compute_at_from(one_of(v, "compute-at", {"deadline", "start"}));
-  // X served after the compute: the compute comes first, at the start, whatever was asked
-  // (summary.json's compute_at then says "start").
-  if (c.delay_after_compute) c.compute_at = ComputeAt::start;
+  // What the learners will do (summary.json's compute_at says "start" with
+  // --delay-after-compute, whatever was asked).
+  c.compute_at = effective_compute_at(*compute_at_from(one_of(v, "compute-at", {"deadline", "start"})),
+                                      c.delay_after_compute);
   c.lr = to_double(v, "lr");
   c.lr_schedule = v.get("lr-schedule");
   c.lr_decay = v.get("lr-decay");

@@ -62,7 +62,7 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 class LearnerRank {
  public:
   explicit LearnerRank(const LearnerRankInputs& in)
-      : in_(in), plan_(in.compute_at), weights_{std::vector<float>(in.dim), std::vector<float>(in.dim)}, gradient_(in.dim) {}
+      : in_(in), plan_(effective_compute_at(in.compute_at, in.delay_after_compute)), weights_{std::vector<float>(in.dim), std::vector<float>(in.dim)}, gradient_(in.dim) {}
   void run();
 
  private:
@@ -205,7 +205,7 @@ void LearnerRank::compute_and_push() {
   // now) for the watchdog, and never computed unless computing at the start.
   const Clock::time_point due = deadline_after(start, x);
   const Clock::time_point now = Clock::now();
-  const Clock::time_point planned = after ? now : plan_.begin(now, due);
+  const Clock::time_point planned = plan_.begin(now, due);
   send_drew(x, std::isfinite(x) ? std::max(0.0, x - seconds(now - start)) : 0.0,
             planned == Clock::time_point::max() ? 0.0 : seconds(planned - now));
   if (wait_until(planned) != Event::deadline) return;  // a restart or the stop first
@@ -225,10 +225,13 @@ void LearnerRank::compute_and_push() {
   }
   const Clock::time_point computed = Clock::now();
   const Clock::time_point due_push = after ? deadline_after(computed, x) : due;
-  // Cancelled or stopped while computing: nothing to send. X = +infinity: it never pushes.
-  if (interrupted() || due_push == Clock::time_point::max()) {
+  if (interrupted()) {  // cancelled or stopped while computing: nothing to send
     plan_.record(planned, computed);
-    if (!interrupted()) wait_until(due_push);
+    return;
+  }
+  if (due_push == Clock::time_point::max()) {  // X = +infinity: it never pushes
+    plan_.record(planned, computed);
+    wait_until(due_push);
     return;
   }
   if (after) send_drew(x, x, 0.0);

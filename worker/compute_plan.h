@@ -32,6 +32,12 @@ enum class ComputeAt {
   deadline,  // compute just in time for start + X (the default)
 };
 
+/// When a learner asked to compute `at` does compute: at the start when X is served after
+/// the computation (`delay_after_compute`), which then comes first whatever was asked.
+constexpr ComputeAt effective_compute_at(ComputeAt at, bool delay_after_compute) {
+  return delay_after_compute ? ComputeAt::start : at;
+}
+
 /// "start" or "deadline".
 std::string_view to_string(ComputeAt at);
 /// The ComputeAt named `text`; nullopt when it names none.

@@ -97,7 +97,7 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
   auto seconds = [&](Clock::time_point t) {
     return std::chrono::duration<double>(t - config_.t0).count();
   };
-  ComputePlan plan(config_.compute_at);
+  ComputePlan plan(effective_compute_at(config_.compute_at, config_.delay_after_compute));
   std::uint64_t seen = 0;
 
   while (true) {
@@ -145,7 +145,7 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
     // +infinity (hang) gives time_point::max(): such a learner waits for a cancel or stop.
     const Clock::time_point due = deadline_after(start, x);
     // Just in time (worker/compute_plan.h): no spin, the plan's lead covers the wake-up.
-    const Clock::time_point planned = after ? Clock::now() : plan.begin(Clock::now(), due);
+    const Clock::time_point planned = plan.begin(Clock::now(), due);
     if (!wait_until(planned, std::chrono::nanoseconds::zero())) continue;  // never computed
     GradientBuffer grad = deps_.buffers->acquire();
     const Clock::time_point compute_began = Clock::now();
