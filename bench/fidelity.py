@@ -41,7 +41,7 @@ def main():
     args = ap.parse_args()
     transports = args.transports.split(",")
     if not transports or any(t not in ("threads", "mpi") for t in transports):
-        sys.exit(f"fidelity.py: --transports: want threads, mpi or both, got '{args.transports}'")
+        ap.error(f"--transports: want threads, mpi or both, got {args.transports!r}")
     os.makedirs(args.out, exist_ok=True)
     ks = [int(k) for k in args.ks.split(",")]
     configs = [("sync", args.P), ("async", 1)]
