@@ -43,6 +43,45 @@ void for_each_block(std::size_t n, Sweep sweep, Fn&& fn) {
   }
 }
 
+// Squared norms summed in kLanes independent float partial sums (several SIMD registers'
+// worth, across blocks): one running sum, as Eigen's squaredNorm() keeps, made every step
+// wait for the previous add, and the update pass ran at add latency instead of memory speed.
+class LaneNorms {
+ public:
+  static constexpr std::size_t kLanes = 32;
+
+  // d = c - a g over n floats, adding g's and d's squares to the partial sums. The inner
+  // loop over the lanes is what the compiler turns into independent SIMD accumulators.
+  void update(float* __restrict d, const float* __restrict c, const float* __restrict g, float a,
+              std::size_t n) {
+    std::size_t k = 0;
+    for (; k + kLanes <= n; k += kLanes)
+      for (std::size_t j = 0; j < kLanes; ++j) {
+        const float x = c[k + j] - a * g[k + j];
+        d[k + j] = x;
+        g2_[j] += g[k + j] * g[k + j];
+        w2_[j] += x * x;
+      }
+    for (std::size_t j = 0; k < n; ++k, ++j) {
+      const float x = c[k] - a * g[k];
+      d[k] = x;
+      g2_[j] += g[k] * g[k];
+      w2_[j] += x * x;
+    }
+  }
+  float gradient2() const { return sum(g2_); }
+  float weights2() const { return sum(w2_); }
+
+ private:
+  static float sum(const float (&lanes)[kLanes]) {
+    float s = 0;
+    for (float v : lanes) s += v;
+    return s;
+  }
+  float g2_[kLanes] = {};
+  float w2_[kLanes] = {};
+};
+
 }  // namespace
 
 double UpdateAccumulator::apply_into(std::span<float> dst, std::span<const float> cur, Sweep sweep) {
@@ -67,18 +106,14 @@ UpdateAccumulator::Norms UpdateAccumulator::apply_one_into(std::span<float> dst,
                                                            Sweep sweep) const {
   RACESGD_CHECK(count_ == 0);
   RACESGD_CHECK(dst.size() == acc_.size() && cur.size() == acc_.size() && g.size() == acc_.size());
-  // The norms are float sums like add()'s, so they overflow where its does.
+  // The norms are float sums like add()'s, so they overflow where its does; they only
+  // classify a divergence (finite or not), so their order of summation is free.
   const float a = static_cast<float>(lr);
-  float g2 = 0, w2 = 0;
+  LaneNorms norms;
   for_each_block(dst.size(), sweep, [&](std::size_t i, Eigen::Index n) {
-    Eigen::Map<Eigen::VectorXf> d(dst.data() + i, n);
-    Eigen::Map<const Eigen::VectorXf> c(cur.data() + i, n);
-    Eigen::Map<const Eigen::VectorXf> gv(g.data() + i, n);
-    d.noalias() = c - a * gv;
-    g2 += gv.squaredNorm();
-    w2 += d.squaredNorm();
+    norms.update(dst.data() + i, cur.data() + i, g.data() + i, a, static_cast<std::size_t>(n));
   });
-  return Norms{static_cast<double>(g2), static_cast<double>(w2)};
+  return Norms{static_cast<double>(norms.gradient2()), static_cast<double>(norms.weights2())};
 }
 
 void UpdateAccumulator::restore(std::span<const float> sum, std::size_t count) {

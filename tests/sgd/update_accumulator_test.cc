@@ -173,3 +173,34 @@ TEST_CASE("an update pass gives the same floats walked either way", "[update]") 
   for (std::size_t i = 0; i < n; ++i)
     REQUIRE(fwd[i] == Approx(cur[i] - (0.1 * g[i] + 0.2 * g2[i]) / 2).margin(1e-5));
 }
+
+TEST_CASE("the fused pass's norms see every element, in the SIMD lanes and the tail", "[update]") {
+  // apply_one_into sums the squares in independent partial sums: a NaN or a square that
+  // overflows must reach the result wherever it sits (first, middle of a block, across a
+  // block boundary, the last partial stretch).
+  const std::size_t n = 2048 + 32 * 5 + 7;
+  std::vector<float> cur(n, 1.0f), dst(n);
+  for (std::size_t at : {std::size_t{0}, std::size_t{31}, std::size_t{1000}, std::size_t{2047},
+                         std::size_t{2048}, n - 8, n - 1}) {
+    CAPTURE(at);
+    UpdateAccumulator acc(n);
+    std::vector<float> g(n, 0.5f);
+    g[at] = std::numeric_limits<float>::quiet_NaN();
+    const auto bad_g = acc.apply_one_into(dst, cur, g, 0.25);
+    CHECK_FALSE(std::isfinite(bad_g.gradient2));
+    CHECK_FALSE(std::isfinite(bad_g.weights2));
+    g[at] = 1e20f;  // finite, but its square overflows a float sum
+    const auto huge = acc.apply_one_into(dst, cur, g, 1e-3);
+    CHECK_FALSE(std::isfinite(huge.gradient2));
+    CHECK(std::isfinite(huge.weights2));
+    g[at] = 0.5f;
+    std::vector<float> w = cur;
+    w[at] = std::numeric_limits<float>::infinity();
+    const auto bad_w = acc.apply_one_into(dst, w, g, 0.25);
+    CHECK(std::isfinite(bad_w.gradient2));
+    CHECK_FALSE(std::isfinite(bad_w.weights2));
+    const auto fine = acc.apply_one_into(dst, cur, g, 0.25);
+    CHECK(fine.gradient2 == Approx(0.25 * static_cast<double>(n)).epsilon(1e-6));
+    CHECK(fine.weights2 == Approx(0.875 * 0.875 * static_cast<double>(n)).epsilon(1e-6));
+  }
+}
