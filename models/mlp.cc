@@ -57,6 +57,62 @@ void column_sums(const T* rows, Eigen::Index num_rows, Eigen::Index cols, T* sum
   }
 }
 
+// One sample (a minibatch of 1, as the MPI transport's --batch 1 runs): matrix-vector
+// products in plain loops. Eigen's GEMM kernel packs its operands on every call -- at one
+// sample a full copy of W per product -- and the weight gradient, an outer product, was
+// zeroed and then accumulated: several passes over W's size where one read of W and one
+// write of the gradient suffice (bench_gradient batch:1, docs/performance.md). Like
+// column_sums, every sum runs in a fixed order at any address (bit-identical results
+// wherever the buffers start).
+
+// The dot product of n values, in kLanes partial sums (which the compiler keeps in several
+// SIMD registers, so the adds do not wait on each other) added up at the end.
+template <typename T>
+T dot(const T* a, const T* b, Eigen::Index n) {
+  constexpr Eigen::Index kLanes = 32;
+  T lanes[kLanes] = {};
+  Eigen::Index k = 0;
+  for (; k + kLanes <= n; k += kLanes)
+    for (Eigen::Index j = 0; j < kLanes; ++j) lanes[j] += a[k + j] * b[k + j];
+  for (Eigen::Index j = 0; k < n; ++k, ++j) lanes[j] += a[k] * b[k];
+  T s = 0;
+  for (T v : lanes) s += v;
+  return s;
+}
+
+// z = bias + W x for one sample; W is n_out x n_in, row-major.
+template <typename T>
+void forward_one(const T* w, const T* bias, const T* x, Eigen::Index n_in, Eigen::Index n_out, T* z) {
+  for (Eigen::Index j = 0; j < n_out; ++j) z[j] = bias[j] + dot(w + j * n_in, x, n_in);
+}
+
+// The weight gradient of one sample, dW = dz a^T (n_out x n_in, row-major), plus l2 W.
+template <typename T>
+void weight_gradient_one(const T* __restrict dz, const T* __restrict a, const T* __restrict w, T l2,
+                         Eigen::Index n_in, Eigen::Index n_out, T* __restrict g) {
+  for (Eigen::Index j = 0; j < n_out; ++j) {
+    T* row = g + j * n_in;
+    const T* w_row = w + j * n_in;
+    const T d = dz[j];
+    if (l2 != T(0))
+      for (Eigen::Index i = 0; i < n_in; ++i) row[i] = l2 * w_row[i] + d * a[i];
+    else
+      for (Eigen::Index i = 0; i < n_in; ++i) row[i] = d * a[i];
+  }
+}
+
+// back = W^T dz for one sample (n_in values), rows of W added in order.
+template <typename T>
+void input_gradient_one(const T* __restrict w, const T* __restrict dz, Eigen::Index n_in,
+                        Eigen::Index n_out, T* __restrict back) {
+  std::fill_n(back, n_in, T(0));
+  for (Eigen::Index j = 0; j < n_out; ++j) {
+    const T* w_row = w + j * n_in;
+    const T d = dz[j];
+    for (Eigen::Index i = 0; i < n_in; ++i) back[i] += d * w_row[i];
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -120,8 +176,8 @@ double MlpT<T>::l2_term(std::span<const T> w) const {
   if (l2_ == 0) return 0;
   double sum = 0;
   for (int l = 0; l < num_layers(); ++l) {
-    Eigen::Map<const VectorX<T>> wl(w.data() + weight_offset(l), sizes_[l + 1] * sizes_[l]);
-    sum += static_cast<double>(wl.squaredNorm());
+    const T* wl = w.data() + weight_offset(l);
+    sum += static_cast<double>(dot(wl, wl, sizes_[l + 1] * sizes_[l]));
   }
   return 0.5 * l2_ * sum;
 }
@@ -138,11 +194,15 @@ double MlpT<T>::forward(std::span<const T> w, const Eigen::Ref<const MatrixRM<T>
     const Eigen::Index n_in = sizes_[l], n_out = sizes_[l + 1];
     Eigen::Map<MatrixRM<T>> z(ws.acts_[l + 1].data(), m, n_out);
     Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> bias(w.data() + bias_offset(l), n_out);
-    // Start from the bias so the GEMM's accumulation adds it for free.
-    for (Eigen::Index r = 0; r < m; ++r) z.row(r) = bias;
-    // Z^T (n_out x m) += W (n_out x n_in, row-major) * X^T (X row-major = X^T col-major).
-    ws.gemm_.template multiply_add<Eigen::RowMajor, Eigen::ColMajor>(
-        {n_out, m, n_in}, w.data() + weight_offset(l), n_in, in, ld_in, z.data(), n_out, T(1));
+    if (m == 1) {
+      forward_one(w.data() + weight_offset(l), bias.data(), in, n_in, n_out, z.data());
+    } else {
+      // Start from the bias so the GEMM's accumulation adds it for free.
+      for (Eigen::Index r = 0; r < m; ++r) z.row(r) = bias;
+      // Z^T (n_out x m) += W (n_out x n_in, row-major) * X^T (X row-major = X^T col-major).
+      ws.gemm_.template multiply_add<Eigen::RowMajor, Eigen::ColMajor>(
+          {n_out, m, n_in}, w.data() + weight_offset(l), n_in, in, ld_in, z.data(), n_out, T(1));
+    }
     if (l + 1 < layers) z = z.cwiseMax(T(0));
     in = z.data();
     ld_in = n_out;
@@ -200,25 +260,34 @@ double MlpT<T>::loss_and_gradient(std::span<const T> w, const BatchView<T>& b,
     const T* a_in = l == 0 ? b.x.data() : ws.acts_[l].data();
     const Eigen::Index ld_in = l == 0 ? b.x.outerStride() : n_in;
 
-    Eigen::Map<VectorX<T>> g_w(grad.data() + weight_offset(l), n_out * n_in);
-    Eigen::Map<const VectorX<T>> w_l(w.data() + weight_offset(l), n_out * n_in);
-    // The GEMM accumulates, so seeding with the L2 gradient costs no extra pass.
-    if (l2_ != 0)
-      g_w = static_cast<T>(l2_) * w_l;
-    else
-      g_w.setZero();
-    // dW^T (n_in x n_out) += A_in^T (n_in x m) * dZ (m x n_out, row-major).
-    ws.gemm_.template multiply_add<Eigen::ColMajor, Eigen::RowMajor>(
-        {n_in, n_out, m}, a_in, ld_in, dz, n_out, g_w.data(), n_in, T(1));
+    if (m == 1) {
+      weight_gradient_one(dz, a_in, w.data() + weight_offset(l), static_cast<T>(l2_), n_in, n_out,
+                          grad.data() + weight_offset(l));
+    } else {
+      Eigen::Map<VectorX<T>> g_w(grad.data() + weight_offset(l), n_out * n_in);
+      Eigen::Map<const VectorX<T>> w_l(w.data() + weight_offset(l), n_out * n_in);
+      // The GEMM accumulates, so seeding with the L2 gradient costs no extra pass.
+      if (l2_ != 0)
+        g_w = static_cast<T>(l2_) * w_l;
+      else
+        g_w.setZero();
+      // dW^T (n_in x n_out) += A_in^T (n_in x m) * dZ (m x n_out, row-major).
+      ws.gemm_.template multiply_add<Eigen::ColMajor, Eigen::RowMajor>(
+          {n_in, n_out, m}, a_in, ld_in, dz, n_out, g_w.data(), n_in, T(1));
+    }
 
     column_sums(dz, m, n_out, grad.data() + bias_offset(l));
 
     if (l == 0) break;  // no gradient w.r.t. the input features is needed
     // dA^T (n_in x m) = W^T (n_in x n_out; W row-major = W^T col-major) * dZ^T.
     Eigen::Map<MatrixRM<T>> back(ws.back_.data(), m, n_in);
-    back.setZero();
-    ws.gemm_.template multiply_add<Eigen::ColMajor, Eigen::ColMajor>(
-        {n_in, m, n_out}, w.data() + weight_offset(l), n_in, dz, n_out, back.data(), n_in, T(1));
+    if (m == 1) {
+      input_gradient_one(w.data() + weight_offset(l), dz, n_in, n_out, back.data());
+    } else {
+      back.setZero();
+      ws.gemm_.template multiply_add<Eigen::ColMajor, Eigen::ColMajor>(
+          {n_in, m, n_out}, w.data() + weight_offset(l), n_in, dz, n_out, back.data(), n_in, T(1));
+    }
     // ReLU: the activation is > 0 exactly where the pre-activation was.
     Eigen::Map<MatrixRM<T>> act(ws.acts_[l].data(), m, n_in);
     act.array() = (act.array() > T(0)).select(back.array(), T(0));

@@ -45,7 +45,7 @@ const Net kNets[] = {
     {"mlp:hidden=256", {784, 256, 10}},
     {"mlp:hidden=512,256", {784, 512, 256, 10}},
 };
-const int kBatches[] = {32, 64, 128, 256};
+const int kBatches[] = {1, 32, 64, 128, 256};
 
 racesgd::EigenCacheSizes g_default_cache;  // Eigen's detection, captured before any change
 

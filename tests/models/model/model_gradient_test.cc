@@ -61,6 +61,9 @@ TEST_CASE("model gradients match central finite differences", "[model][gradient]
       {"softmax", 3, 10, 20, 0.0},       {"mlp:hidden=6", 4, 3, 8, 0.0},
       {"mlp:hidden=1", 2, 2, 5, 0.1},    {"mlp:hidden=5,4", 6, 3, 9, 0.0},
       {"mlp:hidden=5,4", 6, 4, 9, 0.2},  {"mlp:hidden=7,3,5", 3, 2, 12, 0.05},
+      // One sample: the single-sample loops instead of the GEMM kernel (models/mlp.cc).
+      {"softmax", 37, 3, 1, 0.0},        {"mlp:hidden=5,4", 35, 3, 1, 0.2},
+      {"mlp:hidden=7,3,5", 33, 2, 1, 0.0},
   };
   for (const Case& c : cases)
     for (std::uint64_t seed : {1u, 2u}) check_gradient(c, seed);
