@@ -16,8 +16,9 @@
 #   mpi tests      ctest --preset release -L mpi: the tests that start mpirun (label mpi:
 #                  scripts/mpirun_local.sh, mpi_pingpong, the --transport mpi runs); skipped
 #                  where mpirun is missing
-#   tsan build     test_ps, test_worker, test_runtime under ThreadSanitizer
-#   tsan tests     ctest --preset tsan: those three executables
+#   tsan build     test_ps, test_worker, test_runtime and racesgd under ThreadSanitizer
+#   tsan tests     ctest --preset tsan: those three executables, and mpi_tsan (the MPI
+#                  transport's threads: six variants and an interrupted run over mpirun)
 #   asan build     everything under AddressSanitizer + UBSan, and the fuzz targets
 #   asan tests     ctest --preset asan -LE mpi (why not mpi: at the stage)
 #   fuzz           scripts/fuzz.sh: every libFuzzer target for RACESGD_FUZZ_SECONDS
@@ -85,9 +86,10 @@ stage "mpi tests" ctest --preset release -L mpi
 if ((quick)); then exit 0; fi
 
 # ThreadSanitizer: only the executables whose tests run threads (the tsan test preset
-# selects test_ps, test_worker and test_runtime), so the libraries are built once, no more.
+# selects test_ps, test_worker and test_runtime), so the libraries are built once, no more;
+# and racesgd, whose MPI transport's threads mpi_tsan runs over mpirun (where MPI is found).
 tsan_build() {
-  cmake --preset tsan >/dev/null && cmake --build --preset tsan --target test_ps test_worker test_runtime
+  cmake --preset tsan >/dev/null && cmake --build --preset tsan --target test_ps test_worker test_runtime racesgd
 }
 stage "tsan build" tsan_build
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
