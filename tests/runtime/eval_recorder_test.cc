@@ -280,6 +280,31 @@ TEST_CASE("virtual clock: a tiny --eval-every gives at most one point per update
     CHECK(r.curve[i].updates > r.curve[i - 1].updates);
 }
 
+TEST_CASE("virtual clock: geometric ticks make the early curve dense, one point per update "
+          "at most", "[eval][ticks][virtual]") {
+  Problem f;
+  RunInputs in = f.inputs("async", 2, 1, "exp:mean=1ms", false);
+  in.settings.stop.time_s = 1.0;
+  in.settings.eval.every_s = 0.01;
+  const std::size_t linear_only = run_virtual(in).curve.size();
+  in.settings.eval.geometric_ratio = 1.015;
+  in.settings.eval.geometric_from_s = 1e-3;
+  const RunResult r = run_virtual(in);
+  REQUIRE(r.stop_reason == StopReason::time);
+  std::size_t early = 0;  // points in the first 50 ms: the linear grid alone has 5
+  for (const CurvePoint& p : r.curve) early += p.time_s > 0 && p.time_s <= 0.05;
+  CHECK(early >= 40);
+  CHECK(r.curve.size() > linear_only + 40);
+  for (std::size_t i = 1; i + 1 < r.curve.size(); ++i) {
+    CHECK(r.curve[i].updates > r.curve[i - 1].updates);
+    CHECK(r.curve[i].time_s > r.curve[i - 1].time_s);
+  }
+  // From 10 ms on, no two neighbouring points are more than 1.5% apart plus one update.
+  for (std::size_t i = 1; i < r.curve.size(); ++i)
+    if (r.curve[i - 1].time_s >= 0.01)
+      CHECK(r.curve[i].time_s - r.curve[i - 1].time_s <= 0.015 * r.curve[i].time_s + 0.01);
+}
+
 TEST_CASE("virtual clock: --time 1ns writes the start and the end, not 100 copies",
           "[eval][ticks][virtual]") {
   Problem f;
