@@ -1,4 +1,4 @@
-// Evaluation snapshots: memory follows the budget (allocated as recorded, never 512 x d up
+// Evaluation snapshots: memory follows the budget (allocated as recorded, never 1024 x d up
 // front), checkpoint restore thins to the capacity, post-run scoring stops on a signal and
 // leaves NaN, and evaluation ticks never repeat a point (one per update at most, in O(1)
 // per event however small --eval-every is).
@@ -17,20 +17,15 @@
 #include "runtime/run_memory.h"
 #include "runtime/virtual_runtime.h"
 #include "tests/runtime/blobs.h"
+#include "tests/runtime/curve_point.h"
 #include "tests/runtime/run_fixture.h"
 #include "delay/delay_model.h"
 
 using namespace racesgd;
+using racesgd::testing::at;
 using racesgd::testing::blobs;
 
 namespace {
-
-CurvePoint at(double t, std::uint64_t updates) {
-  CurvePoint p;
-  p.time_s = t;
-  p.updates = updates;
-  return p;
-}
 
 std::vector<float> filled(std::size_t dim, float v) { return std::vector<float>(dim, v); }
 
@@ -80,7 +75,7 @@ TEST_CASE("the real clock reserves the points its schedule will record, up to th
   CHECK(r.allocated_bytes() == 16 * 10 * sizeof(float));
 }
 
-TEST_CASE("the snapshot budget sets the slots: min(512, budget / 4d)", "[eval][memory]") {
+TEST_CASE("the snapshot budget sets the slots: min(1024, budget / 4d)", "[eval][memory]") {
   CHECK(snapshot_slots(1000, 1 << 20) == 262);
   CHECK(snapshot_slots(10, std::uint64_t{1} << 30) == kMaxSnapshots);
   CHECK(snapshot_slots(159'000'010, std::uint64_t{1} << 30) == 1);

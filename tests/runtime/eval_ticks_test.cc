@@ -11,8 +11,10 @@
 #include "runtime/eval_recorder.h"
 #include "runtime/eval_ticks.h"
 #include "runtime/run_inputs.h"
+#include "tests/runtime/curve_point.h"
 
 using namespace racesgd;
+using racesgd::testing::at;
 
 TEST_CASE("linear ticks: the first multiple of every after t", "[eval][ticks]") {
   CHECK(next_linear_tick(0.5, 0) == 0.5);
@@ -102,15 +104,6 @@ TEST_CASE("the ticker takes the linear and the geometric ticks, restored from it
     if (ut.update_due(n)) due.push_back(n);
   CHECK(due == std::vector<std::uint64_t>{1, 2, 4, 8, 16, 32, 64, 100, 128, 200, 256, 300});
 }
-
-namespace {
-CurvePoint at(double t, std::uint64_t updates) {
-  CurvePoint p;
-  p.time_s = t;
-  p.updates = updates;
-  return p;
-}
-}  // namespace
 
 TEST_CASE("thinning drops every other linear point and keeps the geometric ones",
           "[eval][memory]") {
