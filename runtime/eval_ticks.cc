@@ -54,14 +54,16 @@ std::size_t geometric_ticks_until(double first, double ratio, double end) {
 
 std::size_t geometric_update_ticks_until(double ratio, std::uint64_t end_updates) {
   // Ticks are distinct updates: while r^k steps by less than 1 every update is one.
+  if (!(ratio > 1)) return 0;
   std::size_t n = 0;
   std::uint64_t last = 0;
-  for (double g = 1; g <= static_cast<double>(end_updates); g *= ratio) {
+  for (int k = 0;; ++k) {
+    const double g = std::pow(ratio, k);
+    if (g > static_cast<double>(end_updates)) return n;
     const auto u = static_cast<std::uint64_t>(std::ceil(g));
     if (u != last && u <= end_updates) ++n;
     last = u;
   }
-  return n;
 }
 
 }  // namespace racesgd
