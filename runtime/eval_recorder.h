@@ -12,10 +12,10 @@
 // is unchanged by the skipping).
 //
 // Memory: slots are allocated as points are recorded, up to a capacity the caller derives
-// from a byte budget (--snapshot-memory, see runtime/run_memory.h); when all are used, half
-// the points are dropped and their slots reused: every other point of the linear grid,
-// keeping the auto schedule's geometric points (early and dense: where time to a target is
-// read) until no linear point is left (thin). A point not scored yet (post-run scoring
+// from a byte budget (--snapshot-memory, see runtime/run_memory.h); when all are used,
+// points are dropped and their slots reused: every other point of the linear grid, keeping
+// the auto schedule's geometric points (early and dense: where time to a target is read)
+// until no linear point is left, then every other point (thin). A point not scored yet (post-run scoring
 // stopped by a signal) shows NaN train loss and test error.
 #pragma once
 
@@ -89,7 +89,8 @@ class EvalRecorder {
   /// Every recorded point (allocates).
   std::vector<Saved> saved() const;
   /// Replaces the recorded points with saved ones. More points than the capacity (a
-  /// checkpoint of a run with a larger --snapshot-memory) are thinned as during a run. Throws InputError when an unscored point's weights are not dim floats.
+  /// checkpoint of a run with a larger --snapshot-memory) are thinned as during a run.
+  /// Throws InputError when an unscored point's weights are not dim floats.
   void restore(const std::vector<Saved>& points);
 
  private:
