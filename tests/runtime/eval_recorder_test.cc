@@ -65,6 +65,21 @@ TEST_CASE("the real clock reserves the points its schedule will record, up to th
   CHECK(expected_points(stop, eval) == 112);
   eval.every_s = 1e-12;  // bounded, not an overflow
   CHECK(expected_points(stop, eval) >= 1000000);
+  // The auto schedule of a 12 s run: 100 linear ticks and ln(12 s / 1 ms) / ln(1.015) + 1
+  // = 631 geometric ones (docs/performance.md, "Evaluation resolution").
+  StopRule twelve;
+  twelve.time_s = 12;
+  EvalSchedule auto_schedule;
+  auto_schedule.every_s = 0.12;
+  auto_schedule.geometric_ratio = 1.015;
+  auto_schedule.geometric_from_s = 1e-3;
+  CHECK(expected_points(twelve, auto_schedule) == 2 + 100 + 631);
+  StopRule counted;
+  counted.updates = 64;
+  EvalSchedule doubling;
+  doubling.geometric_ratio = 2;
+  doubling.geometric_updates = true;  // updates 1, 2, 4, ..., 64
+  CHECK(expected_points(counted, doubling) == 2 + 7);
 
   EvalRecorder r(10, 16);
   r.reserve(5);
