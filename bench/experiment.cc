@@ -14,6 +14,7 @@
 #include "models/model_registry.h"
 #include "runtime/checkpoint.h"
 #include "ps/divergence.h"
+#include "sgd/compensation.h"
 #include "sgd/lr_schedule.h"
 #include "runtime/real_runtime.h"
 #include "runtime/run_memory.h"
@@ -97,6 +98,7 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   c.lr_schedule = v.get("lr-schedule");
   c.lr_decay = v.get("lr-decay");
   make_lr_schedule(c.lr_schedule, c.lr, c.lr_decay);  // validates
+  c.compensation = parse_compensation(v.get("compensation"));
   c.clock = one_of(v, "clock", {"real", "virtual"});
   c.timing_only = v.flag("timing-only");
   // Race parameters have no --transport: their learners are threads.
@@ -259,6 +261,7 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   in.settings.timing_only = cfg.timing_only;
   in.settings.delay_after_compute = cfg.delay_after_compute;
   in.settings.compute_at = cfg.compute_at;
+  in.settings.compensation = cfg.compensation;
   in.settings.continue_on_learner_failure = cfg.continue_on_learner_failure;
   in.settings.stall_timeout_s = cfg.stall_timeout_s;
   in.progress = progress;

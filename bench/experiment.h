@@ -30,6 +30,7 @@ struct ExperimentConfig {
   double lr = 0.1;
   std::string lr_schedule = "constant";
   std::string lr_decay = "none";
+  CompensationConfig compensation;  // --compensation
   std::string clock = "real";  // real | virtual
   std::string transport = "threads";  // threads | mpi (real clock): where the learners run
   StopRule stop;

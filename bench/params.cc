@@ -32,6 +32,7 @@ const std::vector<ParamDef>& train_params() {
       {"delay-after-compute", "", "false", "", "serve X after the gradient computation instead of until start + X", "Variant", true},
       {"lr", "", "0.1", "> 0", "learning rate (eta; eta_max for staleness; eta0 for inverse-staleness)", "Variant"},
       {"lr-schedule", "", "constant", "constant|staleness:c=C|inverse-staleness", "learning-rate schedule", "Variant"},
+      {"compensation", "", "none", "none|dc[:lambda=L]|dc-adaptive[:lambda0=L0,momentum=M,eps=E]", "delay compensation of stale gradients (DC-ASGD; lambda 0.04, lambda0 2, momentum 0.95, eps 1e-7)", "Variant"},
       {"lr-decay", "", "none", "none|step:every=N[s],factor=F", "step decay, in updates or run time", "Variant"},
       // Run
       {"clock", "", "real", "real|virtual", "real threads and sleeps, or the discrete-event virtual clock", "Run"},

@@ -1,5 +1,7 @@
 #include "core/spec.h"
 
+#include <cstdio>
+
 #include <cctype>
 
 #include "core/error.h"
@@ -131,6 +133,15 @@ double SpecArgs::duration(const std::string& key, std::optional<double> fallback
   return s;
 }
 
+namespace {
+// A range bound for a message: %g ("0", "1e+300"), not std::to_string's 300 digits.
+std::string bound(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
+}  // namespace
+
 double SpecArgs::number(const std::string& key, std::optional<double> fallback, double min,
                         double max) {
   auto v = text(key);
@@ -140,8 +151,7 @@ double SpecArgs::number(const std::string& key, std::optional<double> fallback, 
   }
   double x = parse_double(*v, what_ + " '" + spec_.text + "' parameter " + key);
   if (!(x >= min && x <= max))
-    fail("parameter '" + key + "' = " + *v + " is out of range [" + std::to_string(min) + ", " +
-         std::to_string(max) + "]");
+    fail("parameter '" + key + "' = " + *v + " is out of range [" + bound(min) + ", " + bound(max) + "]");
   return x;
 }
 
@@ -178,8 +188,8 @@ std::vector<double> SpecArgs::number_list(const std::string& key, double min, do
   for (const std::string& item : split_commas(v)) {
     double x = parse_double(item, what_ + " '" + spec_.text + "' parameter " + key);
     if (!(x >= min && x <= max))
-      fail("parameter '" + key + "' has value " + item + " out of range [" + std::to_string(min) +
-           ", " + std::to_string(max) + "]");
+      fail("parameter '" + key + "' has value " + item + " out of range [" + bound(min) + ", " +
+           bound(max) + "]");
     out.push_back(x);
   }
   return out;

@@ -21,15 +21,17 @@ std::string format_number(double v) {
 }  // namespace
 
 ParameterServer::ParameterServer(const Variant& variant, VersionedWeights& weights,
-                                 const LrSchedule& lr)
+                                 const LrSchedule& lr, const CompensationConfig& compensation)
     : coordinator_(variant),
       weights_(weights),
       lr_(lr),
       accumulator_(weights.dim()),
       tracker_(variant.P),
+      compensation_(compensation, weights.dim()),
       idle_since_(variant.P, kNotIdle),
       busy_since_(variant.P, 0.0) {
   pending_.reserve(variant.P);
+  if (compensation_.active()) compensated_.resize(weights.dim());
   current_ = weights_.pin_latest();
 }
 
@@ -66,12 +68,25 @@ Decision ParameterServer::on_gradient(const GradientArrival& a) {
   }
   const double lr = lr_.rate(in);
   pending_.push_back(PendingGradient{a.learner, a.read, d.staleness, lr});
+  // Delay compensation rewrites the gradient: in its own buffer when the PS may take it,
+  // else in a copy.
+  std::span<const float> g = a.grad;
+  if (compensation_.active()) {
+    RACESGD_CHECK(a.read_weights.size() == weights_.dim());
+    std::span<float> out = compensated_;
+    if (a.storage != nullptr)
+      out = a.storage->span();
+    else
+      std::copy(a.grad.begin(), a.grad.end(), compensated_.begin());
+    compensation_.apply(out, current_.weights(), a.read_weights, d.staleness > 0);
+    g = out;
+  }
   // An update of this gradient alone (async, k = 1) is folded into the publishing pass:
   // one pass over d floats fewer (docs/performance.md, "Parameter server").
   if (d.apply && accumulator_.count() == 0) {
-    apply_update(d, a.time, a.grad, a.storage);
+    apply_update(d, a.time, g, a.storage);
   } else {
-    if (!std::isfinite(accumulator_.add(a.grad, lr)))
+    if (!std::isfinite(accumulator_.add(g, lr)))
       refuse(Divergence{update_index + 1, a.learner, a.read, d.staleness, lr, true});
     if (d.apply) apply_update(d, a.time);
   }
@@ -175,6 +190,8 @@ ParameterServerState ParameterServer::state() const {
   s.busy_since = busy_since_;
   s.last_update_time = last_update_time_;
   s.lr_sum = lr_sum_;
+  s.compensation_mean_square.assign(compensation_.mean_square().begin(),
+                                    compensation_.mean_square().end());
   return s;
 }
 
@@ -196,6 +213,7 @@ void ParameterServer::restore(const ParameterServerState& s) {
                        " with staleness " + std::to_string(g.staleness) +
                        ", impossible at version " + std::to_string(s.coordinator.version));
   RACESGD_CHECK(weights_.latest_version() == s.coordinator.version);
+  compensation_.restore(s.compensation_mean_square);  // validates first, like the next
   coordinator_.restore(s.coordinator);  // validates; changes nothing when it throws
   tracker_.restore(s.tracker);
   accumulator_.restore(s.pending_sum, static_cast<std::size_t>(s.pending_count));

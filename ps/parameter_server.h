@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ps/versioned_weights.h"
+#include "sgd/compensation.h"
 #include "sgd/coordinator.h"
 #include "sgd/lr_schedule.h"
 #include "sgd/staleness_tracker.h"
@@ -72,11 +73,16 @@ struct ParameterServerState {
   std::vector<double> busy_since;    // per learner
   double last_update_time = 0;
   double lr_sum = 0;                 // applied gradients only
+  std::vector<float> compensation_mean_square;  // DelayCompensation's (dc-adaptive), else empty
 };
 
 class ParameterServer {
  public:
-  ParameterServer(const Variant& variant, VersionedWeights& weights, const LrSchedule& lr);
+  /// `compensation`: how each accepted gradient is corrected for its staleness before it is
+  /// folded in (sgd/compensation.h; none by default). Compensation reads the weights the
+  /// gradient was computed on: GradientArrival::read_weights must then be given.
+  ParameterServer(const Variant& variant, VersionedWeights& weights, const LrSchedule& lr,
+                  const CompensationConfig& compensation = {});
 
   /// All learners start on version 0 at `time`.
   Decision start(double time);
@@ -137,7 +143,9 @@ class ParameterServer {
   const LrSchedule& lr_;
   UpdateAccumulator accumulator_;
   StalenessTracker tracker_;
-  VersionedWeights::Pin current_;   // the newest version, for ||w_j - w_tau||^2
+  DelayCompensation compensation_;
+  std::vector<float> compensated_;  // a gradient compensated outside its own buffer
+  VersionedWeights::Pin current_;   // the newest version, for ||w_j - w_tau||^2 and compensation
   std::vector<double> idle_since_;  // per learner: time it started waiting, or +inf
   std::vector<double> busy_since_;  // per learner: time its current minibatch started
   double last_update_time_ = 0;

@@ -131,7 +131,7 @@ void point_fields(Io& io, Point& p) {
 }
 
 template <class Io, class State>
-void ps_fields(Io& io, State& s) {
+void ps_fields(Io& io, State& s, std::uint32_t format) {
   auto& c = s.coordinator;
   io.u64(c.version, "version");
   io.u64(c.pending, "pending gradients");
@@ -167,10 +167,11 @@ void ps_fields(Io& io, State& s) {
   io.f64s(s.busy_since, "busy since");
   io.f64(s.last_update_time, "last update time");
   io.f64(s.lr_sum, "lr sum");
+  if (format >= 3) io.f32s(s.compensation_mean_square, "compensation mean square");
 }
 
 template <class Io, class Run>
-void run_fields(Io& io, Run& c) {
+void run_fields(Io& io, Run& c, std::uint32_t format) {
   io.str(c.clock, "clock");
   io.check([&](const CheckpointReader& r) {
     if (c.clock != "virtual" && c.clock != "real")
@@ -179,7 +180,7 @@ void run_fields(Io& io, Run& c) {
   io.f64(c.now, "run clock");
   io.f64(c.ticker_next_time, "next evaluation time");
   io.check([&](const CheckpointReader& r) { check_run_clock(r, c.now, c.ticker_next_time); });
-  ps_fields(io, c.ps);
+  ps_fields(io, c.ps, format);
   io.list(c.weights, "weight versions", 16, [&](auto& v) {
     io.u64(v.version, "weights version");
     io.f32s(v.w, "weights");
@@ -223,13 +224,13 @@ void run_fields(Io& io, Run& c) {
 
 void put_run(CheckpointWriter& w, const RunCheckpoint& c) {
   Save save(w);
-  run_fields(save, c);
+  run_fields(save, c, kCheckpointFormatVersion);
 }
 
-RunCheckpoint get_run(CheckpointReader& r) {
+RunCheckpoint get_run(CheckpointReader& r, std::uint32_t format) {
   RunCheckpoint c;
   Load load(r);
-  run_fields(load, c);
+  run_fields(load, c, format);
   return c;
 }
 
@@ -362,8 +363,9 @@ CheckpointFile decode_checkpoint(std::string_view bytes, const std::string& wher
     head.fail("not a racesgd checkpoint (bad magic)");
   head.skip(sizeof kMagic, "magic");
   const std::uint32_t version = head.u32("format version");
-  if (version != kCheckpointFormatVersion)
-    head.fail("format version " + std::to_string(version) + ", this racesgd reads version " +
+  if (version < kOldestCheckpointFormatVersion || version > kCheckpointFormatVersion)
+    head.fail("format version " + std::to_string(version) + ", this racesgd reads versions " +
+              std::to_string(kOldestCheckpointFormatVersion) + " to " +
               std::to_string(kCheckpointFormatVersion));
   const std::uint64_t length = head.u64("payload length");
   if (length != bytes.size() - kHeaderBytes - kTrailerBytes)
@@ -379,7 +381,7 @@ CheckpointFile decode_checkpoint(std::string_view bytes, const std::string& wher
   r.skip(kHeaderBytes, "header");
   CheckpointFile c;
   c.config = r.str("config");
-  c.run = get_run(r);
+  c.run = get_run(r, version);
   if (r.remaining() != 0) r.fail(std::to_string(r.remaining()) + " unexpected bytes after the state");
   return c;
 }

@@ -32,7 +32,10 @@
 namespace racesgd {
 
 // 2: the parameter server's pending gradients carry their statistics (PendingGradient).
-inline constexpr std::uint32_t kCheckpointFormatVersion = 2;
+// 3: the delay compensation's MeanSquare (sgd/compensation.h) after the PS's lr sum. Version
+//    2 files still load (no compensation existed: MeanSquare starts from zeros).
+inline constexpr std::uint32_t kCheckpointFormatVersion = 3;
+inline constexpr std::uint32_t kOldestCheckpointFormatVersion = 2;
 inline constexpr const char* kCheckpointFileName = "checkpoint.rsgd";
 
 /// The largest run clock (`now`, and a finite next evaluation tick) a checkpoint may hold:

@@ -31,7 +31,7 @@ class RunCore {
         s_(in.settings),
         resume_(in.checkpoint.resume),
         weights_(plan.w0, plan.pool_size, plan.first_version),
-        ps_(s_.variant, weights_, *in.lr),
+        ps_(s_.variant, weights_, *in.lr, s_.compensation),
         log_(in, ps_, weights_, plan.snapshot_capacity, clock) {
     ps_.enable_update_log(s_.record_updates);
   }

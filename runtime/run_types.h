@@ -49,6 +49,7 @@ struct RunSettings {
   bool timing_only = false;         // no gradients (virtual clock only): pure runtime studies
   bool delay_after_compute = false; // real clock: sleep X after computing instead of until start+X
   ComputeAt compute_at = ComputeAt::deadline;  // real clock: when inside X a learner computes
+  CompensationConfig compensation;  // delay compensation of each accepted gradient (DC-ASGD)
   bool record_updates = false;      // keep an UpdateRecord per update (tests, traces)
   bool continue_on_learner_failure = false;  // a failing learner leaves; the rest go on
   // Real clock: stop as "stalled" when no update came for this long and a learner computing

@@ -15,6 +15,7 @@
 #include "models/model_registry.h"
 #include "tests/runtime/blobs.h"
 #include "runtime/checkpoint.h"
+#include "sgd/compensation.h"
 #include "sgd/coordinator.h"
 #include "sgd/lr_schedule.h"
 #include "runtime/real_runtime.h"
@@ -58,6 +59,7 @@ struct Setup {
   StopRule stop;
   EvalSchedule eval;
   bool continue_on_failure = false;
+  std::string compensation = "none";
   fs::path base_dir = ".";
 
   Dataset train = blobs(600, 1);
@@ -95,6 +97,7 @@ struct Setup {
     b.in.settings.eval = eval;
     b.in.settings.eval.train_samples = 200;
     b.in.settings.continue_on_learner_failure = continue_on_failure;
+    b.in.settings.compensation = parse_compensation(compensation);
     return b;
   }
 };
@@ -545,4 +548,17 @@ TEST_CASE("real clock: the checkpoint at the time stop loads back (its tick is n
   CHECK(state->now == 0.1);
   CHECK(state->ticker_next_time >= state->now);
   CHECK_NOTHROW(decode_checkpoint(encode_checkpoint({"", *state}), "t"));
+}
+
+TEST_CASE("virtual resume is bit-identical with delay compensation (dc-adaptive's MeanSquare "
+          "travels in the checkpoint)", "[checkpoint][virtual][compensation]") {
+  Setup s;
+  s.variant = "async";
+  s.stop.updates = 200;
+  s.eval.every_updates = 20;
+  s.compensation = "dc-adaptive";
+  check_resume_identical(s, 70);
+  s.variant = "k-async";  // K = 2: compensated gradients wait in the accumulator
+  s.compensation = "dc:lambda=0.5";
+  check_resume_identical(s, 70);
 }
