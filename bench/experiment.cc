@@ -76,6 +76,15 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   if (c.l2 < 0) throw InputError("--l2: " + v.get("l2") + " must be >= 0");
   c.batch = to_size(v, "batch", 1);
   c.variant = v.get("variant");
+  // --variant ssp --staleness-bound S is ssp:S=S. (A checkpoint's saved configuration gives
+  // every flag, this one empty when it was not set.)
+  if (v.given("staleness-bound") && !v.get("staleness-bound").empty()) {
+    if (c.variant != "ssp")
+      throw InputError("--staleness-bound: only for --variant ssp (the variant is '" + c.variant + "')");
+    const long long S = parse_int(v.get("staleness-bound"), "--staleness-bound");
+    if (S < 0) throw InputError("--staleness-bound: must be >= 0, got " + v.get("staleness-bound"));
+    c.variant = ssp_name(static_cast<std::size_t>(S));
+  }
   c.P = to_size(v, "P", 1);
   c.K = to_size(v, "K", 1);
   // The default K = 2 cannot hold with one learner: an unset K is min(2, P), so -P 1

@@ -24,7 +24,8 @@ const std::vector<ParamDef>& train_params() {
       {"l2", "", "0", ">= 0", "L2 regularisation strength (weights, not biases)", "Model"},
       {"batch", "", "64", ">= 1", "minibatch size m per gradient", "Model"},
       // Variant
-      {"variant", "", "sync", "sync|k-sync|k-batch-sync|async|k-async|k-batch-async", "SGD variant (paper.md)", "Variant"},
+      {"variant", "", "sync", "sync|k-sync|k-batch-sync|async|k-async|k-batch-async|ssp", "SGD variant (paper.md; ssp: stale synchronous parallel, needs --staleness-bound)", "Variant"},
+      {"staleness-bound", "", "", "S >= 0", "ssp: a learner waits while it is more than S minibatches ahead of the slowest (S = 0: a barrier every round)", "Variant"},
       {"P", "P", "8", ">= 1", "number of learners (one thread each)", "Variant"},
       {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async); when not given, 2 capped at P", "Variant"},
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model: each minibatch's total time X", "Variant"},

@@ -44,6 +44,14 @@ std::vector<Entry> parse_entries(const std::string& text, std::size_t P, std::si
   while (std::getline(ss, item, ',')) {
     if (item.empty()) throw InputError("--variants: empty entry in '" + text + "'");
     SpecArgs a(parse_spec(item, "--variants entry"), "--variants entry");
+    if (a.name() == "ssp") {  // "ssp:S=2": make_variant reads (and checks) the bound
+      const Variant v = make_variant(item, P, 1);
+      Entry e{v.name, v.K, "ssp S=" + std::to_string(v.staleness_bound)};
+      for (const Entry& o : out)
+        if (o.label == e.label) throw InputError("--variants: '" + e.label + "' listed twice");
+      out.push_back(e);
+      continue;
+    }
     const std::size_t K = static_cast<std::size_t>(a.integer("K", static_cast<long long>(default_K), 1, 1 << 20));
     a.finish();
     const Variant v = make_variant(a.name(), P, K);
@@ -56,7 +64,11 @@ std::vector<Entry> parse_entries(const std::string& text, std::size_t P, std::si
   return out;
 }
 
-std::string slug(const Entry& e) { return e.variant + "-K" + std::to_string(e.K); }
+// A folder name: "k-async-K2", "ssp-S2".
+std::string slug(const Entry& e) {
+  if (e.variant.starts_with("ssp:S=")) return "ssp-S" + e.variant.substr(6);
+  return e.variant + "-K" + std::to_string(e.K);
+}
 
 struct RunRecord {
   Entry entry;

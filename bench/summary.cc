@@ -84,6 +84,8 @@ nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
   s["staleness_max"] = r.staleness_max;
   s["p0"] = r.p0;
   s["staleness_histogram"] = r.staleness_histogram;
+  if (r.clock_spread_samples > 0)  // ssp: how far apart the learners' minibatch counts ran
+    s["clock_spread"] = {{"mean", r.clock_spread_mean}, {"max", r.clock_spread_max}};
   s["gradients_applied"] = r.gradients_applied;
   s["gradients_cancelled"] = r.gradients_cancelled;
   s["mean_lr"] = r.mean_lr;

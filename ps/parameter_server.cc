@@ -153,6 +153,7 @@ void ParameterServer::apply_update(const Decision& d, double time, std::span<con
     record.time = time;
     record.cancelled = d.cancel;
   }
+  if (coordinator_.variant().is_ssp()) tracker_.record_clock_spread(coordinator_.clock_spread());
   for (const PendingGradient& g : pending_) {
     tracker_.record_applied(g.learner, g.staleness);
     lr_sum_ += g.lr;

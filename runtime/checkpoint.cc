@@ -139,6 +139,7 @@ void ps_fields(Io& io, State& s, std::uint32_t format) {
   io.chars(c.busy, "busy flags");
   io.chars(c.contributed, "contributed flags");
   io.chars(c.active, "active flags");
+  if (format >= 3) io.u64s(c.clocks, "ssp clocks");
   io.f32s(s.pending_sum, "pending update");
   io.u64(s.pending_count, "pending count");
   io.list(s.pending, "pending gradients' statistics", 32, [&](auto& g) {
@@ -163,6 +164,11 @@ void ps_fields(Io& io, State& s, std::uint32_t format) {
   io.f64(t.sum, "staleness sum");
   io.f64(t.interval_sum, "interval staleness sum");
   io.u64(t.interval_count, "interval count");
+  if (format >= 3) {
+    io.f64(t.spread_sum, "clock spread sum");
+    io.u64(t.spread_count, "clock spread count");
+    io.u64(t.spread_max, "clock spread max");
+  }
   io.f64s(s.idle_since, "idle since");
   io.f64s(s.busy_since, "busy since");
   io.f64(s.last_update_time, "last update time");

@@ -32,8 +32,9 @@
 namespace racesgd {
 
 // 2: the parameter server's pending gradients carry their statistics (PendingGradient).
-// 3: the delay compensation's MeanSquare (sgd/compensation.h) after the PS's lr sum. Version
-//    2 files still load (no compensation existed: MeanSquare starts from zeros).
+// 3: the coordinator's SSP clocks after its flags, and the delay compensation's MeanSquare
+//    (sgd/compensation.h) after the PS's lr sum. Version 2 files still load (neither SSP nor
+//    compensation existed: both are empty).
 inline constexpr std::uint32_t kCheckpointFormatVersion = 3;
 inline constexpr std::uint32_t kOldestCheckpointFormatVersion = 2;
 inline constexpr const char* kCheckpointFileName = "checkpoint.rsgd";

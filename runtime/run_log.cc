@@ -30,6 +30,9 @@ void collect_ps_statistics(const ParameterServer& ps, RunResult& r) {
   r.staleness_max = ps.tracker().max();
   r.p0 = ps.tracker().fresh_fraction();
   r.staleness_histogram = ps.tracker().histogram();
+  r.clock_spread_samples = ps.tracker().clock_spread_count();
+  r.clock_spread_mean = ps.tracker().clock_spread_mean();
+  r.clock_spread_max = ps.tracker().clock_spread_max();
   r.per_learner = ps.tracker().per_learner();
   r.mean_lr =
       ps.gradients_applied() ? ps.lr_sum() / static_cast<double>(ps.gradients_applied()) : 0;

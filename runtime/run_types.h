@@ -92,6 +92,10 @@ struct RunResult {
   std::uint64_t staleness_max = 0;
   double p0 = 0;
   std::vector<std::uint64_t> staleness_histogram;
+  // SSP: the learners' clock spread after each update (samples 0 for the other variants).
+  std::uint64_t clock_spread_samples = 0;
+  double clock_spread_mean = 0;
+  std::uint64_t clock_spread_max = 0;
   std::vector<StalenessTracker::PerLearner> per_learner;
   double mean_lr = 0;            // over applied gradients
   // Injected delays: mean drawn vs really served (real clock), and how often the gradient

@@ -1,6 +1,7 @@
 #include "sgd/coordinator.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "core/check.h"
 #include "core/error.h"
@@ -13,8 +14,10 @@ Coordinator::Coordinator(Variant variant)
       contributed_(variant_.P, 0),
       active_(variant_.P, 1),
       active_count_(variant_.P),
-      k_(variant_.K) {
+      k_(variant_.K),
+      clocks_(variant_.is_ssp() ? variant_.P : 0, 0) {
   RACESGD_CHECK(variant_.P >= 1 && variant_.K >= 1 && variant_.K <= variant_.P);
+  RACESGD_CHECK(!variant_.is_ssp() || variant_.K == 1);
 }
 
 Decision Coordinator::on_start() {
@@ -69,6 +72,10 @@ Decision Coordinator::on_arrival(const Arrival& a) {
       busy_[a.learner] = 1;
       d.restart.push_back(a.learner);
       break;
+    case VariantKind::kSsp:
+      // Applied at once (K = 1); who goes on is decided with the new clocks below.
+      ++clocks_[a.learner];
+      break;
   }
   if (complete) complete_into(d);
   return d;
@@ -90,11 +97,41 @@ void Coordinator::complete_into(Decision& d) {
       break;
     case VariantKind::kKBatchAsync:
       break;  // pushers restarted on arrival
+    case VariantKind::kSsp:
+      break;  // after the version moves: learners restart on the new weights
   }
   d.apply = true;
   ++version_;
   pending_ = 0;
   std::fill(contributed_.begin(), contributed_.end(), 0);
+  if (variant_.is_ssp()) release_within_bound_into(d);
+}
+
+// A learner is waiting when it is in the run and not computing. It may start its next
+// minibatch while its clock is at most the slowest learner's plus S; the pusher is
+// checked with its new clock, and a pusher that was the slowest may release others.
+// Learners restart in learner order (the virtual clock's event order depends on it).
+void Coordinator::release_within_bound_into(Decision& d) {
+  if (active_count_ == 0) return;
+  std::uint64_t slowest = UINT64_MAX;
+  for (LearnerId w = 0; w < variant_.P; ++w)
+    if (active_[w]) slowest = std::min(slowest, clocks_[w]);
+  for (LearnerId w = 0; w < variant_.P; ++w) {
+    if (!active_[w] || busy_[w] || clocks_[w] > slowest + variant_.staleness_bound) continue;
+    busy_[w] = 1;
+    d.restart.push_back(w);
+  }
+}
+
+std::uint64_t Coordinator::clock_spread() const {
+  if (clocks_.empty() || active_count_ == 0) return 0;
+  std::uint64_t lo = UINT64_MAX, hi = 0;
+  for (LearnerId w = 0; w < variant_.P; ++w)
+    if (active_[w]) {
+      lo = std::min(lo, clocks_[w]);
+      hi = std::max(hi, clocks_[w]);
+    }
+  return hi - lo;
 }
 
 Decision Coordinator::retire(LearnerId w) {
@@ -106,11 +143,13 @@ Decision Coordinator::retire(LearnerId w) {
   k_ = std::min(k_, active_count_);
   Decision d;
   if (active_count_ > 0 && pending_ > 0 && pending_ >= k_) complete_into(d);
+  // SSP: the slowest learner may have left, letting the ones that waited for it go on.
+  if (variant_.is_ssp()) release_within_bound_into(d);
   return d;
 }
 
 CoordinatorState Coordinator::state() const {
-  return CoordinatorState{version_, pending_, k_, busy_, contributed_, active_};
+  return CoordinatorState{version_, pending_, k_, busy_, contributed_, active_, clocks_};
 }
 
 void Coordinator::restore(const CoordinatorState& s) {
@@ -118,9 +157,10 @@ void Coordinator::restore(const CoordinatorState& s) {
   auto flags_ok = [P](const std::vector<char>& v) {
     return v.size() == P && std::all_of(v.begin(), v.end(), [](char c) { return c == 0 || c == 1; });
   };
-  if (!flags_ok(s.busy) || !flags_ok(s.contributed) || !flags_ok(s.active))
+  if (!flags_ok(s.busy) || !flags_ok(s.contributed) || !flags_ok(s.active) ||
+      s.clocks.size() != clocks_.size())
     throw InputError("checkpoint: coordinator state is not for " + std::to_string(P) +
-                     " learners");
+                     " learners" + (variant_.is_ssp() ? " of ssp" : ""));
   const auto active = static_cast<std::size_t>(std::count(s.active.begin(), s.active.end(), 1));
   if (s.k != std::min(variant_.K, active) || (active > 0 && s.pending >= s.k))
     throw InputError("checkpoint: coordinator state has K = " + std::to_string(s.k) + " and " +
@@ -133,6 +173,7 @@ void Coordinator::restore(const CoordinatorState& s) {
   contributed_ = s.contributed;
   active_ = s.active;
   active_count_ = active;
+  clocks_ = s.clocks;
 }
 
 }  // namespace racesgd

@@ -47,6 +47,7 @@ struct CoordinatorState {
   std::vector<char> busy;            // size P
   std::vector<char> contributed;     // size P
   std::vector<char> active;          // size P
+  std::vector<std::uint64_t> clocks;  // SSP: minibatches each learner finished (else empty)
 };
 
 class Coordinator {
@@ -76,6 +77,10 @@ class Coordinator {
   std::size_t pending() const { return pending_; }
   /// True while learner w computes a minibatch (false while it waits for new weights).
   bool busy(LearnerId w) const { return busy_[w] != 0; }
+  /// SSP: minibatches learner w has finished (0 for the other variants).
+  std::uint64_t clock(LearnerId w) const { return clocks_.empty() ? 0 : clocks_[w]; }
+  /// SSP: the largest minus the smallest clock of the learners still in the run.
+  std::uint64_t clock_spread() const;
 
   /// A copy of the state (allocates).
   CoordinatorState state() const;
@@ -87,6 +92,8 @@ class Coordinator {
  private:
   void restart_all_into(Decision& d);
   void complete_into(Decision& d);
+  /// SSP: restarts every waiting learner within the bound of the slowest.
+  void release_within_bound_into(Decision& d);
 
   Variant variant_;
   Version version_ = 0;
@@ -96,6 +103,7 @@ class Coordinator {
   std::vector<char> active_;          // per learner: still in the run (not failed)
   std::size_t active_count_;
   std::size_t k_;                     // effective K
+  std::vector<std::uint64_t> clocks_;  // SSP: minibatches finished per learner (else empty)
 };
 
 }  // namespace racesgd

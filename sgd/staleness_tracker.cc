@@ -53,8 +53,19 @@ double StalenessTracker::take_interval_mean() {
 }
 
 StalenessTracker::State StalenessTracker::state() const {
-  return State{per_learner_, histogram_, applied_, cancelled_, fresh_, max_,
-               sum_,        interval_sum_, interval_count_};
+  return State{per_learner_, histogram_,     applied_,       cancelled_,    fresh_, max_,
+               sum_,        interval_sum_, interval_count_, spread_sum_, spread_count_,
+               spread_max_};
+}
+
+void StalenessTracker::record_clock_spread(std::uint64_t spread) {
+  spread_sum_ += static_cast<double>(spread);
+  ++spread_count_;
+  spread_max_ = std::max(spread_max_, spread);
+}
+
+double StalenessTracker::clock_spread_mean() const {
+  return spread_count_ ? spread_sum_ / static_cast<double>(spread_count_) : 0.0;
 }
 
 void StalenessTracker::restore(const State& s) {
@@ -72,6 +83,9 @@ void StalenessTracker::restore(const State& s) {
   sum_ = s.sum;
   interval_sum_ = s.interval_sum;
   interval_count_ = s.interval_count;
+  spread_sum_ = s.spread_sum;
+  spread_count_ = s.spread_count;
+  spread_max_ = s.spread_max;
 }
 
 }  // namespace racesgd

@@ -17,6 +17,9 @@ class StalenessTracker {
   void record_applied(std::size_t learner, std::uint64_t staleness);
   void record_cancelled(std::size_t learner);
   void record_idle(std::size_t learner, double seconds);
+  /// SSP: the learners' clock spread (most minus fewest minibatches finished) after an
+  /// applied gradient -- how far the bound lets them drift, next to the staleness in versions.
+  void record_clock_spread(std::uint64_t spread);
 
   std::uint64_t applied() const { return applied_; }
   std::uint64_t cancelled() const { return cancelled_; }
@@ -24,6 +27,9 @@ class StalenessTracker {
   std::uint64_t max() const { return max_; }
   double fresh_fraction() const;       // p0: fraction of applied gradients with staleness 0
   const std::vector<std::uint64_t>& histogram() const { return histogram_; }
+  std::uint64_t clock_spread_count() const { return spread_count_; }
+  double clock_spread_mean() const;    // over record_clock_spread calls (0 if none)
+  std::uint64_t clock_spread_max() const { return spread_max_; }
 
   struct PerLearner {
     std::uint64_t applied = 0;
@@ -49,6 +55,9 @@ class StalenessTracker {
     double sum = 0;
     double interval_sum = 0;
     std::uint64_t interval_count = 0;
+    double spread_sum = 0;
+    std::uint64_t spread_count = 0;
+    std::uint64_t spread_max = 0;
   };
   /// A copy (allocates).
   State state() const;
@@ -66,6 +75,9 @@ class StalenessTracker {
   double sum_ = 0;
   double interval_sum_ = 0;
   std::uint64_t interval_count_ = 0;
+  double spread_sum_ = 0;
+  std::uint64_t spread_count_ = 0;
+  std::uint64_t spread_max_ = 0;
 };
 
 }  // namespace racesgd

@@ -214,6 +214,22 @@ Estimate predict_time_per_update(DelayModel& delay, const std::string& variant, 
       case VariantKind::kKBatchSync:
       case VariantKind::kKBatchAsync:
         return {static_cast<double>(K) * m / static_cast<double>(P), 0, "closed form", ""};
+      case VariantKind::kSsp:
+        break;  // S = 0 below; S > 0 by Monte Carlo
+    }
+  }
+  // SSP with S = 0: every round waits for the slowest of P and applies P updates, so
+  // E[T] = E[X_{P:P}] / P (paper.md); S > 0 has no closed form (Monte Carlo; S -> infinity
+  // tends to async's E[T]).
+  if (v.is_ssp() && v.staleness_bound == 0 && f.homogeneous) {
+    const double P_ = static_cast<double>(P);
+    if (f.family == Family::kExp) return {harmonic(P) * f.mean / P_, 0, "closed form", ""};
+    if (f.family == Family::kShiftedExp)
+      return {(f.shift + harmonic(P) * f.mean) / P_, 0, "closed form", ""};
+    if (f.cdf) {
+      double scale = mean_of(f);
+      if (!(scale > 0) || !std::isfinite(scale)) scale = f.family == Family::kPareto ? f.scale : 1e-3;
+      return {expected_order_statistic(f.cdf, P, P, scale, f.sf) / P_, 0, "numerical integration", ""};
     }
   }
   if (f.homogeneous && f.family == Family::kShiftedExp) {
@@ -278,6 +294,10 @@ std::vector<TheoryRow> predict(DelayModel& delay, const TheoryOptions& o) {
       case VariantKind::kKBatchAsync:
         row.staleness = (P - 1) / K;
         if (f.homogeneous && f.family == Family::kExp && v.K == 1) row.p0 = 1 / P;
+        break;
+      case VariantKind::kSsp:
+        // The staleness depends on the arrival order within the bound: no closed form here
+        // (measure it: train --variant ssp --clock virtual --timing-only).
         break;
     }
     if (!row.time_per_update.finite()) {  // no steady state: updates stop

@@ -1,11 +1,18 @@
 #include "sgd/variant.h"
 
 #include "core/error.h"
+#include "core/spec.h"
 
 namespace racesgd {
 
 std::string Variant::describe() const {
+  if (kind == VariantKind::kSsp)
+    return "ssp(P=" + std::to_string(P) + ",S=" + std::to_string(staleness_bound) + ")";
   return name + "(P=" + std::to_string(P) + ",K=" + std::to_string(K) + ")";
+}
+
+std::string ssp_name(std::size_t staleness_bound) {
+  return "ssp:S=" + std::to_string(staleness_bound);
 }
 
 std::vector<std::pair<std::string, std::string>> variant_help() {
@@ -16,11 +23,26 @@ std::vector<std::pair<std::string, std::string>> variant_help() {
       {"async", "update on every gradient; only the pusher gets the new weights (K = 1)"},
       {"k-async", "update after K gradients from K distinct learners; pushers wait idle"},
       {"k-batch-async", "update after any K minibatches; no learner ever waits or is cancelled"},
+      {"ssp", "update on every gradient; a learner waits while it is more than S minibatches "
+              "ahead of the slowest (--staleness-bound S, or ssp:S=S)"},
   };
 }
 
 Variant make_variant(std::string_view name, std::size_t P, std::size_t K) {
   if (P == 0) throw InputError("-P: the number of learners must be at least 1");
+  if (name == "ssp" || name.starts_with("ssp:")) {
+    SpecArgs s(parse_spec(name, "--variant"), "--variant");
+    if (!s.has("S"))
+      s.fail("ssp needs its staleness bound: --staleness-bound S (or ssp:S=S), S >= 0");
+    Variant v;
+    v.kind = VariantKind::kSsp;
+    v.P = P;
+    v.K = 1;
+    v.staleness_bound = static_cast<std::size_t>(s.integer("S", std::nullopt, 0, 1LL << 40));
+    s.finish();
+    v.name = ssp_name(v.staleness_bound);
+    return v;
+  }
   Variant v;
   v.name = std::string(name);
   v.P = P;

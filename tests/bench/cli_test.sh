@@ -89,6 +89,9 @@ expect_error "bad lr" "--lr" train --lr -0.1
 expect_error "lr not a number" "--lr" train --lr fast
 expect_error "bad schedule" "--lr-schedule" train --lr-schedule cosine
 expect_error "unknown compensation" "--compensation 'adam'" train --compensation adam
+expect_error "ssp without its bound" "--staleness-bound S" train --variant ssp
+expect_error "a bound without ssp" "--staleness-bound: only for --variant ssp" train --variant async --staleness-bound 2
+expect_error "negative bound" "--staleness-bound" train --variant ssp --staleness-bound -1
 expect_error "negative dc lambda" "parameter 'lambda' = -1 is out of range [0, 1e+300]" train --compensation dc:lambda=-1
 expect_error "dc-adaptive momentum 1" "momentum must be below 1" train --compensation dc-adaptive:momentum=1
 expect_error "time without unit" "--time" train --time 10

@@ -562,3 +562,14 @@ TEST_CASE("virtual resume is bit-identical with delay compensation (dc-adaptive'
   s.compensation = "dc:lambda=0.5";
   check_resume_identical(s, 70);
 }
+
+TEST_CASE("virtual resume is bit-identical with ssp (the learners' clocks travel in the "
+          "checkpoint)", "[checkpoint][virtual][ssp]") {
+  Setup s;
+  s.variant = "ssp:S=1";
+  s.K = 1;
+  s.delay = "hetero:exp:mean=1ms,scales=1,1,2,4";
+  s.stop.updates = 200;
+  s.eval.every_updates = 20;
+  check_resume_identical(s, 70);
+}

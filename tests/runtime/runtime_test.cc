@@ -123,6 +123,43 @@ TEST_CASE("sync == k-sync(K=P) and async == k-async(K=1), with real gradients",
   same(run("async", 3), run("k-async", 1));
 }
 
+TEST_CASE("ssp on the virtual clock: the bound holds, a bound never reached is async",
+          "[runtime][virtual][ssp]") {
+  auto run = [](const std::string& v, const std::string& delay) {
+    Fixture f;
+    auto in = f.inputs(v, 4, 1, delay, false);
+    in.settings.stop.updates = 200;
+    in.settings.eval.every_updates = 50;
+    return run_virtual(in);
+  };
+  // Learner w takes (w + 1) ms: with S = 1 the fastest finishes at most 2 more minibatches
+  // than the slowest, and waits (idle) for it.
+  const std::string hetero = "hetero:const:value=1ms,scales=1,2,3,4";
+  const RunResult r = run("ssp:S=1", hetero);
+  CHECK(r.gradients_applied == r.updates);
+  CHECK(r.gradients_cancelled == 0);
+  REQUIRE(r.per_learner.size() == 4);
+  CHECK(r.per_learner[0].applied <= r.per_learner[3].applied + 2);
+  CHECK(r.per_learner[0].idle_seconds > 0);
+  CHECK(r.per_learner[3].idle_seconds == 0);  // the slowest never waits
+  // The spread after each update: at most S + 1 (a learner may finish the minibatch it
+  // started at S ahead), sampled once per update.
+  CHECK(r.clock_spread_samples == r.updates);
+  CHECK(r.clock_spread_max == 2);
+  CHECK(r.clock_spread_mean > 0);
+  const RunResult plain = run("async", hetero);
+  CHECK(plain.clock_spread_samples == 0);
+  CHECK(plain.per_learner[0].applied > plain.per_learner[3].applied + 10);  // unbounded
+  // A bound no learner reaches: the same run as async, bit for bit.
+  const RunResult loose = run("ssp:S=100000", "exp:mean=1ms"), async = run("async", "exp:mean=1ms");
+  REQUIRE(loose.curve.size() == async.curve.size());
+  for (std::size_t i = 0; i < loose.curve.size(); ++i) {
+    CHECK(loose.curve[i].time_s == async.curve[i].time_s);
+    CHECK(loose.curve[i].train_loss == async.curve[i].train_loss);
+  }
+  CHECK(loose.staleness_histogram == async.staleness_histogram);
+}
+
 TEST_CASE("virtual runs are deterministic and learn", "[runtime][virtual]") {
   auto run = [] {
     Fixture f;
@@ -211,6 +248,20 @@ TEST_CASE("real clock: every variant keeps its invariants with real threads and 
     if (!in.settings.variant.is_sync_family()) CHECK(r.gradients_cancelled == 0);
     CHECK(r.curve.back().test_error < 0.5);
   }
+}
+
+TEST_CASE("real clock: ssp keeps its bound with real threads", "[runtime][real][concurrency][ssp]") {
+  Fixture f;
+  auto in = f.inputs("ssp:S=1", 4, 1, "hetero:exp:mean=300us,scales=1,1,1,4", false);
+  in.settings.stop.updates = 120;
+  in.settings.stop.time_s = 20;  // a hang must fail the test, not the suite's timeout
+  in.settings.eval.every_updates = 40;
+  const RunResult r = run_real(in);
+  CHECK(r.stop_reason == StopReason::updates);
+  CHECK(r.gradients_applied == r.updates);
+  REQUIRE(r.per_learner.size() == 4);
+  for (std::size_t w = 0; w < 3; ++w) CHECK(r.per_learner[w].applied <= r.per_learner[3].applied + 2);
+  CHECK(r.curve.back().test_error < 0.5);
 }
 
 TEST_CASE("real clock: delay compensation on the PS thread, with stale gradients in flight",

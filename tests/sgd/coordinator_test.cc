@@ -184,3 +184,84 @@ TEST_CASE("retire: a failed learner leaves, K shrinks to the learners left", "[c
     CHECK(c.on_arrival({1, 0}).apply);
   }
 }
+
+TEST_CASE("ssp: named with its bound, K = 1, not sync family", "[variant][ssp]") {
+  const Variant v = make_variant("ssp:S=3", 8, 5);
+  CHECK(v.is_ssp());
+  CHECK(v.K == 1);
+  CHECK(v.staleness_bound == 3);
+  CHECK(v.name == "ssp:S=3");
+  CHECK(v.describe() == "ssp(P=8,S=3)");
+  CHECK_FALSE(v.is_sync_family());
+  CHECK(make_variant(ssp_name(0), 2, 1).staleness_bound == 0);
+  CHECK_THROWS_WITH(make_variant("ssp", 4, 1), Catch::Contains("--staleness-bound"));
+  CHECK_THROWS_AS(make_variant("ssp:S=-1", 4, 1), InputError);
+  CHECK_THROWS_AS(make_variant("ssp:S=1,K=2", 4, 1), InputError);
+}
+
+TEST_CASE("ssp S = 0: every gradient applied, a barrier every round", "[coordinator][ssp]") {
+  Coordinator c(make_variant("ssp:S=0", 3, 1));
+  CHECK(c.on_start().restart == W{0, 1, 2});
+  Decision a = c.on_arrival({0, 0});
+  CHECK(a.apply);
+  CHECK(a.restart.empty());  // one ahead of the slowest: waits
+  CHECK(c.clock(0) == 1);
+  CHECK(c.clock_spread() == 1);
+  Decision b = c.on_arrival({1, 0});
+  CHECK(b.apply);
+  CHECK(b.staleness == 1);
+  CHECK(b.restart.empty());
+  Decision d = c.on_arrival({2, 0});  // the slowest finishes its round: everyone goes on
+  CHECK(d.apply);
+  CHECK(d.staleness == 2);
+  CHECK(d.restart == W{0, 1, 2});
+  CHECK(d.cancel.empty());
+  CHECK(c.version() == 3);
+  CHECK(c.clock_spread() == 0);
+}
+
+TEST_CASE("ssp S = 1: a learner runs at most S ahead of the slowest", "[coordinator][ssp]") {
+  Coordinator c(make_variant("ssp:S=1", 3, 1));
+  c.on_start();
+  CHECK(c.on_arrival({0, 0}).restart == W{0});  // clock 1 <= 0 + 1
+  CHECK(c.on_arrival({0, 1}).restart.empty());  // clock 2 > 0 + 1: waits
+  CHECK(c.on_arrival({1, 0}).restart == W{1});  // clock 1 <= 0 + 1; learner 0 still waits
+  CHECK(c.clock_spread() == 2);
+  const Decision d = c.on_arrival({2, 0});      // the slowest reaches 1: learner 0 may go on
+  CHECK(d.restart == W{0, 2});
+  CHECK(c.version() == 4);
+}
+
+TEST_CASE("ssp: the slowest learner leaving releases those waiting for it", "[coordinator][ssp]") {
+  Coordinator c(make_variant("ssp:S=0", 3, 1));
+  c.on_start();
+  c.on_arrival({0, 0});
+  c.on_arrival({1, 0});
+  const Decision d = c.retire(2);
+  CHECK_FALSE(d.apply);
+  CHECK(d.restart == W{0, 1});
+  // State with the clocks round-trips; another run shape is refused.
+  const CoordinatorState s = c.state();
+  CHECK(s.clocks == std::vector<std::uint64_t>{1, 1, 0});
+  Coordinator again(make_variant("ssp:S=0", 3, 1));
+  again.restore(s);
+  CHECK(again.clock(1) == 1);
+  Coordinator async(make_variant("async", 3, 1));
+  CHECK_THROWS_AS(async.restore(s), InputError);
+}
+
+TEST_CASE("ssp with a bound never reached decides as async", "[coordinator][ssp]") {
+  Coordinator ssp(make_variant("ssp:S=1000000", 4, 1)), async(make_variant("async", 4, 1));
+  CHECK(ssp.on_start().restart == async.on_start().restart);
+  Rng rng(3);
+  std::vector<Version> read(4, 0);
+  for (int i = 0; i < 500; ++i) {
+    const auto w = static_cast<LearnerId>(rng.below(4));
+    const Decision a = ssp.on_arrival({w, read[w]}), b = async.on_arrival({w, read[w]});
+    REQUIRE(a.apply == b.apply);
+    REQUIRE(a.staleness == b.staleness);
+    REQUIRE(a.restart == b.restart);
+    REQUIRE(a.cancel == b.cancel);
+    read[w] = ssp.version();
+  }
+}

@@ -105,7 +105,10 @@ TEST_CASE("virtual timing-only runs match the closed forms within 1%", "[theory]
                         Case{"shifted-exp:shift=1ms,mean=1ms", "sync", 8},
                         Case{"shifted-exp:shift=1ms,mean=1ms", "k-sync", 3},
                         Case{"shifted-exp:shift=1ms,mean=1ms", "async", 1},
-                        Case{"shifted-exp:shift=1ms,mean=1ms", "k-batch-async", 4}}) {
+                        Case{"shifted-exp:shift=1ms,mean=1ms", "k-batch-async", 4},
+                        // SSP with S = 0: a barrier every round, P updates per E[X_{P:P}].
+                        Case{"exp:mean=1ms", "ssp:S=0", 1},
+                        Case{"shifted-exp:shift=1ms,mean=1ms", "ssp:S=0", 1}}) {
     auto d = delay(c.spec, 8);
     const Estimate theory = predict_time_per_update(*d, c.variant, 8, c.K, o);
     REQUIRE(theory.method == "closed form");
