@@ -27,6 +27,7 @@ const std::vector<ParamDef>& train_params() {
       {"variant", "", "sync", "sync|k-sync|k-batch-sync|async|k-async|k-batch-async", "SGD variant (paper.md)", "Variant"},
       {"P", "P", "8", ">= 1", "number of learners (one thread each)", "Variant"},
       {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async); when not given, 2 capped at P", "Variant"},
+      {"max-staleness", "", "", "R >= 1", "Ringmaster ASGD (async, k-async, k-batch-async): never apply a gradient R or more updates old; a learner whose computation becomes that stale is cancelled and restarts on the newest weights at once (unset: no threshold)", "Variant"},
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model: each minibatch's total time X", "Variant"},
       {"compute-at", "", "deadline", "deadline|start", "real clock: when a learner computes its gradient inside X: just in time for start + X (learned lead), or at once at the start (the first release; always with --delay-after-compute)", "Variant"},
       {"delay-after-compute", "", "false", "", "serve X after the gradient computation instead of until start + X", "Variant", true},

@@ -85,6 +85,9 @@ class Save {
   /// Loading checks a value once it is read; saving has nothing to check.
   template <class Check>
   void check(Check&&) {}
+  /// Whether the file has the fields format `version` added: a file is always written in
+  /// the newest format.
+  bool since(std::uint32_t) const { return true; }
 
  private:
   CheckpointWriter& w_;
@@ -92,7 +95,7 @@ class Save {
 
 class Load {
  public:
-  explicit Load(CheckpointReader& r) : r_(r) {}
+  Load(CheckpointReader& r, std::uint32_t format) : r_(r), format_(format) {}
   void u64(std::uint64_t& v, const char* what) { v = r_.u64(what); }
   void i64(std::int64_t& v, const char* what) { v = static_cast<std::int64_t>(r_.u64(what)); }
   void f64(double& v, const char* what) { v = r_.f64(what); }
@@ -113,9 +116,11 @@ class Load {
   void check(Check&& check) {
     check(static_cast<const CheckpointReader&>(r_));
   }
+  bool since(std::uint32_t version) const { return format_ >= version; }
 
  private:
   CheckpointReader& r_;
+  std::uint32_t format_;
 };
 
 // Point: CurvePoint or const CurvePoint (Load or Save); likewise below.
@@ -139,6 +144,7 @@ void ps_fields(Io& io, State& s) {
   io.chars(c.busy, "busy flags");
   io.chars(c.contributed, "contributed flags");
   io.chars(c.active, "active flags");
+  if (io.since(3)) io.u64s(c.started, "learner start versions");
   io.f32s(s.pending_sum, "pending update");
   io.u64(s.pending_count, "pending count");
   io.list(s.pending, "pending gradients' statistics", 32, [&](auto& g) {
@@ -226,10 +232,21 @@ void put_run(CheckpointWriter& w, const RunCheckpoint& c) {
   run_fields(save, c);
 }
 
-RunCheckpoint get_run(CheckpointReader& r) {
+// Format 2 predates the start versions. A learner computing on the virtual clock started
+// on the version it pinned; any other learner's start version is never read before its
+// next restart (a real-clock resume restarts them all), so the current version will do.
+void derive_start_versions(RunCheckpoint& c) {
+  auto& co = c.ps.coordinator;
+  co.started.assign(co.busy.size(), co.version);
+  for (std::size_t w = 0; w < co.started.size() && w < c.learners.size(); ++w)
+    if (co.busy[w] && c.learners[w].has_pin) co.started[w] = c.learners[w].pinned;
+}
+
+RunCheckpoint get_run(CheckpointReader& r, std::uint32_t format) {
   RunCheckpoint c;
-  Load load(r);
+  Load load(r, format);
   run_fields(load, c);
+  if (format < 3) derive_start_versions(c);
   return c;
 }
 
@@ -362,8 +379,9 @@ CheckpointFile decode_checkpoint(std::string_view bytes, const std::string& wher
     head.fail("not a racesgd checkpoint (bad magic)");
   head.skip(sizeof kMagic, "magic");
   const std::uint32_t version = head.u32("format version");
-  if (version != kCheckpointFormatVersion)
-    head.fail("format version " + std::to_string(version) + ", this racesgd reads version " +
+  if (version < kOldestCheckpointFormatVersion || version > kCheckpointFormatVersion)
+    head.fail("format version " + std::to_string(version) + ", this racesgd reads versions " +
+              std::to_string(kOldestCheckpointFormatVersion) + " to " +
               std::to_string(kCheckpointFormatVersion));
   const std::uint64_t length = head.u64("payload length");
   if (length != bytes.size() - kHeaderBytes - kTrailerBytes)
@@ -379,7 +397,7 @@ CheckpointFile decode_checkpoint(std::string_view bytes, const std::string& wher
   r.skip(kHeaderBytes, "header");
   CheckpointFile c;
   c.config = r.str("config");
-  c.run = get_run(r);
+  c.run = get_run(r, version);
   if (r.remaining() != 0) r.fail(std::to_string(r.remaining()) + " unexpected bytes after the state");
   return c;
 }

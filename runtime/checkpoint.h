@@ -32,7 +32,10 @@
 namespace racesgd {
 
 // 2: the parameter server's pending gradients carry their statistics (PendingGradient).
-inline constexpr std::uint32_t kCheckpointFormatVersion = 2;
+// 3: the coordinator's per-learner start versions (the staleness cutoff's clock); a
+//    format-2 file still reads, its start versions derived from the learners' pins.
+inline constexpr std::uint32_t kCheckpointFormatVersion = 3;
+inline constexpr std::uint32_t kOldestCheckpointFormatVersion = 2;
 inline constexpr const char* kCheckpointFileName = "checkpoint.rsgd";
 
 /// The largest run clock (`now`, and a finite next evaluation tick) a checkpoint may hold:

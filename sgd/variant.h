@@ -1,12 +1,16 @@
-// The six SGD variants of paper.md as data: a kind plus (P, K). Parsed from the strings
-// the CLI takes ("k-async", "sync", ...); sync and async are K-sync with K = P and K-async
-// with K = 1, and are normalised to exactly those so they behave identically.
+// The six SGD variants of paper.md as data: a kind plus (P, K), and the policies beyond the
+// paper that compose with them (today: Ringmaster's staleness cutoff). Parsed from the
+// strings the CLI takes ("k-async", "sync", ...); sync and async are K-sync with K = P and
+// K-async with K = 1, and are normalised to exactly those so they behave identically.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "sgd/staleness_cutoff.h"
 
 namespace racesgd {
 
@@ -17,6 +21,7 @@ struct Variant {
   VariantKind kind = VariantKind::kKSync;
   std::size_t P = 1;  // learners
   std::size_t K = 1;  // gradients averaged per update
+  StalenessCutoff cutoff;  // Ringmaster's R (async family only); none by default
 
   /// Sync family: zero staleness, stragglers cancelled at every update.
   bool is_sync_family() const {
@@ -26,13 +31,16 @@ struct Variant {
   bool is_batch() const {
     return kind == VariantKind::kKBatchSync || kind == VariantKind::kKBatchAsync;
   }
-  /// "k-async(P=8,K=2)"
+  /// "k-async(P=8,K=2)", "async(P=8,K=1,R=4)"
   std::string describe() const;
 };
 
-/// Parses a variant name with P learners and K (ignored for sync = P and async = 1).
-/// Throws InputError on an unknown name, P = 0, or K outside [1, P] (naming "-K").
-Variant make_variant(std::string_view name, std::size_t P, std::size_t K);
+/// Parses a variant name with P learners and K (ignored for sync = P and async = 1), and
+/// Ringmaster's staleness threshold R (0: none). Throws InputError on an unknown name,
+/// P = 0, K outside [1, P] (naming "-K"), or R > 0 with a sync-family variant (naming
+/// "--max-staleness": those never apply a stale gradient).
+Variant make_variant(std::string_view name, std::size_t P, std::size_t K,
+                     std::uint64_t max_staleness = 0);
 
 /// The names accepted by make_variant, with one-line help each.
 std::vector<std::pair<std::string, std::string>> variant_help();
