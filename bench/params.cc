@@ -64,7 +64,7 @@ const std::vector<ParamDef>& race_params() {
     std::vector<ParamDef> d;
     d.push_back({"config", "", "", "FILE.toml", "experiment file: any parameter below as key = value; flags given on the command line win", "Race"});
     d.push_back({"variants", "", "sync,k-sync,k-batch-sync,async,k-async,k-batch-async",
-                 "NAME[:K=k],...", "variants to race, each optionally with its own K", "Race"});
+                 "NAME[:K=k][,R=r],...", "variants to race, each optionally with its own K and Ringmaster threshold R (--max-staleness; async family), e.g. async,async:R=4,k-async:K=2,R=8", "Race"});
     d.push_back({"repeats", "", "2", "1..100", "runs per variant (seeds seed, seed+1, ...; the same for every variant)", "Race"});
     d.push_back({"target", "", "0.1", "[0, 1]", "test error whose time-to-reach the summary compares (runs do not stop there unless --target-error)", "Race"});
     d.push_back({"plot", "", "true", "", "draw error_vs_time.png/.svg with /usr/bin/python3 + matplotlib (--no-plot: only the CSV and JSON files)", "Race", true});
@@ -91,6 +91,7 @@ const std::vector<ParamDef>& theory_params() {
       {"monte-carlo", "", "false", "", "use Monte Carlo for every prediction", "Theory", true},
       {"mc-updates", "", "200000", ">= 1000", "updates simulated per Monte Carlo estimate", "Theory"},
       {"seed", "", "1", ">= 0", "seed of the Monte Carlo streams", "Theory"},
+      {"max-staleness", "", "", "R >= 1", "not modelled: the predictions are for the six plain variants, so giving it exits 2 (measure Ringmaster with train --clock virtual --timing-only --max-staleness R)", "Theory"},
       {"json", "", "false", "", "print JSON instead of a table", "Output", true},
   };
   return defs;

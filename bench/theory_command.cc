@@ -131,6 +131,11 @@ int theory_command(const ParamValues& v) {
   if (!warn.empty() && v.flag("measure")) std::cerr << warn << "\n";
   TheoryOptions o;
   o.engine = virtual_timing_engine();
+  if (v.given("max-staleness"))
+    throw InputError("--max-staleness: racesgd theory does not model Ringmaster's staleness "
+                     "threshold (its closed forms, renewal theory and Monte Carlo are for the six "
+                     "plain variants); measure it with racesgd train --clock virtual --timing-only "
+                     "--max-staleness R");
   o.K = static_cast<std::size_t>(parse_int(v.get("K"), "-K"));
   o.mc_updates = static_cast<std::uint64_t>(parse_int(v.get("mc-updates"), "--mc-updates"));
   if (o.mc_updates < 1000) throw InputError("--mc-updates: must be at least 1000");
