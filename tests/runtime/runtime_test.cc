@@ -29,6 +29,16 @@ using racesgd::testing::blobs;
 using Fixture = racesgd::testing::RunFixture;
 using racesgd::testing::run_on;
 
+// Two runs' curves are the same, point for point (time, loss, error), exactly.
+void check_same_curves(const RunResult& a, const RunResult& b) {
+  REQUIRE(a.curve.size() == b.curve.size());
+  for (std::size_t i = 0; i < a.curve.size(); ++i) {
+    CHECK(a.curve[i].time_s == b.curve[i].time_s);
+    CHECK(a.curve[i].train_loss == b.curve[i].train_loss);
+    CHECK(a.curve[i].test_error == b.curve[i].test_error);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("virtual K-sync: the first K finish, stragglers are cancelled, all restart",
@@ -109,12 +119,7 @@ TEST_CASE("sync == k-sync(K=P) and async == k-async(K=1), with real gradients",
     return run_virtual(in);
   };
   auto same = [](const RunResult& a, const RunResult& b) {
-    REQUIRE(a.curve.size() == b.curve.size());
-    for (std::size_t i = 0; i < a.curve.size(); ++i) {
-      CHECK(a.curve[i].time_s == b.curve[i].time_s);
-      CHECK(a.curve[i].train_loss == b.curve[i].train_loss);
-      CHECK(a.curve[i].test_error == b.curve[i].test_error);
-    }
+    check_same_curves(a, b);
     CHECK(a.staleness_mean == b.staleness_mean);
     CHECK(a.gradients_cancelled == b.gradients_cancelled);
   };
@@ -468,12 +473,7 @@ TEST_CASE("Ringmaster: a threshold never reached gives the unset run bit for bit
     plain.settings.stop.updates = loose.settings.stop.updates = 200;
     plain.settings.eval.every_updates = loose.settings.eval.every_updates = 10;
     const RunResult a = run_virtual(plain), b = run_virtual(loose);
-    REQUIRE(a.curve.size() == b.curve.size());
-    for (std::size_t i = 0; i < a.curve.size(); ++i) {
-      CHECK(a.curve[i].time_s == b.curve[i].time_s);
-      CHECK(a.curve[i].train_loss == b.curve[i].train_loss);
-      CHECK(a.curve[i].test_error == b.curve[i].test_error);
-    }
+    check_same_curves(a, b);
     CHECK(a.staleness_histogram == b.staleness_histogram);
     CHECK(a.staleness_max > 1);  // the loose threshold had something to cut, had it been tight
     CHECK(b.gradients_cancelled == 0);
