@@ -225,6 +225,11 @@ assert runs['max_staleness'] == 2 and sum(runs['staleness_histogram'][2:]) == 0
 assert json.load(open('$tmp/ring-race/runs/k-async-K2-R3-r0/summary.json'))['max_staleness'] == 3
 assert open('$tmp/ring-race/runs.csv').read().count(',2\n') > 0"
 check "race: the entry without R is the plain run" cmp <(grep -v '^#' "$tmp/ring-race/runs/async-K1-r0/curve.csv") <(grep -v '^#' "$tmp/ring-plain/curve.csv")
+"$racesgd" train "${ring[@]}" --max-staleness 2 --checkpoint "$tmp/ring-ckpt" --out "$tmp/ring-ck" >/dev/null 2>&1 &&
+  "$racesgd" train --resume "$tmp/ring-ckpt" --out "$tmp/ring-resumed" >/dev/null 2>&1
+check "max-staleness: a resumed run keeps R from its checkpoint" /usr/bin/python3 -c "
+import json; s = json.load(open('$tmp/ring-resumed/summary.json'))
+assert s['max_staleness'] == 2 and s['updates'] == 60 and sum(s['staleness_histogram'][2:]) == 0, s.get('max_staleness')"
 
 # A race's compute-at (here from its config file) reaches every run.
 printf 'variants = ["async"]\nP = 2\nrepeats = 1\nclock = "real"\nupdates = 20\ncompute-at = "start"\n' > "$tmp/jit-race.toml"
