@@ -225,6 +225,10 @@ assert runs['max_staleness'] == 2 and sum(runs['staleness_histogram'][2:]) == 0
 assert json.load(open('$tmp/ring-race/runs/k-async-K2-R3-r0/summary.json'))['max_staleness'] == 3
 assert open('$tmp/ring-race/runs.csv').read().count(',2\n') > 0"
 check "race: the entry without R is the plain run" cmp <(grep -v '^#' "$tmp/ring-race/runs/async-K1-r0/curve.csv") <(grep -v '^#' "$tmp/ring-plain/curve.csv")
+"$racesgd" race "${data[@]}" --clock virtual -P 4 --variants async --repeats 1 --updates 5 --plot=false \
+  --out "$tmp/ring-race" >/dev/null 2>&1
+check "race: a later race clears the -R run folders an earlier one left" \
+  bash -c "[[ ! -e '$tmp/ring-race/runs/async-K1-R2-r0' && ! -e '$tmp/ring-race/runs/k-async-K2-R3-r0' && -d '$tmp/ring-race/runs/async-K1-r0' ]]"
 "$racesgd" train "${ring[@]}" --max-staleness 2 --checkpoint "$tmp/ring-ckpt" --out "$tmp/ring-ck" >/dev/null 2>&1 &&
   "$racesgd" train --resume "$tmp/ring-ckpt" --out "$tmp/ring-resumed" >/dev/null 2>&1
 check "max-staleness: a resumed run keeps R from its checkpoint" /usr/bin/python3 -c "
