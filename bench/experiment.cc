@@ -164,11 +164,17 @@ EvalSchedule resolve_eval_schedule(const ExperimentConfig& c) {
     e.snapshot_memory = parse_memory_size(c.snapshot_memory, "--snapshot-memory");
   const std::string& t = c.eval_every;
   if (t == "auto") {
-    if (std::isfinite(c.stop.time_s) && c.stop.updates == std::numeric_limits<std::uint64_t>::max())
-      e.every_s = c.stop.time_s / 100.0;
-    else if (c.stop.updates != std::numeric_limits<std::uint64_t>::max())
-      e.every_updates = std::max<std::uint64_t>(1, c.stop.updates / 100);
-    if (std::isfinite(c.stop.time_s) && e.every_updates > 0) e.every_s = c.stop.time_s / 100.0;
+    // The linear grid: kAutoLinearPoints over the run, in time when it has a time limit,
+    // in updates when it has an update limit (both when both).
+    const bool timed = std::isfinite(c.stop.time_s);
+    const bool counted = c.stop.updates != std::numeric_limits<std::uint64_t>::max();
+    if (timed) e.every_s = c.stop.time_s / kAutoLinearPoints;
+    if (counted) e.every_updates = std::max<std::uint64_t>(1, c.stop.updates / kAutoLinearPoints);
+    // Plus geometric ticks, dense where the curve moves: from 1 ms of run time (a
+    // thousandth of a shorter run) and from update 1, kAutoGeometricRatio apart.
+    e.geometric_ratio = kAutoGeometricRatio;
+    if (timed) e.geometric_from_s = std::min(kAutoGeometricFromS, c.stop.time_s / 1000);
+    e.geometric_updates = counted;
     return e;
   }
   if (has_duration_unit(t)) {
@@ -199,12 +205,6 @@ std::string contention_warning(const RunResult& r, const std::string& clock) {
          format_duration(r.delay_drawn_mean_s) +
          " on average): the learners are competing for CPU cores, so this run measures the "
          "machine more than the delay model; use fewer learners (-P) or --clock virtual";
-}
-
-double time_to_error(const std::vector<CurvePoint>& curve, double target) {
-  for (const CurvePoint& p : curve)
-    if (p.test_error <= target) return p.time_s;
-  return -1.0;
 }
 
 bool allowed_with_resume(const std::string& param) {

@@ -89,7 +89,17 @@ std::string checkpoint_config(const ExperimentConfig& cfg, const PreparedData& d
 /// Parameters that may be given together with --resume (they do not shape the run).
 bool allowed_with_resume(const std::string& param);
 
-/// The evaluation schedule "auto" resolves to for this config.
+/// --eval-every auto: kAutoLinearPoints evenly over the run (in time with a time limit,
+/// in updates with an update limit) plus geometric ticks kAutoGeometricRatio apart, from
+/// kAutoGeometricFromS of run time (a thousandth of a shorter run) and from update 1: a
+/// 2% resolution needs ticks at most 2% apart where a variant reaches its target, which
+/// a linear grid cannot give to a variant 20x faster than the slowest.
+inline constexpr double kAutoLinearPoints = 100;
+inline constexpr double kAutoGeometricRatio = 1.015;
+inline constexpr double kAutoGeometricFromS = 1e-3;
+
+/// The evaluation schedule of this config: "auto" as above; a duration or a number of
+/// updates is a linear grid only.
 EvalSchedule resolve_eval_schedule(const ExperimentConfig& cfg);
 
 /// A real-clock run whose served delays exceed the drawn ones by more than this fraction
@@ -100,7 +110,5 @@ inline constexpr double kContentionWarnExcess = 0.10;
 /// The warning for such a run, or "" (virtual clock, no delays, or within the threshold).
 std::string contention_warning(const RunResult& r, const std::string& clock);
 
-/// First run time at which the curve's test error is <= target, or a negative value.
-double time_to_error(const std::vector<CurvePoint>& curve, double target);
 
 }  // namespace racesgd

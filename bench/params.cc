@@ -43,9 +43,9 @@ const std::vector<ParamDef>& train_params() {
       {"on-learner-failure", "", "stop", "stop|continue", "a learner whose minibatch throws stops the run, or leaves it and the others go on", "Run"},
       {"stall-timeout", "", "60s", "duration, 0s = off", "real clock: stop (naming the stuck learners) when no update comes for this long", "Run"},
       {"timing-only", "", "false", "", "no gradients, delays and PS logic only (runtime studies)", "Run", true},
-      {"eval-every", "", "auto", "auto|duration|N updates", "evaluation snapshot interval (auto: 100 points over the run)", "Run"},
+      {"eval-every", "", "auto", "auto|duration|N updates", "evaluation snapshot interval (auto: 100 points over the run plus geometric ticks 1.5% apart from 1 ms and from update 1; a duration or N: that linear grid only)", "Run"},
       {"eval-train-samples", "", "10000", ">= 0", "training samples used for train_loss (0 = all)", "Run"},
-      {"snapshot-memory", "", "auto", "auto|SIZE (1GiB, 512MiB)", "memory for evaluation snapshots (d floats each, at most 512; halved when full); a model that cannot keep 8 is rejected (auto: 1/8 of RAM, at most 1GiB)", "Run"},
+      {"snapshot-memory", "", "auto", "auto|SIZE (1GiB, 512MiB)", "memory for evaluation snapshots (d floats each, at most 1024; when full every other linear-grid point is dropped, geometric ones last); a model that cannot keep 8 is rejected (auto: 1/8 of RAM, at most 1GiB)", "Run"},
       {"seed", "", "1", ">= 0", "run seed: every random stream derives from it", "Run"},
       {"eigen-cache", "", "48K,1M,32M", "auto|L1,L2,L3", "cache sizes for Eigen's GEMM blocking (auto: Eigen's detection)", "Run"},
       // Checkpoints

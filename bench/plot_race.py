@@ -2,8 +2,10 @@
 """Plots a race: test error against wall-clock seconds (one line per variant, the mean over
 repeats with a min-max band) and, in a second panel, against updates.
 
-usage: /usr/bin/python3 bench/plot_race.py RACE_DIR [--target 0.1] [--title TEXT]
+usage: /usr/bin/python3 bench/plot_race.py RACE_DIR [--target 0.1] [--title TEXT] [--linear-time]
 Reads RACE_DIR/runs.csv; writes RACE_DIR/error_vs_time.png and .svg.
+Both x axes are logarithmic (--linear-time: linear), starting at the first point recorded
+after the start; lines break where the curve was not evaluated (bench/curve_plot.py).
 Needs Debian's python3-matplotlib (use /usr/bin/python3: another python3 may be first on PATH).
 """
 import argparse
@@ -11,6 +13,8 @@ import csv
 import os
 import sys
 from collections import defaultdict
+
+from curve_plot import mean_band, plot_mean
 
 
 def read_runs(path):
@@ -25,17 +29,6 @@ def read_runs(path):
     return runs
 
 
-def step_at(points, x, index):
-    """Value of the curve at x: the last point at or before x (the weights then in force)."""
-    value = points[0][2]
-    for p in points:
-        if p[index] <= x:
-            value = p[2]
-        else:
-            break
-    return value
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("race_dir")
@@ -43,6 +36,8 @@ def main():
     ap.add_argument("--title", default="")
     ap.add_argument("--clock", default="real")
     ap.add_argument("--footer", default="", help="context line (version, build, CPU, seeds)")
+    ap.add_argument("--linear-time", action="store_true",
+                    help="linear x axes (default: logarithmic time and updates)")
     args = ap.parse_args()
     try:
         import matplotlib
@@ -58,35 +53,37 @@ def main():
     fig, (ax_t, ax_u) = plt.subplots(1, 2, figsize=(13, 5))
     order = ["sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"]
     keys = sorted(runs, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1], k[2]))
+    log = not args.linear_time
     for key in keys:
         reps = runs[key]
         label = key[0] if key[0] in ("sync", "async") else f"{key[0]} K={key[1]}"
         if key[2]:
             label += f" R={key[2]}"
+        colour = None
         for ax, index in ((ax_t, 0), (ax_u, 1)):
-            end = min(max(p[index] for p in pts) for pts in reps.values())
-            if end <= 0:
+            curves = [([p[index] for p in pts], [p[1] for p in pts], [p[2] for p in pts])
+                      for pts in reps.values()]
+            grid, mean, lo, hi = mean_band(curves, positive=log)
+            if not grid:
                 continue
-            grid = [end * i / 200 for i in range(201)]
-            curves = [[step_at(pts, x, index) for x in grid] for pts in reps.values()]
-            mean = [sum(c[i] for c in curves) / len(curves) for i in range(len(grid))]
-            lo = [min(c[i] for c in curves) for i in range(len(grid))]
-            hi = [max(c[i] for c in curves) for i in range(len(grid))]
-            line, = ax.plot(grid, mean, label=label, linewidth=1.6)
-            if len(curves) > 1:
-                ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
+            line = plot_mean(ax, grid, mean, lo, hi, len(curves) > 1, linewidth=1.6, color=colour,
+                             label=label if ax is ax_t else None)
+            colour = line.get_color()
     time_label = "wall-clock time (s)" if args.clock == "real" else "virtual-clock time (s)"
     for ax, xl in ((ax_t, time_label), (ax_u, "updates")):
-        ax.set_xlabel(xl)
+        ax.set_xlabel(xl + (", log scale" if log else ""))
         ax.set_ylabel("test error")
         ax.set_yscale("log")
+        if log:
+            ax.set_xscale("log")
+        else:
+            ax.set_xlim(left=0)
         ax.grid(True, which="both", alpha=0.3)
         if args.target is not None:
             ax.axhline(args.target, color="gray", linestyle="--", linewidth=1)
-    ax_u.set_xscale("symlog", linthresh=10)
-    ax_u.set_xlim(left=0)
     ax_t.legend(fontsize=8)
-    ax_t.set_title("error against time (mean, band = min..max over repeats)", fontsize=9)
+    ax_t.set_title("error against time (mean, band = min..max over repeats; gaps: not evaluated)",
+                   fontsize=9)
     ax_u.set_title("error against updates", fontsize=9)
     if args.title:
         fig.suptitle(args.title, fontsize=10)

@@ -11,11 +11,13 @@ overlay: every race's curves in one figure (test error and training loss against
 grid:    one panel per race (test error against time), e.g. study 3's 2x2.
 Time axes are logarithmic, so the early race (where short updates win) and the floor (where
 stale or noisy updates lose) are both visible. Lines are the mean over repeats of the
-step-interpolated curves, bands the min..max over repeats.
+step-interpolated curves, bands the min..max over repeats; lines break where a curve was
+not evaluated (bench/curve_plot.py).
 
 Writes PREFIX.png, PREFIX.svg and PREFIX_stats.csv: per race, variant and K the mean (and
-min..max over repeats) time to reach each threshold, the floor (mean test error and mean
-training loss over the second half of the run) and the final values.
+min..max over repeats) time to reach each threshold, interpolated between the bracketing
+evaluation points as racesgd does, with the largest bracket (resolution), the floor (mean
+test error and mean training loss over the second half of the run) and the final values.
 Needs Debian's python3-matplotlib (use /usr/bin/python3: another python3 may be first on PATH).
 """
 import argparse
@@ -25,45 +27,21 @@ import os
 import sys
 from collections import defaultdict
 
+from curve_plot import crossing, mean_band, plot_mean
+
 ORDER = ["sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"]
 
 
 def read_runs(race_dir):
-    """(variant, K) -> repeat -> [(time_s, test_error, train_loss)], in time order."""
+    """(variant, K) -> repeat -> [(time_s, test_error, train_loss, updates)], in time order."""
     runs = defaultdict(lambda: defaultdict(list))
     with open(os.path.join(race_dir, "runs.csv")) as f:
         for r in csv.DictReader(line for line in f if not line.startswith("#")):
             err = float(r["test_error"]) if r["test_error"] else math.nan
             loss = float(r["train_loss"]) if r["train_loss"] else math.nan
-            runs[(r["variant"], int(r["K"]))][int(r["repeat"])].append((float(r["time_s"]), err, loss))
+            runs[(r["variant"], int(r["K"]))][int(r["repeat"])].append(
+                (float(r["time_s"]), err, loss, int(r["updates"])))
     return runs
-
-
-def step_at(points, t, index):
-    """The curve's value at time t: the last evaluation at or before t."""
-    value = points[0][index]
-    for p in points:
-        if p[0] <= t:
-            value = p[index]
-        else:
-            break
-    return value
-
-
-def first_time_below(points, threshold):
-    for t, err, _ in points:
-        if err <= threshold:
-            return t
-    return None
-
-
-def mean_band(reps, index):
-    """Common time grid (union of evaluation times) and the mean/min/max over repeats."""
-    grid = sorted({p[0] for pts in reps.values() for p in pts})
-    grid = [t for t in grid if t > 0]
-    values = [[step_at(pts, t, index) for pts in reps.values()] for t in grid]
-    return (grid, [sum(v) / len(v) for v in values], [min(v) for v in values],
-            [max(v) for v in values])
 
 
 def variant_label(key):
@@ -81,12 +59,14 @@ def stats_rows(label, runs, thresholds):
         reps = runs[key]
         row = {"race": label, "variant": key[0], "K": key[1], "repeats": len(reps)}
         for th in thresholds:
-            times = [first_time_below(pts, th) for pts in reps.values()]
-            reached = [t for t in times if t is not None]
-            row[f"t_to_{th:g}_reached"] = f"{len(reached)}/{len(times)}"
-            row[f"t_to_{th:g}_mean_s"] = f"{sum(reached) / len(reached):.2f}" if reached else ""
-            row[f"t_to_{th:g}_min_s"] = f"{min(reached):.2f}" if reached else ""
-            row[f"t_to_{th:g}_max_s"] = f"{max(reached):.2f}" if reached else ""
+            hits = [crossing([p[0] for p in pts], [p[1] for p in pts], th) for pts in reps.values()]
+            reached = [h[0] for h in hits if h is not None]
+            resolution = [h[1] for h in hits if h is not None]
+            row[f"t_to_{th:g}_reached"] = f"{len(reached)}/{len(hits)}"
+            row[f"t_to_{th:g}_mean_s"] = f"{sum(reached) / len(reached):.3f}" if reached else ""
+            row[f"t_to_{th:g}_min_s"] = f"{min(reached):.3f}" if reached else ""
+            row[f"t_to_{th:g}_max_s"] = f"{max(reached):.3f}" if reached else ""
+            row[f"t_to_{th:g}_resolution_max_s"] = f"{max(resolution):.3g}" if reached else ""
         floors_err, floors_loss, finals_err, finals_loss = [], [], [], []
         for pts in reps.values():
             end = pts[-1][0]
@@ -108,12 +88,13 @@ def stats_rows(label, runs, thresholds):
 
 def draw(ax, runs, index, prefix, colours, linestyle="-"):
     for key in sorted_keys(runs):
-        grid, mean, lo, hi = mean_band(runs[key], index)
+        curves = [([p[0] for p in pts], [p[3] for p in pts], [p[index] for p in pts])
+                  for pts in runs[key].values()]
+        grid, mean, lo, hi = mean_band(curves)
         name = prefix + variant_label(key)
         colour = colours.setdefault(name, f"C{len(colours) % 10}")
-        ax.plot(grid, mean, color=colour, linestyle=linestyle, linewidth=1.4, label=name)
-        if len(runs[key]) > 1:
-            ax.fill_between(grid, lo, hi, color=colour, alpha=0.18, linewidth=0)
+        plot_mean(ax, grid, mean, lo, hi, len(curves) > 1, color=colour, linestyle=linestyle,
+                  linewidth=1.4, label=name)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)

@@ -19,6 +19,7 @@
 #include "bench/progress_line.h"
 #include "bench/race_stats.h"
 #include "bench/report.h"
+#include "bench/time_to_target.h"
 #include "core/error.h"
 #include "core/spec.h"
 #include "core/units.h"
@@ -268,12 +269,13 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   for (const RunRecord& rr : runs)
     if (errors_measured &&
         (rr.entry.variant == "sync" || (rr.entry.variant == "k-sync" && rr.entry.K == shared.P)))
-      sync_by_repeat[rr.repeat] = time_to_error(rr.out.result.curve, target);
+      sync_by_repeat[rr.repeat] = time_to_target(rr.out.result.curve, target).time_s;
 
   nlohmann::json jvariants = nlohmann::json::array();
   std::ostringstream scsv;
   scsv << header.str();
   scsv << "variant,K,repeats,reached,time_to_target_mean_s,time_to_target_ci95_s,"
+          "time_to_target_resolution_max_s,time_to_target_resolution_max_fraction,"
           "speedup_vs_sync_mean,speedup_vs_sync_min,speedup_vs_sync_max,final_test_error_mean,"
           "final_test_error_sd,mean_update_interval_s,predicted_update_interval_s,predicted_method,"
           "staleness_mean,p0,gradients_cancelled_mean,stopped,max_staleness\n";
@@ -281,13 +283,14 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
               shared.model.c_str(), shared.P, shared.delay.c_str(), shared.clock.c_str(), repeats,
               errors_measured ? ("target test error " + format_fixed(target, 3)).c_str()
                               : "--timing-only: time per update measured, no test error");
-  std::printf("%-20s %8s %20s %18s %12s %14s %14s %10s  %s\n", "variant", "reached",
-              "time to target (s)", "speed-up vs sync", "final error", "update (meas)",
+  std::printf("%-20s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", "variant", "reached",
+              "time to target (s)", "resolution", "speed-up vs sync", "final error", "update (meas)",
               "update (pred)", "staleness", "stopped by");
   std::size_t finished_runs = 0;
   std::vector<std::string> failures;  // "k-async K=2: diverged 2 (first: ...)"
   for (const Entry& e : entries) {
     std::vector<double> ttt, finals, intervals, stale, p0s, cancelled, speedups;
+    std::vector<double> resolutions, resolution_fractions;  // of the repeats that reached it
     std::map<std::string, std::size_t> stops;
     std::string first_error;
     for (const RunRecord& rr : runs) {
@@ -297,8 +300,13 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
       ++stops[reason];  // by text: the table lists the reasons in alphabetical order
       if (finished_by_rule(res.stop_reason)) ++finished_runs;
       else if (first_error.empty()) first_error = res.error.empty() ? reason : res.error;
-      const double t = errors_measured ? time_to_error(res.curve, target) : -1.0;
-      if (t >= 0) ttt.push_back(t);
+      const TimeToTarget reach = errors_measured ? time_to_target(res.curve, target) : TimeToTarget{};
+      const double t = reach.time_s;
+      if (reach.reached()) {
+        ttt.push_back(t);
+        resolutions.push_back(reach.resolution_s);
+        resolution_fractions.push_back(reach.resolution_fraction());
+      }
       if (errors_measured && !res.curve.empty()) finals.push_back(res.curve.back().test_error);
       intervals.push_back(res.mean_update_interval_s());
       stale.push_back(res.staleness_mean);
@@ -311,7 +319,8 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     if (n == 0) continue;
     const SampleStats T = sample_stats(ttt), F = sample_stats(finals), I = sample_stats(intervals),
                       S = sample_stats(stale), P0 = sample_stats(p0s), C = sample_stats(cancelled),
-                      SP = sample_stats(speedups);
+                      SP = sample_stats(speedups), R = sample_stats(resolutions),
+                      RF = sample_stats(resolution_fractions);
     DelayContext ctx;
     ctx.num_learners = shared.P;
     auto delay = make_delay_model(shared.delay, ctx);
@@ -333,6 +342,9 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
                         {"stopped_by", stops},
                         {"reached_target", errors_measured ? nlohmann::json(T.n) : nlohmann::json(nullptr)},
                         {"time_to_target_s", T.n ? nlohmann::json({{"mean", T.mean}, {"ci95", T.ci95}, {"min", T.min}, {"max", T.max}}) : nlohmann::json(nullptr)},
+                        // The coarsest evaluation grid at a crossing, over the repeats
+                        // (bench/time_to_target.h): in seconds and as a fraction of that time.
+                        {"time_to_target_resolution", T.n ? nlohmann::json({{"max_s", R.max}, {"max_fraction", RF.max}}) : nlohmann::json(nullptr)},
                         {"speedup_vs_sync", SP.n ? nlohmann::json({{"mean", SP.mean}, {"min", SP.min}, {"max", SP.max}, {"n", SP.n}}) : nlohmann::json(nullptr)},
                         {"final_test_error", F.n ? nlohmann::json({{"mean", F.mean}, {"sd", F.sd}}) : nlohmann::json(nullptr)},
                         {"mean_update_interval_s", {{"measured", I.mean}, {"predicted", pred.value}, {"predicted_std_error", pred.std_error}, {"method", pred.method}}},
@@ -342,23 +354,26 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     jvariants.push_back(j);
     scsv << e.variant << "," << e.K << "," << n << "," << (errors_measured ? std::to_string(T.n) : "")
          << "," << (T.n ? cell(T.mean) : "") << "," << (T.n ? cell(T.ci95) : "") << ","
+         << (T.n ? cell_g(R.max) : "") << "," << (T.n ? cell(RF.max) : "") << ","
          << (SP.n ? cell(SP.mean) : "") << "," << (SP.n ? cell(SP.min) : "") << ","
          << (SP.n ? cell(SP.max) : "") << "," << (F.n ? cell(F.mean) : "") << ","
          << (F.n ? cell(F.sd) : "") << "," << cell_g(I.mean) << "," << cell_g(pred.value) << ","
          << pred.method << "," << cell(S.mean) << "," << cell(P0.mean) << "," << cell(C.mean, 1)
          << "," << stopped << "," << r_cell(e) << "\n";
-    std::string reached = "-", ttt_text = "not measured", sp_text = "-", final_text = "-";
+    std::string reached = "-", ttt_text = "not measured", res_text = "-", sp_text = "-",
+                final_text = "-";
     if (errors_measured) {
       reached = std::to_string(T.n) + "/" + std::to_string(n);
-      ttt_text = T.n ? format_fixed(T.mean, 2) + " +- " + format_fixed(T.ci95, 2) + (all_reached ? "" : "*")
+      ttt_text = T.n ? format_fixed(T.mean, 3) + " +- " + format_fixed(T.ci95, 3) + (all_reached ? "" : "*")
                      : "not reached";
+      if (T.n) res_text = format_fixed(100.0 * RF.max, 2) + "%";
       if (F.n) final_text = format_fixed(F.mean, 4);
     }
     if (SP.n)
       sp_text = format_fixed(SP.mean, 2) + "x [" + format_fixed(SP.min, 2) + ", " +
                 format_fixed(SP.max, 2) + "]";
-    std::printf("%-20s %8s %20s %18s %12s %14s %14s %10s  %s\n", e.label.c_str(), reached.c_str(),
-                ttt_text.c_str(), sp_text.c_str(), final_text.c_str(),
+    std::printf("%-20s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", e.label.c_str(), reached.c_str(),
+                ttt_text.c_str(), res_text.c_str(), sp_text.c_str(), final_text.c_str(),
                 format_duration(I.mean).c_str(), e.R ? "-" : format_duration(pred.value).c_str(),
                 format_fixed(S.mean, 3).c_str(), stopped.c_str());
   }
@@ -373,7 +388,10 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
                             {"context", context}};
   write_output("summary.json", summary.dump(2) + "\n");
   if (errors_measured)
-    std::printf("\n(* = not every repeat reached the target; the mean is over those that did)\n");
+    std::printf("\n(* = not every repeat reached the target; the mean is over those that did)\n"
+                "(time to target: interpolated between the two evaluation points around the "
+                "crossing; resolution: their distance, the largest over the repeats, as a "
+                "fraction of that time)\n");
   else
     std::printf("\n(--timing-only: no gradients were computed, so there is no test error and no "
                 "time to target; the race compares time per update only)\n");

@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include "bench/time_to_target.h"
+
 namespace racesgd {
 
 namespace {
@@ -107,9 +109,12 @@ nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
     s["final_train_loss"] = r.curve.back().train_loss;
   }
   if (cfg.stop.target_error >= 0) {
-    const double t = time_to_error(r.curve, cfg.stop.target_error);
+    const TimeToTarget t = time_to_target(r.curve, cfg.stop.target_error);
     s["target_error"] = cfg.stop.target_error;
-    s["time_to_target_s"] = t >= 0 ? nlohmann::json(t) : nlohmann::json(nullptr);
+    s["time_to_target_s"] = t.reached() ? nlohmann::json(t.time_s) : nlohmann::json(nullptr);
+    // The gap between the evaluation points that bracket the crossing (bench/time_to_target.h).
+    s["time_to_target_resolution_s"] =
+        t.reached() ? nlohmann::json(t.resolution_s) : nlohmann::json(nullptr);
   }
   s["per_learner"] = per_learner(r.per_learner);
   s["data"] = data_facts(data);

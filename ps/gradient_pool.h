@@ -31,6 +31,7 @@
 namespace racesgd {
 
 class GradientPool;
+class VersionedWeights;
 
 /// A pooled float buffer of the pool's dim. Move-only; empty when default-constructed or
 /// moved from. Its contents on acquire are whatever the previous user left: overwrite all
@@ -67,8 +68,13 @@ class GradientBuffer {
 
  private:
   friend class GradientPool;
+  friend class VersionedWeights;  // publish_in takes a gradient's storage for new weights
   GradientBuffer(GradientPool* pool, float* data, std::size_t size)
       : pool_(pool), data_(data), size_(size) {}
+  /// Puts `other` in place of this buffer's storage and returns the storage it held.
+  /// `other` must be an allocation of the pool's kind: size() floats from ::operator new
+  /// with std::align_val_t{64} (the pool frees what it is given back that way).
+  float* exchange_storage(float* other) noexcept { return std::exchange(data_, other); }
 
   GradientPool* pool_ = nullptr;
   float* data_ = nullptr;

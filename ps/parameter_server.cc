@@ -53,6 +53,7 @@ void ParameterServer::account_restarts(const Decision& d, double time) {
 
 Decision ParameterServer::on_gradient(const GradientArrival& a) {
   RACESGD_CHECK(a.grad.size() == weights_.dim());
+  RACESGD_CHECK(a.storage == nullptr || a.storage->data() == a.grad.data());
   Decision d = coordinator_.on_arrival(Arrival{a.learner, a.read});
   const Version update_index = coordinator_.version() - (d.apply ? 1 : 0);
   LrInputs in;
@@ -68,7 +69,7 @@ Decision ParameterServer::on_gradient(const GradientArrival& a) {
   // An update of this gradient alone (async, k = 1) is folded into the publishing pass:
   // one pass over d floats fewer (docs/performance.md, "Parameter server").
   if (d.apply && accumulator_.count() == 0) {
-    apply_update(d, a.time, a.grad);
+    apply_update(d, a.time, a.grad, a.storage);
   } else {
     if (!std::isfinite(accumulator_.add(a.grad, lr)))
       refuse(Divergence{update_index + 1, a.learner, a.read, d.staleness, lr, true});
@@ -99,25 +100,36 @@ void ParameterServer::refuse(Divergence d) {
                  std::to_string(weights_.latest_version()));
 }
 
-void ParameterServer::apply_update(const Decision& d, double time, std::span<const float> alone) {
+void ParameterServer::apply_update(const Decision& d, double time, std::span<const float> alone,
+                                   GradientBuffer* storage) {
   RACESGD_CHECK(!pending_.empty());
   const PendingGradient last_gradient = pending_.back();
+  // Alternate directions from one update to the next (sgd/update_accumulator.h, Sweep).
+  const Sweep sweep = coordinator_.version() % 2 == 0 ? Sweep::forward : Sweep::backward;
   // Checked before the new weights become visible: throwing out of the fill publishes
   // nothing, so learners, evaluation and the curve keep the last finite weights.
-  weights_.publish([&](std::span<float> dst, std::span<const float> cur) {
-    // Alternate directions from one update to the next (sgd/update_accumulator.h, Sweep).
-    const Sweep sweep = coordinator_.version() % 2 == 0 ? Sweep::forward : Sweep::backward;
-    UpdateAccumulator::Norms norms;
-    if (alone.empty())
-      norms.weights2 = accumulator_.apply_into(dst, cur, sweep);
-    else
-      norms = accumulator_.apply_one_into(dst, cur, alone, last_gradient.lr, sweep);
+  auto check = [&](const UpdateAccumulator::Norms& norms) {
     // The gradient first, as add() would have refused it; then the weights it made.
     const bool in_gradient = !std::isfinite(norms.gradient2);
     if (in_gradient || !std::isfinite(norms.weights2))
       refuse(Divergence{coordinator_.version(), last_gradient.learner, last_gradient.read,
                         last_gradient.staleness, last_gradient.lr, in_gradient});
-  });
+  };
+  if (storage != nullptr) {
+    // One gradient alone, in its own buffer: the new version is written over it.
+    weights_.publish_in(*storage, [&](std::span<float> g_then_w, std::span<const float> cur) {
+      check(accumulator_.apply_one_in_place(g_then_w, cur, last_gradient.lr, sweep));
+    });
+  } else {
+    weights_.publish([&](std::span<float> dst, std::span<const float> cur) {
+      UpdateAccumulator::Norms norms;
+      if (alone.empty())
+        norms.weights2 = accumulator_.apply_into(dst, cur, sweep);
+      else
+        norms = accumulator_.apply_one_into(dst, cur, alone, last_gradient.lr, sweep);
+      check(norms);
+    });
+  }
   current_ = weights_.pin_latest();
   last_update_time_ = time;
   UpdateRecord record;

@@ -4,27 +4,19 @@
 #include <new>
 
 namespace racesgd {
-namespace {
-constexpr std::size_t kFloatsPerLine = 64 / sizeof(float);
-}  // namespace
-
-void VersionedWeights::AlignedFree::operator()(float* p) const noexcept {
-  ::operator delete(p, std::align_val_t{64});
-}
-
 VersionedWeights::VersionedWeights(std::span<const float> w0, std::size_t pool_size,
                                    Version first_version)
-    : dim_(w0.size()),
-      pool_size_(pool_size),
-      stride_((w0.size() + kFloatsPerLine - 1) / kFloatsPerLine * kFloatsPerLine) {
+    : dim_(w0.size()), pool_size_(pool_size) {
   RACESGD_CHECK_MSG(pool_size >= 2 && pool_size <= kMaxPoolSize,
                     "VersionedWeights: pool_size must be in [2, 65536]");
   RACESGD_CHECK_MSG(!w0.empty(), "VersionedWeights: empty weight vector");
   RACESGD_CHECK_MSG(first_version <= kMaxVersion, "VersionedWeights: first version too large");
-  const std::size_t floats = pool_size_ * stride_;
-  storage_.reset(static_cast<float*>(::operator new(floats * sizeof(float), std::align_val_t{64})));
-  std::fill_n(storage_.get(), floats, 0.0f);
   slots_ = std::make_unique<Slot[]>(pool_size_);
+  // One allocation per buffer, of the kind GradientPool makes: publish_in exchanges them.
+  for (std::size_t i = 0; i < pool_size_; ++i) {
+    slots_[i].data = static_cast<float*>(::operator new(dim_ * sizeof(float), std::align_val_t{64}));
+    std::fill_n(slots_[i].data, dim_, 0.0f);
+  }
   std::copy(w0.begin(), w0.end(), buffer(0));
   // No reader can exist yet; the constructor's completion publishes everything.
   current_.store(pack(0, first_version), std::memory_order_relaxed);
@@ -33,6 +25,7 @@ VersionedWeights::VersionedWeights(std::span<const float> w0, std::size_t pool_s
 VersionedWeights::~VersionedWeights() {
   RACESGD_CHECK_MSG(pinned_count() == 0,
                     "VersionedWeights destroyed while a Pin is alive (it would dangle)");
+  for (std::size_t i = 0; i < pool_size_; ++i) ::operator delete(slots_[i].data, std::align_val_t{64});
 }
 
 VersionedWeights::Pin VersionedWeights::pin_latest() const noexcept {

@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "core/check.h"
+#include "ps/gradient_pool.h"
 
 namespace racesgd {
 
@@ -175,6 +176,33 @@ class VersionedWeights {
     return next;
   }
 
+  /// Writer only. As publish, but the new snapshot takes g's storage: the free buffer's
+  /// storage and g's are exchanged first, so fill(dst, current) gets dst = the floats g
+  /// held (an update can then be computed in place, reading the gradient it overwrites)
+  /// and g is left with the free buffer's stale floats, which go back to g's pool when g
+  /// is reset. Writing the new version into the gradient just received, instead of into a
+  /// buffer last touched versions ago, keeps an update's memory to two arrays, as an
+  /// in-place update's (docs/performance.md, "Parameter server"). If fill throws, nothing
+  /// is published (the exchange stands: the free buffer holds g's floats, g stale ones).
+  /// CHECK-fails when g.size() != dim() or no buffer is free.
+  template <class Fill>
+  Version publish_in(GradientBuffer& g, Fill&& fill) {
+    RACESGD_CHECK(g.valid() && g.size() == dim_);
+    const std::uint64_t word = current_.load(std::memory_order_relaxed);  // only we store it
+    const std::uint32_t cur = index_of(word);
+    const Version next = version_of(word) + 1;
+    RACESGD_CHECK(next <= kMaxVersion);
+    const std::optional<std::uint32_t> dst = find_free_buffer(cur);
+    RACESGD_CHECK_MSG(dst.has_value(),
+                      "VersionedWeights: no free buffer; size the pool with pool_size_for()");
+    // The slot is free (pin count 0, not current): no reader looks at its storage pointer
+    // until the store of the word below publishes it, exactly as for its floats.
+    slots_[*dst].data = g.exchange_storage(slots_[*dst].data);
+    fill(std::span<float>(slots_[*dst].data, dim_), std::span<const float>(slots_[cur].data, dim_));
+    current_.store(pack(*dst, next), std::memory_order_seq_cst);  // as in try_publish_as
+    return next;
+  }
+
   /// Diagnostics: how many buffers have a pin count > 0 right now (includes transient
   /// counts of readers inside pin_latest). Any thread; a momentary, relaxed view.
   std::size_t pinned_count() const noexcept;
@@ -184,14 +212,13 @@ class VersionedWeights {
   // the count never shares a line with the packed word readers all poll.
   struct alignas(64) Slot {
     std::atomic<std::uint32_t> pins{0};
+    // dim_ floats from ::operator new(align 64), owned; the writer may exchange it (with a
+    // gradient's, publish_in) only while the slot is free, like the floats themselves.
+    float* data = nullptr;
   };
   static_assert(alignof(Slot) == 64);
   static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
-
-  struct AlignedFree {
-    void operator()(float* p) const noexcept;
-  };
 
   static std::uint64_t pack(std::uint32_t index, Version v) noexcept {
     return (v << kIndexBits) | index;
@@ -201,7 +228,7 @@ class VersionedWeights {
   }
   static Version version_of(std::uint64_t w) noexcept { return w >> kIndexBits; }
 
-  float* buffer(std::uint32_t i) const noexcept { return storage_.get() + i * stride_; }
+  float* buffer(std::uint32_t i) const noexcept { return slots_[i].data; }
   /// Writer only: the lowest-index buffer other than `current` whose pin count reads 0.
   /// Lowest-first keeps the writer's working set small (unpinned runs ping-pong between two
   /// buffers that stay in cache).
@@ -210,8 +237,6 @@ class VersionedWeights {
 
   std::size_t dim_;
   std::size_t pool_size_;
-  std::size_t stride_;  // floats per buffer, rounded up to a cache line
-  std::unique_ptr<float[], AlignedFree> storage_;
   std::unique_ptr<Slot[]> slots_;
   // Own cache line: every publish writes it, so it must not share a line with the
   // read-mostly fields above.

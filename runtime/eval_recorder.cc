@@ -12,6 +12,7 @@
 #include "core/check.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "runtime/eval_ticks.h"
 
 namespace racesgd {
 
@@ -32,23 +33,44 @@ CurvePoint unscored(CurvePoint p) {
 std::size_t expected_points(const StopRule& stop, const EvalSchedule& eval) {
   double n = 2;  // the start and the end
   if (eval.every_s > 0 && std::isfinite(stop.time_s)) n += std::floor(stop.time_s / eval.every_s);
-  if (eval.every_updates > 0 && stop.updates != std::numeric_limits<std::uint64_t>::max()) {
+  const bool update_limit = stop.updates != std::numeric_limits<std::uint64_t>::max();
+  if (eval.every_updates > 0 && update_limit) {
     const std::uint64_t update_ticks = stop.updates / eval.every_updates;  // whole ticks
     n += static_cast<double>(update_ticks);
+  }
+  if (eval.geometric_ratio > 1) {
+    if (eval.geometric_from_s > 0)
+      n += static_cast<double>(
+          geometric_ticks_until(eval.geometric_from_s, eval.geometric_ratio, stop.time_s));
+    if (eval.geometric_updates && update_limit)
+      n += static_cast<double>(geometric_update_ticks_until(eval.geometric_ratio, stop.updates));
   }
   return n >= 1e9 ? std::size_t{1000000000} : static_cast<std::size_t>(n);
 }
 
-std::vector<std::size_t> halve(std::size_t n) {
-  std::vector<std::size_t> keep;
+std::vector<std::size_t> thin(const std::vector<CurvePoint>& points, const EvalSchedule& schedule) {
+  const std::size_t n = points.size();
+  // The interior points no geometric tick asked for: the linear grid's.
+  std::vector<std::size_t> linear;
+  for (std::size_t i = 1; i + 1 < n; ++i)
+    if (!records_geometric_tick(schedule, points[i - 1], points[i])) linear.push_back(i);
+  std::vector<char> drop(n, 0);
+  if (!linear.empty()) {
+    // Every other linear point, from the first: the grid at half its resolution.
+    for (std::size_t j = 0; j < linear.size(); j += 2) drop[linear[j]] = 1;
+  } else {
+    // Geometric points only: every other one (the ratio squared), the newest kept.
+    for (std::size_t i = 1; i + 1 < n; i += 2) drop[i] = 1;
+  }
+  std::vector<std::size_t> kept;
   for (std::size_t i = 0; i < n; ++i)
-    if (i % 2 == 0 || i + 1 == n) keep.push_back(i);
-  return keep;
+    if (!drop[i]) kept.push_back(i);
+  return kept;
 }
 
-EvalRecorder::EvalRecorder(std::size_t dim, std::size_t capacity)
-    : dim_(dim), capacity_(capacity) {
-  // Halving keeps 0, 2, 4, ... and the newest: it frees a slot only from 4 points up.
+EvalRecorder::EvalRecorder(std::size_t dim, std::size_t capacity, const EvalSchedule& schedule)
+    : dim_(dim), capacity_(capacity), schedule_(schedule) {
+  // Thinning keeps the first and the newest: it frees a slot only from 3 points up.
   RACESGD_CHECK_MSG(capacity_ >= 4, "EvalRecorder needs at least 4 snapshot slots");
   slots_.reserve(capacity_);  // pointers only: the weights are allocated by record()
   points_.reserve(capacity_);
@@ -56,9 +78,10 @@ EvalRecorder::EvalRecorder(std::size_t dim, std::size_t capacity)
 }
 
 void EvalRecorder::compact() {
-  // Keep snapshots 0, 2, 4, ... and always the newest, halving the resolution. The
-  // dropped points' buffers move past size(), free for the next records.
-  const std::vector<std::size_t> keep = halve(points_.size());
+  // Drop every other point of the linear grid, or when only geometric points are left,
+  // every other point (thin). The dropped points' buffers move past size(), free for the
+  // next records.
+  const std::vector<std::size_t> keep = thin(points_, schedule_);
   for (std::size_t out = 0; out < keep.size(); ++out) {
     const std::size_t i = keep[out];
     if (out == i) continue;
@@ -176,12 +199,14 @@ void EvalRecorder::restore(const std::vector<Saved>& points) {
       throw InputError("checkpoint: an unscored curve point holds " +
                        std::to_string(p.weights.size()) + " weights, the model has " +
                        std::to_string(dim_));
-  // The points to keep: all, or as halved during a run until they fit the capacity.
+  // The points to keep: all, or as thinned during a run until they fit the capacity.
   std::vector<std::size_t> keep(points.size());
   std::iota(keep.begin(), keep.end(), std::size_t{0});
   while (keep.size() > capacity_) {
+    std::vector<CurvePoint> kept;
+    for (std::size_t i : keep) kept.push_back(points[i].point);
     std::vector<std::size_t> thinner;
-    for (std::size_t j : halve(keep.size())) thinner.push_back(keep[j]);
+    for (std::size_t j : thin(kept, schedule_)) thinner.push_back(keep[j]);
     keep = std::move(thinner);
   }
   points_.clear();

@@ -12,8 +12,10 @@
 // is unchanged by the skipping).
 //
 // Memory: slots are allocated as points are recorded, up to a capacity the caller derives
-// from a byte budget (--snapshot-memory, see runtime/run_memory.h); when all are used, every
-// other point is dropped and its slot reused. A point not scored yet (post-run scoring
+// from a byte budget (--snapshot-memory, see runtime/run_memory.h); when all are used,
+// points are dropped and their slots reused: every other point of the linear grid, keeping
+// the auto schedule's geometric points (early and dense: where time to a target is read)
+// until no linear point is left, then every other point (thin). A point not scored yet (post-run scoring
 // stopped by a signal) shows NaN train loss and test error.
 #pragma once
 
@@ -44,9 +46,10 @@ struct ScoringControl {
 class EvalRecorder {
  public:
   /// capacity: the most snapshots kept (>= 4). Slots are allocated as needed, never more
-  /// than `capacity`; when all are used, every other snapshot is dropped (the curve keeps
-  /// its span at half the resolution) so a long run never stops recording.
-  EvalRecorder(std::size_t dim, std::size_t capacity);
+  /// than `capacity`; when all are used, every other linear-grid snapshot is dropped (thin:
+  /// the curve keeps its span and its geometric points) so a long run never stops recording.
+  /// `schedule` tells its geometric points from the linear ones when thinning (thin).
+  EvalRecorder(std::size_t dim, std::size_t capacity, const EvalSchedule& schedule = {});
 
   /// Copies `weights` and the counters into the next slot (allocating it if this is the
   /// first use of that slot). PS thread only.
@@ -86,8 +89,8 @@ class EvalRecorder {
   /// Every recorded point (allocates).
   std::vector<Saved> saved() const;
   /// Replaces the recorded points with saved ones. More points than the capacity (a
-  /// checkpoint of a run with a larger --snapshot-memory) are thinned by the same halving
-  /// as during a run. Throws InputError when an unscored point's weights are not dim floats.
+  /// checkpoint of a run with a larger --snapshot-memory) are thinned as during a run.
+  /// Throws InputError when an unscored point's weights are not dim floats.
   void restore(const std::vector<Saved>& points);
 
  private:
@@ -97,6 +100,7 @@ class EvalRecorder {
 
   std::size_t dim_;
   std::size_t capacity_;
+  EvalSchedule schedule_;
   // slots_[i] holds point i's weights (null: not allocated yet, or a scored point restored
   // from a checkpoint); slots past size() are free for reuse.
   std::vector<std::unique_ptr<float[]>> slots_;
@@ -110,8 +114,11 @@ class EvalRecorder {
 /// an update limit. For EvalRecorder::reserve.
 std::size_t expected_points(const StopRule& stop, const EvalSchedule& eval);
 
-/// Indices kept by one halving of n points: 0, 2, 4, ... and always the newest (n - 1).
-std::vector<std::size_t> halve(std::size_t n);
+/// Indices kept of `points` (a curve recorded by `schedule`) by one thinning: every other
+/// interior point of the linear grid is dropped (the first of them, the third, ...), the
+/// points of geometric ticks (records_geometric_tick) are kept; when no linear point is
+/// left, every other interior point. Without geometric ticks: 0, 2, 4, ... and the newest.
+std::vector<std::size_t> thin(const std::vector<CurvePoint>& points, const EvalSchedule& schedule);
 
 /// The end of a run, shared by both runtimes. `recorder` holds snapshots (gradient runs);
 /// otherwise `timing_curve` holds counter-only points (timing-only runs).

@@ -285,8 +285,9 @@ bool RealRuntime::apply(GradientMessage& msg) {
   }
   log_.count_served(msg);
   max_compute_s_ = std::max(max_compute_s_, msg.t_computed - msg.t_start);
+  // The PS may write an update of this gradient alone into its buffer (publish_in).
   const Decision d = ps_.on_gradient(GradientArrival{
-      msg.learner, msg.read_version, msg.grad.span(), msg.pin.weights(), now_});
+      msg.learner, msg.read_version, msg.grad.span(), msg.pin.weights(), now_, &msg.grad});
   msg = GradientMessage{};  // pin and buffer back to their pools before anyone restarts
   restart(d);
   return d.apply && after_apply(now_);

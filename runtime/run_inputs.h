@@ -2,6 +2,7 @@
 // model, the delay model and the schedule for the whole run).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -15,6 +16,7 @@
 #include "models/model.h"
 #include "runtime/checkpoint.h"
 #include "runtime/eval_recorder.h"
+#include "runtime/eval_ticks.h"
 #include "runtime/learner_transport.h"
 #include "sgd/lr_schedule.h"
 #include "runtime/run_types.h"
@@ -74,33 +76,41 @@ inline std::span<const float> initial_weights(const RunInputs& in) {
   return in.settings.timing_only ? std::span<const float>(kOneZero) : in.w0;
 }
 
-/// Evaluation ticks on the run clock and in updates (see EvalSchedule).
+/// Evaluation ticks on the run clock and in updates (see EvalSchedule): the linear grid
+/// and the geometric ticks together. Its only state is the next time tick, so a
+/// checkpoint's next tick restores it exactly (each tick is a function of its index).
 class EvalTicker {
  public:
-  explicit EvalTicker(const EvalSchedule& s) : s_(s), next_time_(s.every_s > 0 ? s.every_s : kInf) {}
+  explicit EvalTicker(const EvalSchedule& s) : s_(s), next_time_(first_time_tick(s)) {}
   /// The next time tick (+inf when time ticks are off).
   double next_time() const { return next_time_; }
   /// Moves the next tick past `t` (ticks at or before t are taken or skipped by the
-  /// caller), in a few steps however many ticks that is: a tiny --eval-every must not
-  /// make the runtime loop over billions of ticks between two events.
+  /// caller) in O(1), however many ticks that is: a tiny --eval-every must not make the
+  /// runtime loop over billions of ticks between two events.
   void skip_past(double t) {
-    if (!(s_.every_s > 0) || next_time_ > t || !std::isfinite(t)) return;
-    const double behind = std::floor((t - next_time_) / s_.every_s);
-    if (behind > 2) next_time_ += (behind - 1) * s_.every_s;
-    while (next_time_ <= t) {
-      const double n = next_time_ + s_.every_s;
-      // Far along the clock a tiny step can vanish in rounding: go to the next double.
-      next_time_ = n > next_time_ ? n : std::nextafter(t, kInf);
-    }
+    if (next_time_ > t || !std::isfinite(t)) return;
+    double n = kInf;
+    if (s_.every_s > 0) n = next_linear_tick(s_.every_s, t);
+    if (geometric_in_time(s_)) n = std::min(n, next_geometric_tick(s_.geometric_from_s, s_.geometric_ratio, t));
+    next_time_ = n;
   }
   /// For checkpoints: continue from a saved next_time().
   void restore_next_time(double t) { next_time_ = t; }
   bool update_due(std::uint64_t updates) const {
-    return s_.every_updates > 0 && updates % s_.every_updates == 0;
+    if (s_.every_updates > 0 && updates % s_.every_updates == 0) return true;
+    return s_.geometric_updates && s_.geometric_ratio > 1 &&
+           geometric_update_tick(s_.geometric_ratio, updates);
   }
 
  private:
   static constexpr double kInf = std::numeric_limits<double>::infinity();
+  static bool geometric_in_time(const EvalSchedule& s) {
+    return s.geometric_ratio > 1 && s.geometric_from_s > 0;
+  }
+  static double first_time_tick(const EvalSchedule& s) {
+    double n = s.every_s > 0 ? s.every_s : kInf;
+    return geometric_in_time(s) ? std::min(n, s.geometric_from_s) : n;
+  }
   EvalSchedule s_;
   double next_time_;
 };

@@ -55,7 +55,7 @@ RunLog::RunLog(const RunInputs& in, ParameterServer& ps, VersionedWeights& weigh
       last_checkpoint_version_(ps.version()),
       last_checkpoint_(Clock::now()) {
   if (!in.settings.timing_only) {
-    recorder_.emplace(weights.dim(), snapshot_capacity);
+    recorder_.emplace(weights.dim(), snapshot_capacity, in.settings.eval);
     train_eval_ = subsample(*in.train, in.settings.eval.train_samples, in.settings.seed);
   }
 }

@@ -19,11 +19,12 @@
 
 namespace racesgd {
 
-/// Most snapshots a recorder keeps, however small the model: a 512-point curve is finer
-/// than any plot, and the halving compaction keeps longer runs at 256..512 points.
-inline constexpr std::size_t kMaxSnapshots = 512;
-/// Fewest snapshots the budget may leave a run: fewer is no curve (the halving compaction
-/// keeps the first, the newest and every other one in between).
+/// Most snapshots a recorder keeps, however small the model: the auto schedule's ticks (100
+/// linear plus ~155 a decade of run time from 1 ms, see bench/experiment.cc) fit a run of
+/// up to ~10 min without thinning, and the thinning keeps longer runs at 512..1024 points.
+inline constexpr std::size_t kMaxSnapshots = 1024;
+/// Fewest snapshots the budget may leave a run: fewer is no curve (the thinning keeps the
+/// first, the newest and half of those in between).
 inline constexpr std::size_t kMinSnapshots = 8;
 /// The automatic snapshot budget is 1/8 of the machine's memory, at most this: 1 GiB on a
 /// 24 GiB workstation (a 512-point curve of a 500k-parameter model), 256 MiB on a 2 GiB

@@ -22,12 +22,18 @@ struct StopRule {
 };
 
 /// When evaluation snapshots are taken: every `every_s` of run time and/or every
-/// `every_updates` updates (0 = off), plus one at the start and one at the end. A time
+/// `every_updates` updates (0 = off), plus one at the start and one at the end; and with
+/// `geometric_ratio` r > 1 (the auto schedule), where the curve moves fastest: at run
+/// times geometric_from_s * r^k (when geometric_from_s > 0) and at the first update at or
+/// past r^k (when geometric_updates), k = 0, 1, 2, ... (runtime/eval_ticks.h). A time
 /// tick that finds no update applied since the previous point records nothing (it would
 /// repeat that point), so a run has at most one point per update plus the two ends.
 struct EvalSchedule {
   double every_s = 0;
   std::uint64_t every_updates = 0;
+  double geometric_ratio = 0;     // 0: no geometric ticks
+  double geometric_from_s = 0;    // first geometric time tick (0: none in time)
+  bool geometric_updates = false; // geometric ticks in updates too
   std::size_t train_samples = 10000;  // train-loss subsample (0 = whole training set)
   // Bytes the weight snapshots may take (0 = auto: see resolve_snapshot_budget in
   // runtime/run_memory.h). Slots are allocated as points are recorded, up to the budget.

@@ -69,6 +69,25 @@ class LaneNorms {
       w2_[j] += x * x;
     }
   }
+  // The same with d = g: each element is read before it is overwritten.
+  void update_in_place(float* __restrict gd, const float* __restrict c, float a, std::size_t n) {
+    std::size_t k = 0;
+    for (; k + kLanes <= n; k += kLanes)
+      for (std::size_t j = 0; j < kLanes; ++j) {
+        const float g = gd[k + j];
+        const float x = c[k + j] - a * g;
+        gd[k + j] = x;
+        g2_[j] += g * g;
+        w2_[j] += x * x;
+      }
+    for (std::size_t j = 0; k < n; ++k, ++j) {
+      const float g = gd[k];
+      const float x = c[k] - a * g;
+      gd[k] = x;
+      g2_[j] += g * g;
+      w2_[j] += x * x;
+    }
+  }
   float gradient2() const { return sum(g2_); }
   float weights2() const { return sum(w2_); }
 
@@ -112,6 +131,19 @@ UpdateAccumulator::Norms UpdateAccumulator::apply_one_into(std::span<float> dst,
   LaneNorms norms;
   for_each_block(dst.size(), sweep, [&](std::size_t i, Eigen::Index n) {
     norms.update(dst.data() + i, cur.data() + i, g.data() + i, a, static_cast<std::size_t>(n));
+  });
+  return Norms{static_cast<double>(norms.gradient2()), static_cast<double>(norms.weights2())};
+}
+
+UpdateAccumulator::Norms UpdateAccumulator::apply_one_in_place(std::span<float> g_then_w,
+                                                               std::span<const float> cur, double lr,
+                                                               Sweep sweep) const {
+  RACESGD_CHECK(count_ == 0);
+  RACESGD_CHECK(g_then_w.size() == acc_.size() && cur.size() == acc_.size());
+  const float a = static_cast<float>(lr);
+  LaneNorms norms;
+  for_each_block(g_then_w.size(), sweep, [&](std::size_t i, Eigen::Index n) {
+    norms.update_in_place(g_then_w.data() + i, cur.data() + i, a, static_cast<std::size_t>(n));
   });
   return Norms{static_cast<double>(norms.gradient2()), static_cast<double>(norms.weights2())};
 }

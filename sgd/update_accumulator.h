@@ -42,6 +42,11 @@ class UpdateAccumulator {
   };
   Norms apply_one_into(std::span<float> dst, std::span<const float> cur, std::span<const float> g,
                        double lr, Sweep sweep = Sweep::forward) const;
+  /// apply_one_into with dst = g: g_then_w holds the gradient and receives cur - lr * g
+  /// (the same floats apply_one_into writes), for a new version written into the
+  /// gradient's own buffer (VersionedWeights::publish_in).
+  Norms apply_one_in_place(std::span<float> g_then_w, std::span<const float> cur, double lr,
+                           Sweep sweep = Sweep::forward) const;
 
   std::size_t count() const { return count_; }
   std::size_t dim() const { return acc_.size(); }

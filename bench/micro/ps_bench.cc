@@ -139,6 +139,37 @@ void BM_UpdatePublish(benchmark::State& state, std::size_t d, bool reader, bool 
   set_bytes(state, d, 3);
 }
 
+// A fresh gradient per update, as the PS gets one (written just before by a learner or the
+// MPI receive): each iteration writes g (untimed: manual time covers the update only),
+// then updates. `in_place`: the floor, w -= eta g on one vector; else the PS's own path
+// for an update of one gradient with its storage handed over
+// (VersionedWeights::publish_in + UpdateAccumulator::apply_one_in_place): the new version
+// is written over g, so the update touches two arrays, as the in-place one does.
+void BM_UpdateFreshGradient(benchmark::State& state, std::size_t d, bool in_place) {
+  VersionedWeights vw(filled(d, 1.0f), VersionedWeights::pool_size_for(0));
+  auto w = filled(d, 1.0f);
+  GradientPool pool(d, 2);
+  const UpdateAccumulator acc(d);
+  std::uint64_t updates = 0;
+  for (auto _ : state) {
+    racesgd::GradientBuffer g = pool.acquire();
+    std::fill_n(g.data(), d, 0.5f);  // the gradient arrives
+    benchmark::ClobberMemory();
+    const auto start = std::chrono::steady_clock::now();
+    if (in_place) {
+      sgd_step_in_place(w.data(), g.data(), d);
+    } else {
+      const Sweep sweep = ++updates % 2 == 0 ? Sweep::forward : Sweep::backward;
+      vw.publish_in(g, [&](std::span<float> g_then_w, std::span<const float> cur) {
+        benchmark::DoNotOptimize(acc.apply_one_in_place(g_then_w, cur, kEta, sweep));
+      });
+    }
+    benchmark::ClobberMemory();
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  set_bytes(state, d, 3);
+}
+
 // (b) mutex PS apply; bg:reader = one thread pulling (copying under the lock) in a loop.
 void BM_UpdateMutex(benchmark::State& state, std::size_t d, bool reader) {
   MutexPs ps(filled(d, 1.0f));
@@ -216,6 +247,12 @@ void register_all() {
     const std::string ds = "/d:" + std::to_string(d);
     benchmark::RegisterBenchmark(("update/plain" + ds).c_str(), BM_UpdatePlain, d)
         ->Unit(benchmark::kMicrosecond);
+    for (bool in_place : {true, false})
+      benchmark::RegisterBenchmark(
+          (std::string(in_place ? "update/fresh_g/plain" : "update/fresh_g/publish_in") + ds).c_str(),
+          BM_UpdateFreshGradient, d, in_place)
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
     for (bool reader : {false, true}) {
       const std::string bg = reader ? "/bg:reader" : "/bg:none";
       benchmark::RegisterBenchmark(("update/publish" + ds + bg).c_str(), BM_UpdatePublish, d,

@@ -500,6 +500,23 @@ expect_ok "virtual --eval-every 100ns" train "${data[@]}" --clock virtual --upda
   --eval-every 100ns --out "$tmp/e100ns"
 rows=$(grep -v '^#' "$tmp/e100ns/curve.csv" | tail -n +2 | wc -l)
 check "--eval-every 100ns: at most one row per update (got $rows for 50)" test "$rows" -le 52
+# --eval-every auto: geometric ticks from update 1 (every update while r^k is dense) plus
+# the linear grid; an explicit number of updates is the linear grid only.
+expect_ok "auto schedule in updates" train "${data[@]}" --clock virtual --updates 2000 --out "$tmp/eauto"
+ups=$(grep -v '^#' "$tmp/eauto/curve.csv" | tail -n +2 | cut -d, -f2 | tr '\n' ' ')
+check "auto: rows at updates 1..5 ($ups)" bash -c "[[ ' $ups' == *' 0 1 2 3 4 5 '* ]]"
+rows=$(wc -w <<< "$ups")
+check "auto: a few hundred rows for 2000 updates (got $rows)" test "$rows" -gt 250 -a "$rows" -lt 450
+expect_ok "--eval-every 20 updates" train "${data[@]}" --clock virtual --updates 2000 --eval-every 20 --out "$tmp/e20"
+rows=$(grep -v '^#' "$tmp/e20/curve.csv" | tail -n +2 | wc -l)
+check "--eval-every 20: 101 rows, linear only (got $rows)" test "$rows" -eq 101
+# Time to target: interpolated, with the bracket's width in summary.json.
+expect_ok "target error: resolution in summary.json" train "${data[@]}" --clock virtual \
+  --target-error 0.5 --out "$tmp/ttt"
+check "summary.json: time_to_target_resolution_s" /usr/bin/env python3 -c "
+import json, sys; s = json.load(open('$tmp/ttt/summary.json'))
+t, r = s['time_to_target_s'], s['time_to_target_resolution_s']
+sys.exit(0 if t > 0 and 0 < r < t else 1)"
 # SIGINT while the virtual clock has billions of 1 ns ticks before each 10 s event: the
 # run stops within seconds (it used to loop over the ticks without looking at the signal).
 interrupt_after 1.5 train "${data[@]}" --clock virtual --delay const:value=10s --eval-every 1ns \

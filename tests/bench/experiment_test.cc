@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "bench/time_to_target.h"
 #include "core/error.h"
 #include "tests/bench/train_config.h"
 
@@ -36,17 +37,76 @@ TEST_CASE("every bad value names its flag", "[experiment]") {
   CHECK_THROWS_AS(train_config({{"out", ""}}), InputError);
 }
 
-TEST_CASE("time to target error reads the curve", "[experiment]") {
-  std::vector<CurvePoint> c(3);
-  c[0].time_s = 0;
-  c[0].test_error = 0.9;
-  c[1].time_s = 1.5;
-  c[1].test_error = 0.2;
-  c[2].time_s = 3;
-  c[2].test_error = 0.05;
-  CHECK(time_to_error(c, 0.25) == 1.5);
-  CHECK(time_to_error(c, 0.1) == 3);
-  CHECK(time_to_error(c, 0.01) < 0);
+namespace {
+std::vector<CurvePoint> curve_of(const std::vector<std::pair<double, double>>& time_error) {
+  std::vector<CurvePoint> c;
+  for (const auto& [t, e] : time_error) {
+    CurvePoint p;
+    p.time_s = t;
+    p.test_error = e;
+    c.push_back(p);
+  }
+  return c;
+}
+}  // namespace
+
+TEST_CASE("time to target is interpolated in log error between the bracketing points",
+          "[experiment][target]") {
+  const auto c = curve_of({{0, 0.9}, {1.5, 0.2}, {3, 0.05}});
+  // 0.2 -> 0.05 over 1.5 s: 0.1 is halfway in log error (ln 0.2 - ln 0.1 = ln 2 = half of ln 4).
+  const TimeToTarget half = time_to_target(c, 0.1);
+  CHECK(half.time_s == Approx(2.25));
+  CHECK(half.resolution_s == Approx(1.5));
+  CHECK(half.resolution_fraction() == Approx(1.5 / 2.25));
+  // 0.9 -> 0.2 over 1.5 s: 0.3 at (ln 0.9 - ln 0.3) / (ln 0.9 - ln 0.2) of the way.
+  CHECK(time_to_target(c, 0.3).time_s == Approx(1.5 * std::log(3.0) / std::log(4.5)));
+  CHECK(time_to_target(c, 0.2).time_s == Approx(1.5));  // at a point: that point's time
+  CHECK(time_to_target(c, 0.05).time_s == Approx(3));
+  CHECK_FALSE(time_to_target(c, 0.01).reached());
+  CHECK(time_to_target(c, 0.01).time_s < 0);
+}
+
+TEST_CASE("time to target: the edges of the interpolation", "[experiment][target]") {
+  // Reached at the first point: its time, nothing to interpolate.
+  const TimeToTarget first = time_to_target(curve_of({{0.5, 0.05}, {1, 0.01}}), 0.1);
+  CHECK(first.time_s == 0.5);
+  CHECK(first.resolution_s == 0);
+  // An error of 0 (or a target of 0) has no logarithm: the later point's time.
+  CHECK(time_to_target(curve_of({{0, 0.5}, {2, 0}}), 0.1).time_s == 2);
+  CHECK(time_to_target(curve_of({{0, 0.5}, {2, 0}}), 0).time_s == 2);
+  // Unscored (NaN) points are passed over: the bracket is 1 s .. 4 s.
+  const double nan = std::nan("");
+  const TimeToTarget gap = time_to_target(curve_of({{0, 0.9}, {1, 0.4}, {2, nan}, {4, 0.1}}), 0.2);
+  CHECK(gap.resolution_s == Approx(3));
+  CHECK(gap.time_s == Approx(2.5));  // 0.2 is halfway from 0.4 to 0.1 in log error
+  // The first crossing counts, not a later dip.
+  CHECK(time_to_target(curve_of({{0, 0.5}, {1, 0.1}, {2, 0.3}, {3, 0.1}}), 0.1).time_s == 1);
+}
+
+TEST_CASE("auto evaluation: a linear grid plus geometric ticks from 1 ms and from update 1",
+          "[experiment][eval]") {
+  const EvalSchedule timed = resolve_eval_schedule(train_config({{"time", "12s"}}));
+  CHECK(timed.every_s == Approx(0.12));
+  CHECK(timed.every_updates == 0);
+  CHECK(timed.geometric_ratio == kAutoGeometricRatio);
+  CHECK(timed.geometric_from_s == Approx(1e-3));
+  CHECK_FALSE(timed.geometric_updates);
+  // A run shorter than a second starts its geometric ticks at a thousandth of it.
+  CHECK(resolve_eval_schedule(train_config({{"time", "200ms"}})).geometric_from_s == Approx(2e-4));
+  const EvalSchedule counted = resolve_eval_schedule(train_config({{"updates", "5000"}}));
+  CHECK(counted.every_updates == 50);
+  CHECK(counted.every_s == 0);
+  CHECK(counted.geometric_from_s == 0);  // no time limit: no time ticks
+  CHECK(counted.geometric_updates);
+  // A target error alone is capped in time: geometric-plus-linear over that cap.
+  const EvalSchedule target = resolve_eval_schedule(train_config({{"target-error", "0.1"}}));
+  CHECK(target.every_s == Approx(6));
+  CHECK(target.geometric_from_s == Approx(1e-3));
+  // An explicit --eval-every is the linear grid it names, nothing more.
+  const EvalSchedule fixed = resolve_eval_schedule(train_config({{"eval-every", "0.5s"}}));
+  CHECK(fixed.every_s == Approx(0.5));
+  CHECK(fixed.geometric_ratio == 0);
+  CHECK(resolve_eval_schedule(train_config({{"eval-every", "25"}, {"updates", "100"}})).geometric_ratio == 0);
 }
 
 TEST_CASE("an unset K is min(2, P): -P 1 works for every variant", "[experiment]") {

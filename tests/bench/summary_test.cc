@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "tests/bench/train_config.h"
 
 using namespace racesgd;
@@ -107,5 +109,10 @@ TEST_CASE("summarize: --timing-only has no final errors, a missed target is null
   CHECK(missed["time_to_target_s"].is_null());  // 0.5, then 0.125: never down to 0.1
   CHECK(missed["failed_learners"].size() == 1);
   CHECK_FALSE(missed.contains("note"));  // the run stopped on the failure: nothing continued
-  CHECK(summary_for({{"target-error", "0.2"}})["time_to_target_s"] == 2.0);
+  // 0.5 at 0 s, 0.125 at 2 s: 0.2 is crossed at 2 ln(2.5) / ln(4) s (log error, linear
+  // time), within the 2 s between the two points.
+  const nlohmann::json reached = summary_for({{"target-error", "0.2"}});
+  CHECK(reached["time_to_target_s"].get<double>() == Approx(2.0 * std::log(2.5) / std::log(4.0)));
+  CHECK(reached["time_to_target_resolution_s"] == 2.0);
+  CHECK(missed["time_to_target_resolution_s"].is_null());
 }

@@ -7,8 +7,11 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "ps/gradient_pool.h"
 #include "tests/ps/stress_scale.h"
 
+using racesgd::GradientBuffer;
+using racesgd::GradientPool;
 using racesgd::Rng;
 using racesgd::Version;
 using racesgd::VersionedWeights;
@@ -152,12 +155,51 @@ TEST_CASE("versioned weights: the pool-size formula", "[ps][versioned_weights]")
 // matches the pinned version before and after holding (a torn or overwritten snapshot
 // fails), and that versions never go backwards. publish() CHECK-aborts if the formula
 // were too small.
+TEST_CASE("versioned weights: publish_in writes the new version into the gradient's storage",
+          "[ps][versioned_weights]") {
+  constexpr std::size_t kDim = 100;
+  VersionedWeights vw(iota_weights(kDim, 0.0f), VersionedWeights::pool_size_for(1));
+  GradientPool pool(kDim);
+  GradientBuffer g = pool.acquire();
+  for (std::size_t i = 0; i < kDim; ++i) g.data()[i] = 2.0f;
+  const float* gradient_storage = g.data();
+  Pin old = vw.pin_latest();
+  const Version v = vw.publish_in(g, [](std::span<float> g_then_w, std::span<const float> cur) {
+    for (std::size_t i = 0; i < g_then_w.size(); ++i) g_then_w[i] = cur[i] + g_then_w[i];
+  });
+  CHECK(v == 1);
+  Pin now = vw.pin_latest();
+  CHECK(now.weights().data() == gradient_storage);  // the snapshot took g's storage
+  for (std::size_t i = 0; i < kDim; ++i) REQUIRE(now.weights()[i] == static_cast<float>(i) + 2.0f);
+  // g holds a free buffer of the pool's kind now, neither snapshot's.
+  REQUIRE(g.valid());
+  CHECK(g.size() == kDim);
+  CHECK(g.data() != gradient_storage);
+  CHECK(g.data() != old.weights().data());
+  CHECK(reinterpret_cast<std::uintptr_t>(g.data()) % 64 == 0);
+  for (std::size_t i = 0; i < kDim; ++i) REQUIRE(old.weights()[i] == static_cast<float>(i));
+  g.reset();  // the exchanged storage goes to the pool, which frees it at the end
+  CHECK(pool.outstanding() == 0);
+
+  // A fill that throws publishes nothing; the exchange stands, nothing leaks.
+  GradientBuffer h = pool.acquire();
+  CHECK_THROWS_AS(vw.publish_in(h, [](std::span<float>, std::span<const float>) { throw 7; }), int);
+  CHECK(vw.latest_version() == 1);
+  CHECK(vw.pin_latest().weights().data() == gradient_storage);
+  h.reset();
+  CHECK(pool.outstanding() == 0);
+}
+
 TEST_CASE("versioned weights: 1 writer / N readers checksum stress",
           "[ps][versioned_weights][concurrency]") {
   constexpr std::size_t kReaders = 4;
   // Small: the writer laps the pool fast, so a missing re-check would be caught often;
   // 1003: not a multiple of the cache-line stride, and a long window for torn reads.
   const std::size_t kDim = GENERATE(as<std::size_t>(), 16, 1003);
+  // publish, or publish_in with a pooled "gradient" of ones: storage changes hands at
+  // every update, so a reader that read a slot's storage pointer unprotected would fail.
+  const bool in_gradient_storage = GENERATE(false, true);
+  GradientPool pool(kDim);
   const std::size_t pins_per_reader = racesgd::test::scaled(kDim < 100 ? 50000 : 10000);
   // Each reader holds at most one pin, and pins only when holding nothing.
   VersionedWeights vw(std::vector<float>(kDim, 0.0f), VersionedWeights::pool_size_for(kReaders));
@@ -189,14 +231,23 @@ TEST_CASE("versioned weights: 1 writer / N readers checksum stress",
   std::size_t published = 0;
   while (readers_done.load(std::memory_order_acquire) < kReaders) {
     if (published < kMaxExactVersion) {
-      vw.publish(plus_one);
+      if (in_gradient_storage) {
+        GradientBuffer g = pool.acquire();
+        std::fill_n(g.data(), kDim, 1.0f);
+        vw.publish_in(g, [](std::span<float> g_then_w, std::span<const float> cur) {
+          for (std::size_t i = 0; i < g_then_w.size(); ++i) g_then_w[i] += cur[i];
+        });
+      } else {
+        vw.publish(plus_one);
+      }
       ++published;
     } else {
       std::this_thread::yield();
     }
   }
   for (auto& t : readers) t.join();
-  INFO("dim " << kDim << ": published " << published << ", readers saw "
+  INFO("dim " << kDim << (in_gradient_storage ? " (publish_in)" : "") << ": published "
+                << published << ", readers saw "
                 << versions_seen.load()
                     << " version changes");
   CHECK(bad.load() == 0);

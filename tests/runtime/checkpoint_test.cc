@@ -308,6 +308,33 @@ TEST_CASE("a format-2 checkpoint reads: start versions from the pins of learners
   CHECK(again.run.ps.coordinator.started == co.started);
 }
 
+TEST_CASE("virtual resume is bit-identical with the auto schedule's geometric ticks, thinned",
+          "[checkpoint][virtual][eval]") {
+  // Geometric ticks in time plus a linear grid, and a snapshot budget of 16 points, so the
+  // recorder thins (linear points first) before and after the checkpoints.
+  Setup s;
+  s.stop.time_s = 0.3;
+  s.eval.every_s = 0.003;
+  s.eval.geometric_ratio = 2;  // 9 geometric ticks (1 ms .. 256 ms), 100 linear ones
+  s.eval.geometric_from_s = 1e-3;
+  s.eval.snapshot_memory = 16 * 75 * sizeof(float);  // mlp:hidden=6 on 8 features: 75 weights
+  {
+    auto b = s.build();
+    const RunResult r = run_virtual(b.in);
+    REQUIRE(r.curve.size() <= 16);
+    REQUIRE(r.curve.size() >= 8);
+    CHECK(r.curve[1].time_s < 0.002);  // the first geometric point survived the thinning
+  }
+  check_resume_identical(s, 60);
+  // And in updates, for a run stopped by its update count.
+  Setup u;
+  u.stop.updates = 300;
+  u.eval.every_updates = 30;
+  u.eval.geometric_ratio = 1.1;
+  u.eval.geometric_updates = true;
+  check_resume_identical(u, 70);
+}
+
 TEST_CASE("virtual resume is bit-identical with a trace delay model and a time stop",
           "[checkpoint][virtual]") {
   TempDir dir;

@@ -1,4 +1,4 @@
-// Evaluation snapshots: memory follows the budget (allocated as recorded, never 512 x d up
+// Evaluation snapshots: memory follows the budget (allocated as recorded, never 1024 x d up
 // front), checkpoint restore thins to the capacity, post-run scoring stops on a signal and
 // leaves NaN, and evaluation ticks never repeat a point (one per update at most, in O(1)
 // per event however small --eval-every is).
@@ -17,20 +17,15 @@
 #include "runtime/run_memory.h"
 #include "runtime/virtual_runtime.h"
 #include "tests/runtime/blobs.h"
+#include "tests/runtime/curve_point.h"
 #include "tests/runtime/run_fixture.h"
 #include "delay/delay_model.h"
 
 using namespace racesgd;
+using racesgd::testing::at;
 using racesgd::testing::blobs;
 
 namespace {
-
-CurvePoint at(double t, std::uint64_t updates) {
-  CurvePoint p;
-  p.time_s = t;
-  p.updates = updates;
-  return p;
-}
 
 std::vector<float> filled(std::size_t dim, float v) { return std::vector<float>(dim, v); }
 
@@ -70,6 +65,21 @@ TEST_CASE("the real clock reserves the points its schedule will record, up to th
   CHECK(expected_points(stop, eval) == 112);
   eval.every_s = 1e-12;  // bounded, not an overflow
   CHECK(expected_points(stop, eval) >= 1000000);
+  // The auto schedule of a 12 s run: 100 linear ticks and ln(12 s / 1 ms) / ln(1.015) + 1
+  // = 631 geometric ones (docs/performance.md, "Evaluation resolution").
+  StopRule twelve;
+  twelve.time_s = 12;
+  EvalSchedule auto_schedule;
+  auto_schedule.every_s = 0.12;
+  auto_schedule.geometric_ratio = 1.015;
+  auto_schedule.geometric_from_s = 1e-3;
+  CHECK(expected_points(twelve, auto_schedule) == 2 + 100 + 631);
+  StopRule counted;
+  counted.updates = 64;
+  EvalSchedule doubling;
+  doubling.geometric_ratio = 2;
+  doubling.geometric_updates = true;  // updates 1, 2, 4, ..., 64
+  CHECK(expected_points(counted, doubling) == 2 + 7);
 
   EvalRecorder r(10, 16);
   r.reserve(5);
@@ -80,7 +90,7 @@ TEST_CASE("the real clock reserves the points its schedule will record, up to th
   CHECK(r.allocated_bytes() == 16 * 10 * sizeof(float));
 }
 
-TEST_CASE("the snapshot budget sets the slots: min(512, budget / 4d)", "[eval][memory]") {
+TEST_CASE("the snapshot budget sets the slots: min(1024, budget / 4d)", "[eval][memory]") {
   CHECK(snapshot_slots(1000, 1 << 20) == 262);
   CHECK(snapshot_slots(10, std::uint64_t{1} << 30) == kMaxSnapshots);
   CHECK(snapshot_slots(159'000'010, std::uint64_t{1} << 30) == 1);
@@ -278,6 +288,31 @@ TEST_CASE("virtual clock: a tiny --eval-every gives at most one point per update
   // No two points show the same state (the final one may close the curve at the stop).
   for (std::size_t i = 1; i + 1 < r.curve.size(); ++i)
     CHECK(r.curve[i].updates > r.curve[i - 1].updates);
+}
+
+TEST_CASE("virtual clock: geometric ticks make the early curve dense, one point per update "
+          "at most", "[eval][ticks][virtual]") {
+  Problem f;
+  RunInputs in = f.inputs("async", 2, 1, "exp:mean=1ms", false);
+  in.settings.stop.time_s = 1.0;
+  in.settings.eval.every_s = 0.01;
+  const std::size_t linear_only = run_virtual(in).curve.size();
+  in.settings.eval.geometric_ratio = 1.015;
+  in.settings.eval.geometric_from_s = 1e-3;
+  const RunResult r = run_virtual(in);
+  REQUIRE(r.stop_reason == StopReason::time);
+  std::size_t early = 0;  // points in the first 50 ms: the linear grid alone has 5
+  for (const CurvePoint& p : r.curve) early += p.time_s > 0 && p.time_s <= 0.05;
+  CHECK(early >= 40);
+  CHECK(r.curve.size() > linear_only + 40);
+  for (std::size_t i = 1; i + 1 < r.curve.size(); ++i) {
+    CHECK(r.curve[i].updates > r.curve[i - 1].updates);
+    CHECK(r.curve[i].time_s > r.curve[i - 1].time_s);
+  }
+  // From 10 ms on, no two neighbouring points are more than 1.5% apart plus one update.
+  for (std::size_t i = 1; i < r.curve.size(); ++i)
+    if (r.curve[i - 1].time_s >= 0.01)
+      CHECK(r.curve[i].time_s - r.curve[i - 1].time_s <= 0.015 * r.curve[i].time_s + 0.01);
 }
 
 TEST_CASE("virtual clock: --time 1ns writes the start and the end, not 100 copies",

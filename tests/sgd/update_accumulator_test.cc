@@ -204,3 +204,26 @@ TEST_CASE("the fused pass's norms see every element, in the SIMD lanes and the t
     CHECK(fine.weights2 == Approx(0.875 * 0.875 * static_cast<double>(n)).epsilon(1e-6));
   }
 }
+
+TEST_CASE("the update written over its gradient equals the one written elsewhere", "[update]") {
+  // apply_one_in_place (the new version in the gradient's buffer) computes the same floats
+  // and norms as apply_one_into, both sweep directions, a partial last block included.
+  const std::size_t n = 2048 * 2 + 45;
+  std::vector<float> g(n), cur(n), into(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    g[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)));
+    cur[i] = static_cast<float>(std::cos(0.11 * static_cast<double>(i)));
+  }
+  const UpdateAccumulator acc(n);
+  for (Sweep sweep : {Sweep::forward, Sweep::backward}) {
+    std::vector<float> in_place = g;
+    const auto a = acc.apply_one_into(into, cur, g, 0.3, sweep);
+    const auto b = acc.apply_one_in_place(in_place, cur, 0.3, sweep);
+    CHECK(std::memcmp(into.data(), in_place.data(), n * sizeof(float)) == 0);
+    CHECK(a.gradient2 == b.gradient2);
+    CHECK(a.weights2 == b.weights2);
+  }
+  std::vector<float> nan_g = g;
+  nan_g[n - 1] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_FALSE(std::isfinite(acc.apply_one_in_place(nan_g, cur, 0.3).gradient2));
+}
