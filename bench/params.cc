@@ -91,7 +91,7 @@ const std::vector<ParamDef>& theory_params() {
       {"monte-carlo", "", "false", "", "use Monte Carlo for every prediction", "Theory", true},
       {"mc-updates", "", "200000", ">= 1000", "updates simulated per Monte Carlo estimate", "Theory"},
       {"seed", "", "1", ">= 0", "seed of the Monte Carlo streams", "Theory"},
-      {"max-staleness", "", "", "R >= 1", "not modelled: the predictions are for the six plain variants, so giving it exits 2 (measure Ringmaster with train --clock virtual --timing-only --max-staleness R)", "Theory"},
+      {"max-staleness", "", "", "R >= 1", "Ringmaster's threshold for async, k-async and k-batch-async: their E[T] by Monte Carlo on the virtual clock, their staleness not modelled (the sync family never applies a stale gradient and ignores it)", "Theory"},
       {"json", "", "false", "", "print JSON instead of a table", "Output", true},
   };
   return defs;

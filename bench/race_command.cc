@@ -328,9 +328,8 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     topt.mc_updates = 100000;
     topt.engine = virtual_timing_engine();
     topt.seed = shared.seed;
-    // The theory has no staleness threshold: an entry with one gets no prediction.
-    Estimate pred{NAN, 0, "not modelled (max-staleness)", ""};
-    if (!e.R) pred = predict_time_per_update(*delay, e.variant, shared.P, e.K, topt);
+    topt.max_staleness = e.R;
+    const Estimate pred = predict_time_per_update(*delay, e.variant, shared.P, e.K, topt);
     const bool all_reached = T.n == n;
     const std::string stopped = stop_counts_text(stops);
     if (!first_error.empty())
@@ -374,7 +373,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
                 format_fixed(SP.max, 2) + "]";
     std::printf("%-20s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", e.label.c_str(), reached.c_str(),
                 ttt_text.c_str(), res_text.c_str(), sp_text.c_str(), final_text.c_str(),
-                format_duration(I.mean).c_str(), e.R ? "-" : format_duration(pred.value).c_str(),
+                format_duration(I.mean).c_str(), format_duration(pred.value).c_str(),
                 format_fixed(S.mean, 3).c_str(), stopped.c_str());
   }
   write_output("summary.csv", scsv.str());

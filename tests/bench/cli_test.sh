@@ -109,14 +109,14 @@ expect_error "race: unknown key" "unknown parameter 'varients'" race --config "$
 expect_error "race: bad entry" "unknown variant" race --variants sync,fast-sync
 expect_error "race: K out of range" "-K" race --variants k-async:K=9 -P 8
 expect_error "race: repeats" "--repeats" race --repeats 0
-# Ringmaster's --max-staleness: R >= 1, async family only (the message says why), not in theory.
+# Ringmaster's --max-staleness: R >= 1, async family only (the message says why).
 expect_error "max-staleness 0" "--max-staleness: 0 must be at least 1" train --variant async --max-staleness 0
 expect_error "max-staleness not a number" "--max-staleness" train --variant async --max-staleness soon
 expect_error "max-staleness with sync" "k-sync never applies a stale gradient" train --variant k-sync --max-staleness 2
 expect_error "race: max-staleness with a sync entry" "sync never applies a stale gradient" race --variants sync,async --max-staleness 2
 expect_error "race: entry R = 0" "R" race --variants async:R=0
 expect_error "race: R on a sync entry" "k-batch-sync never applies" race --variants k-batch-sync:K=2,R=3
-expect_error "theory: max-staleness not modelled" "does not model Ringmaster" theory --max-staleness 4
+expect_error "theory: max-staleness 0" "--max-staleness: 0 must be at least 1" theory --max-staleness 0
 expect_error "theory: bad range" "-P" theory -P 5..2
 expect_error "theory: bad delay" "unknown delay model" theory --delay nope
 
@@ -245,6 +245,9 @@ runs = glob.glob('$tmp/jit-race/runs/*/summary.json')
 sys.exit(0 if runs and all(json.load(open(f)).get('compute_at') == 'start' for f in runs) else 1)"
 expect_ok "theory json" theory --delay exp:mean=1ms -P 8 -K 2 --json
 check "theory json parses" bash -c "'$racesgd' theory --delay shifted-exp:shift=1ms,mean=1ms -P 1..4 --json | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)'"
+check "theory --max-staleness: the async family by Monte Carlo, R in the JSON" bash -c "'$racesgd' theory --delay exp:mean=1ms -P 4 -K 2 --max-staleness 2 --mc-updates 2000 --json | /usr/bin/python3 -c '
+import json, sys; j = json.load(sys.stdin); m = {v[\"variant\"]: v[\"time_per_update\"][\"method\"] for v in j[\"variants\"]}
+assert j[\"max_staleness\"] == 2 and m[\"sync\"] == \"closed form\" and m[\"async\"] == m[\"k-batch-async\"] == \"Monte Carlo\", m'"
 printf 'variants = ["sync", "k-async:K=2"]\nP = 4\nrepeats = 1\nclock = "virtual"\nupdates = 30\n' > "$tmp/race.toml"
 expect_ok "race from a config file" race --config "$tmp/race.toml" "${data[@]}" --plot=false --out "$tmp/race"
 check "race outputs" test -s "$tmp/race/runs.csv" -a -s "$tmp/race/summary.csv" -a -s "$tmp/race/summary.json"
