@@ -164,7 +164,8 @@ int run_cli(int argc, char** argv) {
         std::cout << help_text("theory",
                                "Predict E[T] per update, staleness and speed-up per variant "
                                "(closed forms, numerical integration, renewal theory or Monte "
-                               "Carlo; each row says which).",
+                               "Carlo; each row says which; with Ringmaster's --max-staleness the "
+                               "async family by Monte Carlo).",
                                theory_params());
         return 0;
       }

@@ -91,7 +91,8 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   // works for every variant. A K the user gave is checked as given.
   if (!v.given("K")) c.K = std::min(c.K, c.P);
   if (c.P > 1024) throw InputError("-P: " + v.get("P") + " learners is more than the 1024 supported");
-  make_variant(c.variant, c.P, c.K);  // validates name and K in [1, P]
+  if (!v.get("max-staleness").empty()) c.max_staleness = to_size(v, "max-staleness", 1);
+  config_variant(c);  // validates name, K in [1, P] and a threshold's variant
   c.delay = v.get("delay");
   {
     DelayContext ctx;  // validates the spec (and reads a trace) before any data is loaded
@@ -161,6 +162,10 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   c.raw["K"] = std::to_string(c.K);  // the K in force (see the min(2, P) default above)
   resolve_eval_schedule(c);  // validates --eval-every
   return c;
+}
+
+Variant config_variant(const ExperimentConfig& cfg) {
+  return make_variant(cfg.variant, cfg.P, cfg.K, cfg.max_staleness);
 }
 
 EvalSchedule resolve_eval_schedule(const ExperimentConfig& c) {
@@ -262,7 +267,7 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   in.delay = delay.get();
   in.lr = lr.get();
   in.w0 = w0;
-  in.settings.variant = make_variant(cfg.variant, cfg.P, cfg.K);
+  in.settings.variant = config_variant(cfg);
   in.settings.batch = cfg.batch;
   in.settings.seed = cfg.seed;
   in.settings.stop = cfg.stop;

@@ -24,6 +24,7 @@ struct ExperimentConfig {
   std::string variant = "sync";
   std::size_t P = 8;
   std::size_t K = 2;
+  std::uint64_t max_staleness = 0;  // Ringmaster's R; 0: unset (no threshold)
   std::string delay = "exp:mean=5ms";
   bool delay_after_compute = false;
   ComputeAt compute_at = ComputeAt::deadline;  // real clock: when inside X a learner computes
@@ -56,6 +57,9 @@ inline constexpr double kTargetErrorTimeCapS = 600.0;
 /// Validates and converts. Throws InputError naming the flag on any bad value, and on
 /// combinations that cannot work (e.g. --timing-only with --target-error).
 ExperimentConfig parse_experiment(const ParamValues& values);
+
+/// The variant a config runs: name, P, K and its policies (--max-staleness).
+Variant config_variant(const ExperimentConfig& cfg);
 
 struct PreparedData {
   TrainTest data;

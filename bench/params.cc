@@ -28,6 +28,7 @@ const std::vector<ParamDef>& train_params() {
       {"staleness-bound", "", "", "S >= 0", "ssp: a learner waits while it is more than S minibatches ahead of the slowest (S = 0: a barrier every round)", "Variant"},
       {"P", "P", "8", ">= 1", "number of learners (one thread each)", "Variant"},
       {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async); when not given, 2 capped at P", "Variant"},
+      {"max-staleness", "", "", "R >= 1", "Ringmaster ASGD (async, k-async, k-batch-async): never apply a gradient R or more updates old; a learner whose computation becomes that stale is cancelled and restarts on the newest weights at once (unset: no threshold)", "Variant"},
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model: each minibatch's total time X", "Variant"},
       {"compute-at", "", "deadline", "deadline|start", "real clock: when a learner computes its gradient inside X: just in time for start + X (learned lead), or at once at the start (the first release; always with --delay-after-compute)", "Variant"},
       {"delay-after-compute", "", "false", "", "serve X after the gradient computation instead of until start + X", "Variant", true},
@@ -65,7 +66,7 @@ const std::vector<ParamDef>& race_params() {
     std::vector<ParamDef> d;
     d.push_back({"config", "", "", "FILE.toml", "experiment file: any parameter below as key = value; flags given on the command line win", "Race"});
     d.push_back({"variants", "", "sync,k-sync,k-batch-sync,async,k-async,k-batch-async",
-                 "NAME[:K=k],...", "variants to race, each optionally with its own K", "Race"});
+                 "NAME[:K=k][,R=r],...", "variants to race, each optionally with its own K and Ringmaster threshold R (--max-staleness; async family), e.g. async,async:R=4,k-async:K=2,R=8", "Race"});
     d.push_back({"repeats", "", "2", "1..100", "runs per variant (seeds seed, seed+1, ...; the same for every variant)", "Race"});
     d.push_back({"target", "", "0.1", "[0, 1]", "test error whose time-to-reach the summary compares (runs do not stop there unless --target-error)", "Race"});
     d.push_back({"plot", "", "true", "", "draw error_vs_time.png/.svg with /usr/bin/python3 + matplotlib (--no-plot: only the CSV and JSON files)", "Race", true});
@@ -92,6 +93,7 @@ const std::vector<ParamDef>& theory_params() {
       {"monte-carlo", "", "false", "", "use Monte Carlo for every prediction", "Theory", true},
       {"mc-updates", "", "200000", ">= 1000", "updates simulated per Monte Carlo estimate", "Theory"},
       {"seed", "", "1", ">= 0", "seed of the Monte Carlo streams", "Theory"},
+      {"max-staleness", "", "", "R >= 1", "Ringmaster's threshold for async, k-async and k-batch-async: their E[T] by Monte Carlo on the virtual clock, their staleness not modelled (the sync family never applies a stale gradient and ignores it)", "Theory"},
       {"json", "", "false", "", "print JSON instead of a table", "Output", true},
   };
   return defs;

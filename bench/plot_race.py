@@ -18,11 +18,12 @@ from curve_plot import mean_band, plot_mean
 
 
 def read_runs(path):
-    runs = defaultdict(lambda: defaultdict(list))  # (variant, K) -> repeat -> rows
+    runs = defaultdict(lambda: defaultdict(list))  # (variant, K, R) -> repeat -> rows
     with open(path) as f:
         rows = csv.DictReader(line for line in f if not line.startswith("#"))
         for r in rows:
-            key = (r["variant"], int(r["K"]))
+            # max_staleness: Ringmaster's R, 0 when unset (or the column predates it)
+            key = (r["variant"], int(r["K"]), int(r.get("max_staleness") or 0))
             runs[key][int(r["repeat"])].append(
                 (float(r["time_s"]), int(r["updates"]), float(r["test_error"]) if r["test_error"] else float("nan")))
     return runs
@@ -51,11 +52,13 @@ def main():
         return 1
     fig, (ax_t, ax_u) = plt.subplots(1, 2, figsize=(13, 5))
     order = ["sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"]
-    keys = sorted(runs, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1]))
+    keys = sorted(runs, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1], k[2]))
     log = not args.linear_time
     for key in keys:
         reps = runs[key]
         label = key[0] if key[0] in ("sync", "async") else f"{key[0]} K={key[1]}"
+        if key[2]:
+            label += f" R={key[2]}"
         colour = None
         for ax, index in ((ax_t, 0), (ax_u, 1)):
             curves = [([p[index] for p in pts], [p[1] for p in pts], [p[2] for p in pts])

@@ -34,28 +34,46 @@ namespace {
 struct Entry {
   std::string variant;
   std::size_t K = 0;
-  std::string label;  // "k-async K=2"
+  std::uint64_t R = 0;  // --max-staleness (Ringmaster); 0: none
+  std::string label;  // "k-async K=2", "async K=1 R=4"
 };
 
-std::vector<Entry> parse_entries(const std::string& text, std::size_t P, std::size_t default_K) {
-  std::vector<Entry> out;
+// An entry is NAME[:K=k][,R=r]-style spec: "k-async:K=2", "async:R=4". R defaults to the
+// race's --max-staleness (0: none).
+std::vector<Entry> parse_entries(const std::string& text, std::size_t P, std::size_t default_K,
+                                 std::uint64_t default_R) {
+  // Split at commas; an item without a ':' that holds a '=' ("R=4" in "k-async:K=2,R=4")
+  // continues the entry before it.
+  std::vector<std::string> items;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
     if (item.empty()) throw InputError("--variants: empty entry in '" + text + "'");
+    const bool continues = item.find(':') == std::string::npos && item.find('=') != std::string::npos;
+    if (continues && !items.empty() && items.back().find(':') != std::string::npos)
+      items.back() += "," + item;
+    else
+      items.push_back(item);
+  }
+  std::vector<Entry> out;
+  for (const std::string& entry : items) {
+    item = entry;
     SpecArgs a(parse_spec(item, "--variants entry"), "--variants entry");
     if (a.name() == "ssp") {  // "ssp:S=2": make_variant reads (and checks) the bound
       const Variant v = make_variant(item, P, 1);
-      Entry e{v.name, v.K, "ssp S=" + std::to_string(v.staleness_bound)};
+      Entry e{v.name, v.K, 0, "ssp S=" + std::to_string(v.staleness_bound)};
       for (const Entry& o : out)
         if (o.label == e.label) throw InputError("--variants: '" + e.label + "' listed twice");
       out.push_back(e);
       continue;
     }
     const std::size_t K = static_cast<std::size_t>(a.integer("K", static_cast<long long>(default_K), 1, 1 << 20));
+    const auto R = static_cast<std::uint64_t>(
+        a.has("R") ? a.integer("R", std::nullopt, 1) : static_cast<long long>(default_R));
     a.finish();
-    const Variant v = make_variant(a.name(), P, K);
-    Entry e{v.name, v.K, v.name + " K=" + std::to_string(v.K)};
+    const Variant v = make_variant(a.name(), P, K, R);
+    Entry e{v.name, v.K, v.cutoff.R,
+            v.name + " K=" + std::to_string(v.K) + (R ? " R=" + std::to_string(R) : "")};
     for (const Entry& o : out)
       if (o.label == e.label) throw InputError("--variants: '" + e.label + "' listed twice");
     out.push_back(e);
@@ -64,11 +82,14 @@ std::vector<Entry> parse_entries(const std::string& text, std::size_t P, std::si
   return out;
 }
 
-// A folder name: "k-async-K2", "ssp-S2".
+// A folder name: "k-async-K2", "async-K1-R4", "ssp-S2".
 std::string slug(const Entry& e) {
   if (e.variant.starts_with("ssp:S=")) return "ssp-S" + e.variant.substr(6);
-  return e.variant + "-K" + std::to_string(e.K);
+  return e.variant + "-K" + std::to_string(e.K) + (e.R ? "-R" + std::to_string(e.R) : "");
 }
+
+// The max_staleness cell of runs.csv and summary.csv: empty without a threshold.
+std::string r_cell(const Entry& e) { return e.R ? std::to_string(e.R) : ""; }
 
 struct RunRecord {
   Entry entry;
@@ -91,7 +112,7 @@ std::string stop_counts_text(const std::map<std::string, std::size_t>& counts) {
   return text;
 }
 
-// A runs/ subfolder this race writes: "<variant>-K<k>-r<repeat>".
+// A runs/ subfolder this race writes: "<variant>-K<k>[-R<R>]-r<repeat>".
 bool is_race_run_folder(const std::string& name) {
   const auto k = name.rfind("-K");
   const auto r = name.rfind("-r");
@@ -105,7 +126,10 @@ bool is_race_run_folder(const std::string& name) {
   const std::string variant = name.substr(0, k);
   bool known = false;
   for (const auto& [name_known, help] : variant_help()) known = known || variant == name_known;
-  return known && digits(k + 2, r) && digits(r + 2, name.size());
+  const auto threshold = name.find("-R", k);
+  const std::size_t k_end = threshold < r ? threshold : r;
+  return known && digits(k + 2, k_end) && (k_end == r || digits(k_end + 2, r)) &&
+         digits(r + 2, name.size());
 }
 
 // Removes what an earlier race wrote in `out_dir` -- its summary files, plot and the
@@ -136,7 +160,9 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   // Every run is a `train` run: validate the shared settings once, through the same path.
   ParamValues base(train_params());
   for (const ParamDef& d : train_params())
-    if (d.name != "variant" && values.given(d.name)) base.set(d.name, values.get(d.name));
+    // Per entry: the variant and its threshold (a shared sync default would refuse one).
+    if (d.name != "variant" && d.name != "max-staleness" && values.given(d.name))
+      base.set(d.name, values.get(d.name));
   if (!values.given("time") && !values.given("updates") && !values.given("target-error"))
     base.set("time", "12s");
   base.set("out", values.get("out"));
@@ -146,7 +172,15 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   if (repeats < 1 || repeats > 100) throw InputError("--repeats: must lie in 1..100");
   const double target = parse_double(values.get("target"), "--target");
   if (target < 0 || target > 1) throw InputError("--target: must lie in [0, 1]");
-  const std::vector<Entry> entries = parse_entries(values.get("variants"), shared.P, shared.K);
+  std::uint64_t shared_R = 0;
+  if (values.given("max-staleness")) {
+    ParamValues r_only(train_params());
+    r_only.set("variant", "async");  // validates the value alone; each entry checks its variant
+    r_only.set("max-staleness", values.get("max-staleness"));
+    shared_R = parse_experiment(r_only).max_staleness;
+  }
+  const std::vector<Entry> entries =
+      parse_entries(values.get("variants"), shared.P, shared.K, shared_R);
   const std::filesystem::path out_dir = shared.out;
   check_writable_folder(out_dir, "--out");
   {
@@ -177,6 +211,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
       ParamValues pv = base;
       pv.set("variant", e.variant);
       pv.set("K", std::to_string(e.K));
+      if (e.R) pv.set("max-staleness", std::to_string(e.R));
       pv.set("seed", std::to_string(shared.seed + r));
       pv.set("out", (out_dir / "runs" / (slug(e) + "-r" + std::to_string(r))).string());
       const ExperimentConfig cfg = parse_experiment(pv);
@@ -217,7 +252,8 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     header << "# " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
   header << "# config: " << values.to_json().dump() << "\n";
   csv << header.str();
-  csv << "variant,K,repeat,seed,time_s,updates,gradients,train_loss,test_error,staleness_mean,wall_s\n";
+  csv << "variant,K,repeat,seed,time_s,updates,gradients,train_loss,test_error,staleness_mean,wall_s,"
+         "max_staleness\n";
   for (const RunRecord& rr : runs)
     for (const CurvePoint& p : rr.out.result.curve)
       // --timing-only scores nothing: empty error cells, not a perfect 0.
@@ -225,7 +261,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
           << cell(p.time_s, 6) << "," << p.updates << "," << p.gradients << ","
           << (shared.timing_only ? "" : cell_g(p.train_loss)) << ","
           << (shared.timing_only ? "" : cell_g(p.test_error)) << "," << cell(p.staleness_mean)
-          << "," << cell(p.wall_s, 6) << "\n";
+          << "," << cell(p.wall_s, 6) << "," << r_cell(rr.entry) << "\n";
   auto write_output = [&](const char* name, const std::string& text) {
     try {
       write_file_atomic(out_dir / name, text);
@@ -252,7 +288,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
           "time_to_target_resolution_max_s,time_to_target_resolution_max_fraction,"
           "speedup_vs_sync_mean,speedup_vs_sync_min,speedup_vs_sync_max,final_test_error_mean,"
           "final_test_error_sd,mean_update_interval_s,predicted_update_interval_s,predicted_method,"
-          "staleness_mean,p0,gradients_cancelled_mean,stopped\n";
+          "staleness_mean,p0,gradients_cancelled_mean,stopped,max_staleness\n";
   std::printf("\nrace: %s, P=%zu, delay %s, %s clock, %zu repeat(s); %s\n\n",
               shared.model.c_str(), shared.P, shared.delay.c_str(), shared.clock.c_str(), repeats,
               errors_measured ? ("target test error " + format_fixed(target, 3)).c_str()
@@ -302,6 +338,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     topt.mc_updates = 100000;
     topt.engine = virtual_timing_engine();
     topt.seed = shared.seed;
+    topt.max_staleness = e.R;
     const Estimate pred = predict_time_per_update(*delay, e.variant, shared.P, e.K, topt);
     const bool all_reached = T.n == n;
     const std::string stopped = stop_counts_text(stops);
@@ -309,6 +346,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
       failures.push_back(e.label + ": " + stopped + " (first: " + first_error + ")");
     nlohmann::json j = {{"variant", e.variant},
                         {"K", e.K},
+                        {"max_staleness", e.R ? nlohmann::json(e.R) : nlohmann::json(nullptr)},
                         {"repeats", n},
                         {"stopped_by", stops},
                         {"reached_target", errors_measured ? nlohmann::json(T.n) : nlohmann::json(nullptr)},
@@ -330,7 +368,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
          << (SP.n ? cell(SP.max) : "") << "," << (F.n ? cell(F.mean) : "") << ","
          << (F.n ? cell(F.sd) : "") << "," << cell_g(I.mean) << "," << cell_g(pred.value) << ","
          << pred.method << "," << cell(S.mean) << "," << cell(P0.mean) << "," << cell(C.mean, 1)
-         << "," << stopped << "\n";
+         << "," << stopped << "," << r_cell(e) << "\n";
     std::string reached = "-", ttt_text = "not measured", res_text = "-", sp_text = "-",
                 final_text = "-";
     if (errors_measured) {

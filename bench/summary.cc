@@ -61,6 +61,8 @@ nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
   s["variant"] = cfg.variant;
   s["P"] = cfg.P;
   s["K"] = d.K;
+  // Ringmaster's R, where set: a run without it reads as before.
+  if (cfg.max_staleness > 0) s["max_staleness"] = cfg.max_staleness;
   s["delay"] = d.delay;
   s["model"] = d.model;
   s["num_params"] = d.num_params;

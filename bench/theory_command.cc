@@ -131,6 +131,11 @@ int theory_command(const ParamValues& v) {
   if (!warn.empty() && v.flag("measure")) std::cerr << warn << "\n";
   TheoryOptions o;
   o.engine = virtual_timing_engine();
+  if (v.given("max-staleness")) {
+    const long long R = parse_int(v.get("max-staleness"), "--max-staleness");
+    if (R < 1) throw InputError("--max-staleness: " + v.get("max-staleness") + " must be at least 1");
+    o.max_staleness = static_cast<std::uint64_t>(R);
+  }
   o.K = static_cast<std::size_t>(parse_int(v.get("K"), "-K"));
   o.mc_updates = static_cast<std::uint64_t>(parse_int(v.get("mc-updates"), "--mc-updates"));
   if (o.mc_updates < 1000) throw InputError("--mc-updates: must be at least 1000");
@@ -161,7 +166,10 @@ int theory_command(const ParamValues& v) {
   const std::vector<TheoryRow> rows = predict(*delay, o);
   nlohmann::json jrows = nlohmann::json::array();
   if (!json) {
-    std::printf("delay %s, P = %zu, K = %zu\n\n", delay->spec().c_str(), o.P, o.K);
+    std::printf("delay %s, P = %zu, K = %zu%s\n\n", delay->spec().c_str(), o.P, o.K,
+                o.max_staleness ? (", max-staleness " + std::to_string(o.max_staleness) +
+                                   " (async family, by Monte Carlo)").c_str()
+                                : "");
     std::printf("%-14s %3s  %12s %-22s %9s %10s %6s%s\n", "variant", "K", "E[T]", "method",
                 "speed-up", "staleness", "p0", measure ? "   measured E[T]  meas/pred" : "");
   }
@@ -219,7 +227,9 @@ int theory_command(const ParamValues& v) {
     std::printf("stalled: the measurement run stopped making updates (every learner's pending "
                 "delay was infinite; --json has when and who)\n");
   if (json) {
-    nlohmann::json out = {{"delay", delay->spec()}, {"P", o.P}, {"K", o.K}, {"variants", jrows},
+    nlohmann::json out = {{"delay", delay->spec()}, {"P", o.P}, {"K", o.K},
+                          {"max_staleness", o.max_staleness ? nlohmann::json(o.max_staleness) : nlohmann::json(nullptr)},
+                          {"variants", jrows},
                           {"context", run_context()}, {"config", v.to_json()}};
     std::cout << out.dump(2) << "\n";
   }

@@ -107,8 +107,9 @@ int train_ps(const ParamValues& given, const ParamValues& values, const Experime
               << resume_file.run.now << "s\n";
   }
   // The header shows the K in force (sync and async ignore -K: K = P and K = 1).
-  const std::size_t K = make_variant(cfg.variant, cfg.P, cfg.K).K;
-  std::cerr << "racesgd train: " << cfg.variant << " P=" << cfg.P << " K=" << K
+  const Variant variant = config_variant(cfg);
+  std::cerr << "racesgd train: " << cfg.variant << " P=" << cfg.P << " K=" << variant.K
+            << (variant.cutoff.enabled() ? " max-staleness=" + std::to_string(variant.cutoff.R) : "")
             << " model=" << cfg.model << " delay=" << cfg.delay << " clock=" << cfg.clock
             << " data=" << data.data.train.name << " (" << data.data.train.size() << " train, "
             << data.data.test.size() << " test); stops at " << stop_text(cfg, values) << "\n";

@@ -85,6 +85,9 @@ class Save {
   /// Loading checks a value once it is read; saving has nothing to check.
   template <class Check>
   void check(Check&&) {}
+  /// Whether the file has the fields format `version` added: a file is always written in
+  /// the newest format.
+  bool since(std::uint32_t) const { return true; }
 
  private:
   CheckpointWriter& w_;
@@ -92,7 +95,7 @@ class Save {
 
 class Load {
  public:
-  explicit Load(CheckpointReader& r) : r_(r) {}
+  Load(CheckpointReader& r, std::uint32_t format) : r_(r), format_(format) {}
   void u64(std::uint64_t& v, const char* what) { v = r_.u64(what); }
   void i64(std::int64_t& v, const char* what) { v = static_cast<std::int64_t>(r_.u64(what)); }
   void f64(double& v, const char* what) { v = r_.f64(what); }
@@ -113,9 +116,11 @@ class Load {
   void check(Check&& check) {
     check(static_cast<const CheckpointReader&>(r_));
   }
+  bool since(std::uint32_t version) const { return format_ >= version; }
 
  private:
   CheckpointReader& r_;
+  std::uint32_t format_;
 };
 
 // Point: CurvePoint or const CurvePoint (Load or Save); likewise below.
@@ -131,7 +136,7 @@ void point_fields(Io& io, Point& p) {
 }
 
 template <class Io, class State>
-void ps_fields(Io& io, State& s, std::uint32_t format) {
+void ps_fields(Io& io, State& s) {
   auto& c = s.coordinator;
   io.u64(c.version, "version");
   io.u64(c.pending, "pending gradients");
@@ -139,7 +144,8 @@ void ps_fields(Io& io, State& s, std::uint32_t format) {
   io.chars(c.busy, "busy flags");
   io.chars(c.contributed, "contributed flags");
   io.chars(c.active, "active flags");
-  if (format >= 3) io.u64s(c.clocks, "ssp clocks");
+  if (io.since(3)) io.u64s(c.started, "learner start versions");
+  if (io.since(3)) io.u64s(c.clocks, "ssp clocks");
   io.f32s(s.pending_sum, "pending update");
   io.u64(s.pending_count, "pending count");
   io.list(s.pending, "pending gradients' statistics", 32, [&](auto& g) {
@@ -164,7 +170,7 @@ void ps_fields(Io& io, State& s, std::uint32_t format) {
   io.f64(t.sum, "staleness sum");
   io.f64(t.interval_sum, "interval staleness sum");
   io.u64(t.interval_count, "interval count");
-  if (format >= 3) {
+  if (io.since(3)) {
     io.f64(t.spread_sum, "clock spread sum");
     io.u64(t.spread_count, "clock spread count");
     io.u64(t.spread_max, "clock spread max");
@@ -173,11 +179,11 @@ void ps_fields(Io& io, State& s, std::uint32_t format) {
   io.f64s(s.busy_since, "busy since");
   io.f64(s.last_update_time, "last update time");
   io.f64(s.lr_sum, "lr sum");
-  if (format >= 3) io.f32s(s.compensation_mean_square, "compensation mean square");
+  if (io.since(3)) io.f32s(s.compensation_mean_square, "compensation mean square");
 }
 
 template <class Io, class Run>
-void run_fields(Io& io, Run& c, std::uint32_t format) {
+void run_fields(Io& io, Run& c) {
   io.str(c.clock, "clock");
   io.check([&](const CheckpointReader& r) {
     if (c.clock != "virtual" && c.clock != "real")
@@ -186,7 +192,7 @@ void run_fields(Io& io, Run& c, std::uint32_t format) {
   io.f64(c.now, "run clock");
   io.f64(c.ticker_next_time, "next evaluation time");
   io.check([&](const CheckpointReader& r) { check_run_clock(r, c.now, c.ticker_next_time); });
-  ps_fields(io, c.ps, format);
+  ps_fields(io, c.ps);
   io.list(c.weights, "weight versions", 16, [&](auto& v) {
     io.u64(v.version, "weights version");
     io.f32s(v.w, "weights");
@@ -230,13 +236,24 @@ void run_fields(Io& io, Run& c, std::uint32_t format) {
 
 void put_run(CheckpointWriter& w, const RunCheckpoint& c) {
   Save save(w);
-  run_fields(save, c, kCheckpointFormatVersion);
+  run_fields(save, c);
+}
+
+// Format 2 predates the start versions. A learner computing on the virtual clock started
+// on the version it pinned; any other learner's start version is never read before its
+// next restart (a real-clock resume restarts them all), so the current version will do.
+void derive_start_versions(RunCheckpoint& c) {
+  auto& co = c.ps.coordinator;
+  co.started.assign(co.busy.size(), co.version);
+  for (std::size_t w = 0; w < co.started.size() && w < c.learners.size(); ++w)
+    if (co.busy[w] && c.learners[w].has_pin) co.started[w] = c.learners[w].pinned;
 }
 
 RunCheckpoint get_run(CheckpointReader& r, std::uint32_t format) {
   RunCheckpoint c;
-  Load load(r);
-  run_fields(load, c, format);
+  Load load(r, format);
+  run_fields(load, c);
+  if (format < 3) derive_start_versions(c);
   return c;
 }
 

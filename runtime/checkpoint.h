@@ -32,9 +32,10 @@
 namespace racesgd {
 
 // 2: the parameter server's pending gradients carry their statistics (PendingGradient).
-// 3: the coordinator's SSP clocks after its flags, and the delay compensation's MeanSquare
-//    (sgd/compensation.h) after the PS's lr sum. Version 2 files still load (neither SSP nor
-//    compensation existed: both are empty).
+// 3: the coordinator's per-learner start versions (the staleness cutoff's clock) and SSP
+//    clocks, the staleness tracker's clock-spread statistics, and the delay compensation's
+//    MeanSquare (sgd/compensation.h). A format-2 file still reads: its start versions are
+//    derived from the learners' pins; SSP and compensation did not exist (empty, zeros).
 inline constexpr std::uint32_t kCheckpointFormatVersion = 3;
 inline constexpr std::uint32_t kOldestCheckpointFormatVersion = 2;
 inline constexpr const char* kCheckpointFileName = "checkpoint.rsgd";

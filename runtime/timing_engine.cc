@@ -8,20 +8,20 @@
 namespace racesgd {
 
 TimingEngine virtual_timing_engine() {
-  return [](DelayModel& delay, const std::string& variant, std::size_t P, std::size_t K,
-            std::uint64_t seed, std::uint64_t updates, std::uint64_t every) {
+  return [](DelayModel& delay, const Variant& variant, std::uint64_t seed,
+            std::uint64_t updates, std::uint64_t every) {
     const auto lr = make_lr_schedule("constant", 1.0, "none");
     RunInputs in;
     in.delay = &delay;
     in.lr = lr.get();
-    in.settings.variant = make_variant(variant, P, K);
+    in.settings.variant = variant;
     in.settings.timing_only = true;
     in.settings.seed = seed;
     in.settings.stop.updates = updates;
     in.settings.eval.every_updates = every;
     const RunResult res = run_virtual(in);
     if (res.stop_reason != StopReason::updates && res.stop_reason != StopReason::stalled)
-      throw RunError("theory: the virtual-clock run of " + variant + " stopped (" +
+      throw RunError("theory: the virtual-clock run of " + variant.describe() + " stopped (" +
                      std::string(to_string(res.stop_reason)) + "): " + res.error);
     TimingRun t;
     t.updates = res.updates;

@@ -85,6 +85,7 @@ void validate_resume(const RunCheckpoint& c, const Variant& variant, std::size_t
     // A live event reaches Coordinator::on_arrival, whose invariants must hold.
     const CoordinatorState& co = c.ps.coordinator;
     const bool ok = l.has_pin && l.pinned <= co.version && co.busy.size() == P &&
+                    co.started.size() == P && co.started[e.learner] == l.pinned &&
                     co.busy[e.learner] && co.active.size() == P && co.active[e.learner] &&
                     !(variant.is_sync_family() && l.pinned != co.version) &&
                     !(!variant.is_batch() && co.contributed.size() == P && co.contributed[e.learner]);

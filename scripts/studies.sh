@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the studies of docs/results.md and refreshes docs/results/ (plots, summary CSV/JSON).
-#   bash scripts/studies.sh          # every study, 1..6
+#   bash scripts/studies.sh          # every study, 1..7
 #   bash scripts/studies.sh 3        # one study
 # The racesgd binary is $RACESGD if set, else build/release/bench/racesgd (built with the
 # release preset when missing). Full per-evaluation outputs (runs.csv) stay under runs/.
@@ -97,8 +97,14 @@ study6() {
     "mlp=runs/study6_fashion_mlp"
 }
 
-if [[ $# -gt 1 || ($# -eq 1 && ! $1 =~ ^[1-6]$) ]]; then
-  echo "usage: bash scripts/studies.sh [1-6]" >&2
+study7() {
+  race 7 study7_ringmaster
+  # The race's own plot: it keeps entries that differ only in R apart (plot_study.py does not).
+  cp runs/study7_ringmaster/error_vs_time.png "$results/study7_ringmaster.png"
+}
+
+if [[ $# -gt 1 || ($# -eq 1 && ! $1 =~ ^[1-7]$) ]]; then
+  echo "usage: bash scripts/studies.sh [1-7]" >&2
   exit 2
 fi
-for s in ${1:-1 2 3 4 5 6}; do "study$s"; done
+for s in ${1:-1 2 3 4 5 6 7}; do "study$s"; done

@@ -8,7 +8,7 @@
 // then the gradient is compensated). A gradient with staleness 0 has w_j = w_tau: it is left
 // untouched (the adaptive form still folds it into MeanSquare), so compensation changes
 // nothing where nothing is stale. Composes with every variant: it acts on each accepted
-// gradient, whatever decides when updates happen. docs/decisions/0006-delay-compensation.md.
+// gradient, whatever decides when updates happen. docs/decisions/0005-delay-compensation.md.
 //
 // Threads: none; the PS's thread only.
 #pragma once

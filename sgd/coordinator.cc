@@ -13,17 +13,27 @@ Coordinator::Coordinator(Variant variant)
       busy_(variant_.P, 0),
       contributed_(variant_.P, 0),
       active_(variant_.P, 1),
+      started_(variant_.P, 0),
       active_count_(variant_.P),
       k_(variant_.K),
       clocks_(variant_.is_ssp() ? variant_.P : 0, 0) {
   RACESGD_CHECK(variant_.P >= 1 && variant_.K >= 1 && variant_.K <= variant_.P);
   RACESGD_CHECK(!variant_.is_ssp() || variant_.K == 1);
+  RACESGD_CHECK_MSG(!(variant_.cutoff.enabled() && variant_.is_sync_family()),
+                    "a staleness cutoff on a sync-family variant");
 }
 
 Decision Coordinator::on_start() {
   Decision d;
   restart_all_into(d);
+  stamp_restarts(d);
   return d;
+}
+
+// Every learner a decision restarts reads the newest version after it (the one the
+// update published, if any).
+void Coordinator::stamp_restarts(const Decision& d) {
+  for (LearnerId w : d.restart) started_[w] = version_;
 }
 
 void Coordinator::restart_all_into(Decision& d) {
@@ -40,6 +50,8 @@ Decision Coordinator::on_arrival(const Arrival& a) {
   RACESGD_CHECK_MSG(active_[a.learner], "gradient from a learner that left the run");
   RACESGD_CHECK_MSG(busy_[a.learner], "gradient from a learner that was not computing");
   RACESGD_CHECK(a.read <= version_);
+  RACESGD_CHECK_MSG(!variant_.cutoff.expired(a.read, version_),
+                    "gradient at staleness >= R: its learner should have been cancelled");
   busy_[a.learner] = 0;
 
   Decision d;
@@ -78,6 +90,7 @@ Decision Coordinator::on_arrival(const Arrival& a) {
       break;
   }
   if (complete) complete_into(d);
+  stamp_restarts(d);
   return d;
 }
 
@@ -105,6 +118,7 @@ void Coordinator::complete_into(Decision& d) {
   pending_ = 0;
   std::fill(contributed_.begin(), contributed_.end(), 0);
   if (variant_.is_ssp()) release_within_bound_into(d);
+  cancel_expired_into(d);
 }
 
 // A learner is waiting when it is in the run and not computing. It may start its next
@@ -134,6 +148,19 @@ std::uint64_t Coordinator::clock_spread() const {
   return hi - lo;
 }
 
+// Ringmaster: a computation this update made R versions old could only yield a gradient
+// that is never applied, so it stops now and its learner starts over on the new weights.
+// Learners this decision already restarts (pushers) are fresh.
+void Coordinator::cancel_expired_into(Decision& d) {
+  if (!variant_.cutoff.enabled()) return;
+  for (LearnerId w = 0; w < variant_.P; ++w) {
+    if (!busy_[w] || !active_[w] || !variant_.cutoff.expired(started_[w], version_)) continue;
+    if (std::find(d.restart.begin(), d.restart.end(), w) != d.restart.end()) continue;
+    d.cancel.push_back(w);
+    d.restart.push_back(w);
+  }
+}
+
 Decision Coordinator::retire(LearnerId w) {
   RACESGD_CHECK(w < variant_.P);
   RACESGD_CHECK_MSG(active_[w], "learner retired twice");
@@ -145,11 +172,12 @@ Decision Coordinator::retire(LearnerId w) {
   if (active_count_ > 0 && pending_ > 0 && pending_ >= k_) complete_into(d);
   // SSP: the slowest learner may have left, letting the ones that waited for it go on.
   if (variant_.is_ssp()) release_within_bound_into(d);
+  stamp_restarts(d);
   return d;
 }
 
 CoordinatorState Coordinator::state() const {
-  return CoordinatorState{version_, pending_, k_, busy_, contributed_, active_, clocks_};
+  return CoordinatorState{version_, pending_, k_, busy_, contributed_, active_, clocks_, started_};
 }
 
 void Coordinator::restore(const CoordinatorState& s) {
@@ -166,12 +194,26 @@ void Coordinator::restore(const CoordinatorState& s) {
     throw InputError("checkpoint: coordinator state has K = " + std::to_string(s.k) + " and " +
                      std::to_string(s.pending) + " pending gradients, impossible for " +
                      variant_.describe() + " with " + std::to_string(active) + " active learners");
+  if (s.started.size() != P)
+    throw InputError("checkpoint: coordinator state has " + std::to_string(s.started.size()) +
+                     " learner start versions, not " + std::to_string(P));
+  for (LearnerId w = 0; w < P; ++w) {
+    if (s.started[w] > s.version)
+      throw InputError("checkpoint: learner " + std::to_string(w) + " started on version " +
+                       std::to_string(s.started[w]) + ", after the current version " +
+                       std::to_string(s.version));
+    if (s.busy[w] && variant_.cutoff.expired(s.started[w], s.version))
+      throw InputError("checkpoint: learner " + std::to_string(w) + " computes on version " +
+                       std::to_string(s.started[w]) + ", too stale for " + variant_.describe() +
+                       " at version " + std::to_string(s.version));
+  }
   version_ = s.version;
   pending_ = s.pending;
   k_ = s.k;
   busy_ = s.busy;
   contributed_ = s.contributed;
   active_ = s.active;
+  started_ = s.started;
   active_count_ = active;
   clocks_ = s.clocks;
 }

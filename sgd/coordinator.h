@@ -11,6 +11,12 @@
 // version current when a gradient arrives is the version it will be applied to, and its
 // staleness (current - read) is final on arrival.
 //
+// With a staleness cutoff R (Ringmaster, sgd/staleness_cutoff.h) every update also cancels
+// and restarts, on the new weights, each learner whose computation it made R versions old:
+// the Coordinator remembers the version each learner was (re)started on, the newest at
+// that decision. A learner reads that version or, on the real clock, a newer one if an
+// update came before its thread pinned; so no gradient with staleness >= R ever arrives.
+//
 // Not thread-safe: one PS thread (or the event loop) owns it.
 #pragma once
 
@@ -48,6 +54,7 @@ struct CoordinatorState {
   std::vector<char> contributed;     // size P
   std::vector<char> active;          // size P
   std::vector<std::uint64_t> clocks;  // SSP: minibatches each learner finished (else empty)
+  std::vector<Version> started;      // size P: version of each learner's last (re)start
 };
 
 class Coordinator {
@@ -58,8 +65,8 @@ class Coordinator {
   Decision on_start();
 
   /// A gradient from a learner that was computing. CHECK-fails on an arrival from a learner
-  /// not computing, or (sync family) on a version other than the current one: runtimes
-  /// drop cancelled work before it gets here.
+  /// not computing, (sync family) on a version other than the current one, or (with a
+  /// staleness cutoff) at staleness >= R: runtimes drop cancelled work before it gets here.
   Decision on_arrival(const Arrival& a);
 
   /// Learner w failed and leaves the run: it is never restarted again, and K shrinks to
@@ -81,12 +88,15 @@ class Coordinator {
   std::uint64_t clock(LearnerId w) const { return clocks_.empty() ? 0 : clocks_[w]; }
   /// SSP: the largest minus the smallest clock of the learners still in the run.
   std::uint64_t clock_spread() const;
+  /// The newest version when learner w was last (re)started: what it reads, or older.
+  Version started(LearnerId w) const { return started_[w]; }
 
   /// A copy of the state (allocates).
   CoordinatorState state() const;
   /// Continues from a saved state of a coordinator with the same variant. Throws
   /// InputError, leaving this coordinator unchanged, when the state cannot belong to it
-  /// (sizes other than P, flags other than 0/1, K or pending out of range).
+  /// (sizes other than P, flags other than 0/1, K or pending out of range, a start version
+  /// past the current one or, with a cutoff, a learner computing R or more versions back).
   void restore(const CoordinatorState& s);
 
  private:
@@ -94,6 +104,8 @@ class Coordinator {
   void complete_into(Decision& d);
   /// SSP: restarts every waiting learner within the bound of the slowest.
   void release_within_bound_into(Decision& d);
+  void cancel_expired_into(Decision& d);
+  void stamp_restarts(const Decision& d);
 
   Variant variant_;
   Version version_ = 0;
@@ -101,6 +113,7 @@ class Coordinator {
   std::vector<char> busy_;            // per learner: computing a minibatch
   std::vector<char> contributed_;     // per learner: already in the pending set (K-sync/K-async)
   std::vector<char> active_;          // per learner: still in the run (not failed)
+  std::vector<Version> started_;      // per learner: newest version at its last restart
   std::size_t active_count_;
   std::size_t k_;                     // effective K
   std::vector<std::uint64_t> clocks_;  // SSP: minibatches finished per learner (else empty)

@@ -100,14 +100,21 @@ std::string never_reason(const DelayModel& delay, const Variant& v, std::size_t 
   return "";
 }
 
+// The variant the theory predicts: the options' staleness threshold applies to the async
+// family only (the sync family never applies a stale gradient).
+Variant theory_variant(const std::string& name, std::size_t P, std::size_t K,
+                       const TheoryOptions& o) {
+  const Variant v = make_variant(name, P, K);
+  return v.is_sync_family() ? v : make_variant(name, P, K, o.max_staleness);
+}
+
 // The engine's timing-only run; a RunError when the options carry no engine.
-TimingRun timing_run(DelayModel& delay, const std::string& variant, std::size_t P,
-                     std::size_t K, std::uint64_t seed, std::uint64_t updates,
-                     std::uint64_t every, const TheoryOptions& o) {
+TimingRun timing_run(DelayModel& delay, const Variant& v, std::uint64_t seed,
+                     std::uint64_t updates, std::uint64_t every, const TheoryOptions& o) {
   if (!o.engine)
-    throw RunError("theory: " + variant + " needs a timing engine (TheoryOptions::engine) for a "
+    throw RunError("theory: " + v.name + " needs a timing engine (TheoryOptions::engine) for a "
                    "Monte Carlo estimate or a measurement");
-  return o.engine(delay, variant, P, K, seed, updates, every);
+  return o.engine(delay, v, seed, updates, every);
 }
 
 }  // namespace
@@ -145,12 +152,13 @@ double expected_order_statistic(const std::function<double(double)>& cdf, std::s
 Estimate monte_carlo_time_per_update(DelayModel& delay, const std::string& variant,
                                      std::size_t P, std::size_t K, const TheoryOptions& o) {
   constexpr int kRuns = 10;
+  const Variant v = theory_variant(variant, P, K, o);
   const std::uint64_t per_run = std::max<std::uint64_t>(100, o.mc_updates / kRuns);
   double sum = 0, sum2 = 0;
   for (int r = 0; r < kRuns; ++r) {
     const std::uint64_t seed =
         derive_seed(o.seed, static_cast<std::uint64_t>(r), StreamPurpose::kOther);
-    const TimingRun res = timing_run(delay, variant, P, K, seed, per_run, 0, o);
+    const TimingRun res = timing_run(delay, v, seed, per_run, 0, o);
     if (!res.stalled.empty()) return never_estimate("Monte Carlo", res.stalled);
     const double t = res.mean_update_interval_s();
     sum += t;
@@ -169,8 +177,8 @@ Estimate measure_time_per_update(DelayModel& delay, const std::string& variant, 
                                  std::size_t K, const TheoryOptions& o) {
   constexpr std::uint64_t kBatches = 10;
   const std::uint64_t per_batch = std::max<std::uint64_t>(100, o.mc_updates / kBatches);
-  const TimingRun res =
-      timing_run(delay, variant, P, K, measurement_seed(o), per_batch * kBatches, per_batch, o);
+  const TimingRun res = timing_run(delay, theory_variant(variant, P, K, o), measurement_seed(o),
+                                   per_batch * kBatches, per_batch, o);
   if (!res.stalled.empty()) return never_estimate("virtual clock", res.stalled);
   // Batch means over the run's 10 stretches of per_batch updates: consecutive updates are
   // correlated, batches of >= 100 nearly not, so their spread gives the standard error.
@@ -197,12 +205,14 @@ Estimate measure_time_per_update(DelayModel& delay, const std::string& variant, 
 
 Estimate predict_time_per_update(DelayModel& delay, const std::string& variant, std::size_t P,
                                  std::size_t K, const TheoryOptions& o) {
-  const Variant v = make_variant(variant, P, K);
+  const Variant v = theory_variant(variant, P, K, o);
   K = v.K;
   const DelayFacts f = delay.facts();
   const std::string never = never_reason(delay, v, P);
   if (!never.empty()) return never_estimate("delay facts", never);
-  if (o.force_monte_carlo) return monte_carlo_time_per_update(delay, variant, P, K, o);
+  // The closed forms and renewal theory assume no work is discarded; a threshold discards.
+  if (o.force_monte_carlo || v.cutoff.enabled())
+    return monte_carlo_time_per_update(delay, variant, P, K, o);
   const double hk = harmonic(P) - harmonic(P - K);
 
   if (f.homogeneous && f.family == Family::kExp) {
@@ -273,7 +283,7 @@ std::vector<TheoryRow> predict(DelayModel& delay, const TheoryOptions& o) {
   const Estimate sync = predict_time_per_update(delay, "sync", o.P, o.P, o);
   std::vector<TheoryRow> rows;
   for (const std::string& name : o.variants) {
-    const Variant v = make_variant(name, o.P, o.K);
+    const Variant v = theory_variant(name, o.P, o.K, o);
     TheoryRow row;
     row.variant = name;
     row.K = v.K;
@@ -312,6 +322,12 @@ std::vector<TheoryRow> predict(DelayModel& delay, const TheoryOptions& o) {
       row.note = "bounds: K E[X]/P <= E[T] <= E[X_{K:P}]";
     if (v.kind == VariantKind::kKBatchSync && f.family != Family::kExp)
       row.note = "bound: E[T] <= E[X_{K:P}]";
+    if (v.cutoff.enabled()) {  // staleness below R, but no formula says where; nor the bounds
+      row.staleness.reset();
+      row.p0.reset();
+      row.note = "max-staleness " + std::to_string(v.cutoff.R) +
+                 ": staleness below it, not modelled (train --clock virtual --timing-only measures it)";
+    }
     rows.push_back(std::move(row));
   }
   return rows;

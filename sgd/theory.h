@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "delay/delay_model.h"
+#include "sgd/variant.h"
 
 namespace racesgd {
 
@@ -65,12 +66,12 @@ struct TimingRun {
   }
 };
 
-/// Runs `variant` (P learners, K) for `updates` updates from `seed` with the learners'
-/// delays drawn from `delay`, and records a tick every `every` updates (0: none). Throws
-/// RunError when the run stops for any reason other than its update count or a stall.
-using TimingEngine = std::function<TimingRun(DelayModel& delay, const std::string& variant,
-                                             std::size_t P, std::size_t K, std::uint64_t seed,
-                                             std::uint64_t updates, std::uint64_t every)>;
+/// Runs `variant` (its P, K and policies) for `updates` updates from `seed` with the
+/// learners' delays drawn from `delay`, and records a tick every `every` updates (0: none).
+/// Throws RunError when the run stops for any reason other than its update count or a stall.
+using TimingEngine = std::function<TimingRun(DelayModel& delay, const Variant& variant,
+                                             std::uint64_t seed, std::uint64_t updates,
+                                             std::uint64_t every)>;
 
 struct TheoryOptions {
   std::size_t P = 8;
@@ -80,6 +81,9 @@ struct TheoryOptions {
   std::uint64_t mc_updates = 200000;  // Monte Carlo budget per estimate (10 batches)
   std::uint64_t seed = 1;
   bool force_monte_carlo = false;     // measure every variant on the timing engine
+  /// Ringmaster's R for the async family (0: none; the sync family never takes one): no
+  /// closed form knows it, so those variants' E[T] comes from Monte Carlo.
+  std::uint64_t max_staleness = 0;
   TimingEngine engine;                // Monte Carlo and measurements (required for those)
 };
 

@@ -8,7 +8,7 @@ namespace racesgd {
 std::string Variant::describe() const {
   if (kind == VariantKind::kSsp)
     return "ssp(P=" + std::to_string(P) + ",S=" + std::to_string(staleness_bound) + ")";
-  return name + "(P=" + std::to_string(P) + ",K=" + std::to_string(K) + ")";
+  return name + "(P=" + std::to_string(P) + ",K=" + std::to_string(K) + cutoff.describe() + ")";
 }
 
 std::string ssp_name(std::size_t staleness_bound) {
@@ -28,7 +28,23 @@ std::vector<std::pair<std::string, std::string>> variant_help() {
   };
 }
 
-Variant make_variant(std::string_view name, std::size_t P, std::size_t K) {
+namespace {
+
+// Ringmaster's threshold applies where stale gradients exist: the async family.
+void set_cutoff(Variant& v, std::uint64_t max_staleness) {
+  if (max_staleness == 0) return;
+  if (v.is_sync_family())
+    throw InputError("--max-staleness: " + v.name +
+                     " never applies a stale gradient (every update uses gradients of the "
+                     "current version only, staleness 0), so a staleness threshold has nothing "
+                     "to cut; use it with async, k-async or k-batch-async");
+  if (v.is_ssp())
+    throw InputError("--max-staleness: ssp bounds staleness with its own rule (--staleness-bound); "
+                     "use one or the other");
+  v.cutoff.R = max_staleness;
+}
+
+Variant make_kind(std::string_view name, std::size_t P, std::size_t K) {
   if (P == 0) throw InputError("-P: the number of learners must be at least 1");
   if (name == "ssp" || name.starts_with("ssp:")) {
     SpecArgs s(parse_spec(name, "--variant"), "--variant");
@@ -76,6 +92,15 @@ Variant make_variant(std::string_view name, std::size_t P, std::size_t K) {
     throw InputError("-K: K = " + std::to_string(K) + " must lie in [1, P = " + std::to_string(P) +
                      "] for " + std::string(name));
   v.K = K;
+  return v;
+}
+
+}  // namespace
+
+Variant make_variant(std::string_view name, std::size_t P, std::size_t K,
+                     std::uint64_t max_staleness) {
+  Variant v = make_kind(name, P, K);
+  set_cutoff(v, max_staleness);
   return v;
 }
 

@@ -1,12 +1,16 @@
-// The six SGD variants of paper.md as data: a kind plus (P, K). Parsed from the strings
-// the CLI takes ("k-async", "sync", ...); sync and async are K-sync with K = P and K-async
-// with K = 1, and are normalised to exactly those so they behave identically.
+// The six SGD variants of paper.md as data: a kind plus (P, K), and the policies beyond the
+// paper that compose with them (today: Ringmaster's staleness cutoff). Parsed from the
+// strings the CLI takes ("k-async", "sync", ...); sync and async are K-sync with K = P and
+// K-async with K = 1, and are normalised to exactly those so they behave identically.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "sgd/staleness_cutoff.h"
 
 namespace racesgd {
 
@@ -21,6 +25,7 @@ struct Variant {
   // as async, but a learner that has finished c minibatches starts its next only while
   // c <= (the fewest any learner has finished) + staleness_bound. 0 for the other kinds.
   std::size_t staleness_bound = 0;
+  StalenessCutoff cutoff;  // Ringmaster's R (async family only); none by default
 
   /// Sync family: zero staleness, stragglers cancelled at every update.
   bool is_sync_family() const {
@@ -31,14 +36,17 @@ struct Variant {
     return kind == VariantKind::kKBatchSync || kind == VariantKind::kKBatchAsync;
   }
   bool is_ssp() const { return kind == VariantKind::kSsp; }
-  /// "k-async(P=8,K=2)"
+  /// "k-async(P=8,K=2)", "async(P=8,K=1,R=4)", "ssp(P=8,S=2)"
   std::string describe() const;
 };
 
-/// Parses a variant name with P learners and K (ignored for sync = P and async = 1).
-/// SSP is named with its bound, "ssp:S=2" (K is 1). Throws InputError on an unknown name,
-/// P = 0, K outside [1, P] (naming "-K"), or an ssp without a bound S >= 0.
-Variant make_variant(std::string_view name, std::size_t P, std::size_t K);
+/// Parses a variant name with P learners and K (ignored for sync = P and async = 1), and
+/// Ringmaster's staleness threshold R (0: none). SSP is named with its bound, "ssp:S=2"
+/// (K is 1). Throws InputError on an unknown name, P = 0, K outside [1, P] (naming "-K"),
+/// an ssp without a bound S >= 0, or R > 0 with a sync-family variant or ssp (naming
+/// "--max-staleness": those never apply a gradient older than their rule allows).
+Variant make_variant(std::string_view name, std::size_t P, std::size_t K,
+                     std::uint64_t max_staleness = 0);
 
 /// "ssp:S=2": the variant name make_variant takes for SSP with that bound.
 std::string ssp_name(std::size_t staleness_bound);

@@ -115,6 +115,14 @@ expect_error "race: unknown key" "unknown parameter 'varients'" race --config "$
 expect_error "race: bad entry" "unknown variant" race --variants sync,fast-sync
 expect_error "race: K out of range" "-K" race --variants k-async:K=9 -P 8
 expect_error "race: repeats" "--repeats" race --repeats 0
+# Ringmaster's --max-staleness: R >= 1, async family only (the message says why).
+expect_error "max-staleness 0" "--max-staleness: 0 must be at least 1" train --variant async --max-staleness 0
+expect_error "max-staleness not a number" "--max-staleness" train --variant async --max-staleness soon
+expect_error "max-staleness with sync" "k-sync never applies a stale gradient" train --variant k-sync --max-staleness 2
+expect_error "race: max-staleness with a sync entry" "sync never applies a stale gradient" race --variants sync,async --max-staleness 2
+expect_error "race: entry R = 0" "R" race --variants async:R=0
+expect_error "race: R on a sync entry" "k-batch-sync never applies" race --variants k-batch-sync:K=2,R=3
+expect_error "theory: max-staleness 0" "--max-staleness: 0 must be at least 1" theory --max-staleness 0
 expect_error "theory: bad range" "-P" theory -P 5..2
 expect_error "theory: bad delay" "unknown delay model" theory --delay nope
 
@@ -201,6 +209,38 @@ check "virtual: no compute_at, no compute_late" /usr/bin/python3 -c "
 import json, sys
 s = json.load(open('$tmp/train/summary.json'))
 sys.exit(1 if 'compute_at' in s or 'compute_late' in s else 0)"
+# --max-staleness: a virtual run's histogram stops at R - 1; summary.json records R; a race
+# (its entries from an experiment file) runs each entry with its own R, and an unset R is
+# the run without a threshold, byte for byte.
+ring=("${data[@]}" --clock virtual --variant async -P 4 --delay 'hetero:const:value=1ms,scales=1,1,1,5' --updates 60)
+"$racesgd" train "${ring[@]}" --max-staleness 2 --out "$tmp/ring" >/dev/null 2>&1
+check "max-staleness: histogram stops at R - 1, R in summary and config" /usr/bin/python3 -c "
+import json; s = json.load(open('$tmp/ring/summary.json')); h = s['staleness_histogram']
+assert s['max_staleness'] == 2 and s['config']['max-staleness'] == '2' and sum(h[2:]) == 0 and h[1] > 0 and s['gradients_cancelled'] > 0, (h, s['gradients_cancelled'])"
+"$racesgd" train "${ring[@]}" --out "$tmp/ring-plain" >/dev/null 2>&1
+check "no max-staleness: stale gradients applied, no max_staleness key" /usr/bin/python3 -c "
+import json; s = json.load(open('$tmp/ring-plain/summary.json'))
+assert 'max_staleness' not in s and s['staleness_max'] >= 2 and s['gradients_cancelled'] == 0"
+printf 'variants = ["async", "async:R=2", "k-async:K=2,R=3"]\nP = 4\nrepeats = 1\nclock = "virtual"\nupdates = 60\nplot = false\ndelay = "hetero:const:value=1ms,scales=1,1,1,5"\n' > "$tmp/ring-race.toml"
+"$racesgd" race --config "$tmp/ring-race.toml" "${data[@]}" --out "$tmp/ring-race" >/dev/null 2>&1
+check "race: each entry with its own R (folders, summary, runs.csv)" /usr/bin/python3 -c "
+import json, os; s = json.load(open('$tmp/ring-race/summary.json'))
+assert [(v['variant'], v['K'], v['max_staleness']) for v in s['variants']] == [('async', 1, None), ('async', 1, 2), ('k-async', 2, 3)], s['variants']
+runs = json.load(open('$tmp/ring-race/runs/async-K1-R2-r0/summary.json'))
+assert runs['max_staleness'] == 2 and sum(runs['staleness_histogram'][2:]) == 0
+assert json.load(open('$tmp/ring-race/runs/k-async-K2-R3-r0/summary.json'))['max_staleness'] == 3
+assert open('$tmp/ring-race/runs.csv').read().count(',2\n') > 0"
+check "race: the entry without R is the plain run" cmp <(grep -v '^#' "$tmp/ring-race/runs/async-K1-r0/curve.csv") <(grep -v '^#' "$tmp/ring-plain/curve.csv")
+"$racesgd" race "${data[@]}" --clock virtual -P 4 --variants async --repeats 1 --updates 5 --plot=false \
+  --out "$tmp/ring-race" >/dev/null 2>&1
+check "race: a later race clears the -R run folders an earlier one left" \
+  bash -c "[[ ! -e '$tmp/ring-race/runs/async-K1-R2-r0' && ! -e '$tmp/ring-race/runs/k-async-K2-R3-r0' && -d '$tmp/ring-race/runs/async-K1-r0' ]]"
+"$racesgd" train "${ring[@]}" --max-staleness 2 --checkpoint "$tmp/ring-ckpt" --out "$tmp/ring-ck" >/dev/null 2>&1 &&
+  "$racesgd" train --resume "$tmp/ring-ckpt" --out "$tmp/ring-resumed" >/dev/null 2>&1
+check "max-staleness: a resumed run keeps R from its checkpoint" /usr/bin/python3 -c "
+import json; s = json.load(open('$tmp/ring-resumed/summary.json'))
+assert s['max_staleness'] == 2 and s['updates'] == 60 and sum(s['staleness_histogram'][2:]) == 0, s.get('max_staleness')"
+
 # A race's compute-at (here from its config file) reaches every run.
 printf 'variants = ["async"]\nP = 2\nrepeats = 1\nclock = "real"\nupdates = 20\ncompute-at = "start"\n' > "$tmp/jit-race.toml"
 expect_ok "race real, compute-at start" race --config "$tmp/jit-race.toml" "${data[@]}" --delay exp:mean=1ms \
@@ -211,6 +251,9 @@ runs = glob.glob('$tmp/jit-race/runs/*/summary.json')
 sys.exit(0 if runs and all(json.load(open(f)).get('compute_at') == 'start' for f in runs) else 1)"
 expect_ok "theory json" theory --delay exp:mean=1ms -P 8 -K 2 --json
 check "theory json parses" bash -c "'$racesgd' theory --delay shifted-exp:shift=1ms,mean=1ms -P 1..4 --json | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)'"
+check "theory --max-staleness: the async family by Monte Carlo, R in the JSON" bash -c "'$racesgd' theory --delay exp:mean=1ms -P 4 -K 2 --max-staleness 2 --mc-updates 2000 --json | /usr/bin/python3 -c '
+import json, sys; j = json.load(sys.stdin); m = {v[\"variant\"]: v[\"time_per_update\"][\"method\"] for v in j[\"variants\"]}
+assert j[\"max_staleness\"] == 2 and m[\"sync\"] == \"closed form\" and m[\"async\"] == m[\"k-batch-async\"] == \"Monte Carlo\", m'"
 printf 'variants = ["sync", "k-async:K=2"]\nP = 4\nrepeats = 1\nclock = "virtual"\nupdates = 30\n' > "$tmp/race.toml"
 expect_ok "race from a config file" race --config "$tmp/race.toml" "${data[@]}" --plot=false --out "$tmp/race"
 check "race outputs" test -s "$tmp/race/runs.csv" -a -s "$tmp/race/summary.csv" -a -s "$tmp/race/summary.json"

@@ -3,7 +3,7 @@
 # learner ranks, the mnist100 fixture): the six variants make the same decisions over MPI
 # as over threads, the run invariants hold, a checkpoint written over MPI resumes over MPI,
 # a bad world is exit 2 with its message, a hung learner rank is named by the stall
-# watchdog (exit 1, outputs written). Exit 77 (ctest: skipped) without mpirun.
+# watchdog (exit 1, outputs written), --max-staleness holds over MPI. Exit 77 (ctest: skipped) without mpirun.
 # Usage: mpi_run_test.sh RACESGD SOURCE_DIR
 set -uo pipefail
 racesgd=$1
@@ -126,6 +126,16 @@ check "MPI checkpoint resumed over threads: from its update to $total, over thre
 import json, re; s = json.load(open('$tmp/res3/summary.json')); first = json.load(open('$tmp/res1/summary.json'))
 at = int(re.search(r'at update (\d+)', open('$tmp/res3.err').read()).group(1))
 assert at == first['updates'] and s['updates'] == $total and s['config']['transport'] == 'threads', (at, s['updates'])"
+
+# Ringmaster over MPI: with R = 2 and learner 3 five times slower than learner 0, no
+# applied gradient is 2 or more updates old, and learner 3's stale work is cancelled.
+mpi 5 train "${data[@]}" --transport mpi -P 4 --variant async --max-staleness 2 --delay "$delay" \
+  --updates 30 --out "$tmp/ring" >/dev/null 2>"$tmp/ring.err"
+check "max-staleness over MPI: exit 0" test $? -eq 0 || cat "$tmp/ring.err"
+check "max-staleness over MPI: histogram stops at R - 1, stale work cancelled" /usr/bin/python3 -c "
+import json; s = json.load(open('$tmp/ring/summary.json'))
+h = s['staleness_histogram']
+assert s['max_staleness'] == 2 and sum(h[2:]) == 0 and sum(h) == 30 and s['gradients_cancelled'] > 0, (h, s['gradients_cancelled'])"
 
 # A bad world: exit 2 with the message, on every rank.
 expect_exit2 "world size 1" "MPI world size 1); run it under mpirun" \

@@ -52,6 +52,7 @@ struct TempDir {
 struct Setup {
   std::string variant = "k-async";
   std::size_t P = 4, K = 2;
+  std::uint64_t max_staleness = 0;  // Ringmaster's R (0: none)
   std::string delay = "exp:mean=1ms";
   std::string lr_spec = "constant";
   double lr_value = 0.1;
@@ -89,7 +90,7 @@ struct Setup {
     b.in.delay = b.delay.get();
     b.in.lr = b.lr.get();
     b.in.w0 = w0;
-    b.in.settings.variant = make_variant(variant, P, K);
+    b.in.settings.variant = make_variant(variant, P, K, max_staleness);
     b.in.settings.batch = 16;
     b.in.settings.seed = 3;
     b.in.settings.timing_only = timing_only;
@@ -272,6 +273,42 @@ TEST_CASE("virtual resume is bit-identical: k-async, k-sync, k-batch-async, k-ba
     s.eval.every_updates = 7;
     check_resume_identical(s, 40);
   }
+}
+
+TEST_CASE("virtual resume is bit-identical with a staleness threshold (Ringmaster)",
+          "[checkpoint][virtual][ringmaster]") {
+  for (const char* variant : {"async", "k-async", "k-batch-async"}) {
+    INFO(variant);
+    Setup s;
+    s.variant = variant;
+    s.max_staleness = 2;
+    s.delay = "hetero:(exp:mean=1ms),scales=1,1,2,6";
+    s.stop.updates = 150;
+    s.eval.every_updates = 7;
+    check_resume_identical(s, 40);
+  }
+}
+
+TEST_CASE("a format-2 checkpoint reads: start versions from the pins of learners computing",
+          "[checkpoint][ringmaster]") {
+  const CheckpointFile c = read_checkpoint(fs::path(RACESGD_FIXTURES_DIR) / "checkpoint-0.1");
+  const CoordinatorState& co = c.run.ps.coordinator;
+  REQUIRE(co.started.size() == co.busy.size());
+  REQUIRE(c.run.learners.size() == co.busy.size());
+  std::size_t computing = 0;
+  for (std::size_t w = 0; w < co.busy.size(); ++w) {
+    const LearnerCheckpoint& l = c.run.learners[w];
+    if (co.busy[w] && l.has_pin) {
+      CHECK(co.started[w] == l.pinned);
+      ++computing;
+    } else {
+      CHECK(co.started[w] == co.version);
+    }
+  }
+  CHECK(computing > 0);
+  // Written again, it is the newest format, which reads back the same start versions.
+  const CheckpointFile again = decode_checkpoint(encode_checkpoint(c), "again");
+  CHECK(again.run.ps.coordinator.started == co.started);
 }
 
 TEST_CASE("virtual resume is bit-identical with the auto schedule's geometric ticks, thinned",

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <string>
@@ -35,11 +36,14 @@ struct RunFixture {
 
   /// Inputs with a delay model built from `delay_spec` (owned by the fixture).
   RunInputs inputs(const std::string& variant, std::size_t P, std::size_t K,
-                   const std::string& delay_spec, bool timing_only) {
+                   const std::string& delay_spec, bool timing_only,
+                   std::uint64_t max_staleness = 0) {
     DelayContext ctx;
     ctx.num_learners = P;
     delay = make_delay_model(delay_spec, ctx);
-    return inputs_with(variant, P, K, delay.get(), timing_only);
+    RunInputs in = inputs_with(variant, P, K, delay.get(), timing_only);
+    in.settings.variant = make_variant(variant, P, K, max_staleness);
+    return in;
   }
   /// Inputs with the caller's delay model.
   RunInputs inputs_with(const std::string& variant, std::size_t P, std::size_t K, DelayModel* d,

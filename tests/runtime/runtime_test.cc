@@ -30,6 +30,16 @@ using racesgd::testing::blobs;
 using Fixture = racesgd::testing::RunFixture;
 using racesgd::testing::run_on;
 
+// Two runs' curves are the same, point for point (time, loss, error), exactly.
+void check_same_curves(const RunResult& a, const RunResult& b) {
+  REQUIRE(a.curve.size() == b.curve.size());
+  for (std::size_t i = 0; i < a.curve.size(); ++i) {
+    CHECK(a.curve[i].time_s == b.curve[i].time_s);
+    CHECK(a.curve[i].train_loss == b.curve[i].train_loss);
+    CHECK(a.curve[i].test_error == b.curve[i].test_error);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("virtual K-sync: the first K finish, stragglers are cancelled, all restart",
@@ -110,12 +120,7 @@ TEST_CASE("sync == k-sync(K=P) and async == k-async(K=1), with real gradients",
     return run_virtual(in);
   };
   auto same = [](const RunResult& a, const RunResult& b) {
-    REQUIRE(a.curve.size() == b.curve.size());
-    for (std::size_t i = 0; i < a.curve.size(); ++i) {
-      CHECK(a.curve[i].time_s == b.curve[i].time_s);
-      CHECK(a.curve[i].train_loss == b.curve[i].train_loss);
-      CHECK(a.curve[i].test_error == b.curve[i].test_error);
-    }
+    check_same_curves(a, b);
     CHECK(a.staleness_mean == b.staleness_mean);
     CHECK(a.gradients_cancelled == b.gradients_cancelled);
   };
@@ -477,5 +482,73 @@ TEST_CASE("real clock: --compute-at reaches the learners (a straggler cancelled 
     } else {
       CHECK(computed >= kUpdates + kUpdates / 2);  // learner 1 computed most of its minibatches
     }
+  }
+}
+
+// Ringmaster (--max-staleness R): the same Coordinator decisions on both clocks.
+TEST_CASE("virtual Ringmaster: the update that makes a computation R stale cancels and "
+          "restarts it", "[runtime][virtual][ringmaster]") {
+  Fixture f;
+  // async, R = 2; learners take 1, 1.5 and 3 ms. Learner 2 (3 ms) is cancelled by the second
+  // update after each of its starts (v2 at 1.5 ms, v4 at 3 ms) and never contributes.
+  auto in = f.inputs("async", 3, 1, "hetero:const:value=1ms,scales=1,1.5,3", true, 2);
+  in.settings.stop.updates = 5;
+  const RunResult r = run_virtual(in);
+  REQUIRE(r.update_log.size() == 5);
+  CHECK(r.update_log[0].contributions == Contribs{{0, 0}});
+  CHECK(r.update_log[1].contributions == Contribs{{1, 0}});  // staleness 1 < R: applied
+  CHECK(r.update_log[1].cancelled == std::vector<LearnerId>{2});
+  CHECK(r.update_log[2].contributions == Contribs{{0, 1}});
+  CHECK(r.update_log[3].contributions == Contribs{{1, 2}});
+  CHECK(r.update_log[3].cancelled == std::vector<LearnerId>{2});
+  CHECK(r.update_log[3].time == Approx(0.003));
+  CHECK(r.update_log[4].contributions == Contribs{{0, 3}});
+  for (std::size_t u : {0u, 2u, 4u}) CHECK(r.update_log[u].cancelled.empty());
+  CHECK(r.gradients_cancelled == 2);
+  CHECK(r.per_learner[2].cancelled == 2);
+  CHECK(r.per_learner[2].applied == 0);
+  CHECK(r.staleness_max == 1);
+}
+
+TEST_CASE("Ringmaster: staleness histograms stop at R - 1, on both clocks",
+          "[runtime][real][virtual][ringmaster][concurrency]") {
+  for (const bool real : {false, true}) {
+    for (const char* v : {"async", "k-async", "k-batch-async"}) {
+      const std::uint64_t R = 2;
+      Fixture f;
+      // Learner 3 is 8x slower: without the threshold its gradients arrive many versions old.
+      auto in = f.inputs(v, 4, 2, "hetero:const:value=1ms,scales=1,1,1,8", false, R);
+      in.settings.stop.updates = 60;
+      in.settings.stop.time_s = 20;  // a hang must fail the test, not the suite's timeout
+      in.settings.eval.every_updates = 20;
+      const RunResult r = run_on(in, real);
+      INFO((real ? "real " : "virtual ") << v);
+      CHECK(r.stop_reason == StopReason::updates);
+      CHECK(r.staleness_max <= R - 1);
+      REQUIRE(r.staleness_histogram.size() > R);
+      for (std::size_t s = R; s < r.staleness_histogram.size(); ++s)
+        CHECK(r.staleness_histogram[s] == 0);
+      CHECK(r.gradients_cancelled > 0);  // learner 3's minibatches, at least
+      for (const UpdateRecord& u : r.update_log)
+        for (const auto& [w, read] : u.contributions) CHECK(u.version - 1 - read < R);
+      CHECK(r.curve.back().test_error < 0.5);
+    }
+  }
+}
+
+TEST_CASE("Ringmaster: a threshold never reached gives the unset run bit for bit",
+          "[runtime][virtual][ringmaster]") {
+  for (const char* v : {"async", "k-async", "k-batch-async"}) {
+    INFO(v);
+    Fixture f, g;
+    auto plain = f.inputs(v, 4, 2, "hetero:(exp:mean=1ms),scales=1,1,2,4", false);
+    auto loose = g.inputs(v, 4, 2, "hetero:(exp:mean=1ms),scales=1,1,2,4", false, 1u << 30);
+    plain.settings.stop.updates = loose.settings.stop.updates = 200;
+    plain.settings.eval.every_updates = loose.settings.eval.every_updates = 10;
+    const RunResult a = run_virtual(plain), b = run_virtual(loose);
+    check_same_curves(a, b);
+    CHECK(a.staleness_histogram == b.staleness_histogram);
+    CHECK(a.staleness_max > 1);  // the loose threshold had something to cut, had it been tight
+    CHECK(b.gradients_cancelled == 0);
   }
 }

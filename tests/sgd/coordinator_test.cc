@@ -265,3 +265,107 @@ TEST_CASE("ssp with a bound never reached decides as async", "[coordinator][ssp]
     read[w] = ssp.version();
   }
 }
+
+TEST_CASE("max-staleness: the async family only, R >= 1 in describe()", "[variant][ringmaster]") {
+  CHECK(make_variant("async", 8, 1, 4).cutoff.R == 4);
+  CHECK(make_variant("async", 8, 1, 4).describe() == "async(P=8,K=1,R=4)");
+  CHECK(make_variant("async", 8, 1).describe() == "async(P=8,K=1)");
+  CHECK_FALSE(make_variant("k-async", 8, 2).cutoff.enabled());
+  CHECK(make_variant("k-batch-async", 8, 2, 1).cutoff.enabled());
+  for (const char* sync : {"sync", "k-sync", "k-batch-sync"})
+    CHECK_THROWS_WITH(make_variant(sync, 8, 2, 3),
+                      Catch::Contains("--max-staleness") && Catch::Contains("never applies a stale"));
+}
+
+TEST_CASE("Ringmaster async: an update cancels and restarts every learner it made R stale",
+          "[coordinator][ringmaster]") {
+  Coordinator c(make_variant("async", 3, 1, 2));
+  c.on_start();
+  Decision a = c.on_arrival({0, 0});  // version 1: learners 1 and 2 are 1 behind, < R
+  CHECK(a.apply);
+  CHECK(a.cancel.empty());
+  CHECK(a.restart == W{0});
+  Decision b = c.on_arrival({0, 1});  // version 2: learners 1 and 2 would be 2 behind
+  CHECK(b.apply);
+  CHECK(b.staleness == 0);
+  CHECK(b.cancel == W{1, 2});
+  CHECK(b.restart == W{0, 1, 2});
+  CHECK(c.started(1) == 2);
+  CHECK(c.started(2) == 2);
+  Decision d = c.on_arrival({2, 2});  // restarted learners read the new weights: fresh
+  CHECK(d.staleness == 0);
+  CHECK(d.cancel.empty());
+}
+
+TEST_CASE("Ringmaster R = 1: every update restarts everyone, so every gradient is fresh",
+          "[coordinator][ringmaster]") {
+  for (const char* name : {"async", "k-async", "k-batch-async"}) {
+    Coordinator c(make_variant(name, 4, 2, 1));
+    for (const Decision& d : script(c, 5, 400)) {
+      CHECK(d.staleness == 0);
+      if (d.apply) CHECK(d.restart.size() == 4);
+    }
+  }
+}
+
+TEST_CASE("Ringmaster: no gradient of staleness >= R, and R large is plain async",
+          "[coordinator][ringmaster]") {
+  for (const char* name : {"async", "k-async", "k-batch-async"}) {
+    for (std::uint64_t R : {2u, 3u, 5u}) {
+      std::uint64_t max_seen = 0, cancelled = 0;
+      for (const Decision& d : script(Coordinator(make_variant(name, 6, 2, R)), 7, 2000)) {
+        max_seen = std::max(max_seen, d.staleness);
+        cancelled += d.cancel.size();
+      }
+      CHECK(max_seen == R - 1);  // the threshold is reached, never passed
+      CHECK(cancelled > 0);
+    }
+    // A threshold no computation can reach decides exactly as no threshold.
+    auto plain = script(Coordinator(make_variant(name, 6, 2)), 7, 500);
+    auto loose = script(Coordinator(make_variant(name, 6, 2, 1u << 30)), 7, 500);
+    REQUIRE(plain.size() == loose.size());
+    for (std::size_t i = 0; i < plain.size(); ++i) CHECK(same(plain[i], loose[i]));
+  }
+}
+
+TEST_CASE("Ringmaster K-batch-async: the pusher restarts fresh, only others are cancelled",
+          "[coordinator][ringmaster]") {
+  Coordinator c(make_variant("k-batch-async", 2, 1, 1));
+  c.on_start();
+  Decision a = c.on_arrival({0, 0});
+  CHECK(a.apply);
+  CHECK(a.cancel == W{1});          // learner 1's computation on version 0 is now stale
+  CHECK(a.restart == W{0, 1});      // the pusher once, not cancelled
+  CHECK(c.started(0) == 1);
+}
+
+TEST_CASE("Ringmaster: a retire that completes an update cancels the stale too",
+          "[coordinator][ringmaster]") {
+  Coordinator e(make_variant("k-async", 3, 3, 1));
+  e.on_start();
+  e.on_arrival({0, 0});
+  e.on_arrival({1, 0});
+  Decision f = e.retire(2);  // K becomes 2: the update applies; nobody else computes
+  CHECK(f.apply);
+  CHECK(f.cancel.empty());
+  CHECK(f.restart == W{0, 1});
+}
+
+TEST_CASE("Ringmaster: restore checks the start versions", "[coordinator][ringmaster]") {
+  Coordinator a(make_variant("async", 3, 1, 3));
+  a.on_start();
+  a.on_arrival({0, 0});
+  a.on_arrival({0, 1});
+  Coordinator b(make_variant("async", 3, 1, 3));
+  b.restore(a.state());
+  CHECK(b.started(1) == 0);
+  CHECK(b.state().started == a.state().started);
+  CoordinatorState bad = a.state();
+  bad.started.pop_back();
+  CHECK_THROWS_WITH(b.restore(bad), Catch::Contains("start versions"));
+  bad = a.state();
+  bad.started[1] = 5;
+  CHECK_THROWS_WITH(b.restore(bad), Catch::Contains("after the current version"));
+  Coordinator tight(make_variant("async", 3, 1, 2));  // learner 1 is 2 behind: too stale for R = 2
+  CHECK_THROWS_WITH(tight.restore(a.state()), Catch::Contains("too stale"));
+}

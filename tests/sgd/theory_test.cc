@@ -22,6 +22,17 @@ std::unique_ptr<DelayModel> delay(const std::string& spec, std::size_t P) {
   ctx.num_learners = P;
   return make_delay_model(spec, ctx);
 }
+
+// Options with the virtual timing engine for P = 8, K = 2 and a Monte Carlo budget.
+TheoryOptions engine_options(std::uint64_t mc_updates) {
+  TheoryOptions o;
+  o.engine = virtual_timing_engine();
+  o.P = 8;
+  o.K = 2;
+  o.mc_updates = mc_updates;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("harmonic numbers and paper.md's worked numbers", "[theory]") {
@@ -86,6 +97,37 @@ TEST_CASE("predictions say how they were obtained", "[theory]") {
   const Estimate mc = predict_time_per_update(*p, "k-async", 8, 2, o);
   CHECK(mc.method == "Monte Carlo");
   CHECK(mc.std_error > 0);
+}
+
+TEST_CASE("max-staleness: the async family by Monte Carlo with the threshold, sync as before",
+          "[theory][ringmaster]") {
+  TheoryOptions o = engine_options(40000);
+  o.max_staleness = 1;
+  // R = 1 restarts every learner at every update: async then decides as K-sync with K = 1,
+  // whose E[T] is E[X_{1:P}] = shift + mean / P; without the threshold async's E[T] is
+  // (shift + mean) / P, 6.6x shorter here. So the engine must run the threshold.
+  auto sexp = delay("shifted-exp:shift=4ms,mean=1ms", 8);
+  const Estimate cut = predict_time_per_update(*sexp, "async", 8, 1, o);
+  CHECK(cut.method == "Monte Carlo");
+  CHECK(std::abs(cut.value - (4e-3 + 1e-3 / 8)) < 4 * cut.std_error + 1e-9);
+  CHECK(measure_time_per_update(*sexp, "async", 8, 1, o).value == Approx(4.125e-3).epsilon(0.01));
+  // Exponential delays are memoryless: a restarted learner finishes as soon as it would
+  // have, so async's rate is unchanged by any threshold: E[T] = mean / P.
+  o.max_staleness = 2;
+  auto exp = delay("exp:mean=1ms", 8);
+  const Estimate memoryless = predict_time_per_update(*exp, "async", 8, 1, o);
+  CHECK(std::abs(memoryless.value - 1e-3 / 8) < 4 * memoryless.std_error);
+  // The rows: the sync family keeps its closed forms; the async family says what it lacks.
+  const auto rows = predict(*exp, o);
+  REQUIRE(rows.size() == 6);
+  CHECK(rows[0].time_per_update.method == "closed form");
+  CHECK(*rows[0].staleness == 0.0);
+  for (std::size_t i = 3; i < 6; ++i) {
+    INFO(rows[i].variant);
+    CHECK(rows[i].time_per_update.method == "Monte Carlo");
+    CHECK_FALSE(rows[i].staleness);
+    CHECK_THAT(rows[i].note, Catch::Contains("max-staleness 2"));
+  }
 }
 
 // The virtual clock against paper.md's closed forms: 10^5 updates each, within 1%.
@@ -223,11 +265,7 @@ TEST_CASE("speed-ups are defined only where they mean something", "[theory]") {
 // every Monte Carlo row showed meas/pred = 1.0000 exactly.
 TEST_CASE("theory --measure is an independent run: close to the prediction, not equal to it",
           "[theory][virtual][measure]") {
-  TheoryOptions o;
-  o.engine = virtual_timing_engine();
-  o.P = 8;
-  o.K = 2;
-  o.mc_updates = 20000;
+  const TheoryOptions o = engine_options(20000);
   CHECK(measurement_seed(o) != o.seed);
   auto d = delay("shifted-exp:shift=1ms,mean=1ms", 8);
   for (const auto& [variant, K] : {std::pair<std::string, std::size_t>{"k-batch-sync", 2},
