@@ -116,7 +116,8 @@ class RealRuntime : private RunCore {
   bool stalled();
   bool apply(GradientMessage& msg);
   bool after_apply(double at);
-  void restart(const Decision& d);
+  /// Restarts d's learners with X counted from `at` (at the latest now).
+  void restart(const Decision& d, Clock::time_point at = Clock::time_point::max());
   void save_checkpoint(double at);
   void stop_threads();
 
@@ -288,8 +289,15 @@ bool RealRuntime::apply(GradientMessage& msg) {
   // The PS may write an update of this gradient alone into its buffer (publish_in).
   const Decision d = ps_.on_gradient(GradientArrival{
       msg.learner, msg.read_version, msg.grad.span(), msg.pin.weights(), now_, &msg.grad});
+  // The learners this gradient restarts count their X from its push, the moment the
+  // model's PS decides (paper.md: the update happens when its K-th gradient arrives), not
+  // from when this thread got to it: the PS thread's wake-up (a futex on 2 busy cores,
+  // tens of us) would otherwise add to every update of the sync family, whose learners
+  // all restart at each update (docs/performance.md, "Runtime fidelity").
+  const Clock::time_point pushed =
+      t0_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(msg.t_pushed));
   msg = GradientMessage{};  // pin and buffer back to their pools before anyone restarts
-  restart(d);
+  restart(d, pushed);
   return d.apply && after_apply(now_);
 }
 
@@ -303,8 +311,8 @@ bool RealRuntime::after_apply(double at) {
   return false;
 }
 
-void RealRuntime::restart(const Decision& d) {
-  const Clock::time_point decided = Clock::now();
+void RealRuntime::restart(const Decision& d, Clock::time_point at) {
+  const Clock::time_point decided = std::min(at, Clock::now());
   for (LearnerId w : d.restart) learners_->restart(w, decided);
 }
 
