@@ -116,9 +116,10 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
       return st.stop_requested() || slot.ticket.load(std::memory_order_seq_cst) != mine;
     };
 
-    // The minibatch's clock starts when the PS handed out the weights (paper.md: X is the
-    // learner's whole turn-around), so waking up and computing are part of X, like
-    // network and compute time would be on a real cluster.
+    // The minibatch's clock starts when the PS decided to restart this learner (for a
+    // restart caused by a gradient: that gradient's push, runtime/real_runtime.cc), and
+    // X is the learner's whole turn-around (paper.md), so waking up and computing are
+    // part of X, like network and compute time would be on a real cluster.
     const Clock::time_point start{Clock::duration(slot.restarted_at.load(std::memory_order_relaxed))};
     VersionedWeights::Pin pin = deps_.weights->pin_latest();
     const double x = deps_.delay->sample(w, delay_rng);
