@@ -108,10 +108,9 @@ void Coordinator::complete_into(Decision& d) {
         }
       }
       break;
-    case VariantKind::kKBatchAsync:
-      break;  // pushers restarted on arrival
-    case VariantKind::kSsp:
-      break;  // after the version moves: learners restart on the new weights
+    case VariantKind::kKBatchAsync:  // pushers restarted on arrival
+    case VariantKind::kSsp:          // learners restart below, once the version has moved
+      break;
   }
   d.apply = true;
   ++version_;
