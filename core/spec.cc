@@ -1,7 +1,5 @@
 #include "core/spec.h"
 
-#include <cstdio>
-
 #include <cctype>
 
 #include "core/error.h"
@@ -133,15 +131,6 @@ double SpecArgs::duration(const std::string& key, std::optional<double> fallback
   return s;
 }
 
-namespace {
-// A range bound for a message: %g ("0", "1e+300"), not std::to_string's 300 digits.
-std::string bound(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", x);
-  return buf;
-}
-}  // namespace
-
 double SpecArgs::number(const std::string& key, std::optional<double> fallback, double min,
                         double max) {
   auto v = text(key);
@@ -151,7 +140,7 @@ double SpecArgs::number(const std::string& key, std::optional<double> fallback, 
   }
   double x = parse_double(*v, what_ + " '" + spec_.text + "' parameter " + key);
   if (!(x >= min && x <= max))
-    fail("parameter '" + key + "' = " + *v + " is out of range [" + bound(min) + ", " + bound(max) + "]");
+    fail("parameter '" + key + "' = " + *v + " is out of range [" + format_number(min) + ", " + format_number(max) + "]");
   return x;
 }
 
@@ -188,8 +177,8 @@ std::vector<double> SpecArgs::number_list(const std::string& key, double min, do
   for (const std::string& item : split_commas(v)) {
     double x = parse_double(item, what_ + " '" + spec_.text + "' parameter " + key);
     if (!(x >= min && x <= max))
-      fail("parameter '" + key + "' has value " + item + " out of range [" + bound(min) + ", " +
-           bound(max) + "]");
+      fail("parameter '" + key + "' has value " + item + " out of range [" + format_number(min) + ", " +
+           format_number(max) + "]");
     out.push_back(x);
   }
   return out;

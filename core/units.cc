@@ -93,4 +93,10 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+std::string format_number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
+
 }  // namespace racesgd

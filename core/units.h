@@ -31,4 +31,7 @@ long long parse_int(std::string_view text, std::string_view what);
 /// Formats seconds with a readable unit ("5ms", "1.25s", "300us").
 std::string format_duration(double seconds);
 
+/// A number as %g writes it ("0", "0.04", "1e-07", "1e+300"), for messages and spec texts.
+std::string format_number(double x);
+
 }  // namespace racesgd

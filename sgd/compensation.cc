@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "core/check.h"
 #include "core/error.h"
 #include "core/spec.h"
+#include "core/units.h"
 
 namespace racesgd {
 
@@ -33,19 +33,14 @@ CompensationConfig parse_compensation(std::string_view spec) {
 }
 
 std::string to_string(const CompensationConfig& c) {
-  auto format_g = [](double x) {
-    std::ostringstream os;
-    os << x;
-    return os.str();
-  };
   switch (c.kind) {
     case CompensationConfig::Kind::none:
       return "none";
     case CompensationConfig::Kind::dc:
-      return "dc:lambda=" + format_g(c.lambda);
+      return "dc:lambda=" + format_number(c.lambda);
     case CompensationConfig::Kind::dc_adaptive:
-      return "dc-adaptive:lambda0=" + format_g(c.lambda0) + ",momentum=" + format_g(c.momentum) +
-             ",eps=" + format_g(c.eps);
+      return "dc-adaptive:lambda0=" + format_number(c.lambda0) + ",momentum=" + format_number(c.momentum) +
+             ",eps=" + format_number(c.eps);
   }
   return "none";
 }
