@@ -15,6 +15,7 @@
 #include "runtime/checkpoint.h"
 #include "ps/divergence.h"
 #include "sgd/compensation.h"
+#include "sgd/k_schedule.h"
 #include "sgd/lr_schedule.h"
 #include "runtime/real_runtime.h"
 #include "runtime/run_memory.h"
@@ -92,7 +93,17 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   if (!v.given("K")) c.K = std::min(c.K, c.P);
   if (c.P > 1024) throw InputError("-P: " + v.get("P") + " learners is more than the 1024 supported");
   if (!v.get("max-staleness").empty()) c.max_staleness = to_size(v, "max-staleness", 1);
-  config_variant(c);  // validates name, K in [1, P] and a threshold's variant
+  c.k_schedule = parse_k_schedule(v.get("k-schedule"));
+  // AdaSync's K0 is the K the run starts with: k0= replaces -K (a checkpoint's saved
+  // configuration holds both, so they cannot be required to agree).
+  if (c.k_schedule.adaptive() && c.k_schedule.k0 > 0) {
+    if (c.k_schedule.k0 > c.P)
+      throw InputError("--k-schedule: k0=" + std::to_string(c.k_schedule.k0) + " is more than the " +
+                       std::to_string(c.P) + " learners (-P)");
+    c.K = c.k_schedule.k0;
+  }
+  check_k_schedule(c.k_schedule, config_variant(c));  // validates name, K in [1, P], the
+                                                      // threshold's and the schedule's variant
   c.delay = v.get("delay");
   {
     DelayContext ctx;  // validates the spec (and reads a trace) before any data is loaded
@@ -111,6 +122,9 @@ ExperimentConfig parse_experiment(const ParamValues& v) {
   c.compensation = parse_compensation(v.get("compensation"));
   c.clock = one_of(v, "clock", {"real", "virtual"});
   c.timing_only = v.flag("timing-only");
+  if (c.timing_only && c.k_schedule.adaptive())
+    throw InputError("--k-schedule " + v.get("k-schedule") +
+                     ": AdaSync scores the training loss, which --timing-only does not compute");
   // Race parameters have no --transport: their learners are threads.
   if (v.has("transport")) c.transport = one_of(v, "transport", {"threads", "mpi"});
   if (c.transport == "mpi") {
@@ -276,6 +290,7 @@ RunOutput run_experiment(const ExperimentConfig& cfg, const PreparedData& data,
   in.settings.delay_after_compute = cfg.delay_after_compute;
   in.settings.compute_at = cfg.compute_at;
   in.settings.compensation = cfg.compensation;
+  in.settings.k_schedule = cfg.k_schedule;
   in.settings.continue_on_learner_failure = cfg.continue_on_learner_failure;
   in.settings.stall_timeout_s = cfg.stall_timeout_s;
   in.progress = progress;

@@ -32,6 +32,7 @@ struct ExperimentConfig {
   std::string lr_schedule = "constant";
   std::string lr_decay = "none";
   CompensationConfig compensation;  // --compensation
+  KScheduleConfig k_schedule;       // --k-schedule (AdaSync); K is its K0
   std::string clock = "real";  // real | virtual
   std::string transport = "threads";  // threads | mpi (real clock): where the learners run
   StopRule stop;

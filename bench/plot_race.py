@@ -17,13 +17,23 @@ from collections import defaultdict
 from curve_plot import mean_band, plot_mean
 
 
+def entry_label(variant, K, R):
+    """The label of a runs.csv from before the entry column: "k-async K=2 R=4"."""
+    label = variant if variant in ("sync", "async") else f"{variant} K={K}"
+    return label + (f" R={R}" if R else "")
+
+
 def read_runs(path):
-    runs = defaultdict(lambda: defaultdict(list))  # (variant, K, R) -> repeat -> rows
+    # (variant, K, R, entry label) -> repeat -> rows. The entry column tells apart entries
+    # of one variant and K (AdaSync, compensation); older files lack it.
+    runs = defaultdict(lambda: defaultdict(list))
     with open(path) as f:
         rows = csv.DictReader(line for line in f if not line.startswith("#"))
         for r in rows:
             # max_staleness: Ringmaster's R, 0 when unset (or the column predates it)
-            key = (r["variant"], int(r["K"]), int(r.get("max_staleness") or 0))
+            R = int(r.get("max_staleness") or 0)
+            label = r.get("entry") or entry_label(r["variant"], int(r["K"]), R)
+            key = (r["variant"], int(r["K"]), R, label)
             runs[key][int(r["repeat"])].append(
                 (float(r["time_s"]), int(r["updates"]), float(r["test_error"]) if r["test_error"] else float("nan")))
     return runs
@@ -52,13 +62,11 @@ def main():
         return 1
     fig, (ax_t, ax_u) = plt.subplots(1, 2, figsize=(13, 5))
     order = ["sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"]
-    keys = sorted(runs, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1], k[2]))
+    keys = sorted(runs, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1], k[2], k[3]))
     log = not args.linear_time
     for key in keys:
         reps = runs[key]
-        label = key[0] if key[0] in ("sync", "async") else f"{key[0]} K={key[1]}"
-        if key[2]:
-            label += f" R={key[2]}"
+        label = key[3]
         colour = None
         for ax, index in ((ax_t, 0), (ax_u, 1)):
             curves = [([p[index] for p in pts], [p[1] for p in pts], [p[2] for p in pts])

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cmath>
@@ -34,12 +36,65 @@ namespace {
 struct Entry {
   std::string variant;
   std::size_t K = 0;
-  std::uint64_t R = 0;  // --max-staleness (Ringmaster); 0: none
-  std::string label;  // "k-async K=2", "async K=1 R=4"
+  std::uint64_t R = 0;       // --max-staleness (Ringmaster); 0: none
+  std::string k_schedule;    // --k-schedule of this entry ("": the race's)
+  std::string compensation;  // --compensation of this entry ("": the race's)
+  std::string label;         // "k-async K=2", "async K=1 R=4", "k-async K=1 adasync=0.5s"
+  std::string slug;          // its runs/ folder: "k-async-K2", "async-K1-R4", "ssp-S2"
 };
 
-// An entry is NAME[:K=k][,R=r]-style spec: "k-async:K=2", "async:R=4". R defaults to the
-// race's --max-staleness (0: none).
+// A folder-name piece of a value: "0.5s" stays, anything but [A-Za-z0-9.] becomes '_'.
+std::string slug_text(const std::string& v) {
+  std::string out = v;
+  for (char& c : out)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.') c = '_';
+  return out;
+}
+
+// An entry is a NAME[:key=value,...] spec. Keys: K=k, R=r (--max-staleness; defaults to the
+// race's), adasync=T0 (--k-schedule adasync:every=T0, K the start K0), dc=L
+// (--compensation dc:lambda=L), dc-adaptive=L0 (--compensation dc-adaptive:lambda0=L0);
+// "ssp:S=2" names SSP with its bound.
+Entry parse_entry(const std::string& item, std::size_t P, std::size_t default_K,
+                  std::uint64_t default_R) {
+  std::string text = item;
+  SpecArgs a(parse_spec(text, "--variants entry"), "--variants entry");
+  if (a.name() == "ssp") {  // "ssp:S=2": make_variant reads (and checks) the bound
+    const Variant v = make_variant(item, P, 1);
+    const std::string S = std::to_string(v.staleness_bound);
+    return Entry{v.name, v.K, 0, "", "", "ssp S=" + S, "ssp-S" + S};
+  }
+  const auto K = static_cast<std::size_t>(a.integer("K", static_cast<long long>(default_K), 1, 1 << 20));
+  const auto R = static_cast<std::uint64_t>(
+      a.has("R") ? a.integer("R", std::nullopt, 1) : static_cast<long long>(default_R));
+  Entry e;
+  std::string extra_label, extra_slug;
+  if (const auto t0 = a.text("adasync")) {
+    e.k_schedule = "adasync:every=" + *t0;
+    extra_label += " adasync=" + *t0;
+    extra_slug += "-adasync" + slug_text(*t0);
+  }
+  const auto dc = a.text("dc"), dca = a.text("dc-adaptive");
+  if (dc && dca) a.fail("give dc= or dc-adaptive=, not both");
+  if (dc) {
+    e.compensation = "dc:lambda=" + *dc;
+    extra_label += " dc=" + *dc;
+    extra_slug += "-dc" + slug_text(*dc);
+  } else if (dca) {
+    e.compensation = "dc-adaptive:lambda0=" + *dca;
+    extra_label += " dc-adaptive=" + *dca;
+    extra_slug += "-dcadaptive" + slug_text(*dca);
+  }
+  a.finish();
+  const Variant v = make_variant(a.name(), P, K, R);
+  e.variant = v.name;
+  e.K = v.K;
+  e.R = v.cutoff.R;
+  e.label = v.name + " K=" + std::to_string(v.K) + (R ? " R=" + std::to_string(R) : "") + extra_label;
+  e.slug = v.name + "-K" + std::to_string(v.K) + (R ? "-R" + std::to_string(R) : "") + extra_slug;
+  return e;
+}
+
 std::vector<Entry> parse_entries(const std::string& text, std::size_t P, std::size_t default_K,
                                  std::uint64_t default_R) {
   // Split at commas; an item without a ':' that holds a '=' ("R=4" in "k-async:K=2,R=4")
@@ -57,35 +112,13 @@ std::vector<Entry> parse_entries(const std::string& text, std::size_t P, std::si
   }
   std::vector<Entry> out;
   for (const std::string& entry : items) {
-    item = entry;
-    SpecArgs a(parse_spec(item, "--variants entry"), "--variants entry");
-    if (a.name() == "ssp") {  // "ssp:S=2": make_variant reads (and checks) the bound
-      const Variant v = make_variant(item, P, 1);
-      Entry e{v.name, v.K, 0, "ssp S=" + std::to_string(v.staleness_bound)};
-      for (const Entry& o : out)
-        if (o.label == e.label) throw InputError("--variants: '" + e.label + "' listed twice");
-      out.push_back(e);
-      continue;
-    }
-    const std::size_t K = static_cast<std::size_t>(a.integer("K", static_cast<long long>(default_K), 1, 1 << 20));
-    const auto R = static_cast<std::uint64_t>(
-        a.has("R") ? a.integer("R", std::nullopt, 1) : static_cast<long long>(default_R));
-    a.finish();
-    const Variant v = make_variant(a.name(), P, K, R);
-    Entry e{v.name, v.K, v.cutoff.R,
-            v.name + " K=" + std::to_string(v.K) + (R ? " R=" + std::to_string(R) : "")};
+    Entry e = parse_entry(entry, P, default_K, default_R);
     for (const Entry& o : out)
       if (o.label == e.label) throw InputError("--variants: '" + e.label + "' listed twice");
-    out.push_back(e);
+    out.push_back(std::move(e));
   }
   if (out.empty()) throw InputError("--variants: no variants given");
   return out;
-}
-
-// A folder name: "k-async-K2", "async-K1-R4", "ssp-S2".
-std::string slug(const Entry& e) {
-  if (e.variant.starts_with("ssp:S=")) return "ssp-S" + e.variant.substr(6);
-  return e.variant + "-K" + std::to_string(e.K) + (e.R ? "-R" + std::to_string(e.R) : "");
 }
 
 // The max_staleness cell of runs.csv and summary.csv: empty without a threshold.
@@ -112,24 +145,16 @@ std::string stop_counts_text(const std::map<std::string, std::size_t>& counts) {
   return text;
 }
 
-// A runs/ subfolder this race writes: "<variant>-K<k>[-R<R>]-r<repeat>".
+// A runs/ subfolder a race writes: "<variant>-<its settings>-r<repeat>" (Entry::slug).
 bool is_race_run_folder(const std::string& name) {
-  const auto k = name.rfind("-K");
   const auto r = name.rfind("-r");
-  if (k == std::string::npos || r == std::string::npos || r < k + 3 || r + 2 >= name.size())
-    return false;
-  auto digits = [&](std::size_t from, std::size_t to) {
-    for (std::size_t i = from; i < to; ++i)
-      if (name[i] < '0' || name[i] > '9') return false;
-    return to > from;
-  };
-  const std::string variant = name.substr(0, k);
+  if (r == std::string::npos || r + 2 >= name.size()) return false;
+  for (std::size_t i = r + 2; i < name.size(); ++i)
+    if (name[i] < '0' || name[i] > '9') return false;
   bool known = false;
-  for (const auto& [name_known, help] : variant_help()) known = known || variant == name_known;
-  const auto threshold = name.find("-R", k);
-  const std::size_t k_end = threshold < r ? threshold : r;
-  return known && digits(k + 2, k_end) && (k_end == r || digits(k_end + 2, r)) &&
-         digits(r + 2, name.size());
+  for (const auto& [variant, help] : variant_help())
+    known = known || (name.starts_with(variant + "-") && r > variant.size());
+  return known;
 }
 
 // Removes what an earlier race wrote in `out_dir` -- its summary files, plot and the
@@ -150,6 +175,20 @@ void clear_race_outputs(const std::filesystem::path& out_dir) {
     clear_run_outputs(f);
     std::filesystem::remove(f, ec);  // only succeeds when empty: other files stay
   }
+}
+
+// The train parameters of one run of entry `e`.
+ParamValues entry_values(const ParamValues& base, const Entry& e, std::uint64_t seed,
+                         const std::filesystem::path& out) {
+  ParamValues pv = base;
+  pv.set("variant", e.variant);
+  pv.set("K", std::to_string(e.K));
+  if (e.R) pv.set("max-staleness", std::to_string(e.R));
+  if (!e.k_schedule.empty()) pv.set("k-schedule", e.k_schedule);
+  if (!e.compensation.empty()) pv.set("compensation", e.compensation);
+  pv.set("seed", std::to_string(seed));
+  pv.set("out", out.string());
+  return pv;
 }
 
 }  // namespace
@@ -182,6 +221,12 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   const std::vector<Entry> entries =
       parse_entries(values.get("variants"), shared.P, shared.K, shared_R);
   const std::filesystem::path out_dir = shared.out;
+  auto run_dir = [&](const Entry& e, std::size_t r) {
+    return out_dir / "runs" / (e.slug + "-r" + std::to_string(r));
+  };
+  // Every entry's settings are checked before any run (a race-wide --k-schedule that an
+  // entry's variant refuses fails now, not after an hour of other runs).
+  for (const Entry& e : entries) parse_experiment(entry_values(base, e, shared.seed, run_dir(e, 0)));
   check_writable_folder(out_dir, "--out");
   {
     DelayContext ctx;
@@ -208,13 +253,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   for (std::size_t r = 0; r < repeats && !interrupted; ++r) {
     // Repeats outermost: an interrupted race still has every variant at equal footing.
     for (const Entry& e : entries) {
-      ParamValues pv = base;
-      pv.set("variant", e.variant);
-      pv.set("K", std::to_string(e.K));
-      if (e.R) pv.set("max-staleness", std::to_string(e.R));
-      pv.set("seed", std::to_string(shared.seed + r));
-      pv.set("out", (out_dir / "runs" / (slug(e) + "-r" + std::to_string(r))).string());
-      const ExperimentConfig cfg = parse_experiment(pv);
+      const ExperimentConfig cfg = parse_experiment(entry_values(base, e, shared.seed + r, run_dir(e, r)));
       const std::size_t done = runs.size();
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - race_start).count();
@@ -253,7 +292,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   header << "# config: " << values.to_json().dump() << "\n";
   csv << header.str();
   csv << "variant,K,repeat,seed,time_s,updates,gradients,train_loss,test_error,staleness_mean,wall_s,"
-         "max_staleness\n";
+         "max_staleness,entry,K_in_force\n";
   for (const RunRecord& rr : runs)
     for (const CurvePoint& p : rr.out.result.curve)
       // --timing-only scores nothing: empty error cells, not a perfect 0.
@@ -261,7 +300,8 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
           << cell(p.time_s, 6) << "," << p.updates << "," << p.gradients << ","
           << (shared.timing_only ? "" : cell_g(p.train_loss)) << ","
           << (shared.timing_only ? "" : cell_g(p.test_error)) << "," << cell(p.staleness_mean)
-          << "," << cell(p.wall_s, 6) << "," << r_cell(rr.entry) << "\n";
+          << "," << cell(p.wall_s, 6) << "," << r_cell(rr.entry) << "," << rr.entry.label << ","
+          << p.k << "\n";
   auto write_output = [&](const char* name, const std::string& text) {
     try {
       write_file_atomic(out_dir / name, text);
@@ -288,12 +328,15 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
           "time_to_target_resolution_max_s,time_to_target_resolution_max_fraction,"
           "speedup_vs_sync_mean,speedup_vs_sync_min,speedup_vs_sync_max,final_test_error_mean,"
           "final_test_error_sd,mean_update_interval_s,predicted_update_interval_s,predicted_method,"
-          "staleness_mean,p0,gradients_cancelled_mean,stopped,max_staleness\n";
+          "staleness_mean,p0,gradients_cancelled_mean,stopped,max_staleness,entry\n";
   std::printf("\nrace: %s, P=%zu, delay %s, %s clock, %zu repeat(s); %s\n\n",
               shared.model.c_str(), shared.P, shared.delay.c_str(), shared.clock.c_str(), repeats,
               errors_measured ? ("target test error " + format_fixed(target, 3)).c_str()
                               : "--timing-only: time per update measured, no test error");
-  std::printf("%-20s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", "variant", "reached",
+  // The first column fits the longest entry label ("k-async K=1 adasync=0.5s").
+  int label_width = 20;
+  for (const Entry& e : entries) label_width = std::max(label_width, static_cast<int>(e.label.size()));
+  std::printf("%-*s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", label_width, "variant", "reached",
               "time to target (s)", "resolution", "speed-up vs sync", "final error", "update (meas)",
               "update (pred)", "staleness", "stopped by");
   std::size_t finished_runs = 0;
@@ -339,13 +382,19 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     topt.engine = virtual_timing_engine();
     topt.seed = shared.seed;
     topt.max_staleness = e.R;
-    const Estimate pred = predict_time_per_update(*delay, e.variant, shared.P, e.K, topt);
+    // AdaSync's K changes during the run: no one time per update to predict.
+    const Estimate pred =
+        e.k_schedule.empty() ? predict_time_per_update(*delay, e.variant, shared.P, e.K, topt)
+                             : Estimate{NAN, 0, "none (K changes)", ""};
     const bool all_reached = T.n == n;
     const std::string stopped = stop_counts_text(stops);
     if (!first_error.empty())
       failures.push_back(e.label + ": " + stopped + " (first: " + first_error + ")");
-    nlohmann::json j = {{"variant", e.variant},
+    nlohmann::json j = {{"entry", e.label},
+                        {"variant", e.variant},
                         {"K", e.K},
+                        {"k_schedule", e.k_schedule.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.k_schedule)},
+                        {"compensation", e.compensation.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.compensation)},
                         {"max_staleness", e.R ? nlohmann::json(e.R) : nlohmann::json(nullptr)},
                         {"repeats", n},
                         {"stopped_by", stops},
@@ -368,7 +417,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
          << (SP.n ? cell(SP.max) : "") << "," << (F.n ? cell(F.mean) : "") << ","
          << (F.n ? cell(F.sd) : "") << "," << cell_g(I.mean) << "," << cell_g(pred.value) << ","
          << pred.method << "," << cell(S.mean) << "," << cell(P0.mean) << "," << cell(C.mean, 1)
-         << "," << stopped << "," << r_cell(e) << "\n";
+         << "," << stopped << "," << r_cell(e) << "," << e.label << "\n";
     std::string reached = "-", ttt_text = "not measured", res_text = "-", sp_text = "-",
                 final_text = "-";
     if (errors_measured) {
@@ -381,9 +430,10 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     if (SP.n)
       sp_text = format_fixed(SP.mean, 2) + "x [" + format_fixed(SP.min, 2) + ", " +
                 format_fixed(SP.max, 2) + "]";
-    std::printf("%-20s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", e.label.c_str(), reached.c_str(),
+    std::printf("%-*s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", label_width, e.label.c_str(), reached.c_str(),
                 ttt_text.c_str(), res_text.c_str(), sp_text.c_str(), final_text.c_str(),
-                format_duration(I.mean).c_str(), format_duration(pred.value).c_str(),
+                format_duration(I.mean).c_str(),
+                std::isfinite(pred.value) ? format_duration(pred.value).c_str() : "-",
                 format_fixed(S.mean, 3).c_str(), stopped.c_str());
   }
   write_output("summary.csv", scsv.str());

@@ -12,13 +12,13 @@ std::string curve_csv(const std::vector<CurvePoint>& curve, const nlohmann::json
   for (const auto& [k, v] : context.items())
     os << "# " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
   os << "time_s,updates,gradients" << (columns.errors ? ",train_loss,test_error" : "")
-     << ",staleness_mean" << (columns.wall ? ",wall_s\n" : "\n");
+     << ",staleness_mean,K" << (columns.wall ? ",wall_s\n" : "\n");
   for (const CurvePoint& p : curve) {
     // format_fixed: the usual "%.6f", but a huge time (a 1e300 s delay) in a dozen
     // characters, not 300 digits cut at a buffer's end.
     os << format_fixed(p.time_s, 6) << "," << p.updates << "," << p.gradients;
     if (columns.errors) os << "," << format_g(p.train_loss) << "," << format_g(p.test_error);
-    os << "," << format_fixed(p.staleness_mean, 4);
+    os << "," << format_fixed(p.staleness_mean, 4) << "," << p.k;
     if (columns.wall) os << "," << format_fixed(p.wall_s, 6);
     os << "\n";
   }

@@ -63,6 +63,15 @@ nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
   s["K"] = d.K;
   // Ringmaster's R, where set: a run without it reads as before.
   if (cfg.max_staleness > 0) s["max_staleness"] = cfg.max_staleness;
+  // AdaSync: the schedule, and when K grew (the first entry is the start, at K0 and F(w_0)).
+  if (cfg.k_schedule.adaptive()) {
+    s["k_schedule"] = to_string(cfg.k_schedule);
+    nlohmann::json changes = nlohmann::json::array();
+    for (const KChange& c : r.k_changes)
+      changes.push_back({{"time_s", c.time_s}, {"update", c.update}, {"loss", c.loss}, {"K", c.K}});
+    s["k_changes"] = changes;
+    s["final_K"] = r.k_changes.empty() ? d.K : r.k_changes.back().K;
+  }
   s["delay"] = d.delay;
   s["model"] = d.model;
   s["num_params"] = d.num_params;

@@ -171,6 +171,13 @@ Decision ParameterServer::retire(LearnerId w, double time) {
   return d;
 }
 
+Decision ParameterServer::set_k(std::size_t K, double time) {
+  Decision d = coordinator_.set_k(K);
+  if (d.apply) apply_update(d, time);
+  account_restarts(d, time);
+  return d;
+}
+
 std::vector<std::pair<LearnerId, double>> ParameterServer::busy_learners(double now) const {
   std::vector<std::pair<LearnerId, double>> out;
   for (LearnerId w = 0; w < coordinator_.variant().P; ++w)

@@ -96,6 +96,11 @@ class ParameterServer {
   /// update; throws RunError like on_gradient when that produces NaN/Inf.
   Decision retire(LearnerId w, double time);
 
+  /// A K schedule's new K, between two events (Coordinator::set_k). The gradients pending
+  /// count towards it; when they already reach it the update is applied now (and may
+  /// throw RunError like on_gradient).
+  Decision set_k(std::size_t K, double time);
+
   /// Learners computing a minibatch, longest first, with how long they have been at it:
   /// the suspects when no update comes.
   std::vector<std::pair<LearnerId, double>> busy_learners(double now) const;

@@ -133,6 +133,7 @@ void point_fields(Io& io, Point& p) {
   io.f64(p.test_error, "curve test error");
   io.f64(p.staleness_mean, "curve staleness");
   io.f64(p.wall_s, "curve wall time");
+  if (io.since(4)) io.u64(p.k, "curve K");
 }
 
 template <class Io, class State>
@@ -141,6 +142,7 @@ void ps_fields(Io& io, State& s) {
   io.u64(c.version, "version");
   io.u64(c.pending, "pending gradients");
   io.u64(c.k, "effective K");
+  if (io.since(4)) io.u64(c.target_k, "target K");
   io.chars(c.busy, "busy flags");
   io.chars(c.contributed, "contributed flags");
   io.chars(c.active, "active flags");
@@ -232,6 +234,18 @@ void run_fields(Io& io, Run& c) {
     io.u64(e.learner, "event learner");
     io.u64(e.ticket, "event ticket");
   });
+  if (io.since(4)) {
+    io.flag(c.has_k_schedule, "K schedule flag");
+    auto& k = c.k_schedule;
+    io.f64(k.f0, "K schedule initial loss");
+    io.f64(k.next_s, "K schedule next check");
+    io.list(k.changes, "K changes", 32, [&](auto& ch) {
+      io.f64(ch.time_s, "K change time");
+      io.u64(ch.update, "K change update");
+      io.f64(ch.loss, "K change loss");
+      io.u64(ch.K, "K change K");
+    });
+  }
 }
 
 void put_run(CheckpointWriter& w, const RunCheckpoint& c) {

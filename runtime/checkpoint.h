@@ -28,6 +28,7 @@
 #include "runtime/eval_recorder.h"
 #include "ps/parameter_server.h"
 #include "runtime/run_types.h"
+#include "sgd/k_schedule.h"
 
 namespace racesgd {
 
@@ -36,7 +37,10 @@ namespace racesgd {
 //    clocks, the staleness tracker's clock-spread statistics, and the delay compensation's
 //    MeanSquare (sgd/compensation.h). A format-2 file still reads: its start versions are
 //    derived from the learners' pins; SSP and compensation did not exist (empty, zeros).
-inline constexpr std::uint32_t kCheckpointFormatVersion = 3;
+// 4: the K schedule (AdaSync: F(w_0), the next check, the changes), the coordinator's
+//    target K and each curve point's K. A format-3 file still reads: its runs had a fixed
+//    K (the variant's), which is what the missing fields become.
+inline constexpr std::uint32_t kCheckpointFormatVersion = 4;
 inline constexpr std::uint32_t kOldestCheckpointFormatVersion = 2;
 inline constexpr const char* kCheckpointFileName = "checkpoint.rsgd";
 
@@ -145,6 +149,8 @@ struct RunCheckpoint {
   double latest_error = -1;
   bool target_reached = false;
   std::vector<LearnerFailure> failures;
+  bool has_k_schedule = false;              // AdaSync's state follows (else a fixed K)
+  AdaSyncSchedule::State k_schedule;
   // Virtual clock only.
   std::uint64_t next_seq = 0;
   std::vector<EventCheckpoint> events;      // the queue, in any order

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -62,6 +65,29 @@ std::string stall_message(double silence, const std::vector<LateLearner>& late, 
   return std::string(head) + "stuck: learner(s) " + who;
 }
 
+// AdaSync on the real clock: a loss scored off the PS's path, waiting for the PS thread.
+// A newer loss replaces one the PS has not taken yet.
+class LossMailbox {
+ public:
+  void post(double loss) {
+    std::lock_guard<std::mutex> g(m_);
+    loss_ = loss;
+    ready_.store(true, std::memory_order_release);
+  }
+  /// The loss posted since the last take, if any (one relaxed-acquire load when none).
+  std::optional<double> take() {
+    if (!ready_.load(std::memory_order_acquire)) return std::nullopt;
+    std::lock_guard<std::mutex> g(m_);
+    ready_.store(false, std::memory_order_relaxed);
+    return loss_;
+  }
+
+ private:
+  std::atomic<bool> ready_{false};
+  std::mutex m_;
+  double loss_ = 0;
+};
+
 // Checks the inputs, the memory the run needs and a checkpoint to resume. A resumed run
 // starts from the newest saved weights (its learners restart on them).
 RunPlan plan_real_run(const RunInputs& in) {
@@ -85,14 +111,15 @@ RunPlan plan_real_run(const RunInputs& in) {
                        std::to_string(P) + " learners, " + std::to_string(dim) + " weights)");
   }
   const RunCheckpoint* resume = in.checkpoint.resume;
-  // Pool: 2P + 5 buffers, a per-pin count (per learner one while computing and one in an
-  // inbox message, the PS's current pin, the evaluator's, the snapshot copy's) that holds
-  // P + 1 spare: counting distinct non-current versions at the writer's scan, P + 4 suffice
-  // (docs/concurrency.md "Pool size"; in the sync family a learner can hold more pins).
+  // Pool: 2P + 6 buffers, a per-pin count (per learner one while computing and one in an
+  // inbox message, the PS's current pin, the evaluator's, AdaSync's loss prober's, the
+  // snapshot copy's) that holds P + 1 spare: counting distinct non-current versions at the
+  // writer's scan, P + 5 suffice (docs/concurrency.md "Pool size"; in the sync family a
+  // learner can hold more pins).
   return RunPlan{capacity,
                  resume ? std::span<const float>(resume->weights.back().w) : initial_weights(in),
                  resume ? resume->weights.back().version : 0,
-                 VersionedWeights::pool_size_for(2 * P + 3)};
+                 VersionedWeights::pool_size_for(2 * P + 4)};
 }
 
 // The run on the real clock. The calling thread is the PS: each turn of run()'s loop checks
@@ -108,6 +135,8 @@ class RealRuntime : private RunCore {
   double now_s() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
   void resume_from(const RunCheckpoint& c);
   void evaluate(std::stop_token st);
+  void probe_losses(std::stop_token st, double first);
+  bool take_k_change();
   void start();
   bool should_stop();
   bool take_failures();
@@ -127,6 +156,10 @@ class RealRuntime : private RunCore {
   std::atomic<double> latest_error_{-1.0};
   std::unique_ptr<LearnerTransport> learners_;
   std::optional<std::jthread> evaluator_;  // declared after learners_: stops first
+  // AdaSync: scores F every T0 on its own thread and posts it for the PS thread.
+  LossMailbox k_losses_;
+  std::atomic<bool> k_final_{false};  // K reached P: nothing more to score
+  std::optional<std::jthread> k_prober_;
   double max_compute_s_ = 0;  // the longest gradient computation seen: the watchdog's allowance
   double last_progress_time_;  // last update or departure, run clock
   double now_;                 // run clock as of the last look
@@ -164,6 +197,10 @@ RealRuntime::RealRuntime(const RunInputs& in)
   }
   if (s_.stop.target_error >= 0 && !s_.timing_only)
     evaluator_.emplace([this](std::stop_token st) { evaluate(st); });
+  if (std::isfinite(k_schedule_.next_check()))
+    k_prober_.emplace([this, first = k_schedule_.next_check()](std::stop_token st) {
+      probe_losses(st, first);
+    });
 }
 
 // Learners restart fresh on the restored weights: minibatches in flight and the pending
@@ -176,6 +213,7 @@ void RealRuntime::resume_from(const RunCheckpoint& c) {
   st.pending_sum.assign(weights_.dim(), 0.0f);
   std::fill(st.idle_since.begin(), st.idle_since.end(), std::numeric_limits<double>::infinity());
   ps_.restore(st);
+  k_schedule_.restore(c);
   log_.resume(c);
 }
 
@@ -198,6 +236,42 @@ void RealRuntime::evaluate(std::stop_token st) {
       return;
     }
   }
+}
+
+// AdaSync's prober: at each check time (T0, 2 T0, ... on the run clock) it scores F of the
+// newest weights and posts it; the PS thread takes it between two messages. It shares the
+// 2 cores with the learners like the evaluator does: F on the subsample (2,000 rows by
+// default) costs milliseconds per T0.
+void RealRuntime::probe_losses(std::stop_token st, double first) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  double next = first;
+  while (!k_final_.load(std::memory_order_acquire)) {
+    {
+      std::unique_lock<std::mutex> lock(m);
+      if (cv.wait_until(lock, st, deadline_after(t0_, next), [] { return false; }) ||
+          st.stop_requested())
+        return;
+    }
+    VersionedWeights::Pin pin = weights_.pin_latest();
+    const double f = k_schedule_.loss(pin.weights());
+    pin.reset();
+    k_losses_.post(f);
+    next = next_check_after(k_schedule_.every_s(), now_s());
+  }
+}
+
+// A loss the prober posted: the schedule's new K, if it grew, in force from the next
+// arrival on (recorded at this moment and update). True when the run stops.
+bool RealRuntime::take_k_change() {
+  const std::optional<double> f = k_losses_.take();
+  if (!f) return false;
+  const std::size_t K = k_schedule_.on_loss(now_, ps_.version(), *f);
+  if (!std::isfinite(k_schedule_.next_check())) k_final_.store(true, std::memory_order_release);
+  if (K == 0) return false;
+  const Decision d = ps_.set_k(K, now_);
+  restart(d);
+  return d.apply && after_apply(now_);
 }
 
 void RealRuntime::start() {
@@ -259,6 +333,7 @@ bool RealRuntime::on_clock() {
   }
   // One point for however many ticks passed while the PS was busy, taken now.
   if (log_.tick_due(now_)) log_.take_ticks(now_, now_);
+  if (take_k_change()) return true;
   if (stalled()) return true;
   if (log_.checkpoint_due_by_time()) save_checkpoint(now_);
   log_.report_progress(Progress{now_, now_, ps_.version(), latest_error_.load(std::memory_order_relaxed)});
@@ -328,6 +403,7 @@ void RealRuntime::save_checkpoint(double at) {
   // moment on resume, and the file keeps decode_checkpoint's next tick >= clock.
   c.ticker_next_time = std::max(log_.next_tick(), at);
   c.ps = ps_.state();
+  k_schedule_.save(c);
   {
     VersionedWeights::Pin cur = weights_.pin_latest();
     c.weights.push_back(
@@ -343,10 +419,11 @@ void RealRuntime::save_checkpoint(double at) {
 // go home) and the evaluator.
 void RealRuntime::stop_threads() {
   learners_->stop();
-  if (evaluator_) {
-    evaluator_->request_stop();
-    evaluator_->join();
-  }
+  for (auto* t : {&evaluator_, &k_prober_})
+    if (*t) {
+      (*t)->request_stop();
+      (*t)->join();
+    }
 }
 
 RunResult RealRuntime::run() {
@@ -366,7 +443,9 @@ RunResult RealRuntime::run() {
   stop_threads();
   msg = GradientMessage{};
   if (log_.checkpoint_at_end()) save_checkpoint(now_);
-  return log_.finish(now_, latest_error_.load(std::memory_order_relaxed));
+  RunResult r = log_.finish(now_, latest_error_.load(std::memory_order_relaxed));
+  r.k_changes = k_schedule_.changes();
+  return r;
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // RunCore: the part every runtime is built on -- the run's inputs, the versioned weights,
-// the ParameterServer over them and the RunLog -- constructed in the one order that
-// checks before it allocates. The runtimes (VirtualRuntime, RealRuntime; the coming MPI
+// the ParameterServer over them, the RunLog and the K schedule -- constructed in the one
+// order that checks before it allocates. The runtimes (VirtualRuntime, RealRuntime; the coming MPI
 // one) derive from it and add their clock and their learners.
 #pragma once
 
@@ -9,6 +9,7 @@
 
 #include "ps/parameter_server.h"
 #include "ps/versioned_weights.h"
+#include "runtime/k_scheduler.h"
 #include "runtime/run_inputs.h"
 #include "runtime/run_log.h"
 
@@ -32,7 +33,8 @@ class RunCore {
         resume_(in.checkpoint.resume),
         weights_(plan.w0, plan.pool_size, plan.first_version),
         ps_(s_.variant, weights_, *in.lr, s_.compensation),
-        log_(in, ps_, weights_, plan.snapshot_capacity, clock) {
+        log_(in, ps_, weights_, plan.snapshot_capacity, clock),
+        k_schedule_(in, in.checkpoint.resume) {
     ps_.enable_update_log(s_.record_updates);
   }
 
@@ -42,6 +44,7 @@ class RunCore {
   VersionedWeights weights_;
   ParameterServer ps_;
   RunLog log_;
+  KScheduler k_schedule_;  // fixed K, or AdaSync's checks (the runtimes time them)
 };
 
 }  // namespace racesgd

@@ -1,5 +1,7 @@
 #include "runtime/run_log.h"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <exception>
 #include <utility>
@@ -15,6 +17,7 @@ CurvePoint take_curve_counters(ParameterServer& ps, double time_s, double wall_s
   p.gradients = ps.gradients_applied();
   p.staleness_mean = ps.tracker().take_interval_mean();
   p.wall_s = wall_s;
+  p.k = ps.coordinator().effective_k();
   return p;
 }
 
@@ -65,10 +68,19 @@ RunLog::RunLog(const RunInputs& in, ParameterServer& ps, VersionedWeights& weigh
 
 void RunLog::resume(const RunCheckpoint& c) {
   ticker_.restore_next_time(c.ticker_next_time);
+  // Points of a checkpoint from before K was recorded (format 3) had the variant's K.
+  std::vector<EvalRecorder::Saved> old_points;
+  const bool old = std::any_of(c.curve.begin(), c.curve.end(),
+                               [](const EvalRecorder::Saved& p) { return p.point.k == 0; });
+  if (old) {
+    old_points = c.curve;
+    for (EvalRecorder::Saved& p : old_points) p.point.k = in_.settings.variant.K;
+  }
+  const std::vector<EvalRecorder::Saved>& curve = old ? old_points : c.curve;
   if (recorder_) {
-    recorder_->restore(c.curve);
+    recorder_->restore(curve);
   } else {
-    for (const EvalRecorder::Saved& p : c.curve) timing_curve_.push_back(p.point);
+    for (const EvalRecorder::Saved& p : curve) timing_curve_.push_back(p.point);
   }
   delays_ = c.delays;
   latest_error_ = c.latest_error;

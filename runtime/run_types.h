@@ -9,6 +9,7 @@
 
 #include "ps/parameter_server.h"
 #include "runtime/stop_reason.h"
+#include "sgd/k_schedule.h"
 #include "sgd/variant.h"
 #include "worker/compute_plan.h"
 
@@ -50,6 +51,7 @@ struct RunSettings {
   bool delay_after_compute = false; // real clock: sleep X after computing instead of until start+X
   ComputeAt compute_at = ComputeAt::deadline;  // real clock: when inside X a learner computes
   CompensationConfig compensation;  // delay compensation of each accepted gradient (DC-ASGD)
+  KScheduleConfig k_schedule;       // fixed K, or AdaSync raising it as the loss falls
   bool record_updates = false;      // keep an UpdateRecord per update (tests, traces)
   bool continue_on_learner_failure = false;  // a failing learner leaves; the rest go on
   // Real clock: stop as "stalled" when no update came for this long and a learner computing
@@ -72,6 +74,7 @@ struct CurvePoint {
   double test_error = 0;
   double staleness_mean = 0;  // mean staleness of gradients applied since the previous point
   double wall_s = 0;          // real seconds since the start (== time_s on the real clock)
+  std::uint64_t k = 0;        // K in force (Coordinator::effective_k): a K schedule moves it
 };
 
 struct RunResult {
@@ -114,6 +117,7 @@ struct RunResult {
   double compute_late_mean_s = 0;
   double compute_late_p99_s = 0;
   std::vector<UpdateRecord> update_log;
+  std::vector<KChange> k_changes;  // AdaSync: the start and every change of K (else empty)
   std::optional<Divergence> divergence;  // set when stop_reason is diverged
   std::vector<LearnerFailure> failures;  // learners that failed (and left, when continuing)
   // Checkpoints written during this process's part of the run, and the real seconds spent

@@ -139,6 +139,8 @@ class VirtualRuntime : private RunCore {
   bool should_stop();
   void stop_stalled();
   bool tick();
+  void take_eval_ticks(double until);
+  bool check_k();
   bool on_finish(const Event& ev);
   void checkpoint_if_due();
   void save_checkpoint();
@@ -179,6 +181,7 @@ void VirtualRuntime::resume_from(const RunCheckpoint& c) {
         learners_[w].pin = weights_.pin_latest();
   }
   ps_.restore(c.ps);
+  k_schedule_.restore(c);
   for (LearnerId w = 0; w < P; ++w) {
     const LearnerCheckpoint& l = c.learners[w];
     learners_[w].ticket = l.ticket;
@@ -285,14 +288,19 @@ void VirtualRuntime::stop_stalled() {
 // The next event: the time ticks falling before it (or the time limit) all see the weights
 // as they are now: at most one point for them, the first, and none when no update was
 // applied since the last point (it would repeat that point). The rest are skipped at once,
-// so a tiny --eval-every costs O(1) per event.
+// so a tiny --eval-every costs O(1) per event. AdaSync's checks before the event come in
+// time order with them (a point and a check at the same time: the point first, so it shows
+// the K that led to it).
 bool VirtualRuntime::tick() {
   const Event ev = queue_.top();
-  if (const double until = std::min(ev.time, s_.stop.time_s);
-      log_.tick_due(until) && !log_.target_reached()) {
-    now_ = log_.next_tick();
-    log_.take_ticks(now_, until);
+  const double until = std::min(ev.time, s_.stop.time_s);
+  while (k_schedule_.next_check() <= until && !log_.target_reached()) {
+    take_eval_ticks(k_schedule_.next_check());
+    if (log_.target_reached()) break;
+    now_ = k_schedule_.next_check();
+    if (check_k()) return true;
   }
+  take_eval_ticks(until);
   if (log_.target_reached()) return false;  // should_stop stops it
   if (ev.time > s_.stop.time_s) {
     now_ = s_.stop.time_s;
@@ -301,6 +309,26 @@ bool VirtualRuntime::tick() {
   }
   queue_.pop();
   return on_finish(ev);
+}
+
+void VirtualRuntime::take_eval_ticks(double until) {
+  if (!log_.tick_due(until) || log_.target_reached()) return;
+  now_ = log_.next_tick();
+  log_.take_ticks(now_, until);
+}
+
+// AdaSync's check at now_: F of the newest weights, scored while the clock stands still
+// (deterministic), and the new K, if it grew, in force from the next arrival on. True when
+// the run stops (a K that completes the pending update may reach the update limit).
+bool VirtualRuntime::check_k() {
+  VersionedWeights::Pin cur = weights_.pin_latest();
+  const double f = k_schedule_.loss(cur.weights());
+  cur.reset();
+  const std::size_t K = k_schedule_.on_loss(now_, ps_.version(), f);
+  if (K == 0) return false;
+  const Decision d = ps_.set_k(K, now_);
+  restart(d);
+  return d.apply && log_.after_update(now_);
 }
 
 // Learner ev.learner's minibatch finishes: its gradient goes to the PS.
@@ -338,6 +366,7 @@ void VirtualRuntime::save_checkpoint() {
   c.now = now_;
   c.ticker_next_time = log_.next_tick();
   c.ps = ps_.state();
+  k_schedule_.save(c);
   {
     std::map<Version, std::span<const float>> versions;
     VersionedWeights::Pin cur = weights_.pin_latest();
@@ -380,7 +409,9 @@ RunResult VirtualRuntime::run() {
   }
   if (log_.checkpoint_at_end()) save_checkpoint();
   for (Learner& L : learners_) L.pin.reset();
-  return log_.finish(now_, log_.latest_error());
+  RunResult r = log_.finish(now_, log_.latest_error());
+  r.k_changes = k_schedule_.changes();
+  return r;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ Coordinator::Coordinator(Variant variant)
       active_(variant_.P, 1),
       started_(variant_.P, 0),
       active_count_(variant_.P),
+      target_k_(variant_.K),
       k_(variant_.K),
       clocks_(variant_.is_ssp() ? variant_.P : 0, 0) {
   RACESGD_CHECK(variant_.P >= 1 && variant_.K >= 1 && variant_.K <= variant_.P);
@@ -160,13 +161,24 @@ void Coordinator::cancel_expired_into(Decision& d) {
   }
 }
 
+Decision Coordinator::set_k(std::size_t K) {
+  RACESGD_CHECK_MSG(!variant_.is_ssp(), "a K schedule on ssp");
+  RACESGD_CHECK(K >= variant_.K && K <= variant_.P);
+  target_k_ = K;
+  k_ = std::min(target_k_, active_count_);
+  Decision d;
+  if (active_count_ > 0 && pending_ > 0 && pending_ >= k_) complete_into(d);
+  stamp_restarts(d);
+  return d;
+}
+
 Decision Coordinator::retire(LearnerId w) {
   RACESGD_CHECK(w < variant_.P);
   RACESGD_CHECK_MSG(active_[w], "learner retired twice");
   active_[w] = 0;
   busy_[w] = 0;
   --active_count_;
-  k_ = std::min(k_, active_count_);
+  k_ = std::min(target_k_, active_count_);
   Decision d;
   if (active_count_ > 0 && pending_ > 0 && pending_ >= k_) complete_into(d);
   // SSP: the slowest learner may have left, letting the ones that waited for it go on.
@@ -176,7 +188,8 @@ Decision Coordinator::retire(LearnerId w) {
 }
 
 CoordinatorState Coordinator::state() const {
-  return CoordinatorState{version_, pending_, k_, busy_, contributed_, active_, clocks_, started_};
+  return CoordinatorState{version_, pending_, k_, target_k_, busy_,
+                          contributed_, active_, clocks_, started_};
 }
 
 void Coordinator::restore(const CoordinatorState& s) {
@@ -189,7 +202,11 @@ void Coordinator::restore(const CoordinatorState& s) {
     throw InputError("checkpoint: coordinator state is not for " + std::to_string(P) +
                      " learners" + (variant_.is_ssp() ? " of ssp" : ""));
   const auto active = static_cast<std::size_t>(std::count(s.active.begin(), s.active.end(), 1));
-  if (s.k != std::min(variant_.K, active) || (active > 0 && s.pending >= s.k))
+  const std::size_t target = s.target_k == 0 ? variant_.K : s.target_k;
+  if (target < variant_.K || target > P || (variant_.is_ssp() && target != 1))
+    throw InputError("checkpoint: coordinator state has a target K = " + std::to_string(target) +
+                     ", impossible for " + variant_.describe());
+  if (s.k != std::min(target, active) || (active > 0 && s.pending >= s.k))
     throw InputError("checkpoint: coordinator state has K = " + std::to_string(s.k) + " and " +
                      std::to_string(s.pending) + " pending gradients, impossible for " +
                      variant_.describe() + " with " + std::to_string(active) + " active learners");
@@ -209,6 +226,7 @@ void Coordinator::restore(const CoordinatorState& s) {
   version_ = s.version;
   pending_ = s.pending;
   k_ = s.k;
+  target_k_ = target;
   busy_ = s.busy;
   contributed_ = s.contributed;
   active_ = s.active;

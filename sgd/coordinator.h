@@ -50,6 +50,7 @@ struct CoordinatorState {
   Version version = 0;
   std::size_t pending = 0;
   std::size_t k = 0;                 // effective K
+  std::size_t target_k = 0;          // K in force before learners left (0: the variant's K)
   std::vector<char> busy;            // size P
   std::vector<char> contributed;     // size P
   std::vector<char> active;          // size P
@@ -69,6 +70,15 @@ class Coordinator {
   /// staleness cutoff) at staleness >= R: runtimes drop cancelled work before it gets here.
   Decision on_arrival(const Arrival& a);
 
+  /// A K schedule (sgd/k_schedule.h) sets the K that updates wait for from now on, in
+  /// [the variant's K, P] (CHECK; never below the variant's K, so never below the start).
+  /// Called between two events: the gradients pending stay pending and count towards the
+  /// new K (none is lost or applied twice); when they already reach it -- possible only
+  /// when learners have left -- the decision applies the update, like an arrival would.
+  /// The sync-family kinds and K-async then wait for K distinct learners, the batch kinds
+  /// for K gradients. CHECK-fails for ssp (its updates are one gradient each).
+  Decision set_k(std::size_t K);
+
   /// Learner w failed and leaves the run: it is never restarted again, and K shrinks to
   /// the number of learners left when fewer than K remain (sync stays "all of them").
   /// When that completes the pending update the decision applies it, like an arrival
@@ -76,8 +86,11 @@ class Coordinator {
   Decision retire(LearnerId w);
 
   const Variant& variant() const { return variant_; }
-  /// K in force: the variant's K, or fewer once learners have left.
+  /// K in force: the variant's K (or the schedule's, see set_k), or fewer once learners
+  /// have left.
   std::size_t effective_k() const { return k_; }
+  /// The K set last (the variant's, or by set_k), before learners left.
+  std::size_t target_k() const { return target_k_; }
   std::size_t active() const { return active_count_; }
   bool is_active(LearnerId w) const { return active_[w] != 0; }
   Version version() const { return version_; }
@@ -95,7 +108,8 @@ class Coordinator {
   CoordinatorState state() const;
   /// Continues from a saved state of a coordinator with the same variant. Throws
   /// InputError, leaving this coordinator unchanged, when the state cannot belong to it
-  /// (sizes other than P, flags other than 0/1, K or pending out of range, a start version
+  /// (sizes other than P, flags other than 0/1, K or pending out of range, a target K
+  /// outside [the variant's K, P], a start version
   /// past the current one or, with a cutoff, a learner computing R or more versions back).
   void restore(const CoordinatorState& s);
 
@@ -115,7 +129,8 @@ class Coordinator {
   std::vector<char> active_;          // per learner: still in the run (not failed)
   std::vector<Version> started_;      // per learner: newest version at its last restart
   std::size_t active_count_;
-  std::size_t k_;                     // effective K
+  std::size_t target_k_;              // the variant's K or the schedule's (set_k)
+  std::size_t k_;                     // effective K: min(target_k_, active learners)
   std::vector<std::uint64_t> clocks_;  // SSP: minibatches finished per learner (else empty)
 };
 

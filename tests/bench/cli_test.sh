@@ -241,6 +241,43 @@ check "max-staleness: a resumed run keeps R from its checkpoint" /usr/bin/python
 import json; s = json.load(open('$tmp/ring-resumed/summary.json'))
 assert s['max_staleness'] == 2 and s['updates'] == 60 and sum(s['staleness_histogram'][2:]) == 0, s.get('max_staleness')"
 
+# --k-schedule (AdaSync): the K variants only, a model to score; K grows in curve.csv and
+# summary.json; race entries carry a schedule and a compensation of their own.
+expect_error "k-schedule with sync" "AdaSync raises K, but sync waits for all P" train --variant sync --k-schedule adasync:every=1s
+expect_error "k-schedule with async" "async applies every gradient alone" train --variant async --k-schedule adasync:every=1s
+expect_error "k-schedule with ssp" "--k-schedule" train --variant ssp --staleness-bound 1 --k-schedule adasync:every=1s
+expect_error "k-schedule without every" "adasync needs every=T0" train --variant k-async --k-schedule adasync
+expect_error "k-schedule unknown" "unknown K schedule 'grow'" train --variant k-async --k-schedule grow
+expect_error "k-schedule k0 above P" "k0=9 is more than the 4 learners" train --variant k-async -P 4 --k-schedule adasync:every=1s,k0=9
+expect_error "k-schedule timing-only" "--timing-only" train --variant k-async --clock virtual --timing-only --k-schedule adasync:every=1s
+expect_error "race: k-schedule on a sync entry" "sync waits for all P" race --variants sync,k-async --k-schedule adasync:every=1s
+expect_error "race: both dc and dc-adaptive" "not both" race --variants 'async:dc=0.1,dc-adaptive=2'
+ada=("${data[@]}" --clock virtual --variant k-async -P 6 -K 1 --delay exp:mean=1ms --updates 400 --eval-every 20)
+"$racesgd" train "${ada[@]}" --k-schedule adasync:every=20ms,samples=500 --out "$tmp/ada" >/dev/null 2>&1
+check "adasync: K grows in curve.csv and summary.json" /usr/bin/python3 -c "
+import csv, json; s = json.load(open('$tmp/ada/summary.json'))
+ch = s['k_changes']; assert s['k_schedule'] == 'adasync:every=0.02s,samples=500' and len(ch) >= 2, ch
+assert ch[0]['K'] == 1 and ch[0]['update'] == 0 and all(a['K'] < b['K'] for a, b in zip(ch, ch[1:])), ch
+assert s['final_K'] == ch[-1]['K'] and s['K'] == 1
+rows = list(csv.DictReader(l for l in open('$tmp/ada/curve.csv') if not l.startswith('#')))
+ks = [int(r['K']) for r in rows]; assert ks[0] == 1 and ks[-1] == ch[-1]['K'] and ks == sorted(ks), ks"
+"$racesgd" train "${ada[@]}" --k-schedule adasync:every=20ms,samples=500 --checkpoint "$tmp/ada-ckpt" --out "$tmp/ada-ck" >/dev/null 2>&1 &&
+  "$racesgd" train --resume "$tmp/ada-ckpt" --out "$tmp/ada-resumed" >/dev/null 2>&1
+check "adasync: a resumed run keeps the schedule and its changes from the checkpoint" /usr/bin/python3 -c "
+import json; a = json.load(open('$tmp/ada/summary.json')); b = json.load(open('$tmp/ada-resumed/summary.json'))
+assert b['k_schedule'] == a['k_schedule'] and b['k_changes'] == a['k_changes'] and b['updates'] == 400, (a['k_changes'], b.get('k_changes'))"
+printf 'variants = ["k-async:K=1", "k-async:K=1,adasync=20ms", "async:dc=0.5"]\nP = 6\nrepeats = 1\nclock = "virtual"\nupdates = 200\nplot = false\ndelay = "exp:mean=1ms"\n' > "$tmp/ada-race.toml"
+"$racesgd" race --config "$tmp/ada-race.toml" "${data[@]}" --out "$tmp/ada-race" >/dev/null 2>&1
+check "race: entries with their own K schedule and compensation" /usr/bin/python3 -c "
+import csv, json; s = json.load(open('$tmp/ada-race/summary.json'))
+assert [(v['entry'], v['k_schedule'], v['compensation']) for v in s['variants']] == [('k-async K=1', None, None), ('k-async K=1 adasync=20ms', 'adasync:every=20ms', None), ('async K=1 dc=0.5', None, 'dc:lambda=0.5')], s['variants']
+run = json.load(open('$tmp/ada-race/runs/k-async-K1-adasync20ms-r0/summary.json'))
+assert run['k_schedule'].startswith('adasync:every=0.02s') and len(run['k_changes']) >= 2
+assert json.load(open('$tmp/ada-race/runs/async-K1-dc0.5-r0/summary.json'))['config']['compensation'] == 'dc:lambda=0.5'
+rows = list(csv.DictReader(l for l in open('$tmp/ada-race/runs.csv') if not l.startswith('#')))
+assert {r['entry'] for r in rows} == {'k-async K=1', 'k-async K=1 adasync=20ms', 'async K=1 dc=0.5'}
+assert max(int(r['K_in_force']) for r in rows if 'adasync' in r['entry']) > 1"
+
 # A race's compute-at (here from its config file) reaches every run.
 printf 'variants = ["async"]\nP = 2\nrepeats = 1\nclock = "real"\nupdates = 20\ncompute-at = "start"\n' > "$tmp/jit-race.toml"
 expect_ok "race real, compute-at start" race --config "$tmp/jit-race.toml" "${data[@]}" --delay exp:mean=1ms \
@@ -385,7 +422,7 @@ e_vdata=("${data[@]}" --clock virtual --delay exp:mean=1ms)  # (a flag given twi
 # Finding 4: --timing-only scores nothing, so it writes no error columns and the race says
 # it measured time only (it used to write error 0 and report every target reached at 0 s).
 expect_ok "E timing-only train" train "${e_vdata[@]}" -P 2 --timing-only --updates 10 --out "$tmp/e-to"
-check "E timing-only: no error columns" bash -c "grep -q '^time_s,updates,gradients,staleness_mean$' '$tmp/e-to/curve.csv' && grep -q '^# errors: not measured' '$tmp/e-to/curve.csv'"
+check "E timing-only: no error columns" bash -c "grep -q '^time_s,updates,gradients,staleness_mean,K$' '$tmp/e-to/curve.csv' && grep -q '^# errors: not measured' '$tmp/e-to/curve.csv'"
 e_run race "${e_vdata[@]}" -P 2 --timing-only --variants sync,async --repeats 1 --updates 10 --plot=false --out "$tmp/e-tor"
 check "E timing-only race: exit 0" test $e_rc -eq 0
 check "E timing-only race: says time only, reaches no target" bash -c "grep -q 'time per update measured, no test error' '$tmp/e.out' && ! grep -q '1/1' '$tmp/e.out'"

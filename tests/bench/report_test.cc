@@ -34,21 +34,23 @@ TEST_CASE("curve.csv: a huge time stays one short, complete row", "[report]") {
   curve[0].gradients = 28;
   curve[0].test_error = 0.5;
   curve[0].wall_s = 2e300;
+  curve[0].k = 3;
   const auto rows = lines_of(curve_csv(curve, nlohmann::json::object(), CurveColumns{}));
   REQUIRE(rows.size() == 2);
-  CHECK(rows[0] == "time_s,updates,gradients,train_loss,test_error,staleness_mean,wall_s");
-  CHECK(rows[1] == "1e+300,7,28,0,0.5,0.0000,2e+300");
+  CHECK(rows[0] == "time_s,updates,gradients,train_loss,test_error,staleness_mean,K,wall_s");
+  CHECK(rows[1] == "1e+300,7,28,0,0.5,0.0000,3,2e+300");
 }
 
 TEST_CASE("curve.csv: --timing-only writes no error columns", "[report]") {
   std::vector<CurvePoint> curve(1);
   curve[0].time_s = 0.25;
   curve[0].updates = 3;
+  curve[0].k = 1;
   const auto rows =
       lines_of(curve_csv(curve, nlohmann::json::object(), CurveColumns{false, false}));
   REQUIRE(rows.size() == 2);
-  CHECK(rows[0] == "time_s,updates,gradients,staleness_mean");
-  CHECK(rows[1] == "0.250000,3,0,0.0000");
+  CHECK(rows[0] == "time_s,updates,gradients,staleness_mean,K");
+  CHECK(rows[1] == "0.250000,3,0,0.0000,1");
 }
 
 TEST_CASE("write_run_outputs: the curve header says why the run stopped", "[report]") {

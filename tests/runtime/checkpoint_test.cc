@@ -61,6 +61,7 @@ struct Setup {
   EvalSchedule eval;
   bool continue_on_failure = false;
   std::string compensation = "none";
+  std::string k_schedule = "fixed";
   fs::path base_dir = ".";
 
   Dataset train = blobs(600, 1);
@@ -99,6 +100,7 @@ struct Setup {
     b.in.settings.eval.train_samples = 200;
     b.in.settings.continue_on_learner_failure = continue_on_failure;
     b.in.settings.compensation = parse_compensation(compensation);
+    b.in.settings.k_schedule = parse_k_schedule(k_schedule);
     return b;
   }
 };
@@ -114,6 +116,14 @@ void require_identical(const RunResult& a, const RunResult& b) {
     CHECK(a.curve[i].train_loss == b.curve[i].train_loss);
     CHECK(a.curve[i].test_error == b.curve[i].test_error);
     CHECK(a.curve[i].staleness_mean == b.curve[i].staleness_mean);
+    CHECK(a.curve[i].k == b.curve[i].k);
+  }
+  REQUIRE(a.k_changes.size() == b.k_changes.size());
+  for (std::size_t i = 0; i < a.k_changes.size(); ++i) {
+    CHECK(a.k_changes[i].time_s == b.k_changes[i].time_s);
+    CHECK(a.k_changes[i].update == b.k_changes[i].update);
+    CHECK(a.k_changes[i].loss == b.k_changes[i].loss);
+    CHECK(a.k_changes[i].K == b.k_changes[i].K);
   }
   CHECK(a.stop_reason == b.stop_reason);
   CHECK(a.error == b.error);
@@ -609,4 +619,57 @@ TEST_CASE("virtual resume is bit-identical with ssp (the learners' clocks travel
   s.stop.updates = 200;
   s.eval.every_updates = 20;
   check_resume_identical(s, 70);
+}
+
+TEST_CASE("virtual resume is bit-identical with AdaSync (F(w_0), the next check and the K "
+          "changes travel in the checkpoint)", "[checkpoint][virtual][adasync]") {
+  for (const char* variant : {"k-async", "k-sync", "k-batch-async", "k-batch-sync"}) {
+    INFO(variant);
+    Setup s;
+    s.variant = variant;
+    s.P = 6;
+    s.K = 1;
+    s.k_schedule = "adasync:every=4ms,samples=300";
+    s.stop.updates = 240;
+    s.eval.every_updates = 11;
+    {
+      auto b = s.build();  // the schedule acts inside the run, between the checkpoints
+      const RunResult r = run_virtual(b.in);
+      REQUIRE(r.k_changes.size() >= 2);
+      CHECK(r.k_changes[1].update > 0);
+      CHECK(r.k_changes[1].update < 240);
+    }
+    check_resume_identical(s, 60);
+  }
+}
+
+TEST_CASE("a checkpoint with AdaSync cannot resume a fixed-K run, nor the reverse",
+          "[checkpoint][adasync]") {
+  Setup s;
+  s.K = 1;
+  s.k_schedule = "adasync:every=4ms";
+  s.stop.updates = 80;
+  std::vector<std::string> saved;
+  {
+    auto b = s.build();
+    b.in.checkpoint.every_updates = 40;
+    b.in.checkpoint.save = [&](const RunCheckpoint& c) {
+      saved.push_back(encode_checkpoint(CheckpointFile{"cfg", c}));
+    };
+    run_virtual(b.in);
+  }
+  REQUIRE(!saved.empty());
+  const CheckpointFile file = decode_checkpoint(saved.front(), "test");
+  CHECK(file.run.has_k_schedule);
+  s.k_schedule = "fixed";
+  auto b = s.build();
+  b.in.checkpoint.resume = &file.run;
+  CHECK_THROWS_WITH(run_virtual(b.in), Catch::Contains("taken with an AdaSync K schedule"));
+  s.k_schedule = "adasync:every=4ms";
+  // A schedule whose K went down is no state of this run.
+  CheckpointFile bad = file;
+  bad.run.k_schedule.changes.push_back(KChange{0.01, 3, 1.0, 1});
+  auto b2 = s.build();
+  b2.in.checkpoint.resume = &bad.run;
+  CHECK_THROWS_AS(run_virtual(b2.in), InputError);
 }

@@ -13,6 +13,7 @@
 #include "tests/runtime/blobs.h"
 #include "tests/runtime/run_fixture.h"
 #include "sgd/compensation.h"
+#include "sgd/k_schedule.h"
 #include "sgd/lr_schedule.h"
 #include "runtime/learner_transport.h"
 #include "runtime/real_runtime.h"
@@ -551,4 +552,70 @@ TEST_CASE("Ringmaster: a threshold never reached gives the unset run bit for bit
     CHECK(a.staleness_max > 1);  // the loose threshold had something to cut, had it been tight
     CHECK(b.gradients_cancelled == 0);
   }
+}
+
+// --- AdaSync: a K schedule on both clocks ---
+
+namespace {
+// The K in force for update v (published version v): the last change made before it.
+std::size_t k_for_update(const std::vector<KChange>& changes, Version v) {
+  std::size_t k = changes.front().K;
+  for (const KChange& c : changes)
+    if (c.update < v) k = c.K;
+  return k;
+}
+}  // namespace
+
+TEST_CASE("AdaSync on both clocks: K grows as the loss falls, each update applies the K in "
+          "force, every gradient once", "[runtime][real][concurrency][adasync]") {
+  for (const bool real : {false, true}) {
+    for (const char* variant : {"k-async", "k-batch-sync"}) {
+      INFO((real ? "real " : "virtual ") << variant);
+      Fixture f;
+      auto in = f.inputs(variant, 4, 1, real ? "exp:mean=400us" : "exp:mean=1ms", false);
+      in.settings.k_schedule = parse_k_schedule("adasync:every=15ms,samples=300");
+      in.settings.stop.updates = 150;
+      in.settings.stop.time_s = 20;  // a hang must fail the test, not the suite's timeout
+      in.settings.eval.every_updates = 10;
+      const RunResult r = run_on(in, real);
+      CHECK(r.stop_reason == StopReason::updates);
+      REQUIRE(r.k_changes.size() >= 2);  // the loss fell: K grew at least once
+      CHECK(r.k_changes.front().K == 1);
+      CHECK(r.k_changes.front().update == 0);
+      for (std::size_t i = 1; i < r.k_changes.size(); ++i) {
+        CHECK(r.k_changes[i].K > r.k_changes[i - 1].K);
+        CHECK(r.k_changes[i].loss < r.k_changes.front().loss);
+        CHECK(r.k_changes[i].time_s >= r.k_changes[i - 1].time_s);
+      }
+      std::uint64_t contributions = 0;
+      for (const UpdateRecord& u : r.update_log) {
+        INFO("update " << u.version);
+        CHECK(u.contributions.size() == k_for_update(r.k_changes, u.version));
+        contributions += u.contributions.size();
+      }
+      CHECK(contributions == r.gradients_applied);
+      // The curve's K column: the K in force after each point's updates, never decreasing.
+      for (std::size_t i = 1; i < r.curve.size(); ++i) CHECK(r.curve[i].k >= r.curve[i - 1].k);
+      CHECK(r.curve.back().k == r.k_changes.back().K);
+      CHECK(r.curve.back().test_error < 0.5);
+    }
+  }
+}
+
+TEST_CASE("AdaSync on the virtual clock is deterministic and checks on the T0 grid",
+          "[runtime][adasync]") {
+  Fixture f;
+  auto in = f.inputs("k-async", 5, 1, "exp:mean=1ms", false);
+  in.settings.k_schedule = parse_k_schedule("adasync:every=10ms,samples=0");
+  in.settings.stop.updates = 200;
+  const RunResult a = run_virtual(in), b = run_virtual(in);
+  REQUIRE(a.k_changes.size() >= 2);
+  REQUIRE(a.k_changes.size() == b.k_changes.size());
+  for (std::size_t i = 0; i < a.k_changes.size(); ++i) {
+    CHECK(a.k_changes[i].loss == b.k_changes[i].loss);
+    CHECK(a.k_changes[i].update == b.k_changes[i].update);
+    if (i > 0) CHECK(std::fmod(a.k_changes[i].time_s + 1e-12, 0.01) < 1e-9);  // a multiple of T0
+  }
+  // F(w_0) is the loss of the initial weights on the whole training set (samples=0).
+  CHECK(a.k_changes.front().loss == Approx(f.model->evaluate(f.w0, f.train).loss));
 }

@@ -369,3 +369,117 @@ TEST_CASE("Ringmaster: restore checks the start versions", "[coordinator][ringma
   Coordinator tight(make_variant("async", 3, 1, 2));  // learner 1 is 2 behind: too stale for R = 2
   CHECK_THROWS_WITH(tight.restore(a.state()), Catch::Contains("too stale"));
 }
+
+// --- set_k: a K schedule (AdaSync) changing K between events ---
+
+TEST_CASE("set_k: gradients pending count towards the new K, none lost or applied twice",
+          "[coordinator][adasync]") {
+  // At every variant, K grows from 1 while gradients pend; a random arrival order; each
+  // update applies exactly the K in force when it completes, and the pending count carries
+  // over the change.
+  for (const char* name : {"k-sync", "k-batch-sync", "k-async", "k-batch-async"}) {
+    INFO(name);
+    Coordinator c(make_variant(name, 6, 1));
+    Rng rng(5);
+    std::vector<Version> started(6, 0);
+    for (LearnerId w : c.on_start().restart) started[w] = c.version();
+    std::size_t pending = 0, arrivals = 0, applied = 0, changes = 0;
+    for (int i = 0; i < 600; ++i) {
+      if (i % 50 == 25 && c.target_k() < 6) {  // a change while gradients may pend
+        const std::size_t before = c.pending();
+        const Decision d = c.set_k(c.target_k() + 1);
+        CHECK_FALSE(d.apply);  // a larger K never completes an update
+        CHECK(d.restart.empty());
+        CHECK(c.pending() == before);
+        CHECK(c.effective_k() == c.target_k());
+        if (before > 0) ++changes;
+      }
+      std::vector<LearnerId> busy;
+      for (LearnerId w = 0; w < 6; ++w)
+        if (c.busy(w)) busy.push_back(w);
+      REQUIRE_FALSE(busy.empty());
+      const LearnerId w = busy[rng.below(busy.size())];
+      const std::size_t k = c.effective_k();
+      const Decision d = c.on_arrival({w, started[w]});
+      ++arrivals;
+      ++pending;
+      if (d.apply) {
+        CHECK(pending == k);
+        applied += pending;
+        pending = 0;
+      }
+      CHECK(c.pending() == pending);
+      for (LearnerId r : d.restart) started[r] = c.version();
+    }
+    CHECK(applied + pending == arrivals);
+    CHECK(c.target_k() == 6);
+    CHECK(changes > 0);  // some changes did happen with gradients pending
+  }
+}
+
+TEST_CASE("set_k: K-sync after a change waits for K distinct learners, K-batch-sync for K "
+          "minibatches", "[coordinator][adasync]") {
+  Coordinator s(make_variant("k-sync", 3, 1));
+  s.on_start();
+  CHECK(s.on_arrival({0, 0}).apply);  // K = 1
+  s.set_k(2);
+  CHECK_FALSE(s.on_arrival({1, 1}).apply);
+  CHECK_FALSE(s.busy(1));  // the pusher waits for the update
+  const Decision d = s.on_arrival({2, 1});
+  CHECK(d.apply);
+  CHECK(d.cancel == W{0});  // the straggler
+  CHECK(d.restart == W{0, 1, 2});
+
+  Coordinator b(make_variant("k-batch-sync", 3, 1));
+  b.on_start();
+  b.set_k(3);
+  CHECK(b.on_arrival({0, 0}).restart == W{0});  // goes on on the same weights
+  CHECK_FALSE(b.on_arrival({0, 0}).apply);
+  CHECK(b.on_arrival({0, 0}).apply);  // three minibatches of one learner: K = 3
+}
+
+TEST_CASE("set_k: a smaller K (learners gone) completes the update pending",
+          "[coordinator][adasync]") {
+  Coordinator c(make_variant("k-batch-async", 4, 1));
+  c.on_start();
+  c.set_k(4);
+  c.on_arrival({0, 0});
+  c.on_arrival({1, 0});
+  CHECK(c.pending() == 2);
+  const Decision d = c.set_k(2);  // the Coordinator accepts a lower K too (AdaSync never asks)
+  CHECK(d.apply);
+  CHECK(c.version() == 1);
+  CHECK(c.pending() == 0);
+  // retire caps K at the learners left, and set_k keeps that cap.
+  c.retire(3);
+  c.retire(2);
+  c.set_k(4);
+  CHECK(c.target_k() == 4);
+  CHECK(c.effective_k() == 2);
+}
+
+TEST_CASE("set_k: restore keeps the target K, and checks it", "[coordinator][adasync]") {
+  Coordinator c(make_variant("k-async", 4, 2));
+  c.on_start();
+  c.set_k(3);
+  c.on_arrival({0, 0});
+  const CoordinatorState st = c.state();
+  CHECK(st.target_k == 3);
+  Coordinator d(make_variant("k-async", 4, 2));
+  d.restore(st);
+  CHECK(d.target_k() == 3);
+  CHECK(d.effective_k() == 3);
+  CoordinatorState low = st;
+  low.target_k = 1;  // below the variant's K: never a state of this run
+  low.k = 1;
+  low.pending = 0;
+  CHECK_THROWS_WITH(Coordinator(make_variant("k-async", 4, 2)).restore(low),
+                    Catch::Contains("target K = 1"));
+  CoordinatorState old = st;  // a format-3 checkpoint: no target, the variant's K
+  old.target_k = 0;
+  old.k = 2;
+  old.pending = 1;
+  Coordinator e(make_variant("k-async", 4, 2));
+  e.restore(old);
+  CHECK(e.target_k() == 2);
+}
