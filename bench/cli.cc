@@ -110,7 +110,8 @@ const char* kUsage =
     "commands:\n"
     "  train   train one model with one SGD variant; writes curve.csv and summary.json\n"
     "  race    race several variants (repeated) and plot test error against wall-clock time\n"
-    "  theory  predicted time per update, staleness and speed-up of each variant\n\n"
+    "  theory  predicted time per update, staleness and speed-up of each variant\n"
+    "  fit     fit the delay models to measured minibatch times; prints the best --delay spec\n\n"
     "Run 'racesgd <command> --help' for the options of a command, 'racesgd --version' for\n"
     "the version.\n";
 
@@ -170,6 +171,20 @@ int run_cli(int argc, char** argv) {
         return 0;
       }
       return theory_command(values);
+    }
+    if (command == "fit") {
+      bool help = false;
+      ParamValues values = parse_params(argc - 1, argv + 1, command, fit_params(), &help);
+      if (help) {
+        std::cout << help_text("fit",
+                               "Fit every delay family with a density to measured minibatch "
+                               "times by maximum likelihood, rank the fits by AIC with a "
+                               "Kolmogorov-Smirnov distance each, and print the best spec for "
+                               "--delay (docs/fit.md).",
+                               fit_params());
+        return 0;
+      }
+      return fit_command(values);
     }
     std::cerr << "racesgd: unknown command '" << command << "'\n\n" << kUsage;
     return kExitInputError;
