@@ -268,7 +268,8 @@ DelayFit fit_hyperexp(std::span<const double> values) {
   const double floor = 1e-9 * xbar;
   // Starts: the sample split at its 50%, 80% and 95% quantiles (fast phase = the values
   // below, slow = above), and an even split around the mean. EM climbs to a local maximum
-  // from each; the best log-likelihood wins.
+  // from each; the best log-likelihood wins. Every start has mean1 < mean2, and EM keeps
+  // that order in practice: phase 1 is the fast one.
   std::vector<HyperExp> starts = {{0.5, 0.5 * xbar, 1.5 * xbar}};
   for (double q : {0.5, 0.8, 0.95}) {
     const auto cut = static_cast<std::size_t>(q * static_cast<double>(x.size()));
@@ -285,7 +286,6 @@ DelayFit fit_hyperexp(std::span<const double> values) {
       best = h;
     }
   }
-  if (best.m1 > best.m2) best = {1.0 - best.p, best.m2, best.m1};
   DelayFit f;
   f.family = "hyperexp";
   f.num_params = 3;

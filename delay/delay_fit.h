@@ -54,7 +54,7 @@ DelayFit fit_pareto(std::span<const double> values);
 /// Unavailable with a zero value.
 DelayFit fit_lognormal(std::span<const double> values);
 /// Exp(mean1) with prob p, else Exp(mean2), by EM from several starts (docs/fit.md); the
-/// best log-likelihood wins, phases ordered mean1 <= mean2.
+/// best log-likelihood wins. Phase 1 starts as the fast one (mean1 < mean2).
 DelayFit fit_hyperexp(std::span<const double> values);
 
 /// Every family above, ranked by AIC (smallest first; unavailable fits last).
@@ -77,6 +77,10 @@ double ks_distance(std::span<const double> sorted, const std::function<double(do
 
 /// The smallest x >= 0 with cdf(x) >= p (0 < p < 1), by bisection to ~1e-12 relative.
 double quantile_from_cdf(const std::function<double(double)>& cdf, double p);
+
+/// The p-quantile of an ascending sample, interpolated between order statistics (the usual
+/// "type 7": position p (n - 1)).
+double sample_quantile(std::span<const double> sorted, double p);
 
 /// n, mean, standard deviation and quantiles of a sample, for reports.
 struct DelaySummary {
