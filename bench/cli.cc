@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <new>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -95,6 +96,17 @@ ParamValues parse_params(int argc, char** argv, const std::string& command,
   return values;
 }
 
+/// The command's parameters from argv, or nullopt after printing its --help.
+std::optional<ParamValues> params_or_help(int argc, char** argv, const std::string& command,
+                                          const std::string& summary,
+                                          const std::vector<ParamDef>& defs) {
+  bool help = false;
+  ParamValues values = parse_params(argc - 1, argv + 1, command, defs, &help);
+  if (!help) return values;
+  std::cout << help_text(command, summary, defs);
+  return std::nullopt;
+}
+
 std::atomic<bool> g_interrupted{false};
 static_assert(std::atomic<bool>::is_always_lock_free);  // touched from a signal handler
 
@@ -138,53 +150,34 @@ int run_cli(int argc, char** argv) {
   }
   try {
     if (command == "train") {
-      bool help = false;
-      ParamValues values = parse_params(argc - 1, argv + 1, command, train_params(), &help);
-      if (help) {
-        std::cout << help_text("train", "Train one model with one SGD variant.", train_params());
-        return 0;
-      }
-      return train_command(values, &g_interrupted);
+      auto values = params_or_help(argc, argv, command, "Train one model with one SGD variant.",
+                                   train_params());
+      return values ? train_command(*values, &g_interrupted) : 0;
     }
     if (command == "race") {
-      bool help = false;
-      ParamValues values = parse_params(argc - 1, argv + 1, command, race_params(), &help);
-      if (help) {
-        std::cout << help_text("race",
-                               "Race SGD variants on the same data, model, delays and seeds; "
-                               "summarise time to target error and plot error against time.",
-                               race_params());
-        return 0;
-      }
-      return race_command(std::move(values), &g_interrupted);
+      auto values = params_or_help(argc, argv, command,
+                                   "Race SGD variants on the same data, model, delays and seeds; "
+                                   "summarise time to target error and plot error against time.",
+                                   race_params());
+      return values ? race_command(std::move(*values), &g_interrupted) : 0;
     }
     if (command == "theory") {
-      bool help = false;
-      ParamValues values = parse_params(argc - 1, argv + 1, command, theory_params(), &help);
-      if (help) {
-        std::cout << help_text("theory",
-                               "Predict E[T] per update, staleness and speed-up per variant "
-                               "(closed forms, numerical integration, renewal theory or Monte "
-                               "Carlo; each row says which; with Ringmaster's --max-staleness the "
-                               "async family by Monte Carlo).",
-                               theory_params());
-        return 0;
-      }
-      return theory_command(values);
+      auto values = params_or_help(argc, argv, command,
+                                   "Predict E[T] per update, staleness and speed-up per variant "
+                                   "(closed forms, numerical integration, renewal theory or Monte "
+                                   "Carlo; each row says which; with Ringmaster's --max-staleness "
+                                   "the async family by Monte Carlo).",
+                                   theory_params());
+      return values ? theory_command(*values) : 0;
     }
     if (command == "fit") {
-      bool help = false;
-      ParamValues values = parse_params(argc - 1, argv + 1, command, fit_params(), &help);
-      if (help) {
-        std::cout << help_text("fit",
-                               "Fit every delay family with a density to measured minibatch "
-                               "times by maximum likelihood, rank the fits by AIC with a "
-                               "Kolmogorov-Smirnov distance each, and print the best spec for "
-                               "--delay (docs/fit.md).",
-                               fit_params());
-        return 0;
-      }
-      return fit_command(values);
+      auto values = params_or_help(argc, argv, command,
+                                   "Fit every delay family with a density to measured minibatch "
+                                   "times by maximum likelihood, rank the fits by AIC with a "
+                                   "Kolmogorov-Smirnov distance each, and print the best spec for "
+                                   "--delay (docs/fit.md).",
+                                   fit_params());
+      return values ? fit_command(*values) : 0;
     }
     std::cerr << "racesgd: unknown command '" << command << "'\n\n" << kUsage;
     return kExitInputError;

@@ -143,14 +143,6 @@ constexpr std::array<FamilyFitter, 6> kFitters = {{{"exp", fit_exp},
                                                    {"lognormal", fit_lognormal},
                                                    {"hyperexp", fit_hyperexp}}};
 
-// Linear interpolation between order statistics (the usual "type 7" sample quantile).
-double sample_quantile(const std::vector<double>& sorted, double p) {
-  const double pos = p * static_cast<double>(sorted.size() - 1);
-  const auto i = static_cast<std::size_t>(pos);
-  if (i + 1 >= sorted.size()) return sorted.back();
-  return sorted[i] + (pos - static_cast<double>(i)) * (sorted[i + 1] - sorted[i]);
-}
-
 }  // namespace
 
 void check_fit_sample(std::span<const double> values, const std::string& where) {
@@ -373,6 +365,14 @@ double quantile_from_cdf(const std::function<double(double)>& cdf, double p) {
       hi = mid;
   }
   return hi;
+}
+
+double sample_quantile(std::span<const double> sorted, double p) {
+  RACESGD_CHECK(!sorted.empty() && p >= 0 && p <= 1);
+  const double pos = p * static_cast<double>(sorted.size() - 1);
+  const auto i = static_cast<std::size_t>(pos);
+  if (i + 1 >= sorted.size()) return sorted.back();
+  return sorted[i] + (pos - static_cast<double>(i)) * (sorted[i + 1] - sorted[i]);
 }
 
 DelaySummary summarize_delays(std::span<const double> values) {
