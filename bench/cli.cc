@@ -110,6 +110,35 @@ std::optional<ParamValues> params_or_help(int argc, char** argv, const std::stri
 std::atomic<bool> g_interrupted{false};
 static_assert(std::atomic<bool>::is_always_lock_free);  // touched from a signal handler
 
+struct Command {
+  const char* name;
+  const char* summary;  // the first line of its --help
+  const std::vector<ParamDef>& (*params)();
+  int (*run)(ParamValues values);
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"train", "Train one model with one SGD variant.", train_params,
+       [](ParamValues v) { return train_command(v, &g_interrupted); }},
+      {"race",
+       "Race SGD variants on the same data, model, delays and seeds; summarise time to target "
+       "error and plot error against time.",
+       race_params, [](ParamValues v) { return race_command(std::move(v), &g_interrupted); }},
+      {"theory",
+       "Predict E[T] per update, staleness and speed-up per variant (closed forms, numerical "
+       "integration, renewal theory or Monte Carlo; each row says which; with Ringmaster's "
+       "--max-staleness the async family by Monte Carlo).",
+       theory_params, [](ParamValues v) { return theory_command(v); }},
+      {"fit",
+       "Fit every delay family with a density to measured minibatch times by maximum "
+       "likelihood, rank the fits by AIC with a Kolmogorov-Smirnov distance each, and print the "
+       "best spec for --delay (docs/fit.md).",
+       fit_params, [](ParamValues v) { return fit_command(v); }},
+  };
+  return list;
+}
+
 // First signal: stop the run cleanly (outputs are written, marked interrupted). A second
 // one: the user insists, leave at once.
 extern "C" void on_signal(int sig) {
@@ -149,36 +178,11 @@ int run_cli(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
   }
   try {
-    if (command == "train") {
-      auto values = params_or_help(argc, argv, command, "Train one model with one SGD variant.",
-                                   train_params());
-      return values ? train_command(*values, &g_interrupted) : 0;
-    }
-    if (command == "race") {
-      auto values = params_or_help(argc, argv, command,
-                                   "Race SGD variants on the same data, model, delays and seeds; "
-                                   "summarise time to target error and plot error against time.",
-                                   race_params());
-      return values ? race_command(std::move(*values), &g_interrupted) : 0;
-    }
-    if (command == "theory") {
-      auto values = params_or_help(argc, argv, command,
-                                   "Predict E[T] per update, staleness and speed-up per variant "
-                                   "(closed forms, numerical integration, renewal theory or Monte "
-                                   "Carlo; each row says which; with Ringmaster's --max-staleness "
-                                   "the async family by Monte Carlo).",
-                                   theory_params());
-      return values ? theory_command(*values) : 0;
-    }
-    if (command == "fit") {
-      auto values = params_or_help(argc, argv, command,
-                                   "Fit every delay family with a density to measured minibatch "
-                                   "times by maximum likelihood, rank the fits by AIC with a "
-                                   "Kolmogorov-Smirnov distance each, and print the best spec for "
-                                   "--delay (docs/fit.md).",
-                                   fit_params());
-      return values ? fit_command(*values) : 0;
-    }
+    for (const Command& c : commands())
+      if (command == c.name) {
+        std::optional<ParamValues> values = params_or_help(argc, argv, command, c.summary, c.params());
+        return values ? c.run(std::move(*values)) : 0;
+      }
     std::cerr << "racesgd: unknown command '" << command << "'\n\n" << kUsage;
     return kExitInputError;
   } catch (const InputError& e) {
