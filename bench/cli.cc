@@ -114,27 +114,27 @@ struct Command {
   const char* name;
   const char* summary;  // the first line of its --help
   const std::vector<ParamDef>& (*params)();
-  int (*run)(ParamValues values);
+  int (*run)(ParamValues& values);  // may move from values (race does)
 };
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"train", "Train one model with one SGD variant.", train_params,
-       [](ParamValues v) { return train_command(v, &g_interrupted); }},
+       [](ParamValues& v) { return train_command(v, &g_interrupted); }},
       {"race",
        "Race SGD variants on the same data, model, delays and seeds; summarise time to target "
        "error and plot error against time.",
-       race_params, [](ParamValues v) { return race_command(std::move(v), &g_interrupted); }},
+       race_params, [](ParamValues& v) { return race_command(std::move(v), &g_interrupted); }},
       {"theory",
        "Predict E[T] per update, staleness and speed-up per variant (closed forms, numerical "
        "integration, renewal theory or Monte Carlo; each row says which; with Ringmaster's "
        "--max-staleness the async family by Monte Carlo).",
-       theory_params, [](ParamValues v) { return theory_command(v); }},
+       theory_params, [](ParamValues& v) { return theory_command(v); }},
       {"fit",
        "Fit every delay family with a density to measured minibatch times by maximum "
        "likelihood, rank the fits by AIC with a Kolmogorov-Smirnov distance each, and print the "
        "best spec for --delay (docs/fit.md).",
-       fit_params, [](ParamValues v) { return fit_command(v); }},
+       fit_params, [](ParamValues& v) { return fit_command(v); }},
   };
   return list;
 }
@@ -181,7 +181,7 @@ int run_cli(int argc, char** argv) {
     for (const Command& c : commands())
       if (command == c.name) {
         std::optional<ParamValues> values = params_or_help(argc, argv, command, c.summary, c.params());
-        return values ? c.run(std::move(*values)) : 0;
+        return values ? c.run(*values) : 0;
       }
     std::cerr << "racesgd: unknown command '" << command << "'\n\n" << kUsage;
     return kExitInputError;
