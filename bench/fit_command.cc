@@ -85,8 +85,10 @@ FitInput read_fit_input(const ParamValues& v) {
     in.columns = std::move(trace.columns);
   }
   for (std::size_t c = 0; c < in.columns.size(); ++c) {
-    const std::string col = in.columns.size() == 1 ? in.where : in.where + " column " + std::to_string(c + 1);
-    if (per_worker) check_fit_sample(in.columns[c], col);
+    if (per_worker)  // each learner's own column must be fittable too
+      check_fit_sample(in.columns[c], in.where + " column " +
+                                          (trace.names.empty() ? std::to_string(c + 1)
+                                                               : "'" + trace.names[c] + "'"));
     in.pooled.insert(in.pooled.end(), in.columns[c].begin(), in.columns[c].end());
   }
   check_fit_sample(in.pooled, in.where);

@@ -55,6 +55,11 @@ expect_error "fit: --per-worker on one column" "has one column; it needs one per
   --trace "$tmp/one.csv" --per-worker
 expect_error "fit: --per-worker with --column" "leave out --column" \
   --trace "$tmp/three.csv" --per-worker --column w0
+{ echo "fast,slow"; for i in $(seq 30); do if ((i <= 10)); then echo "1,$i"; else echo ",$i"; fi; done; } \
+  > "$tmp/ragged.csv"
+expect_error "fit --per-worker: a learner with too few values is named" \
+  "--trace '$tmp/ragged.csv' column 'fast': 10 values; a fit needs at least 20" \
+  --trace "$tmp/ragged.csv" --per-worker
 expect_error "fit: stray word" "unexpected argument 'extra'" --trace "$tmp/one.csv" extra
 expect_error "fit: bad input writes nothing" "negative delay" --trace "$tmp/neg.csv" --out "$tmp/bad-out"
 check "fit: no output folder after bad input" test ! -e "$tmp/bad-out"
