@@ -121,6 +121,14 @@ scales = [h["params"]["scale_%d" % w] for w in range(3)]
 assert all(abs(s - c * 3 / 7) < 0.1 * c * 3 / 7 for s, c in zip(scales, (1, 2, 4))), scales
 EOF
 
+# fit.json cannot be written (a folder of that name is in the way): exit 1, and the fits
+# are on stdout instead of lost.
+mkdir -p "$tmp/blocked/fit.json"
+out=$(fit --trace "$tmp/one.csv" --unit ms --out "$tmp/blocked" 2>&1)
+check "fit: an unwritable fit.json exits 1" test $? -eq 1
+check "fit: an unwritable fit.json: its content on stdout" grep -q '"best": "shifted-exp:' <<<"$out"
+check "fit: an unwritable fit.json: the error says so" grep -q "cannot write the outputs" <<<"$out"
+
 # The plot: qq.png with matplotlib, else a note and no PNG. python3 -S leaves out the
 # site-packages, so plot_fit.py then meets a python without matplotlib.
 plot_out=$("$racesgd" fit --trace "$tmp/one.csv" --unit ms --out "$tmp/plot" 2>&1)
