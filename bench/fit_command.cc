@@ -213,7 +213,8 @@ int fit_command(const ParamValues& values) {
   // exp always has a spec (the mean of a sample that passed check_fit_sample is > 0).
   const DelayFit& best = *std::find_if(fits.begin(), fits.end(),
                                        [](const DelayFit& f) { return !f.spec.empty(); });
-  const std::string learners = per_worker ? " -P " + std::to_string(in.columns.size()) : "";
+  const std::string learners =
+      best.family == "hetero" ? " -P " + std::to_string(in.columns.size()) : "";
   std::printf("\nbest: %s\n  e.g. racesgd theory --delay '%s'%s\n", best.spec.c_str(),
               best.spec.c_str(), learners.c_str());
 
@@ -221,16 +222,26 @@ int fit_command(const ParamValues& values) {
   std::sort(sorted.begin(), sorted.end());
   nlohmann::json families = nlohmann::json::array();
   for (const DelayFit& f : fits) families.push_back(fit_json(f));
-  const nlohmann::json out = {
-      {"input", {{"file", values.get("trace")}, {"column", in.column.empty() ? nlohmann::json(nullptr) : nlohmann::json(in.column)}, {"unit", values.get("unit")},
-                 {"columns", in.columns.size()}, {"per_worker", per_worker}}},
-      {"data", summary_json(summary)},
-      {"best", best.spec},
-      {"fits", families},
-      {"qq", qq_json(sorted, fits, in.columns.size())},
-      {"context", run_context()},
-      {"config", values.to_json()}};
-  write_file_atomic(out_dir / "fit.json", out.dump(2) + "\n");
+  const nlohmann::json input = {
+      {"file", values.get("trace")},
+      {"column", in.column.empty() ? nlohmann::json(nullptr) : nlohmann::json(in.column)},
+      {"unit", values.get("unit")},
+      {"columns", in.columns.size()},
+      {"per_worker", per_worker}};
+  const nlohmann::json out = {{"input", input},
+                              {"data", summary_json(summary)},
+                              {"best", best.spec},
+                              {"fits", families},
+                              {"qq", qq_json(sorted, fits, in.columns.size())},
+                              {"context", run_context()},
+                              {"config", values.to_json()}};
+  try {
+    write_file_atomic(out_dir / "fit.json", out.dump(2) + "\n");
+  } catch (const WriteError&) {
+    // The fits are in memory: print them rather than lose them.
+    std::printf("fit.json (not written):\n%s\n", out.dump(2).c_str());
+    throw;
+  }
   std::printf("outputs: %s\n", (out_dir / "fit.json").c_str());
   if (values.flag("plot")) plot(out_dir);
   return 0;
