@@ -29,7 +29,7 @@ const std::vector<ParamDef>& train_params() {
       {"P", "P", "8", ">= 1", "number of learners (one thread each)", "Variant"},
       {"K", "K", "2", "1..P", "gradients averaged per update (ignored by sync and async); when not given, 2 capped at P", "Variant"},
       {"max-staleness", "", "", "R >= 1", "Ringmaster ASGD (async, k-async, k-batch-async): never apply a gradient R or more updates old; a learner whose computation becomes that stale is cancelled and restarts on the newest weights at once (unset: no threshold)", "Variant"},
-      {"k-schedule", "", "fixed", "fixed|adasync:every=T0[,k0=K0][,samples=N]", "AdaSync (k-sync, k-batch-sync, k-async, k-batch-async): every T0 of run time K becomes min(P, ceil(K0 sqrt(F(w_0)/F(w_t)))), never decreasing, F the training loss on N samples (2000; 0: all); K0 (k0=, default -K) replaces -K", "Variant"},
+      {"k-schedule", "", "fixed", "fixed|adasync:every=T0[,k0=K0][,samples=N]", "AdaSync (k-sync, k-batch-sync, k-async, k-batch-async): every T0 of run time K becomes min(P, ceil(K0 sqrt(F(w_0)/F(w_t)))), never decreasing, F the training loss on N samples (2000; 0: all, a copy of the training set); K0 (k0=, default -K) replaces -K", "Variant"},
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model: each minibatch's total time X", "Variant"},
       {"compute-at", "", "deadline", "deadline|start", "real clock: when a learner computes its gradient inside X: just in time for start + X (learned lead), or at once at the start (the first release; always with --delay-after-compute)", "Variant"},
       {"delay-after-compute", "", "false", "", "serve X after the gradient computation instead of until start + X", "Variant", true},
@@ -86,7 +86,6 @@ const std::vector<ParamDef>& race_params() {
 
 const std::vector<ParamDef>& theory_params() {
   static const std::vector<ParamDef> defs = {
-      {"k-schedule", "", "fixed", "fixed|adasync:every=T0[,k0=K0][,samples=N]", "AdaSync (k-sync, k-batch-sync, k-async, k-batch-async): every T0 of run time K becomes min(P, ceil(K0 sqrt(F(w_0)/F(w_t)))), never decreasing, F the training loss on N samples (2000; 0: all); K0 (k0=, default -K) replaces -K", "Variant"},
       {"delay", "", "exp:mean=5ms", "delay spec (see docs/delay-models.md)", "straggler delay model", "Theory"},
       {"P", "P", "8", ">= 1, or a range A..B", "learners; a range prints E[T_sync]/E[T_async] against P", "Theory"},
       {"K", "K", "2", "1..P", "gradients per update (ignored by sync and async); when not given, 2 capped at P", "Theory"},

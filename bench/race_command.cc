@@ -26,6 +26,7 @@
 #include "core/spec.h"
 #include "core/units.h"
 #include "runtime/timing_engine.h"
+#include "sgd/k_schedule.h"
 #include "sgd/theory.h"
 #include "sgd/variant.h"
 #include "delay/delay_model.h"
@@ -37,8 +38,8 @@ struct Entry {
   std::string variant;
   std::size_t K = 0;
   std::uint64_t R = 0;       // --max-staleness (Ringmaster); 0: none
-  std::string k_schedule;    // --k-schedule of this entry ("": the race's)
-  std::string compensation;  // --compensation of this entry ("": the race's)
+  std::string k_schedule;    // --k-schedule of this entry's runs: its own or the race's ("": fixed)
+  std::string compensation;  // --compensation of this entry's runs: its own or the race's ("": none)
   std::string label;         // "k-async K=2", "async K=1 R=4", "k-async K=1 adasync=0.5s"
   std::string slug;          // its runs/ folder: "k-async-K2", "async-K1-R4", "ssp-S2"
 };
@@ -51,26 +52,41 @@ std::string slug_text(const std::string& v) {
   return out;
 }
 
-// An entry is a NAME[:key=value,...] spec. Keys: K=k, R=r (--max-staleness; defaults to the
-// race's), adasync=T0 (--k-schedule adasync:every=T0, K the start K0), dc=L
-// (--compensation dc:lambda=L), dc-adaptive=L0 (--compensation dc-adaptive:lambda0=L0);
-// "ssp:S=2" names SSP with its bound.
-Entry parse_entry(const std::string& item, std::size_t P, std::size_t default_K,
-                  std::uint64_t default_R) {
+// What the race's own flags give every entry that does not set its own.
+struct EntryDefaults {
+  std::size_t K = 0;
+  std::uint64_t R = 0;           // --max-staleness (0: none)
+  std::string k_schedule;        // --k-schedule as given ("": not given)
+  std::string compensation;      // --compensation as given ("": not given)
+};
+
+// An entry is a NAME[:key=value,...] spec. Keys: K=k, R=r (--max-staleness), adasync=T0
+// (--k-schedule adasync:every=T0, K the start K0), dc=L (--compensation dc:lambda=L),
+// dc-adaptive=L0 (--compensation dc-adaptive:lambda0=L0); what an entry does not set comes
+// from the race's flags. "ssp:S=2" names SSP with its bound. The label and the folder name
+// show what the entry sets itself.
+Entry parse_entry(const std::string& item, std::size_t P, const EntryDefaults& dflt) {
   std::string text = item;
   SpecArgs a(parse_spec(text, "--variants entry"), "--variants entry");
   if (a.name() == "ssp") {  // "ssp:S=2": make_variant reads (and checks) the bound
     const Variant v = make_variant(item, P, 1);
     const std::string S = std::to_string(v.staleness_bound);
-    return Entry{v.name, v.K, 0, "", "", "ssp S=" + S, "ssp-S" + S};
+    return Entry{v.name, v.K, 0, dflt.k_schedule, dflt.compensation, "ssp S=" + S, "ssp-S" + S};
   }
-  const auto K = static_cast<std::size_t>(a.integer("K", static_cast<long long>(default_K), 1, 1 << 20));
+  const auto K = static_cast<std::size_t>(a.integer("K", static_cast<long long>(dflt.K), 1, 1 << 20));
   const auto R = static_cast<std::uint64_t>(
-      a.has("R") ? a.integer("R", std::nullopt, 1) : static_cast<long long>(default_R));
+      a.has("R") ? a.integer("R", std::nullopt, 1) : static_cast<long long>(dflt.R));
   Entry e;
+  e.k_schedule = dflt.k_schedule;
+  e.compensation = dflt.compensation;
   std::string extra_label, extra_slug;
   if (const auto t0 = a.text("adasync")) {
     e.k_schedule = "adasync:every=" + *t0;
+    try {
+      parse_k_schedule(e.k_schedule);
+    } catch (const InputError& err) {
+      a.fail("adasync=" + *t0 + ": " + err.what());
+    }
     extra_label += " adasync=" + *t0;
     extra_slug += "-adasync" + slug_text(*t0);
   }
@@ -95,8 +111,7 @@ Entry parse_entry(const std::string& item, std::size_t P, std::size_t default_K,
   return e;
 }
 
-std::vector<Entry> parse_entries(const std::string& text, std::size_t P, std::size_t default_K,
-                                 std::uint64_t default_R) {
+std::vector<Entry> parse_entries(const std::string& text, std::size_t P, const EntryDefaults& dflt) {
   // Split at commas; an item without a ':' that holds a '=' ("R=4" in "k-async:K=2,R=4")
   // continues the entry before it.
   std::vector<std::string> items;
@@ -112,9 +127,13 @@ std::vector<Entry> parse_entries(const std::string& text, std::size_t P, std::si
   }
   std::vector<Entry> out;
   for (const std::string& entry : items) {
-    Entry e = parse_entry(entry, P, default_K, default_R);
-    for (const Entry& o : out)
+    Entry e = parse_entry(entry, P, dflt);
+    for (const Entry& o : out) {
       if (o.label == e.label) throw InputError("--variants: '" + e.label + "' listed twice");
+      if (o.slug == e.slug)
+        throw InputError("--variants: '" + o.label + "' and '" + e.label + "' would share the run folder '" +
+                         e.slug + "' (write the values the same way, or differently enough)");
+    }
     out.push_back(std::move(e));
   }
   if (out.empty()) throw InputError("--variants: no variants given");
@@ -158,7 +177,7 @@ bool is_race_run_folder(const std::string& name) {
 }
 
 // Removes what an earlier race wrote in `out_dir` -- its summary files, plot and the
-// curve.csv/summary.json of every runs/<variant>-K<k>-r<n> folder (then the folder, if
+// curve.csv/summary.json of every runs/<entry folder>-r<n> folder (then the folder, if
 // empty) -- so none of it can pass for this race's. Files racesgd did not write stay.
 void clear_race_outputs(const std::filesystem::path& out_dir) {
   for (const char* f : {"runs.csv", "summary.csv", "summary.json", "error_vs_time.png",
@@ -199,8 +218,10 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   // Every run is a `train` run: validate the shared settings once, through the same path.
   ParamValues base(train_params());
   for (const ParamDef& d : train_params())
-    // Per entry: the variant and its threshold (a shared sync default would refuse one).
-    if (d.name != "variant" && d.name != "max-staleness" && values.given(d.name))
+    // Per entry: the variant and its policies (a shared sync default would refuse a
+    // threshold or a K schedule; an entry may set its own schedule or compensation).
+    if (d.name != "variant" && d.name != "max-staleness" && d.name != "k-schedule" &&
+        d.name != "compensation" && values.given(d.name))
       base.set(d.name, values.get(d.name));
   if (!values.given("time") && !values.given("updates") && !values.given("target-error"))
     base.set("time", "12s");
@@ -218,8 +239,10 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     r_only.set("max-staleness", values.get("max-staleness"));
     shared_R = parse_experiment(r_only).max_staleness;
   }
-  const std::vector<Entry> entries =
-      parse_entries(values.get("variants"), shared.P, shared.K, shared_R);
+  EntryDefaults dflt{shared.K, shared_R, "", ""};
+  if (values.given("k-schedule")) dflt.k_schedule = values.get("k-schedule");
+  if (values.given("compensation")) dflt.compensation = values.get("compensation");
+  const std::vector<Entry> entries = parse_entries(values.get("variants"), shared.P, dflt);
   const std::filesystem::path out_dir = shared.out;
   auto run_dir = [&](const Entry& e, std::size_t r) {
     return out_dir / "runs" / (e.slug + "-r" + std::to_string(r));
@@ -383,9 +406,9 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     topt.seed = shared.seed;
     topt.max_staleness = e.R;
     // AdaSync's K changes during the run: no one time per update to predict.
-    const Estimate pred =
-        e.k_schedule.empty() ? predict_time_per_update(*delay, e.variant, shared.P, e.K, topt)
-                             : Estimate{NAN, 0, "none (K changes)", ""};
+    const bool k_changes = !e.k_schedule.empty() && parse_k_schedule(e.k_schedule).adaptive();
+    const Estimate pred = k_changes ? Estimate{NAN, 0, "none (K changes)", ""}
+                                    : predict_time_per_update(*delay, e.variant, shared.P, e.K, topt);
     const bool all_reached = T.n == n;
     const std::string stopped = stop_counts_text(stops);
     if (!first_error.empty())

@@ -265,6 +265,7 @@ void derive_start_versions(RunCheckpoint& c) {
 
 RunCheckpoint get_run(CheckpointReader& r, std::uint32_t format) {
   RunCheckpoint c;
+  c.format = format;
   Load load(r, format);
   run_fields(load, c);
   if (format < 3) derive_start_versions(c);

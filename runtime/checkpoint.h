@@ -137,6 +137,7 @@ struct DelayTally {
 
 /// The state of a run between two events.
 struct RunCheckpoint {
+  std::uint32_t format = kCheckpointFormatVersion;  // the file's format (not a payload field)
   std::string clock;                        // "virtual" or "real"
   double now = 0;                           // run clock, in [0, kMaxCheckpointClockSeconds]
   double ticker_next_time = 0;              // EvalTicker: in [now, cap], or +inf (time ticks off)

@@ -17,10 +17,10 @@ KScheduler::KScheduler(const RunInputs& in, const RunCheckpoint* resume) {
                      ": AdaSync scores the training loss, which --timing-only does not compute");
   model_ = in.model;
   every_s_ = s.k_schedule.every_s;
-  // Its own stream: the subsample does not change when --train-samples (the curve's
-  // train-loss subsample) does.
+  // Its own stream (index 1; the curve's train-loss subsample draws from index 0): other
+  // rows than the curve's, and unchanged when --eval-train-samples changes.
   sample_ = subsample(*in.train, static_cast<std::int64_t>(s.k_schedule.samples),
-                      derive_seed(s.seed, 0, StreamPurpose::kOther));
+                      derive_seed(s.seed, 1, StreamPurpose::kOther));
   // The variant's K is K0 (experiment parsing makes k0= and -K one value).
   const double f0 = resume ? 0.0 : loss(in.w0);
   schedule_.emplace(s.k_schedule, s.variant.K, s.variant.P, f0);
@@ -37,6 +37,8 @@ double KScheduler::loss(std::span<const float> w) const {
 std::size_t KScheduler::on_loss(double time, std::uint64_t update, double loss) {
   return schedule_->on_loss(time, update, loss);
 }
+
+void KScheduler::skip_past(double t) { schedule_->skip_past(t); }
 
 std::vector<KChange> KScheduler::changes() const {
   return schedule_ ? schedule_->changes() : std::vector<KChange>{};

@@ -36,6 +36,10 @@ class KScheduler {
   /// The loss of the check due, scored at `time` with `update` updates applied. Returns
   /// the new K when it grew (for ParameterServer::set_k), 0 otherwise.
   std::size_t on_loss(double time, std::uint64_t update, double loss);
+  /// Moves the next check past run time `t` without scoring: for checks that would score
+  /// the weights the last check scored (nothing was applied since), whose loss, and so
+  /// whose K, would be the same.
+  void skip_past(double t);
   /// The start and every change (empty when inactive).
   std::vector<KChange> changes() const;
 

@@ -242,17 +242,23 @@ void RealRuntime::probe_losses(std::stop_token st, double first) {
   std::mutex m;
   std::condition_variable_any cv;
   double next = first;
-  while (!k_final_.load(std::memory_order_acquire)) {
+  Version scored = ~Version{0};
+  while (true) {
     {
       std::unique_lock<std::mutex> lock(m);
       if (cv.wait_until(lock, st, deadline_after(t0_, next), [] { return false; }) ||
           st.stop_requested())
         return;
     }
+    if (k_final_.load(std::memory_order_acquire)) return;  // K = P: nothing can change
     VersionedWeights::Pin pin = weights_.pin_latest();
-    const double f = k_schedule_.loss(pin.weights());
-    pin.reset();
-    k_losses_.post(f);
+    // The weights the last check scored give the same loss and K: nothing to post.
+    if (pin.version() != scored) {
+      scored = pin.version();
+      const double f = k_schedule_.loss(pin.weights());
+      pin.reset();
+      k_losses_.post(f);
+    }
     next = next_check_after(k_schedule_.every_s(), now_s());
   }
 }

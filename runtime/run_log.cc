@@ -1,7 +1,5 @@
 #include "runtime/run_log.h"
 
-#include <algorithm>
-
 #include <cstdio>
 #include <exception>
 #include <utility>
@@ -70,8 +68,7 @@ void RunLog::resume(const RunCheckpoint& c) {
   ticker_.restore_next_time(c.ticker_next_time);
   // Points of a checkpoint from before K was recorded (format 3) had the variant's K.
   std::vector<EvalRecorder::Saved> old_points;
-  const bool old = std::any_of(c.curve.begin(), c.curve.end(),
-                               [](const EvalRecorder::Saved& p) { return p.point.k == 0; });
+  const bool old = c.format < 4;
   if (old) {
     old_points = c.curve;
     for (EvalRecorder::Saved& p : old_points) p.point.k = in_.settings.variant.K;

@@ -73,8 +73,9 @@ class Coordinator {
   /// A K schedule (sgd/k_schedule.h) sets the K that updates wait for from now on, in
   /// [the variant's K, P] (CHECK; never below the variant's K, so never below the start).
   /// Called between two events: the gradients pending stay pending and count towards the
-  /// new K (none is lost or applied twice); when they already reach it -- possible only
-  /// when learners have left -- the decision applies the update, like an arrival would.
+  /// new K (none is lost or applied twice). A larger K never completes an update; a
+  /// smaller one (AdaSync never asks for one) that the pending gradients already reach
+  /// makes the decision apply the update, like an arrival would.
   /// The sync-family kinds and K-async then wait for K distinct learners, the batch kinds
   /// for K gradients. CHECK-fails for ssp (its updates are one gradient each).
   Decision set_k(std::size_t K);

@@ -79,6 +79,10 @@ std::size_t AdaSyncSchedule::on_loss(double time, std::uint64_t update, double l
   return now;
 }
 
+void AdaSyncSchedule::skip_past(double t) {
+  if (std::isfinite(s_.next_s) && s_.next_s <= t) s_.next_s = next_check_after(c_.every_s, t);
+}
+
 void AdaSyncSchedule::restore(State s) {
   auto bad = [](const std::string& what) { throw InputError("checkpoint: AdaSync state " + what); };
   if (s.changes.empty()) bad("has no start entry");

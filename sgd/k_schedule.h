@@ -83,6 +83,10 @@ class AdaSyncSchedule {
   /// otherwise.
   std::size_t on_loss(double time, std::uint64_t update, double loss);
 
+  /// Moves the next check to the first multiple of T0 after `t`, as on_loss(t, ...) with
+  /// an unchanged loss would (nothing is recorded); no-op once K = P.
+  void skip_past(double t);
+
   const State& state() const { return s_; }
   /// Continues from a saved state. Throws InputError when it cannot belong to this
   /// schedule (no start entry, K outside [1, P] or decreasing, a next check before the

@@ -113,6 +113,11 @@ std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
     std::lock_guard lock(s.job_mutex);
     std::swap(s.job, job);  // the replaced job's pin is released below, outside the lock
   }
+  // A learner holding an older job (computing it, or waiting out its X) is told now: it
+  // drops that job instead of pushing it at its due time. seq_cst, with the learner's
+  // store of `holding` before its own seq_cst ticket load (Dekker): either it sees the new
+  // ticket after its compute, or this load sees its job.
+  if (s.holding.load(std::memory_order_seq_cst) != 0) s.sleep.interrupt();
   if (planned <= now) {
     dispatch(w, a);
   } else if (planned != Clock::time_point::max()) {
@@ -219,6 +224,7 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
   std::uint64_t done = 0;  // the last job taken
 
   while (true) {
+    slot.holding.store(0, std::memory_order_seq_cst);  // no job in hand (any more)
     // Clear, then look at both signals: stop() and dispatch() set their flag before they
     // interrupt, and clear() shares the interrupt's mutex, so neither can slip in between
     // (checking stop before the clear lost stop()'s interrupt: a hang at shutdown).
@@ -236,6 +242,7 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
     done = job.ticket;
     slot.taken.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t mine = job.ticket;
+    slot.holding.store(mine, std::memory_order_seq_cst);
     auto cancelled = [&] {
       return st.stop_requested() || slot.ticket.load(std::memory_order_seq_cst) != mine;
     };

@@ -151,6 +151,11 @@ class LearnerPool {
     // written by the learner after each computation, read by restart() to plan the next.
     std::atomic<std::int64_t> lead{-1};
     std::atomic<std::uint64_t> taken{0};  // jobs_taken()
+    // The ticket of the job the learner holds (computing it or waiting out its X), 0 when
+    // it has none: a restart must interrupt such a learner, or it would push a gradient
+    // for a superseded ticket at that job's due time. Learner stores, PS loads; seq_cst
+    // both, against the ticket (see run_loop).
+    std::atomic<std::uint64_t> holding{0};
     std::mutex job_mutex;  // guards job (PS thread writes, learner takes)
     Job job;
     InterruptibleSleep sleep;

@@ -251,6 +251,15 @@ expect_error "k-schedule unknown" "unknown K schedule 'grow'" train --variant k-
 expect_error "k-schedule k0 above P" "k0=9 is more than the 4 learners" train --variant k-async -P 4 --k-schedule adasync:every=1s,k0=9
 expect_error "k-schedule timing-only" "--timing-only" train --variant k-async --clock virtual --timing-only --k-schedule adasync:every=1s
 expect_error "race: k-schedule on a sync entry" "sync waits for all P" race --variants sync,k-async --k-schedule adasync:every=1s
+expect_error "race: an entry's adasync value" "adasync=soon" race --variants 'k-async:adasync=soon'
+expect_error "race: two entries, one folder" "would share the run folder" race --variants 'async:dc=1e-2,async:dc=1e+2'
+"$racesgd" race "${data[@]}" --clock virtual -P 4 --variants k-async:K=1,k-sync:K=1 --k-schedule adasync:every=5ms \
+  --repeats 1 --updates 60 --delay exp:mean=1ms --plot=false --out "$tmp/ada-wide" >/dev/null 2>&1
+check "race: a race-wide k-schedule reaches every entry" /usr/bin/python3 -c "
+import json; s = json.load(open('$tmp/ada-wide/summary.json'))
+assert [v['k_schedule'] for v in s['variants']] == ['adasync:every=5ms'] * 2, s['variants']
+assert all(v['mean_update_interval_s']['method'] == 'none (K changes)' for v in s['variants'])
+assert len(json.load(open('$tmp/ada-wide/runs/k-async-K1-r0/summary.json'))['k_changes']) >= 1"
 expect_error "race: both dc and dc-adaptive" "not both" race --variants 'async:dc=0.1,dc-adaptive=2'
 ada=("${data[@]}" --clock virtual --variant k-async -P 6 -K 1 --delay exp:mean=1ms --updates 400 --eval-every 20)
 "$racesgd" train "${ada[@]}" --k-schedule adasync:every=20ms,samples=500 --out "$tmp/ada" >/dev/null 2>&1

@@ -302,6 +302,9 @@ TEST_CASE("virtual resume is bit-identical with a staleness threshold (Ringmaste
 TEST_CASE("a format-2 checkpoint reads: start versions from the pins of learners computing",
           "[checkpoint][ringmaster]") {
   const CheckpointFile c = read_checkpoint(fs::path(RACESGD_FIXTURES_DIR) / "checkpoint-0.1");
+  CHECK(c.run.format == 2);  // RunLog::resume gives its curve points the variant's K
+  CHECK_FALSE(c.run.has_k_schedule);
+  CHECK(c.run.ps.coordinator.target_k == 0);  // the variant's K
   const CoordinatorState& co = c.run.ps.coordinator;
   REQUIRE(co.started.size() == co.busy.size());
   REQUIRE(c.run.learners.size() == co.busy.size());

@@ -619,3 +619,17 @@ TEST_CASE("AdaSync on the virtual clock is deterministic and checks on the T0 gr
   // F(w_0) is the loss of the initial weights on the whole training set (samples=0).
   CHECK(a.k_changes.front().loss == Approx(f.model->evaluate(f.w0, f.train).loss));
 }
+
+TEST_CASE("AdaSync on the virtual clock: a T0 far below the delays costs nothing per check",
+          "[runtime][adasync]") {
+  // T0 = 1 us against 100 s delays: 10^8 checks between two events. All but the first see
+  // the weights unchanged and are skipped (without the skip this run would not end).
+  Fixture f;
+  auto in = f.inputs("k-async", 3, 1, "hetero:const:value=100s,scales=1,2,3", false);
+  in.settings.k_schedule = parse_k_schedule("adasync:every=1us,samples=100");
+  in.settings.stop.updates = 12;
+  const RunResult r = run_virtual(in);
+  CHECK(r.stop_reason == StopReason::updates);
+  REQUIRE(r.k_changes.size() >= 2);
+  CHECK(r.k_changes.back().K <= 3);
+}

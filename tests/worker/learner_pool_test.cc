@@ -124,6 +124,7 @@ class CountingModel final : public Model {
   double loss_and_gradient(std::span<const float>, const BatchView<float>&, std::span<float> grad,
                            Workspace&) const override {
     std::fill(grad.begin(), grad.end(), 0.0f);
+    if (const int ms = compute_ms.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     calls.fetch_add(1);
     return 0.0;
   }
@@ -131,6 +132,7 @@ class CountingModel final : public Model {
   Evaluation evaluate(std::span<const float>, const Dataset&) const override { return {}; }
 
   mutable std::atomic<int> calls{0};
+  std::atomic<int> compute_ms{0};  // how long a gradient takes (0: no time)
 };
 
 // Every draw returns `next` (seconds), which the test sets before it restarts the learner:
@@ -394,4 +396,21 @@ TEST_CASE("pool: a delay model that throws at a restart records the learner's fa
   CHECK(failures[0].second.find("delay") != std::string::npos);
   GradientMessage none;
   CHECK_FALSE(rig.inbox.pop_until(none, Clock::now() + 50ms));  // the PS was woken; no gradient
+}
+
+TEST_CASE("pool: a restart tells a learner waiting out a superseded job's X to drop it",
+          "[learner_pool][jit]") {
+  // A gradient that takes 200 ms teaches a lead of ~300 ms: with X = 1 s the learner
+  // computes from ~0.7 s to ~0.9 s, then waits for 1 s. A restart in that wait whose own
+  // compute time is far away (X = 60 s) must still stop the old push: no message may
+  // arrive for the superseded ticket.
+  JitRig rig(ComputeAt::deadline);
+  rig.model.compute_ms.store(200);
+  rig.restart(0.0);
+  rig.pop();
+  rig.restart(1.0);
+  REQUIRE(rig.wait_for_calls(2));  // computed; now waiting for its due time
+  rig.restart(kLongX);
+  GradientMessage stale;
+  CHECK_FALSE(rig.inbox.pop_until(stale, Clock::now() + 1500ms));
 }
