@@ -40,53 +40,49 @@ struct Registered {
   ModelFactory factory;
 };
 
-// A function-local static, so that plug-ins registering from their own static initialisers
-// never see it unconstructed; its constructor adds the built-ins through the public API's
-// path, so they exist whenever anything can look a name up.
-class Registry {
- public:
-  Registry() {
-    add("logistic", "logistic",
-        "binary logistic regression, labels 0/1 (needs 2 classes); zero init",
-        {&make_logistic<float>, &make_logistic<double>});
-    add("softmax", "softmax",
-        "multinomial softmax regression (C x d weights + C biases); zero init",
-        {&make_softmax<float>, &make_softmax<double>});
-    add("mlp", "mlp:hidden=H1[,H2...]",
-        "ReLU multilayer perceptron with a softmax output; hidden = layer widths, each in "
-        "[1, 1048576], required; He-normal init, zero biases",
-        {&make_mlp<float>, &make_mlp<double>});
-  }
+using Registry = NameRegistry<Registered>;
 
-  void add(std::string name, std::string usage, std::string help, ModelFactory factory) {
-    if (!valid_registry_name(name))
-      throw InputError("register_model: '" + name +
-                       "' is not a model name (letters, digits, '_', '-', '.')");
-    if (!factory.make_float)
-      throw InputError("register_model: model '" + name + "' has no float factory (make_float)");
-    const std::string taken = "register_model: model name '" + name +
-                              "' registered twice (known: " + entries_.known_names() + ")";
-    if (!entries_.add(std::move(name), Registered{std::move(usage), std::move(help), std::move(factory)}))
-      throw InputError(taken);
-  }
+// Checks a registration and adds it: the one path of the built-ins and the plug-ins.
+void add(Registry& registry, std::string name, std::string usage, std::string help,
+         ModelFactory factory) {
+  if (!valid_registry_name(name))
+    throw InputError("register_model: '" + name +
+                     "' is not a model name (letters, digits, '_', '-', '.')");
+  if (!factory.make_float)
+    throw InputError("register_model: model '" + name + "' has no float factory (make_float)");
+  const std::string taken = "register_model: model name '" + name +
+                            "' registered twice (known: " + registry.known_names() + ")";
+  if (!registry.add(std::move(name), Registered{std::move(usage), std::move(help), std::move(factory)}))
+    throw InputError(taken);
+}
 
-  std::optional<Registered> find(const std::string& name) const { return entries_.find(name); }
-  std::vector<std::pair<std::string, Registered>> entries() const { return entries_.entries(); }
-  std::string known_names() const { return entries_.known_names(); }
+void add_builtins(Registry& registry) {
+  add(registry, "logistic", "logistic",
+      "binary logistic regression, labels 0/1 (needs 2 classes); zero init",
+      {&make_logistic<float>, &make_logistic<double>});
+  add(registry, "softmax", "softmax",
+      "multinomial softmax regression (C x d weights + C biases); zero init",
+      {&make_softmax<float>, &make_softmax<double>});
+  add(registry, "mlp", "mlp:hidden=H1[,H2...]",
+      "ReLU multilayer perceptron with a softmax output; hidden = layer widths, each in "
+      "[1, 1048576], required; He-normal init, zero biases",
+      {&make_mlp<float>, &make_mlp<double>});
+}
 
- private:
-  NameRegistry<Registered> entries_;
-};
-
+// Function-local statics, so that plug-ins registering from their own static initialisers
+// never see the table unconstructed, and the built-ins are in it whenever anything can
+// look a name up (both initialisations are thread-safe and run once).
 Registry& registry() {
-  static Registry r;
-  return r;
+  static Registry table;
+  static const bool with_builtins = (add_builtins(table), true);
+  (void)with_builtins;
+  return table;
 }
 
 }  // namespace
 
 void register_model(std::string name, std::string usage, std::string help, ModelFactory factory) {
-  registry().add(std::move(name), std::move(usage), std::move(help), std::move(factory));
+  add(registry(), std::move(name), std::move(usage), std::move(help), std::move(factory));
 }
 
 template <typename T>

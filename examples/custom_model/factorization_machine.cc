@@ -6,6 +6,7 @@
 
 #include "core/check.h"
 #include "core/spec.h"
+#include "models/evaluate_chunks.h"
 #include "models/model_registry.h"
 
 namespace fm_example {
@@ -142,21 +143,12 @@ double FactorizationMachineT<T>::loss(std::span<const T> w, const racesgd::Batch
 template <typename T>
 racesgd::Evaluation FactorizationMachineT<T>::evaluate(std::span<const T> w,
                                                        const racesgd::DatasetT<T>& data) const {
-  constexpr Eigen::Index kChunk = 512;  // scratch for this many rows, whatever the data size
-  const Eigen::Index n = data.size();
-  RACESGD_CHECK(n >= 1 && data.dim() == dim_);
-  Work ws(std::min(n, kChunk), dim_, classes_, factors_);
-  double sum = 0;
-  Eigen::Index errors = 0;
-  for (Eigen::Index start = 0; start < n; start += kChunk) {
-    const Eigen::Index rows = std::min(kChunk, n - start);
-    sum += forward(w, data.x.middleRows(start, rows),
-                   std::span<const std::int32_t>(data.y).subspan(
-                       static_cast<std::size_t>(start), static_cast<std::size_t>(rows)),
-                   ws, &errors);
-  }
-  return {sum / static_cast<double>(n) + l2_term(w),
-          static_cast<double>(errors) / static_cast<double>(n)};
+  racesgd::Evaluation e = racesgd::evaluate_in_chunks(
+      *this, w, data, [&](Eigen::Index rows) { return Work(rows, dim_, classes_, factors_); },
+      [&](Work& ws, const Eigen::Ref<const MatrixRM<T>>& x, std::span<const std::int32_t> y,
+          Eigen::Index* errors) { return forward(w, x, y, ws, errors); });
+  e.loss += l2_term(w);
+  return e;
 }
 
 template class FactorizationMachineT<float>;

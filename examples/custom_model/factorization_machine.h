@@ -40,10 +40,10 @@ class FactorizationMachineT final : public racesgd::ModelT<T> {
 
   std::unique_ptr<racesgd::Workspace> make_workspace(Eigen::Index max_batch) const override;
 
-  double loss_and_gradient(std::span<const T> w, const racesgd::BatchView<T>& b,
-                           std::span<T> grad, racesgd::Workspace& ws) const override;
-  double loss(std::span<const T> w, const racesgd::BatchView<T>& b,
-              racesgd::Workspace& ws) const override;
+  double loss_and_gradient(std::span<const T> w, const racesgd::BatchView<T>& batch,
+                           std::span<T> grad, racesgd::Workspace& workspace) const override;
+  double loss(std::span<const T> w, const racesgd::BatchView<T>& batch,
+              racesgd::Workspace& workspace) const override;
   racesgd::Evaluation evaluate(std::span<const T> w,
                                const racesgd::DatasetT<T>& data) const override;
 
