@@ -4,8 +4,9 @@
 // GUI, a notebook binding or a test drives a run the way the CLI does. `racesgd train` is
 // one user of this API: it adds the output files, the progress line and SIGINT.
 //
-// Plain values in and out, no global state beyond the model and delay-model registries:
-// concurrent train() calls on distinct configs are safe (each run owns its threads).
+// Plain values in and out; no global state but the model and delay-model registries
+// (thread-safe) and Eigen's cache sizes (--eigen-cache), which every run sets for the
+// whole process: run one train() at a time (a run's own threads are its business).
 #pragma once
 
 #include <atomic>
