@@ -84,8 +84,8 @@ void print_result(const ExperimentConfig& cfg, const RunOutput& out) {
               static_cast<unsigned long long>(r.gradients_cancelled));
 }
 
-// The train path of the PS: set-up, the run (its learners threads or, with `learners`, MPI
-// ranks), outputs.
+// The train path of the PS: set-up, the run through the embedding API (bench/api.h; its
+// learners threads or, with `learners`, MPI ranks), outputs.
 int train_ps(const ParamValues& given, const ParamValues& values, const ExperimentConfig& cfg,
              const CheckpointFile& resume_file, const std::atomic<bool>* interrupt,
              const LearnerTransportFactory& learners) {

@@ -66,7 +66,7 @@ TEST_CASE("api: flags as key/values, with the CLI's errors", "[api]") {
   CHECK_THROWS_WITH(make_train_config({{"delay", "exp:mean=-1ms"}}), Contains("exp:mean=-1ms"));
 }
 
-TEST_CASE("api: a plug-in model trains on the virtual clock; curve and summary as values",
+TEST_CASE("api: a plug-in model trains on the virtual clock, curve and summary as values",
           "[api][plugin]") {
   register_api_softmax();
   std::size_t reports = 0, to_score = 0;
