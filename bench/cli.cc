@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <new>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -95,8 +96,48 @@ ParamValues parse_params(int argc, char** argv, const std::string& command,
   return values;
 }
 
+/// The command's parameters from argv, or nullopt after printing its --help.
+std::optional<ParamValues> params_or_help(int argc, char** argv, const std::string& command,
+                                          const std::string& summary,
+                                          const std::vector<ParamDef>& defs) {
+  bool help = false;
+  ParamValues values = parse_params(argc - 1, argv + 1, command, defs, &help);
+  if (!help) return values;
+  std::cout << help_text(command, summary, defs);
+  return std::nullopt;
+}
+
 std::atomic<bool> g_interrupted{false};
 static_assert(std::atomic<bool>::is_always_lock_free);  // touched from a signal handler
+
+struct Command {
+  const char* name;
+  const char* summary;  // the first line of its --help
+  const std::vector<ParamDef>& (*params)();
+  int (*run)(ParamValues& values);  // may move from values (race does)
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"train", "Train one model with one SGD variant.", train_params,
+       [](ParamValues& v) { return train_command(v, &g_interrupted); }},
+      {"race",
+       "Race SGD variants on the same data, model, delays and seeds; summarise time to target "
+       "error and plot error against time.",
+       race_params, [](ParamValues& v) { return race_command(std::move(v), &g_interrupted); }},
+      {"theory",
+       "Predict E[T] per update, staleness and speed-up per variant (closed forms, numerical "
+       "integration, renewal theory or Monte Carlo; each row says which; with Ringmaster's "
+       "--max-staleness the async family by Monte Carlo).",
+       theory_params, [](ParamValues& v) { return theory_command(v); }},
+      {"fit",
+       "Fit every delay family with a density to measured minibatch times by maximum "
+       "likelihood, rank the fits by AIC with a Kolmogorov-Smirnov distance each, and print the "
+       "best spec for --delay (docs/fit.md).",
+       fit_params, [](ParamValues& v) { return fit_command(v); }},
+  };
+  return list;
+}
 
 // First signal: stop the run cleanly (outputs are written, marked interrupted). A second
 // one: the user insists, leave at once.
@@ -110,7 +151,8 @@ const char* kUsage =
     "commands:\n"
     "  train   train one model with one SGD variant; writes curve.csv and summary.json\n"
     "  race    race several variants (repeated) and plot test error against wall-clock time\n"
-    "  theory  predicted time per update, staleness and speed-up of each variant\n\n"
+    "  theory  predicted time per update, staleness and speed-up of each variant\n"
+    "  fit     fit the delay models to measured minibatch times; prints the best --delay spec\n\n"
     "Run 'racesgd <command> --help' for the options of a command, 'racesgd --version' for\n"
     "the version.\n";
 
@@ -136,41 +178,11 @@ int run_cli(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
   }
   try {
-    if (command == "train") {
-      bool help = false;
-      ParamValues values = parse_params(argc - 1, argv + 1, command, train_params(), &help);
-      if (help) {
-        std::cout << help_text("train", "Train one model with one SGD variant.", train_params());
-        return 0;
+    for (const Command& c : commands())
+      if (command == c.name) {
+        std::optional<ParamValues> values = params_or_help(argc, argv, command, c.summary, c.params());
+        return values ? c.run(*values) : 0;
       }
-      return train_command(values, &g_interrupted);
-    }
-    if (command == "race") {
-      bool help = false;
-      ParamValues values = parse_params(argc - 1, argv + 1, command, race_params(), &help);
-      if (help) {
-        std::cout << help_text("race",
-                               "Race SGD variants on the same data, model, delays and seeds; "
-                               "summarise time to target error and plot error against time.",
-                               race_params());
-        return 0;
-      }
-      return race_command(std::move(values), &g_interrupted);
-    }
-    if (command == "theory") {
-      bool help = false;
-      ParamValues values = parse_params(argc - 1, argv + 1, command, theory_params(), &help);
-      if (help) {
-        std::cout << help_text("theory",
-                               "Predict E[T] per update, staleness and speed-up per variant "
-                               "(closed forms, numerical integration, renewal theory or Monte "
-                               "Carlo; each row says which; with Ringmaster's --max-staleness the "
-                               "async family by Monte Carlo).",
-                               theory_params());
-        return 0;
-      }
-      return theory_command(values);
-    }
     std::cerr << "racesgd: unknown command '" << command << "'\n\n" << kUsage;
     return kExitInputError;
   } catch (const InputError& e) {

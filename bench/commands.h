@@ -18,4 +18,8 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt);
 /// `racesgd theory`: predicted time per update, staleness and speed-up per variant.
 int theory_command(const ParamValues& values);
 
+/// `racesgd fit`: maximum-likelihood fits of the delay families to measured times, ranked
+/// by AIC; prints the best spec, writes DIR/fit.json and DIR/qq.png. Returns 0.
+int fit_command(const ParamValues& values);
+
 }  // namespace racesgd

@@ -101,6 +101,18 @@ const std::vector<ParamDef>& theory_params() {
   return defs;
 }
 
+const std::vector<ParamDef>& fit_params() {
+  static const std::vector<ParamDef> defs = {
+      {"trace", "", "", "FILE.csv", "measured minibatch times: a trace file (docs/delay-models.md, \"Trace files\") or a plain one-column CSV, with or without a header", "Input"},
+      {"column", "", "", "NAME|N", "fit this column only (a header name, or 1.. in a file without header); default: every column, pooled", "Input"},
+      {"unit", "", "s", "s|ms|us|ns", "unit of the values in the file", "Input"},
+      {"per-worker", "", "false", "", "one column per learner: also fit the best family with a scale per learner (a hetero spec)", "Input", true},
+      {"out", "", "runs/fit", "DIR", "output folder (fit.json, qq.png)", "Output"},
+      {"plot", "", "true", "", "draw qq.png with /usr/bin/python3 + matplotlib (--no-plot: fit.json only)", "Output", true},
+  };
+  return defs;
+}
+
 ParamValues::ParamValues(const std::vector<ParamDef>& defs) : defs_(&defs) {
   for (const ParamDef& d : defs) values_[d.name] = d.default_value;
 }

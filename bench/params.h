@@ -33,6 +33,9 @@ const std::vector<ParamDef>& race_params();
 /// The parameters of `racesgd theory`.
 const std::vector<ParamDef>& theory_params();
 
+/// The parameters of `racesgd fit`.
+const std::vector<ParamDef>& fit_params();
+
 /// Raw parameter values: defaults, overridden by what the user gave.
 class ParamValues {
  public:

@@ -39,25 +39,30 @@ def read_runs(race_dir):
         for r in csv.DictReader(line for line in f if not line.startswith("#")):
             err = float(r["test_error"]) if r["test_error"] else math.nan
             loss = float(r["train_loss"]) if r["train_loss"] else math.nan
-            runs[(r["variant"], int(r["K"]))][int(r["repeat"])].append(
+            # The entry label tells apart entries of one variant and K (AdaSync, R, DC);
+            # runs.csv files from before the column get "" and the old label.
+            runs[(r["variant"], int(r["K"]), r.get("entry") or "")][int(r["repeat"])].append(
                 (float(r["time_s"]), err, loss, int(r["updates"])))
     return runs
 
 
 def variant_label(key):
-    variant, k = key
+    variant, k, entry = key
+    if entry:
+        return entry
     return variant if variant in ("sync", "async") else f"{variant} K={k}"
 
 
 def sorted_keys(runs):
-    return sorted(runs, key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else 99, k[1]))
+    return sorted(runs, key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else 99, k[1], k[2]))
 
 
 def stats_rows(label, runs, thresholds):
     rows = []
     for key in sorted_keys(runs):
         reps = runs[key]
-        row = {"race": label, "variant": key[0], "K": key[1], "repeats": len(reps)}
+        row = {"race": label, "variant": key[0], "K": key[1], "entry": variant_label(key),
+               "repeats": len(reps)}
         for th in thresholds:
             hits = [crossing([p[0] for p in pts], [p[1] for p in pts], th) for pts in reps.values()]
             reached = [h[0] for h in hits if h is not None]

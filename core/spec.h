@@ -40,6 +40,8 @@ class SpecArgs {
 
   const Spec& spec() const { return spec_; }
   const std::string& name() const { return spec_.name; }
+  /// What the spec is, as errors name it ("delay spec", or a flag such as "--trace").
+  const std::string& what() const { return what_; }
   [[noreturn]] void fail(const std::string& problem) const;
 
   bool has(const std::string& key) const;

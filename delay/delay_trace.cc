@@ -45,6 +45,14 @@ bool looks_numeric(std::string_view s) {
 
 }  // namespace
 
+std::optional<double> trace_unit_seconds(std::string_view unit) {
+  if (unit == "s") return 1.0;
+  if (unit == "ms") return 1e-3;
+  if (unit == "us") return 1e-6;
+  if (unit == "ns") return 1e-9;
+  return std::nullopt;
+}
+
 DelayTrace read_delay_trace(const std::filesystem::path& path, double unit_seconds,
                             const SpecArgs& args) {
   const std::string where = "trace file '" + path.string() + "'";
@@ -69,8 +77,12 @@ DelayTrace read_delay_trace(const std::filesystem::path& path, double unit_secon
       seen_first_row = true;
       trace.columns.resize(cells.size());
       ended.assign(cells.size(), false);
-      // A first row with no numeric cell is a header (column names are ignored).
-      if (std::none_of(cells.begin(), cells.end(), looks_numeric)) continue;
+      // A first row with no numeric cell is a header: the names are kept for callers that
+      // pick a column by name (racesgd fit --column); replay ignores them.
+      if (std::none_of(cells.begin(), cells.end(), looks_numeric)) {
+        trace.names.assign(cells.begin(), cells.end());
+        continue;
+      }
     }
     if (cells.size() != trace.columns.size())
       args.fail(at + ": " + std::to_string(cells.size()) + " cells, expected " +
@@ -83,7 +95,7 @@ DelayTrace read_delay_trace(const std::filesystem::path& path, double unit_secon
       if (ended[c])
         args.fail(at + ": column " + std::to_string(c + 1) +
                   " has a value after an empty cell (a column ends at its first empty cell)");
-      const double v = parse_double(cells[c], "delay spec '" + args.spec().text + "': " + at +
+      const double v = parse_double(cells[c], args.what() + " '" + args.spec().text + "': " + at +
                                                   " column " + std::to_string(c + 1));
       if (v < 0) args.fail(at + ": negative delay " + std::string(cells[c]));
       if (v * unit_seconds > kMaxDelaySeconds)
@@ -217,21 +229,12 @@ std::unique_ptr<DelayModel> make_trace_delay_model(SpecArgs& args, const DelayCo
   else if (end_text != "cycle")
     args.fail("parameter 'end' = " + end_text + " must be cycle or stop");
   const std::string unit = args.text("unit").value_or("s");
-  double unit_seconds = 0;
-  if (unit == "s")
-    unit_seconds = 1;
-  else if (unit == "ms")
-    unit_seconds = 1e-3;
-  else if (unit == "us")
-    unit_seconds = 1e-6;
-  else if (unit == "ns")
-    unit_seconds = 1e-9;
-  else
-    args.fail("parameter 'unit' = " + unit + " must be s, ms, us or ns");
+  const std::optional<double> unit_seconds = trace_unit_seconds(unit);
+  if (!unit_seconds) args.fail("parameter 'unit' = " + unit + " must be s, ms, us or ns");
 
   std::filesystem::path path(file);
   if (path.is_relative()) path = ctx.base_dir / path;
-  DelayTrace trace = read_delay_trace(path, unit_seconds, args);
+  DelayTrace trace = read_delay_trace(path, *unit_seconds, args);
   if (trace.columns.size() != 1 && trace.columns.size() != ctx.num_learners)
     args.fail("trace file '" + path.string() + "' has " + std::to_string(trace.columns.size()) +
               " columns but there are " + std::to_string(ctx.num_learners) +

@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "delay/delay_model.h"
@@ -16,7 +18,13 @@ namespace racesgd {
 /// every learner; otherwise column i belongs to learner i.
 struct DelayTrace {
   std::vector<std::vector<double>> columns;
+  /// The header row's cells, one per column; empty when the file has no header.
+  std::vector<std::string> names;
 };
+
+/// Seconds per unit of a trace's values: "s", "ms", "us" or "ns"; nullopt for any other
+/// text (the caller names the flag or spec key in its error).
+std::optional<double> trace_unit_seconds(std::string_view unit);
 
 /// Reads a trace CSV. `unit_seconds` scales every value (1e-3 for unit=ms). Throws
 /// InputError via `args.fail` naming the path (and the line, for bad content) when the file

@@ -111,15 +111,11 @@ RunPlan plan_real_run(const RunInputs& in) {
                        std::to_string(P) + " learners, " + std::to_string(dim) + " weights)");
   }
   const RunCheckpoint* resume = in.checkpoint.resume;
-  // Pool: 2P + 6 buffers, a per-pin count (per learner one while computing and one in an
-  // inbox message, the PS's current pin, the evaluator's, AdaSync's loss prober's, the
-  // snapshot copy's) that holds P + 1 spare: counting distinct non-current versions at the
-  // writer's scan, P + 5 suffice (docs/concurrency.md "Pool size"; in the sync family a
-  // learner can hold more pins).
+  // Pool: a buffer per pin that can be alive at once (real_clock_readers), plus two.
   return RunPlan{capacity,
                  resume ? std::span<const float>(resume->weights.back().w) : initial_weights(in),
                  resume ? resume->weights.back().version : 0,
-                 VersionedWeights::pool_size_for(2 * P + 4)};
+                 VersionedWeights::pool_size_for(real_clock_readers(P))};
 }
 
 // The run on the real clock. The calling thread is the PS: each turn of run()'s loop checks

@@ -43,9 +43,16 @@ std::size_t snapshot_slots(std::size_t dim, std::uint64_t budget);
 
 /// Weight-sized buffers a run holds at once besides its snapshots. Mirrors the pools sized
 /// in run_virtual (versioned weights for P + 2 readers, P learner gradients) and run_real
-/// (versioned weights for 2P + 3 readers, 2P + 2 gradient buffers), plus the PS's
+/// (versioned weights for real_clock_readers(P), 2P + 2 gradient buffers), plus the PS's
 /// accumulator and the caller's initial weights. Keep in step with those runtimes.
 std::size_t run_weight_copies(bool real_clock, std::size_t P);
+
+/// The readers (pins alive at once) the real clock's VersionedWeights are sized for, with P
+/// learners: three per learner (the job restart() set up, the one it computes, the one in
+/// an inbox message), the one restart() pins before it drops the job it replaces, and the
+/// PS's current pin, the evaluator's, AdaSync's loss prober's and the snapshot copy's
+/// (docs/concurrency.md "Pool size").
+constexpr std::size_t real_clock_readers(std::size_t P) { return 3 * P + 5; }
 
 /// Checks that a run of `model` holding `weight_copies` weight-sized buffers fits: the
 /// snapshot budget must hold kMinSnapshots snapshots, and the buffers plus the snapshots

@@ -27,12 +27,14 @@ std::optional<ComputePlan::Clock::duration> ComputePlan::lead() const {
          std::chrono::duration_cast<Clock::duration>(kMarginFixed);
 }
 
-ComputePlan::Clock::time_point ComputePlan::begin(Clock::time_point now, Clock::time_point due) const {
-  if (at_ == ComputeAt::start) return now;
-  if (due == Clock::time_point::max()) return due;
-  const std::optional<Clock::duration> l = lead();
-  if (!l || due - now <= *l) return now;
-  return due - *l;
+std::chrono::steady_clock::time_point plan_begin(ComputeAt at,
+                                                 std::optional<std::chrono::steady_clock::duration> lead,
+                                                 std::chrono::steady_clock::time_point now,
+                                                 std::chrono::steady_clock::time_point due) {
+  if (at == ComputeAt::start) return now;
+  if (due == std::chrono::steady_clock::time_point::max()) return due;
+  if (!lead || due - now <= *lead) return now;
+  return due - *lead;
 }
 
 void ComputePlan::record(Clock::time_point planned, Clock::time_point done) {

@@ -43,6 +43,16 @@ std::string_view to_string(ComputeAt at);
 /// The ComputeAt named `text`; nullopt when it names none.
 std::optional<ComputeAt> compute_at_from(std::string_view text);
 
+/// When a computation due at `due` begins, `now` being the present, given the lead learned
+/// so far (nullopt: none yet): `now` with ComputeAt::start, without a lead, or when
+/// due - lead has passed; time_point::max() when `due` is (a learner that never pushes
+/// never needs its gradient); due - lead otherwise. ComputePlan::begin with its own lead;
+/// the thread pool's PS side with the lead a learner published (worker/learner_pool.h).
+std::chrono::steady_clock::time_point plan_begin(ComputeAt at,
+                                                 std::optional<std::chrono::steady_clock::duration> lead,
+                                                 std::chrono::steady_clock::time_point now,
+                                                 std::chrono::steady_clock::time_point due);
+
 class ComputePlan {
  public:
   using Clock = std::chrono::steady_clock;
@@ -58,11 +68,11 @@ class ComputePlan {
 
   explicit ComputePlan(ComputeAt at) : at_(at) {}
 
-  /// When to begin the computation of a gradient whose push is due at `due` (start + X),
-  /// `now` being the present: `now` with ComputeAt::start, before any measurement, or when
-  /// due - lead has passed; time_point::max() when `due` is (a learner that never pushes
-  /// never needs its gradient); due - lead otherwise.
-  Clock::time_point begin(Clock::time_point now, Clock::time_point due) const;
+  /// When to begin the computation of a gradient whose push is due at `due` (start + X):
+  /// plan_begin with this plan's lead.
+  Clock::time_point begin(Clock::time_point now, Clock::time_point due) const {
+    return plan_begin(at_, lead(), now, due);
+  }
 
   /// Records one computation: from `planned` (begin()'s answer, or the moment it began
   /// when that was earlier) to `done`, the end of the computation.

@@ -1,8 +1,11 @@
 #include "worker/learner_pool.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <utility>
+
+#include <sys/prctl.h>
 
 #include "core/check.h"
 #include "core/deadline.h"
@@ -16,11 +19,17 @@ using Clock = std::chrono::steady_clock;
 
 LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps& deps,
                          const ThreadStarter& start_thread)
-    : config_(config), deps_(deps) {
+    : config_(config),
+      deps_(deps),
+      compute_at_(effective_compute_at(config.compute_at, config.delay_after_compute)) {
   RACESGD_CHECK(deps_.weights && deps_.inbox && deps_.buffers && deps_.delay);
   RACESGD_CHECK(config_.timing_only || (deps_.model && deps_.train));
   slots_.reserve(config_.num_learners);
-  for (std::size_t w = 0; w < config_.num_learners; ++w) slots_.push_back(std::make_unique<Slot>());
+  delay_rngs_.reserve(config_.num_learners);
+  for (std::size_t w = 0; w < config_.num_learners; ++w) {
+    slots_.push_back(std::make_unique<Slot>());
+    delay_rngs_.push_back(learner_delay_stream(config_.seed, w));
+  }
   threads_.reserve(config_.num_learners);
   const ThreadStarter start = start_thread ? start_thread
                                             : [](std::function<void(std::stop_token)> body) {
@@ -29,6 +38,9 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   try {
     for (std::size_t w = 0; w < config_.num_learners; ++w)
       threads_.push_back(start([this, w](std::stop_token st) { run(st, w); }));
+    // Computing at the start needs no wake-ups later than the restart itself.
+    if (compute_at_ == ComputeAt::deadline)
+      dispatcher_ = std::jthread([this](std::stop_token st) { dispatch_loop(st); });
   } catch (...) {
     // A thread could not start (e.g. EAGAIN): the ones already running wait for work in
     // an interruptible sleep that a bare stop request does not wake; stop() interrupts.
@@ -40,21 +52,133 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
 LearnerPool::~LearnerPool() { stop(); }
 
 void LearnerPool::stop() {
+  if (dispatcher_.joinable()) {
+    dispatcher_.request_stop();  // wakes its condition_variable_any wait
+    dispatcher_.join();
+  }
   for (auto& t : threads_) t.request_stop();
   for (auto& s : slots_) s->sleep.interrupt();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
+  // Jobs never taken hold pins: back to their pool now, while the weights exist.
+  for (auto& s : slots_) {
+    std::lock_guard lock(s->job_mutex);
+    s->job = Job{};
+  }
 }
 
 std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
   Slot& s = *slots_[w];
   // relaxed: published by the seq_cst fetch_add below, which the learner loads before it.
   s.restarted_at.store(at.time_since_epoch().count(), std::memory_order_relaxed);
-  // seq_cst: pairs with the learner's clear()-then-load in run(); together with the
-  // sticky interrupt flag this rules out a lost wake-up (see docs/concurrency.md).
+  // seq_cst: the learner compares its job's ticket with this one after computing (a
+  // cancelled job's gradient is never pushed; docs/concurrency.md).
   const std::uint64_t a = s.ticket.fetch_add(1, std::memory_order_seq_cst) + 1;
-  s.sleep.interrupt();
+  double x = 0;
+  try {
+    x = deps_.delay->sample(w, delay_rngs_[w]);
+  } catch (const std::exception& e) {
+    // The learner's minibatch failed before it began: reported like a gradient that
+    // threw; the learner keeps waiting (a retired learner is never restarted again).
+    record_failure(w, e.what());
+    return a;
+  }
+  // The minibatch's clock starts when the PS decided to restart this learner (for a
+  // restart caused by a gradient: that gradient's push, runtime/real_runtime.cc), and X is
+  // the learner's whole turn-around (paper.md), so waking up and computing are part of X,
+  // like network and compute time would be on a real cluster.
+  Job job;
+  job.ticket = a;
+  job.pin = deps_.weights->pin_latest();
+  job.x = x;
+  job.start = at;
+  // +infinity (hang) gives time_point::max(): such a learner waits for a cancel or stop.
+  job.due = deadline_after(at, x);
+  const bool after = config_.delay_after_compute && std::isfinite(x);
+  const Clock::time_point now = Clock::now();
+  if (!after) {
+    // Announce when this push is due (the watchdog measures lateness past it); +infinity
+    // never comes, so such a learner is due at its start. With X after the compute the
+    // learner announces once it has computed.
+    s.deadline.store((std::isfinite(x) ? job.due : at).time_since_epoch().count(),
+                     std::memory_order_relaxed);
+    s.deadline_for.store(a, std::memory_order_release);
+  }
+  const std::int64_t lead = s.lead.load(std::memory_order_relaxed);
+  job.planned = plan_begin(compute_at_,
+                           lead < 0 ? std::nullopt : std::optional<Clock::duration>(Clock::duration(lead)),
+                           now, job.due);
+  const Clock::time_point planned = job.planned;
+  {
+    std::lock_guard lock(s.job_mutex);
+    std::swap(s.job, job);  // the replaced job's pin is released below, outside the lock
+  }
+  if (planned <= now) {
+    dispatch(w, a);
+  } else if (planned != Clock::time_point::max()) {
+    bool earliest = false;
+    {
+      std::lock_guard lock(wakes_mutex_);
+      // Cancelled jobs' wake-ups pile up (every synchronous restart adds P): drop them
+      // before the heap outgrows a few per learner.
+      if (wakes_.size() > 4 * slots_.size() + 64) {
+        std::vector<Wake> live;
+        for (; !wakes_.empty(); wakes_.pop())
+          if (wakes_.top().ticket == slots_[wakes_.top().learner]->ticket.load(std::memory_order_relaxed))
+            live.push_back(wakes_.top());
+        for (const Wake& k : live) wakes_.push(k);
+      }
+      earliest = wakes_.empty() || planned < wakes_.top().at;
+      wakes_.push(Wake{planned, w, a});
+    }
+    if (earliest) wakes_cv_.notify_one();
+  }
   return a;
+}
+
+void LearnerPool::dispatch(std::size_t w, std::uint64_t ticket) {
+  Slot& s = *slots_[w];
+  std::uint64_t cur = s.dispatched.load(std::memory_order_relaxed);
+  while (cur < ticket &&
+         !s.dispatched.compare_exchange_weak(cur, ticket, std::memory_order_release,
+                                             std::memory_order_relaxed)) {
+  }
+  s.sleep.interrupt();
+}
+
+void LearnerPool::dispatch_loop(std::stop_token st) {
+  // Linux lets a timed wait end up to the thread's timer slack (50 us by default) late, and
+  // that lateness comes on top of every learner's wake-up: ask for 1 us. (The plan's lead
+  // absorbs what is left; this keeps it small.)
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+  std::unique_lock lock(wakes_mutex_);
+  while (!st.stop_requested()) {
+    if (wakes_.empty()) {
+      wakes_cv_.wait(lock, st, [&] { return !wakes_.empty(); });
+      continue;
+    }
+    const Wake next = wakes_.top();
+    if (Clock::now() < next.at) {
+      // Until the earliest wake-up, or an earlier one pushed meanwhile.
+      wakes_cv_.wait_until(lock, st, next.at,
+                           [&] { return wakes_.empty() || wakes_.top().at < next.at; });
+      continue;
+    }
+    wakes_.pop();
+    if (slots_[next.learner]->ticket.load(std::memory_order_relaxed) != next.ticket) continue;
+    lock.unlock();
+    dispatch(next.learner, next.ticket);
+    lock.lock();
+  }
+}
+
+void LearnerPool::record_failure(std::size_t w, const std::string& what) {
+  {
+    std::lock_guard lock(failures_mutex_);
+    failures_.emplace_back(w, what);
+    new_failures_.store(true, std::memory_order_release);  // PS polls it after wake()
+  }
+  deps_.inbox->wake();
 }
 
 std::uint64_t LearnerPool::ticket(std::size_t w) const {
@@ -80,60 +204,41 @@ void LearnerPool::run(std::stop_token st, std::size_t w) {
   try {
     run_loop(st, w);
   } catch (const std::exception& e) {
-    {
-      std::lock_guard lock(failures_mutex_);
-      failures_.emplace_back(w, e.what());
-      new_failures_.store(true, std::memory_order_release);  // PS polls it after wake()
-    }
-    deps_.inbox->wake();
+    record_failure(w, e.what());
   }
 }
 
 void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
   Slot& slot = *slots_[w];
-  Rng delay_rng = learner_delay_stream(config_.seed, w);
   std::optional<GradientTask> task;
   if (!config_.timing_only) task.emplace(*deps_.model, *deps_.train, config_.batch, config_.seed, w);
   auto seconds = [&](Clock::time_point t) {
     return std::chrono::duration<double>(t - config_.t0).count();
   };
-  ComputePlan plan(effective_compute_at(config_.compute_at, config_.delay_after_compute));
-  std::uint64_t seen = 0;
+  ComputePlan plan(compute_at_);
+  std::uint64_t done = 0;  // the last job taken
 
   while (true) {
-    // Clear, then look at both signals: stop() and restart() set their flag before they
+    // Clear, then look at both signals: stop() and dispatch() set their flag before they
     // interrupt, and clear() shares the interrupt's mutex, so neither can slip in between
     // (checking stop before the clear lost stop()'s interrupt: a hang at shutdown).
     slot.sleep.clear();
     if (st.stop_requested()) break;
-    const std::uint64_t mine = slot.ticket.load(std::memory_order_seq_cst);
-    if (mine == seen) {
-      slot.sleep.sleep_until(Clock::time_point::max());  // wait for work or stop
+    Job job;
+    if (const std::uint64_t d = slot.dispatched.load(std::memory_order_acquire); d != done) {
+      std::lock_guard lock(slot.job_mutex);
+      if (slot.job.ticket == d) job = std::move(slot.job);  // else: replaced by a newer one
+    }
+    if (job.ticket == 0) {
+      slot.sleep.sleep_until(Clock::time_point::max());  // wait for a job or stop
       continue;
     }
-    seen = mine;
+    done = job.ticket;
+    slot.taken.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t mine = job.ticket;
     auto cancelled = [&] {
       return st.stop_requested() || slot.ticket.load(std::memory_order_seq_cst) != mine;
     };
-
-    // The minibatch's clock starts when the PS decided to restart this learner (for a
-    // restart caused by a gradient: that gradient's push, runtime/real_runtime.cc), and
-    // X is the learner's whole turn-around (paper.md), so waking up and computing are
-    // part of X, like network and compute time would be on a real cluster.
-    const Clock::time_point start{Clock::duration(slot.restarted_at.load(std::memory_order_relaxed))};
-    VersionedWeights::Pin pin = deps_.weights->pin_latest();
-    const double x = deps_.delay->sample(w, delay_rng);
-    // Announce when this push is due (the watchdog measures lateness past it); +infinity
-    // never comes, so such a learner is due at its start.
-    const auto x_ticks = std::isfinite(x) ? std::chrono::duration_cast<Clock::duration>(
-                                                std::chrono::duration<double>(std::min(x, 1e8)))
-                                          : Clock::duration::zero();
-    auto announce = [&](Clock::time_point due) {
-      slot.deadline.store(due.time_since_epoch().count(), std::memory_order_relaxed);
-      slot.deadline_for.store(mine, std::memory_order_release);
-    };
-    const bool after = config_.delay_after_compute && std::isfinite(x);
-    announce((after ? Clock::now() : start) + x_ticks);
     // Waits until `t` unless cancelled or stopped first (then false).
     auto wait_until = [&](Clock::time_point t, std::chrono::nanoseconds spin) {
       while (true) {
@@ -143,38 +248,44 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
         if (cancelled()) return false;
       }
     };
-    // +infinity (hang) gives time_point::max(): such a learner waits for a cancel or stop.
-    const Clock::time_point due = deadline_after(start, x);
-    // Just in time (worker/compute_plan.h): no spin, the plan's lead covers the wake-up.
-    const Clock::time_point planned = plan.begin(Clock::now(), due);
-    if (!wait_until(planned, std::chrono::nanoseconds::zero())) continue;  // never computed
+    if (cancelled()) continue;  // restarted again after this job was dispatched
+
     GradientBuffer grad = deps_.buffers->acquire();
     const Clock::time_point compute_began = Clock::now();
     double loss = 0;
     if (task)
-      loss = task->compute(pin.weights(), grad.span());
+      loss = task->compute(job.pin.weights(), grad.span());
     else
       std::fill(grad.span().begin(), grad.span().end(), 0.0f);  // timing-only: a zero gradient
     const Clock::time_point computed = Clock::now();
-    plan.record(planned, computed);
+    // From the planned compute time (the dispatcher's wake-up lateness included) or, when
+    // it began at once, from then.
+    plan.record(std::min(job.planned, compute_began), computed);
+    if (const std::optional<Clock::duration> l = plan.lead())
+      slot.lead.store(l->count(), std::memory_order_relaxed);
     if (cancelled()) continue;  // pin and buffer return to their pools here
-    if (after) announce(computed + x_ticks);
-    if (!wait_until(after ? deadline_after(computed, x) : due, slot.sleep.spin())) continue;
+    const bool after = config_.delay_after_compute && std::isfinite(job.x);
+    const Clock::time_point due = after ? deadline_after(computed, job.x) : job.due;
+    if (after) {
+      slot.deadline.store(due.time_since_epoch().count(), std::memory_order_relaxed);
+      slot.deadline_for.store(mine, std::memory_order_release);
+    }
+    if (!wait_until(due, slot.sleep.spin())) continue;
 
     const Clock::time_point pushed = Clock::now();
     GradientMessage m;
     m.learner = w;
-    m.read_version = pin.version();
+    m.read_version = job.pin.version();
     m.batch_size = static_cast<std::uint32_t>(config_.batch);
     m.t_start = seconds(compute_began);
     m.t_computed = seconds(computed);
     m.t_pushed = seconds(pushed);
-    m.delay_drawn = x;
-    m.delay_served = std::chrono::duration<double>(pushed - (after ? computed : start)).count();
-    m.compute_late_s = after ? 0.0 : seconds_late(computed, due);
+    m.delay_drawn = job.x;
+    m.delay_served = std::chrono::duration<double>(pushed - (after ? computed : job.start)).count();
+    m.compute_late_s = after ? 0.0 : seconds_late(computed, job.due);
     m.loss = loss;
     m.ticket = mine;
-    m.pin = std::move(pin);
+    m.pin = std::move(job.pin);
     m.grad = std::move(grad);
     deps_.inbox->push(std::move(m));
   }

@@ -1,16 +1,25 @@
 // LearnerPool: the P learner threads of the real-clock runtime.
 //
-// A learner knows nothing of the variants. It waits to be restarted, pins the newest
-// weights, draws a minibatch and its straggler delay X, computes the real gradient, waits
-// out the rest of X (or X after the compute, by choice) and pushes the gradient to the PS
-// inbox tagged with its ticket. The PS (one thread, the real runtime) obeys the
+// A learner knows nothing of the variants. The PS (one thread, the real runtime) obeys the
 // Coordinator's Decision::restart through one call: restart(w) -- "abandon what you are
 // doing (if anything) and start a new minibatch on the newest weights", which issues
 // learner w a new ticket. A gradient carrying an old ticket is cancelled work; the PS
 // drops it.
 //
-// Threads: owns P std::jthread learners, started by the constructor. The destructor (or
-// stop()) requests stop, interrupts every sleep and joins; it never waits out a delay.
+// restart(w) does the start of the minibatch on the calling (PS) thread: it pins the newest
+// weights, draws X from learner w's delay stream, announces the push's due time
+// (start + X) and plans when the gradient must be computed to be ready by then (the lead
+// learner w published, worker/compute_plan.h). The learner thread is woken only at that
+// compute time -- at once when it is now, else by the pool's dispatcher thread -- takes the
+// job, computes the real gradient on the pinned weights, waits out the rest of X (or X
+// after the compute, by choice) and pushes the gradient to the PS inbox tagged with its
+// ticket. So a synchronous restart of all P learners wakes none of them: only the ones
+// whose compute time comes before the next restart ever run (issue 13: with P learners on
+// 2 cores, P threads woken at every update queued up and made the first of them late).
+//
+// Threads: owns P std::jthread learners and (with ComputeAt::deadline) one dispatcher,
+// started by the constructor. The destructor (or stop()) requests stop, interrupts every
+// sleep and joins; it never waits out a delay.
 #pragma once
 
 #include <atomic>
@@ -19,7 +28,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
+#include <queue>
 #include <string>
 #include <thread>
 #include <vector>
@@ -81,7 +92,9 @@ class LearnerPool {
 
   /// PS thread only. Cancels learner w's minibatch in flight (if any) and has it start a
   /// new one on the newest published weights. Returns the new ticket, which
-  /// the learner's next push carries. Lock-free; wakes a sleeping learner.
+  /// the learner's next push carries. Pins, draws X (a delay model that throws records a
+  /// failure of learner w, as take_failures says) and wakes learner w only when its
+  /// computation is due now; else the dispatcher wakes it then.
   std::uint64_t restart(std::size_t w) { return restart(w, std::chrono::steady_clock::now()); }
   /// The same, with the minibatch's clock starting at `at` (not in the future): X counts
   /// from there (LearnerTransport::restart).
@@ -91,14 +104,15 @@ class LearnerPool {
   std::uint64_t ticket(std::size_t w) const;
 
   /// PS thread only (the one that restarts). When learner w's push for its current
-  /// ticket is due: start + X, or X after its compute with delay_after_compute (before
-  /// the compute ends: X after it began). Until the learner has drawn X, and when it drew
-  /// +infinity (it will never push), the time it was restarted: it is late from its start.
-  /// For the stall watchdog, which counts only lateness past these deadlines.
+  /// ticket is due: start + X, or X after its compute with delay_after_compute (until the
+  /// compute ends: the time it was restarted). When it drew +infinity (it will never
+  /// push), or its delay model threw, the time it was restarted: it is late from its
+  /// start. For the stall watchdog, which counts only lateness past these deadlines.
   std::chrono::steady_clock::time_point deadline(std::size_t w) const;
 
-  /// A learner whose minibatch threw (delay model or gradient) records the error, wakes
-  /// the PS and ends its thread. PS thread: takes the failures not taken yet.
+  /// A learner whose minibatch threw (its gradient; or its delay model, inside restart)
+  /// records the error and wakes the PS; a gradient failure ends its thread. PS thread:
+  /// takes the failures not taken yet.
   std::vector<std::pair<std::size_t, std::string>> take_failures();
   /// Cheap check for take_failures() (any thread).
   bool has_new_failures() const { return new_failures_.load(std::memory_order_acquire); }
@@ -107,8 +121,22 @@ class LearnerPool {
   void stop();
 
   std::size_t size() const { return slots_.size(); }
+  /// How many jobs learner w was woken to compute (restarts whose compute time came
+  /// before they were cancelled). Any thread; for tests and diagnostics.
+  std::uint64_t jobs_taken(std::size_t w) const {
+    return slots_[w]->taken.load(std::memory_order_relaxed);
+  }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  /// One minibatch as restart() set it up: what the learner takes when woken for it.
+  struct Job {
+    std::uint64_t ticket = 0;        // 0: none
+    VersionedWeights::Pin pin;       // the weights of its start
+    double x = 0;                    // its straggler delay
+    Clock::time_point start, due;    // start, and start + X (max() for +infinity)
+    Clock::time_point planned;       // when its computation was to begin
+  };
   struct alignas(64) Slot {
     std::atomic<std::uint64_t> ticket{0};
     std::atomic<std::int64_t> restarted_at{0};  // steady_clock ticks of the latest restart()
@@ -116,7 +144,23 @@ class LearnerPool {
     // deadline is stored before deadline_for (release), read after it (acquire).
     std::atomic<std::int64_t> deadline{0};
     std::atomic<std::uint64_t> deadline_for{0};
+    // The highest ticket whose job may start computing now (only ever grows, see
+    // dispatch()); stored before the sleep's interrupt, read after its clear().
+    std::atomic<std::uint64_t> dispatched{0};
+    // The learner's compute-plan lead in steady_clock ticks (< 0: none learned yet):
+    // written by the learner after each computation, read by restart() to plan the next.
+    std::atomic<std::int64_t> lead{-1};
+    std::atomic<std::uint64_t> taken{0};  // jobs_taken()
+    std::mutex job_mutex;  // guards job (PS thread writes, learner takes)
+    Job job;
     InterruptibleSleep sleep;
+  };
+  /// A job's compute time, for the dispatcher.
+  struct Wake {
+    Clock::time_point at;
+    std::size_t learner;
+    std::uint64_t ticket;
+    bool operator>(const Wake& o) const { return at > o.at; }
   };
   static_assert(alignof(Slot) == 64);
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
@@ -124,14 +168,26 @@ class LearnerPool {
 
   void run(std::stop_token st, std::size_t w);
   void run_loop(std::stop_token st, std::size_t w);
+  void record_failure(std::size_t w, const std::string& what);
+  /// Lets learner w compute its job `ticket` now: raises its dispatched ticket (never
+  /// lowers it: a stale wake-up racing with a newer one must not hide it) and wakes it.
+  void dispatch(std::size_t w, std::uint64_t ticket);
+  /// The dispatcher thread: wakes each learner at its job's compute time.
+  void dispatch_loop(std::stop_token st);
 
   LearnerPoolConfig config_;
   LearnerPoolDeps deps_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Rng> delay_rngs_;  // per learner; the restarting (PS) thread's only
+  ComputeAt compute_at_;         // effective (delay_after_compute computes at the start)
   std::atomic<bool> new_failures_{false};
   std::mutex failures_mutex_;  // guards failures_ (rare: only when a learner fails)
   std::vector<std::pair<std::size_t, std::string>> failures_;
+  std::mutex wakes_mutex_;     // guards wakes_
+  std::condition_variable_any wakes_cv_;
+  std::priority_queue<Wake, std::vector<Wake>, std::greater<>> wakes_;
   std::vector<std::jthread> threads_;
+  std::jthread dispatcher_;    // last: stops first
 };
 
 }  // namespace racesgd

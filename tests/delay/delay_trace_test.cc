@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
+#include "core/spec.h"
 #include "tests/delay/delay_spec_error.h"
 #include "delay/delay_model.h"
 
@@ -95,6 +97,21 @@ TEST_CASE("trace: columns per learner, units, end=stop gives +infinity", "[delay
   CHECK(w1.cdf(9e-3) == 0.0);
   CHECK(w1.cdf(20e-3) == Approx(2.0 / 3));
   CHECK(*w1.variance == Approx(200e-6 / 3));
+}
+
+TEST_CASE("trace reader: header names are kept, units scale, no header gives no names",
+          "[delay][trace]") {
+  TempDir dir;
+  dir.write("h.csv", "w0, w1\n1, 10\n2, 20\n");
+  dir.write("plain.csv", "1\n2\n");
+  const racesgd::SpecArgs args(racesgd::parse_spec("trace:file=h.csv", "delay spec"), "delay spec");
+  const racesgd::DelayTrace h = racesgd::read_delay_trace(dir.path() / "h.csv", 1e-3, args);
+  CHECK(h.names == std::vector<std::string>{"w0", "w1"});
+  CHECK(h.columns[1][1] == Approx(20e-3));
+  CHECK(racesgd::read_delay_trace(dir.path() / "plain.csv", 1, args).names.empty());
+  CHECK(racesgd::trace_unit_seconds("us") == Approx(1e-6));
+  CHECK(racesgd::trace_unit_seconds("ms") == Approx(1e-3));
+  CHECK_FALSE(racesgd::trace_unit_seconds("min").has_value());
 }
 
 TEST_CASE("trace: absolute paths and the base directory", "[delay][trace]") {

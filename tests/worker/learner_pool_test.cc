@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -136,9 +137,13 @@ class CountingModel final : public Model {
 // the learner draws after it has seen the new ticket, whose seq_cst increment orders it.
 class SetDelay final : public DelayModel {
  public:
-  double sample(std::size_t, Rng&) override { return next.load(); }
+  double sample(std::size_t, Rng&) override {
+    if (fail.load()) throw std::runtime_error("the test's delay model failed");
+    return next.load();
+  }
   std::string spec() const override { return "set-by-test"; }
   std::atomic<double> next{0.0};
+  std::atomic<bool> fail{false};
 };
 
 // One learner over a 4-row data set, batch 2.
@@ -347,4 +352,46 @@ TEST_CASE("pool: a gradient computed well before start + X is late by 0, not by 
   CHECK(m.compute_late_s == 0.0);
   CHECK(m.t_computed < rig.seconds(at) + 0.5);  // the premise: computed in time
   CHECK(m.t_pushed >= rig.seconds(at) + 0.5);
+}
+
+TEST_CASE("pool: deadline mode -- restarts before the compute time never wake the learner",
+          "[learner_pool][jit]") {
+  // A synchronous restart of every learner at every update (the sync family) must not
+  // wake them all: restart() sets the job up on the calling thread and the learner is
+  // woken only when its compute time comes (issue 13). In start mode each restart wakes it.
+  for (ComputeAt at : {ComputeAt::deadline, ComputeAt::start}) {
+    INFO("compute_at " << to_string(at));
+    JitRig rig(at);
+    rig.restart(0.0);  // computed at once; teaches the plan a lead
+    rig.pop();
+    REQUIRE(rig.pool->jobs_taken(0) == 1);
+    for (int i = 0; i < 50; ++i) {
+      rig.restart(kLongX);
+      std::this_thread::sleep_for(1ms);
+    }
+    const std::uint64_t current = rig.restart(0.0);
+    const GradientMessage m = rig.pop();
+    CHECK(m.ticket == current);
+    if (at == ComputeAt::deadline) {
+      CHECK(rig.pool->jobs_taken(0) == 2);  // the first and the last: none of the 50
+      CHECK(rig.model.calls.load() == 2);
+    } else {
+      // Each restart woke it to compute at once; some were replaced before it got to them.
+      CHECK(rig.pool->jobs_taken(0) > 2);
+    }
+  }
+}
+
+TEST_CASE("pool: a delay model that throws at a restart records the learner's failure",
+          "[learner_pool]") {
+  JitRig rig(ComputeAt::deadline);
+  rig.delay.fail.store(true);
+  rig.restart(0.0);
+  CHECK(rig.pool->has_new_failures());
+  const auto failures = rig.pool->take_failures();
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].first == 0);
+  CHECK(failures[0].second.find("delay") != std::string::npos);
+  GradientMessage none;
+  CHECK_FALSE(rig.inbox.pop_until(none, Clock::now() + 50ms));  // the PS was woken; no gradient
 }
