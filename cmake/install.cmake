@@ -5,7 +5,7 @@
 #                                                        so "sgd/variant.h" reads as in the repo
 #   PREFIX/lib/cmake/racesgd/racesgd-config.cmake        find_package(racesgd 0.2)
 #   PREFIX/lib/cmake/racesgd/racesgd-config-version.cmake
-#   PREFIX/lib/cmake/racesgd/racesgd-targets.cmake       racesgd::core ... racesgd::bench
+#   PREFIX/lib/cmake/racesgd/racesgd-targets.cmake       racesgd::core ... racesgd::bench, racesgd::cli
 # Include from the layers' own folder structure rather than a racesgd/ prefix in every
 # #include: the code and its users then write the same include lines, and no header moves.
 include(CMakePackageConfigHelpers)
@@ -31,6 +31,10 @@ foreach(layer core models delay sgd ps worker runtime mpi bench)
             FILES_MATCHING PATTERN "*.h" PATTERN "micro" EXCLUDE)
   endif()
 endforeach()
+
+# The command line as a library (bench/cli.h): a user's main() with its own plug-ins.
+set_target_properties(racesgd_cli PROPERTIES EXPORT_NAME cli)
+list(APPEND RACESGD_EXPORTED_TARGETS racesgd_cli)
 
 install(TARGETS ${RACESGD_EXPORTED_TARGETS} EXPORT racesgd-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -5,7 +5,9 @@
 #  - find_package(racesgd 0.2) + racesgd::sgd builds a one-file project, and
 #    find_package(racesgd 0.1) and (0.3) are refused (SameMinorVersion);
 #  - examples/custom_model configures, builds (-j2) and runs against the installed package:
-#    its finite-difference gradient check, then a few hundred virtual-clock updates.
+#    its finite-difference gradient check, then a few hundred virtual-clock updates; its
+#    racesgd_fm (the CLI with "fm" registered) trains fm, races it from a TOML file and
+#    refuses a bad fm spec and an unknown model (listing fm) with exit 2.
 # Usage: install_test.sh BUILD_DIR SOURCE_DIR CXX_COMPILER
 set -uo pipefail
 build=$1
@@ -90,6 +92,32 @@ check "examples/custom_model: trained fm for 300 updates" grep -q '^model fm:fac
 check "examples/custom_model: final test error printed" grep -Eq 'final test error [01]\.[0-9]{4}$' <<< "$out"
 check "examples/custom_model: a bad --updates is exit 2" bash -c \
   "'$tmp/custom_model/custom_model' '$src/tests/fixtures/mnist100-images-idx3-ubyte' 0; test \$? -eq 2"
+
+# The CLI with "fm" registered: train, race from an experiment file, the known-model list.
+fm_cli=("$tmp/custom_model/racesgd_fm")
+fx_data=(--data "$src/tests/fixtures/mnist100-images-idx3-ubyte" --test-fraction 0.3 --batch 8 --progress off)
+check "racesgd_fm train --model fm:factors=2" bash -c "'${fm_cli[0]}' train ${fx_data[*]} --model fm:factors=2 \
+  --clock virtual -P 2 --updates 20 --out '$tmp/fm-train' > '$tmp/fm-train.log' 2>&1 &&
+  grep -q '\"model\": \"fm:factors=2\"' '$tmp/fm-train/summary.json' || { cat '$tmp/fm-train.log'; false; }"
+cat > "$tmp/fm-race.toml" <<TOML
+model = "fm:factors=2"
+data = "$src/tests/fixtures/mnist100-images-idx3-ubyte"
+test-fraction = 0.3
+batch = 8
+P = 2
+variants = ["sync", "async"]
+repeats = 1
+updates = 10
+clock = "virtual"
+progress = "off"
+TOML
+check "racesgd_fm race --config with model = fm" bash -c "'${fm_cli[0]}' race --config '$tmp/fm-race.toml' \
+  --no-plot --out '$tmp/fm-race' > '$tmp/fm-race.log' 2>&1 &&
+  grep -q 'fm:factors=2' '$tmp/fm-race/summary.json' || { cat '$tmp/fm-race.log'; false; }"
+expect_exit2 "racesgd_fm: a bad fm spec names it" "model spec 'fm:factors=0': parameter 'factors' = 0 is out of range [1, 256]" "${fm_cli[0]}" train "${fx_data[@]}" \
+  --model fm:factors=0 --clock virtual --updates 5 --out "$tmp/fm-bad"
+expect_exit2 "racesgd_fm: an unknown model lists fm" "known: fm, logistic, mlp, softmax" "${fm_cli[0]}" \
+  train "${fx_data[@]}" --model fn --clock virtual --updates 5 --out "$tmp/fm-bad"
 
 echo "$pass passed, $fail failed"
 ((fail == 0))
