@@ -5,6 +5,7 @@
 #include <limits>
 #include <unistd.h>
 
+#include "bench/api.h"
 #include "bench/commands.h"
 #include "bench/context.h"
 #include "bench/experiment.h"
@@ -83,8 +84,8 @@ void print_result(const ExperimentConfig& cfg, const RunOutput& out) {
               static_cast<unsigned long long>(r.gradients_cancelled));
 }
 
-// The train path of the PS: set-up, the run (its learners threads or, with `learners`, MPI
-// ranks), outputs.
+// The train path of the PS: set-up, the run through the embedding API (bench/api.h; its
+// learners threads or, with `learners`, MPI ranks), outputs.
 int train_ps(const ParamValues& given, const ParamValues& values, const ExperimentConfig& cfg,
              const CheckpointFile& resume_file, const std::atomic<bool>* interrupt,
              const LearnerTransportFactory& learners) {
@@ -119,8 +120,12 @@ int train_ps(const ParamValues& given, const ParamValues& values, const Experime
   ProgressLine line(cfg.progress, "train");
   if (cfg.clock == "real" && cfg.stop.target_error < 0)
     line.set_unscored_text(cfg.timing_only ? "not measured" : "scored after the run");
-  const RunOutput out = run_experiment(cfg, data, line.callback(), interrupt,
-                                       resuming ? &resume_file.run : nullptr, learners);
+  TrainHooks hooks;
+  hooks.progress = line.callback();
+  hooks.stop = interrupt;
+  hooks.resume = resuming ? &resume_file.run : nullptr;
+  hooks.learners = learners;
+  const RunOutput out = train(cfg, data, hooks);
   line.finish();
   const RunResult& r = out.result;
   try {

@@ -1,16 +1,13 @@
 #include "delay/delay_model.h"
 
-#include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 
 #include "core/check.h"
 #include "core/delay_cap.h"
 #include "core/error.h"
+#include "core/name_registry.h"
 #include "delay/delay_builtin.h"
 
 namespace racesgd {
@@ -43,39 +40,29 @@ class Registry {
   }
 
   void add(std::string name, std::string help, DelayFactory factory) {
-    RACESGD_CHECK_MSG(valid_name(name), name.c_str());
+    RACESGD_CHECK_MSG(valid_registry_name(name), name.c_str());
     RACESGD_CHECK_MSG(factory != nullptr, name.c_str());
-    std::lock_guard lock(mutex_);
-    const bool inserted =
-        entries_.emplace(name, Registered{std::move(help), std::move(factory)}).second;
-    RACESGD_CHECK_MSG(inserted, ("delay model name registered twice: " + name).c_str());
+    const std::string what = "delay model name registered twice: " + name;
+    const bool inserted = entries_.add(std::move(name), Registered{std::move(help), std::move(factory)});
+    RACESGD_CHECK_MSG(inserted, what.c_str());
   }
 
-  // Copies the factory out so it runs without the lock (factories recurse for nested specs).
   std::optional<DelayFactory> find(const std::string& name) const {
-    std::lock_guard lock(mutex_);
-    auto it = entries_.find(name);
-    if (it == entries_.end()) return std::nullopt;
-    return it->second.factory;
+    std::optional<Registered> e = entries_.find(name);
+    if (!e) return std::nullopt;
+    return std::move(e->factory);
   }
 
   std::vector<std::pair<std::string, std::string>> help() const {
-    std::lock_guard lock(mutex_);
     std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& [name, e] : entries_) out.emplace_back(name, e.help);
-    return out;  // std::map keeps them sorted by name
+    for (auto& [name, e] : entries_.entries()) out.emplace_back(name, e.help);
+    return out;  // sorted by name
   }
+
+  std::string known_names() const { return entries_.known_names(); }
 
  private:
-  static bool valid_name(const std::string& name) {
-    if (name.empty()) return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-    });
-  }
-
-  mutable std::mutex mutex_;
-  std::map<std::string, Registered> entries_;
+  NameRegistry<Registered> entries_;
 };
 
 Registry& registry() {
@@ -122,9 +109,7 @@ std::unique_ptr<DelayModel> make_delay_model(std::string_view text, const DelayC
   std::optional<DelayFactory> factory = registry().find(spec.name);
   SpecArgs args(std::move(spec), kWhat);
   if (!factory) {
-    std::string known;
-    for (const auto& [name, help] : registry().help()) known += (known.empty() ? "" : ", ") + name;
-    args.fail("unknown delay model '" + args.name() + "' (known: " + known + ")");
+    args.fail("unknown delay model '" + args.name() + "' (known: " + registry().known_names() + ")");
   }
   std::unique_ptr<DelayModel> model = (*factory)(args, ctx);
   RACESGD_CHECK_MSG(model != nullptr, args.name().c_str());

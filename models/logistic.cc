@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/check.h"
-#include "models/detail/evaluate_chunks.h"
+#include "models/evaluate_chunks.h"
 
 namespace racesgd {
 
@@ -119,7 +119,7 @@ double LogisticRegressionT<T>::loss(std::span<const T> w, const BatchView<T>& b,
 template <typename T>
 Evaluation LogisticRegressionT<T>::evaluate(std::span<const T> w,
                                             const DatasetT<T>& data) const {
-  Evaluation e = detail::evaluate_in_chunks(
+  Evaluation e = evaluate_in_chunks(
       *this, w, data, [&](Eigen::Index rows) { return Work(dim_, rows); },
       [&](Work& ws, const Eigen::Ref<const MatrixRM<T>>& x, std::span<const std::int32_t> y,
           Eigen::Index* errors) { return forward(w, x, y, ws, T(0), errors); });

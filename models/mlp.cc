@@ -6,7 +6,7 @@
 
 #include "core/check.h"
 #include "core/rng.h"
-#include "models/detail/evaluate_chunks.h"
+#include "models/evaluate_chunks.h"
 #include "models/detail/gemm.h"
 
 namespace racesgd {
@@ -306,7 +306,7 @@ double MlpT<T>::loss(std::span<const T> w, const BatchView<T>& b, Workspace& wor
 
 template <typename T>
 Evaluation MlpT<T>::evaluate(std::span<const T> w, const DatasetT<T>& data) const {
-  Evaluation e = detail::evaluate_in_chunks(
+  Evaluation e = evaluate_in_chunks(
       *this, w, data, [&](Eigen::Index rows) { return Work(sizes_, rows); },
       [&](Work& ws, const Eigen::Ref<const MatrixRM<T>>& x, std::span<const std::int32_t> y,
           Eigen::Index* errors) { return forward(w, x, y, ws, T(0), errors); });

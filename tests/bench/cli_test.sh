@@ -466,10 +466,14 @@ printf 'P = [4]\n' > "$tmp/e-array.toml"
 expect_error "E array for a single value" "'P' takes one value" race --config "$tmp/e-array.toml"
 expect_error "E --checkpoint-every without --checkpoint" "--checkpoint-every" train --checkpoint-every 5s
 # --no-plot, --version, durations and the 600 s cap in --help, default K = min(2, P).
-check "E --version" bash -c "'$racesgd' --version | grep -Eq '^racesgd 0\.1\.0 \(git [0-9a-f]+|unknown'"
+# The version is project(VERSION) of CMakeLists.txt, in --version and in every output's
+# context: curve.csv's '#' lines and summary.json (train), summary.csv (race).
+e_version=$(sed -nE 's/^project\(racesgd VERSION ([0-9]+\.[0-9]+\.[0-9]+).*/\1/p' "$src/CMakeLists.txt")
+check "E --version: the project's version" bash -c "'$racesgd' --version | grep -Eq '^racesgd ${e_version//./\\.} \(git ([0-9a-f]+|unknown), [A-Za-z]+ build, with(out)? MPI\)$'"
 check "E help: durations, cap, --no-plot" bash -c "'$racesgd' race --help > '$tmp/e-help' && grep -q 'durations: a number with unit h, min, s, ms' '$tmp/e-help' && grep -q 'at most 600s' '$tmp/e-help' && grep -q -- '--no-plot' '$tmp/e-help'"
 expect_ok "E -P 1 with the default K (k-async)" train "${e_vdata[@]}" -P 1 --variant k-async --updates 5 --out "$tmp/e-p1"
 expect_ok "E race --no-plot" race "${e_vdata[@]}" -P 2 --variants sync --repeats 1 --updates 5 --no-plot --out "$tmp/e-noplot"
+check "E version in curve.csv, summary.json, summary.csv" bash -c "grep -qx '# racesgd_version: $e_version' '$tmp/e-p1/curve.csv' && grep -q '\"racesgd_version\": \"$e_version\"' '$tmp/e-p1/summary.json' && grep -qx '# racesgd_version: $e_version' '$tmp/e-noplot/summary.csv'"
 check "E race --no-plot: no plot" test ! -e "$tmp/e-noplot/error_vs_time.png"
 expect_ok "E race -P 1 with the default K" race "${e_vdata[@]}" -P 1 --variants sync,k-async --repeats 1 --updates 5 --plot=false --out "$tmp/e-p1r"
 expect_ok "E theory -P 1 with the default K" theory --delay exp:mean=1ms -P 1 --variant sync,k-async

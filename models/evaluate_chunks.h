@@ -1,6 +1,7 @@
-// The loop behind ModelT::evaluate of LogisticRegressionT and MlpT: a whole dataset goes
-// through the model's own forward pass kEvalChunk rows at a time, so evaluation needs
-// scratch for one chunk only, whatever the dataset's size.
+// The loop behind ModelT::evaluate of LogisticRegressionT, MlpT and plug-in models
+// (examples/custom_model): a whole dataset goes through the model's own forward pass
+// kEvalChunk rows at a time, so evaluation needs scratch for one chunk only, whatever the
+// dataset's size.
 #pragma once
 
 #include <Eigen/Core>
@@ -11,7 +12,7 @@
 #include "core/check.h"
 #include "models/model.h"
 
-namespace racesgd::detail {
+namespace racesgd {
 
 inline constexpr Eigen::Index kEvalChunk = 1024;
 
@@ -40,4 +41,4 @@ Evaluation evaluate_in_chunks(const ModelT<T>& model, std::span<const T> w,
   return {loss_sum / static_cast<double>(n), static_cast<double>(errors) / static_cast<double>(n)};
 }
 
-}  // namespace racesgd::detail
+}  // namespace racesgd
