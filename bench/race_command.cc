@@ -66,8 +66,7 @@ struct EntryDefaults {
 // from the race's flags. "ssp:S=2" names SSP with its bound. The label and the folder name
 // show what the entry sets itself.
 Entry parse_entry(const std::string& item, std::size_t P, const EntryDefaults& dflt) {
-  std::string text = item;
-  SpecArgs a(parse_spec(text, "--variants entry"), "--variants entry");
+  SpecArgs a(parse_spec(item, "--variants entry"), "--variants entry");
   if (a.name() == "ssp") {  // "ssp:S=2": make_variant reads (and checks) the bound
     const Variant v = make_variant(item, P, 1);
     const std::string S = std::to_string(v.staleness_bound);
