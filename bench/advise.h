@@ -69,8 +69,8 @@ std::vector<RaceOutcome> race_outcomes(const nlohmann::json& summary);
 /// (more first, then by time); then none, by final error.
 std::vector<RaceOutcome> rank_outcomes(std::vector<RaceOutcome> outcomes);
 
-/// Synchronous: every update waits for all P learners' gradients of the same weights
-/// (sync, k-sync, k-batch-sync at K = P, ssp with S = 0).
+/// Synchronous: a barrier every update -- P fresh gradients of the same weights, none stale
+/// (sync; k-sync and k-batch-sync at K = P; ssp with S = 0).
 bool is_synchronous(const RaceOutcome& o, std::size_t P);
 
 /// E[T_sync] / (P E[T_async]) = E[max of P delays] / E[delay]: how much waiting for all P
