@@ -331,7 +331,8 @@ int sweep(const ParamValues& v, const std::filesystem::path& out_dir, const std:
     }
   check_writable_folder(out_dir, "--out");
   std::ostringstream csv;
-  for (const auto& [k, val] : run_context().items())
+  const nlohmann::json context = run_context();  // items() of a temporary would dangle
+  for (const auto& [k, val] : context.items())
     csv << "# " << k << ": " << (val.is_string() ? val.get<std::string>() : val.dump()) << "\n";
   csv << "# config: " << v.to_json().dump() << "\n";
   csv << "P,delay,value,winner,synchronous,time_to_target_s,ci95_s,runner_up,margin,wait_factor\n";
