@@ -3,13 +3,10 @@
 // race (bench/race_command.cc, written to DIR/race), and the race's times to target rank
 // them. Writes advice.json and advice.md; --sweep draws the winner over P and delay specs.
 // The reasoning itself is in bench/advise.h; docs/advise.md explains it.
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -23,20 +20,18 @@
 #include "bench/commands.h"
 #include "bench/context.h"
 #include "bench/format.h"
+#include "bench/plot_script.h"
+#include "bench/trace_input.h"
 #include "bench/report.h"
 #include "core/durable_file.h"
 #include "core/error.h"
-#include "core/spec.h"
 #include "core/units.h"
 #include "delay/delay_fit.h"
 #include "delay/delay_model.h"
-#include "delay/delay_trace.h"
 #include "runtime/timing_engine.h"
 
 namespace racesgd {
 namespace {
-
-constexpr int kPlotNoMatplotlib = 3;  // plot_advise.py's exit code when matplotlib is missing
 
 // The delay spec to advise on: --delay, or the best fit to --trace (and what the fit said).
 struct DelayChoice {
@@ -50,13 +45,7 @@ DelayChoice choose_delay(const ParamValues& v) {
     throw InputError("--trace and --delay: give one (the trace's fit replaces --delay)");
   if (!v.given("trace")) return {v.get("delay"), "", 0};
   const std::string path = v.get("trace");
-  const std::optional<double> unit = trace_unit_seconds(v.get("unit"));
-  if (!unit) throw InputError("--unit '" + v.get("unit") + "': must be s, ms, us or ns");
-  Spec spec;
-  spec.text = path;
-  spec.name = "trace";
-  const SpecArgs args(spec, "--trace");
-  const DelayTrace trace = read_delay_trace(path, *unit, args);
+  const DelayTrace trace = read_trace_flags(v);
   std::vector<double> pooled;  // every learner's column: one law for all (racesgd fit's default)
   for (const auto& column : trace.columns) pooled.insert(pooled.end(), column.begin(), column.end());
   check_fit_sample(pooled, "--trace '" + path + "'");
@@ -365,18 +354,7 @@ int sweep(const ParamValues& v, const std::filesystem::path& out_dir, const std:
   write_or_print(out_dir / "sweep.csv", csv.str());
   std::printf("sweep: %s\n", (out_dir / "sweep.csv").c_str());
   if (!v.flag("plot")) return 0;
-  const std::filesystem::path script =
-      std::filesystem::path(RACESGD_SOURCE_DIR) / "bench" / "plot_advise.py";
-  const std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + out_dir.string() + "'";
-  const int status = std::system(cmd.c_str());
-  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (code == 0)
-    std::printf("plot: %s\n", (out_dir / "phase.png").c_str());
-  else if (code == kPlotNoMatplotlib)
-    std::printf("plot: no phase.png: /usr/bin/python3 has no matplotlib (apt-get install "
-                "python3-matplotlib); sweep.csv holds the winners\n");
-  else
-    std::printf("plot: failed; sweep.csv is written. Rerun:\n  %s\n", cmd.c_str());
+  run_plot_script("plot_advise.py", out_dir, "phase.png", "sweep.csv", "the winners");
   return 0;
 }
 
