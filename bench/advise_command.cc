@@ -74,13 +74,35 @@ struct Advice {
   int race_exit = 0;
 };
 
-// The candidates to race: theory's most promising plus the beyond-the-paper entries.
-std::vector<Candidate> race_candidates(const std::vector<Candidate>& theory, const ParamValues& v,
-                                       std::size_t P, double run_time_s) {
-  const auto keep = static_cast<std::size_t>(parse_int(v.get("candidates"), "--candidates"));
+// advise's own numbers, checked once before anything runs or is written.
+struct AdviseSettings {
+  std::size_t keep = 4;         // --candidates
+  long long budget = 300;       // --budget, updates of the slowest raced candidate
+  TheoryOptions theory;         // --mc-updates, --seed
+  std::string beyond;           // --beyond
+};
+
+AdviseSettings parse_settings(const ParamValues& v) {
+  AdviseSettings s;
+  const long long keep = parse_int(v.get("candidates"), "--candidates");
   if (keep < 1 || keep > 20) throw InputError("--candidates: must lie in 1..20");
-  std::vector<Candidate> raced = prune_candidates(theory, P, keep);
-  const std::string beyond = v.get("beyond");
+  s.keep = static_cast<std::size_t>(keep);
+  s.budget = parse_int(v.get("budget"), "--budget");
+  if (s.budget < 10) throw InputError("--budget: must be at least 10 updates");
+  const long long mc = parse_int(v.get("mc-updates"), "--mc-updates");
+  if (mc < 1000) throw InputError("--mc-updates: must be at least 1000");
+  s.theory.mc_updates = static_cast<std::uint64_t>(mc);
+  s.theory.seed = static_cast<std::uint64_t>(parse_int(v.get("seed"), "--seed"));
+  s.theory.engine = virtual_timing_engine();
+  s.beyond = v.get("beyond");
+  return s;
+}
+
+// The candidates to race: theory's most promising plus the beyond-the-paper entries.
+std::vector<Candidate> race_candidates(const std::vector<Candidate>& theory,
+                                       const AdviseSettings& s, std::size_t P, double run_time_s) {
+  std::vector<Candidate> raced = prune_candidates(theory, P, s.keep);
+  const std::string& beyond = s.beyond;
   if (beyond == "none") return raced;
   if (beyond == "auto") {
     std::size_t k0 = 1;  // AdaSync starts where theory puts the best k-async
@@ -141,8 +163,8 @@ double theory_time(const std::vector<Candidate>& theory, const std::string& entr
   return NAN;
 }
 
-Advice advise_once(const ParamValues& v, const std::string& delay_spec, std::size_t P,
-                   const std::filesystem::path& race_dir, bool plot,
+Advice advise_once(const ParamValues& v, const AdviseSettings& s, const std::string& delay_spec,
+                   std::size_t P, const std::filesystem::path& race_dir, bool plot,
                    const std::atomic<bool>* interrupt) {
   Advice a;
   a.delay = delay_spec;
@@ -150,25 +172,17 @@ Advice advise_once(const ParamValues& v, const std::string& delay_spec, std::siz
   DelayContext ctx;
   ctx.num_learners = P;
   auto delay = make_delay_model(delay_spec, ctx);
-  TheoryOptions o;
-  o.engine = virtual_timing_engine();
-  o.mc_updates = static_cast<std::uint64_t>(parse_int(v.get("mc-updates"), "--mc-updates"));
-  if (o.mc_updates < 1000) throw InputError("--mc-updates: must be at least 1000");
-  o.seed = static_cast<std::uint64_t>(parse_int(v.get("seed"), "--seed"));
-  a.theory = theory_candidates(*delay, P, o);
+  a.theory = theory_candidates(*delay, P, s.theory);
   a.wait = wait_factor(theory_time(a.theory, "sync"), theory_time(a.theory, "async"), P);
 
   // The budget: the slowest candidate theory keeps still gets --budget updates.
-  const auto budget = parse_int(v.get("budget"), "--budget");
-  if (budget < 10) throw InputError("--budget: must be at least 10 updates");
-  const auto keep = static_cast<std::size_t>(std::max(1LL, parse_int(v.get("candidates"), "--candidates")));
   double slowest = 0;
-  for (const Candidate& c : prune_candidates(a.theory, P, keep))
+  for (const Candidate& c : prune_candidates(a.theory, P, s.keep))
     if (std::isfinite(c.time_per_update_s)) slowest = std::max(slowest, c.time_per_update_s);
   if (!(slowest > 0))
     throw InputError("--delay '" + delay_spec + "': no raced variant makes updates under it");
-  const double run_time_s = slowest * static_cast<double>(budget);
-  a.raced = race_candidates(a.theory, v, P, run_time_s);
+  const double run_time_s = slowest * static_cast<double>(s.budget);
+  a.raced = race_candidates(a.theory, s, P, run_time_s);
 
   ParamValues r = race_values(v, delay_spec, P, a.raced, run_time_s, race_dir, plot);
   a.race_command = command_text(r);
@@ -306,7 +320,8 @@ std::vector<std::pair<std::string, std::string>> sweep_delays(const std::string&
   return out;
 }
 
-int sweep(const ParamValues& v, const std::filesystem::path& out_dir, const std::atomic<bool>* interrupt) {
+int sweep(const ParamValues& v, const AdviseSettings& s, const std::filesystem::path& out_dir,
+          const std::atomic<bool>* interrupt) {
   if (!v.given("sweep-delay")) throw InputError("--sweep: needs --sweep-delay");
   if (v.given("trace") || v.given("delay"))
     throw InputError("--sweep: the delays come from --sweep-delay; leave out --trace and --delay");
@@ -339,7 +354,7 @@ int sweep(const ParamValues& v, const std::filesystem::path& out_dir, const std:
                          : std::string("?"))
                 << "\n";
       const std::filesystem::path dir = out_dir / "points" / ("P" + std::to_string(P) + "-" + value);
-      const Advice a = advise_once(v, spec, P, dir, false, interrupt);
+      const Advice a = advise_once(v, s, spec, P, dir, false, interrupt);
       const bool any = !a.ranked.empty() && a.ranked[0].reached > 0;
       csv << P << ",\"" << spec << "\"," << value << "," << (any ? a.ranked[0].entry : "") << ","
           << (any && is_synchronous(a.ranked[0], P) ? 1 : 0) << ","
@@ -366,7 +381,8 @@ int advise_command(const ParamValues& values, const std::atomic<bool>* interrupt
   const double target = parse_double(values.get("target-error"), "--target-error");
   if (!(target >= 0 && target <= 1)) throw InputError("--target-error: must lie in [0, 1]");
   const std::filesystem::path out_dir = values.get("out");
-  if (values.given("sweep")) return sweep(values, out_dir, interrupt);
+  const AdviseSettings settings = parse_settings(values);
+  if (values.given("sweep")) return sweep(values, settings, out_dir, interrupt);
   if (values.given("sweep-delay")) throw InputError("--sweep-delay: needs --sweep P=A..B");
 
   const DelayChoice d = choose_delay(values);
@@ -378,7 +394,7 @@ int advise_command(const ParamValues& values, const std::atomic<bool>* interrupt
                 format_fixed(d.fit_ks, 4).c_str());
   // An earlier advice must not pass for this one if this one fails.
   for (const char* f : {"advice.json", "advice.md"}) remove_output_file(out_dir, f);
-  const Advice a = advise_once(values, d.spec, static_cast<std::size_t>(P), out_dir / "race",
+  const Advice a = advise_once(values, settings, d.spec, static_cast<std::size_t>(P), out_dir / "race",
                                values.flag("plot"), interrupt);
   const std::string cmd = advise_command_text(values);
   nlohmann::json j = advice_json(a, d);
