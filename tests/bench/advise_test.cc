@@ -165,7 +165,7 @@ TEST_CASE("the reason names the tail, the winner's edge and whether the race sep
   for (const Case& c : cases) CHECK(advice_reason(c.ranked, c.wait, 8) == c.reason);
 }
 
-TEST_CASE("race summary.json is read back; a missing field is an InputError", "[advise]") {
+TEST_CASE("race summary.json is read back, and a missing field is an InputError", "[advise]") {
   const nlohmann::json summary = nlohmann::json::parse(R"({"variants": [
     {"entry": "async K=1 R=8", "variant": "async", "K": 1, "repeats": 3, "reached_target": 2,
      "time_to_target_s": {"mean": 0.5, "ci95": 0.1, "min": 0.4, "max": 0.6},
