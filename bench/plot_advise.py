@@ -24,6 +24,16 @@ def read_points(path):
     return list(csv.DictReader(rows))
 
 
+def swept_key(point):
+    """The spec key whose value was swept: "alpha" of "pareto:scale=1ms,alpha=1.5" at 1.5."""
+    spec = point["delay"]
+    for item in spec.partition(":")[2].split(","):
+        key, _, value = item.partition("=")
+        if value == point["value"]:
+            return spec.partition(":")[0] + " " + key
+    return "swept value of " + spec.partition(":")[0]
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -62,8 +72,7 @@ def main():
         ax.annotate(winner + margin, (x, y), textcoords="offset points", xytext=(8, 6), fontsize=7)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("learners P")
-    delay = points[0]["delay"] if points else ""
-    ax.set_ylabel("swept value of " + delay.split(":")[0])
+    ax.set_ylabel(swept_key(points[0]) if points else "swept value")
     ax.set_title("racesgd advise: winner by time to target (x: runner-up's time / winner's)")
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()

@@ -101,6 +101,17 @@ assert a["delay"].startswith("uniform:") and a["delay_fitted_from"].endswith("fl
   "$tmp/trace/advice.json"
 check "advise --trace: a synchronous variant" is_synchronous "$tmp/trace"
 
+# What is raced: --candidates 1 --beyond none leaves theory's best plus sync and async;
+# --beyond ENTRY adds that entry.
+raced() { $py -c 'import json, sys; print(", ".join(v["entry"] for v in json.load(open(sys.argv[1]))["variants"]))' "$1/race/summary.json"; }
+advise -P 4 --delay exp:mean=1ms --target-error 0.2 --repeats 1 --candidates 1 --beyond none \
+  --out "$tmp/few" >/dev/null 2>&1
+check "advise --candidates 1 --beyond none: 3 entries ($(raced "$tmp/few"))" \
+  test "$(raced "$tmp/few" | tr ',' '\n' | wc -l)" -eq 3
+advise -P 4 --delay exp:mean=1ms --target-error 0.2 --repeats 1 --candidates 1 --beyond async:R=3 \
+  --out "$tmp/own" >/dev/null 2>&1
+check "advise --beyond async:R=3: raced ($(raced "$tmp/own"))" grep -q "async K=1 R=3" <<<"$(raced "$tmp/own")"
+
 # An earlier advice never passes for a failed one: a blocked race/ leaves no advice.json.
 mkdir -p "$tmp/blocked" && : > "$tmp/blocked/race"
 cp "$tmp/flat/advice.json" "$tmp/blocked/"
