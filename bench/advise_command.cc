@@ -334,6 +334,8 @@ int sweep(const ParamValues& v, const AdviseSettings& s, const std::filesystem::
       make_delay_model(spec, ctx);  // every spec fails now, not after an hour of races
     }
   check_writable_folder(out_dir, "--out");
+  // An earlier sweep's files must not pass for this one's.
+  for (const char* f : {"sweep.csv", "phase.png"}) remove_output_file(out_dir, f);
   std::ostringstream csv;
   const nlohmann::json context = run_context();  // items() of a temporary would dangle
   for (const auto& [k, val] : context.items())
@@ -364,9 +366,14 @@ int sweep(const ParamValues& v, const AdviseSettings& s, const std::filesystem::
           << (std::isfinite(a.margin) ? format_g(a.margin, 4) : "") << ","
           << (std::isfinite(a.wait) ? format_g(a.wait, 4) : "") << "\n";
       ++done;
-      if (interrupt && interrupt->load(std::memory_order_relaxed)) break;
+      // Rewritten after every point: a sweep stopped early keeps the points it finished.
+      write_or_print(out_dir / "sweep.csv", csv.str());
+      if (interrupt && interrupt->load(std::memory_order_relaxed)) {
+        std::cerr << "racesgd advise: sweep interrupted after " << done << " of " << total
+                  << " points; sweep.csv holds them\n";
+        return 1;
+      }
     }
-  write_or_print(out_dir / "sweep.csv", csv.str());
   std::printf("sweep: %s\n", (out_dir / "sweep.csv").c_str());
   if (!v.flag("plot")) return 0;
   run_plot_script("plot_advise.py", out_dir, "phase.png", "sweep.csv", "the winners");

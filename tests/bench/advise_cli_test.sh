@@ -136,6 +136,13 @@ if $py -c "import matplotlib" 2>/dev/null; then
 else
   check "advise --sweep: the note without matplotlib" grep -q "no phase.png" <<<"$out"
 fi
+# A later sweep in the same folder: the earlier phase.png does not pass for its own.
+advise --target-error 0.2 --repeats 1 --sweep P=2..2 --sweep-delay exp:mean=1ms --out "$tmp/sweep" \
+  >/dev/null 2>&1
+check "advise --sweep again: exit 0" test $? -eq 0
+check "advise --sweep again: no earlier phase.png" test ! -e "$tmp/sweep/phase.png"
+check "advise --sweep again: sweep.csv has its one point" \
+  test "$(grep -vc '^#' "$tmp/sweep/sweep.csv")" -eq 2
 
 echo "$pass passed, $fail failed"
 ((fail == 0))
