@@ -572,9 +572,12 @@ TEST_CASE("AdaSync on both clocks: K grows as the loss falls, each update applie
     for (const char* variant : {"k-async", "k-batch-sync"}) {
       INFO((real ? "real " : "virtual ") << variant);
       Fixture f;
-      auto in = f.inputs(variant, 4, 1, real ? "exp:mean=400us" : "exp:mean=1ms", false);
-      in.settings.k_schedule = parse_k_schedule("adasync:every=15ms,samples=300");
-      in.settings.stop.updates = 150;
+      // With K = 1 throughout an update takes E[X]/P = 250 us at least: 200 updates last
+      // 50 ms or more however fast the machine, ten checks or more (a 15 ms T0 against
+      // 400 us delays let a fast machine end the run before its first check).
+      auto in = f.inputs(variant, 4, 1, "exp:mean=1ms", false);
+      in.settings.k_schedule = parse_k_schedule("adasync:every=5ms,samples=300");
+      in.settings.stop.updates = 200;
       in.settings.stop.time_s = 20;  // a hang must fail the test, not the suite's timeout
       in.settings.eval.every_updates = 10;
       const RunResult r = run_on(in, real);
