@@ -290,7 +290,7 @@ RaceOutput race(ParamValues values, const std::atomic<bool>* interrupt, const Ra
       ProgressFn progress = line.callback();
       if (options.progress)
         progress = [line_fn = std::move(progress), &options](const Progress& p) {
-          line_fn(p);
+          if (line_fn) line_fn(p);  // none with --progress off
           options.progress(p);
         };
       RunRecord rec{e, r, cfg.seed, run_experiment(cfg, data, progress, interrupt)};

@@ -276,7 +276,9 @@ Run run_train(const TrainFlags& flags, const py::object& data, const py::object&
   if (!delay_array.is_none()) delay.trace = trace_from_array(delay_array.cast<py::array>());
   if (!delay_fn.is_none()) delay.fn = delay_fn;
   delay.stop_at_end = stop_at_end;
-  const ParkedDelay parked(&delay);
+  // Only a call that brought a delay makes "python" available (a spec typed by hand fails).
+  const bool brought = delay.trace || delay.fn;
+  const ParkedDelay parked(brought ? &delay : nullptr);
 
   const ExperimentConfig cfg = make_train_config(flags);
   SignalWatch watch;

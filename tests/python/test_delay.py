@@ -67,17 +67,21 @@ def test_a_function_is_refused_on_the_real_clock():
         racesgd.train(**dict(RUN, clock="real"), delay=lambda w, rng: 0.001)
 
 
-def test_a_function_returning_a_negative_time_is_a_value_error():
-    with pytest.raises(ValueError, match="returned -1.0* for learner 0"):
-        racesgd.train(**RUN, variant="async", P=2, delay=lambda w, rng: -1.0)
+# A draw that fails is a failed learner, as for any delay model: the run stops early and
+# says why (summary.json's stop_reason and error), like the CLI's exit 1.
+def test_a_function_returning_a_negative_time_fails_the_learner():
+    r = racesgd.train(**RUN, variant="async", P=2, delay=lambda w, rng: -1.0)
+    assert r.summary["stop_reason"] == "learner-failed"
+    assert "the Python function returned -1.000000 for learner" in r.summary["error"]
 
 
-def test_a_function_that_raises_passes_its_exception_on():
+def test_a_function_that_raises_fails_the_learner_with_its_message():
     def f(worker, rng):
         raise RuntimeError("from the delay function")
 
-    with pytest.raises(RuntimeError, match="from the delay function"):
-        racesgd.train(**RUN, variant="async", P=2, delay=f)
+    r = racesgd.train(**RUN, variant="async", P=2, delay=f)
+    assert r.summary["stop_reason"] == "learner-failed"
+    assert "RuntimeError: from the delay function" in r.summary["error"]
 
 
 def test_the_python_spec_is_not_for_the_command_line():

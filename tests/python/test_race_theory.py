@@ -24,7 +24,7 @@ def test_race_returns_every_run_and_the_summary(tmp_path):
 
 def test_race_curve_frame(tmp_path):
     pytest.importorskip("pandas")
-    r = racesgd.race(**SMALL, variants="sync,async", P=2, updates=50, eval_every=25,
+    r = racesgd.race(**SMALL, variants="sync,async", P=2, updates=50, eval_every=25, repeats=1,
                      out=str(tmp_path / "race"))
     frame = r.curve_frame()
     assert set(frame["entry"]) == {"sync K=2", "async K=1"}
