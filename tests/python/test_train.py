@@ -7,6 +7,7 @@ import pathlib
 import subprocess
 import sys
 import threading
+import time
 
 import numpy
 import pytest
@@ -136,6 +137,28 @@ def test_ctrl_c_stops_the_run_and_keeps_the_partial_result(small):
     assert r.summary["stop_reason"] == "interrupted"
     assert 0 < r.summary["updates"] < 10**9
     assert len(r.curve["updates"]) > 0
+
+
+def test_a_run_releases_the_gil(small):
+    # A Python thread counts while train() runs: with the GIL held for the run it would
+    # only get the few 5 ms switch intervals around the call.
+    count, done = [0], threading.Event()
+
+    def spin():
+        while not done.is_set():
+            count[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    time.sleep(0.1)
+    rate = count[0] / 0.1  # counts per second alone
+    before, t0 = count[0], time.perf_counter()
+    racesgd.train(**small, updates=6000, eval_every=2000)
+    elapsed, during = time.perf_counter() - t0, count[0] - before
+    done.set()
+    t.join()
+    assert elapsed > 0.2, "the run was too short to tell"
+    assert during > 0.25 * rate * elapsed
 
 
 @pytest.mark.skipif(not (REPO / "data/mnist").is_dir(), reason="data/mnist absent (scripts/setup.sh)")
