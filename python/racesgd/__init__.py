@@ -52,8 +52,10 @@ def _flag_text(flag, value):
     # prints it (shortest round trip), text as it is.
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float, str, os.PathLike)) and not isinstance(value, bool):
-        return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (int, float, str, numpy.integer, numpy.floating)):
+        return str(value)
     raise TypeError("--%s: expected text, a number or a bool, not %s" % (flag, type(value).__name__))
 
 
