@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <unistd.h>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -66,8 +67,7 @@ struct EntryDefaults {
 // from the race's flags. "ssp:S=2" names SSP with its bound. The label and the folder name
 // show what the entry sets itself.
 Entry parse_entry(const std::string& item, std::size_t P, const EntryDefaults& dflt) {
-  std::string text = item;
-  SpecArgs a(parse_spec(text, "--variants entry"), "--variants entry");
+  SpecArgs a(parse_spec(item, "--variants entry"), "--variants entry");
   if (a.name() == "ssp") {  // "ssp:S=2": make_variant reads (and checks) the bound
     const Variant v = make_variant(item, P, 1);
     const std::string S = std::to_string(v.staleness_bound);
@@ -528,7 +528,7 @@ RaceOutput race(ParamValues values, const std::atomic<bool>* interrupt, const Ra
 }
 
 int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
-  const RaceOutput race_out = race(values, interrupt, RaceOptions{});
+  const RaceOutput race_out = race(std::move(values), interrupt, RaceOptions{});
   const nlohmann::json& context = race_out.summary["context"];
   const std::filesystem::path& out_dir = race_out.out_dir;
   const bool errors_measured = !race_out.summary["target_error"].is_null();

@@ -1,10 +1,13 @@
 # racesgd.race and racesgd.theory: the commands' own code, results as Python values.
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 import racesgd
-from conftest import SMALL, run_cli
+from conftest import FIXTURE, REPO, SMALL, run_cli
 
 
 def test_race_returns_every_run_and_the_summary(tmp_path):
@@ -59,3 +62,17 @@ def test_theory_p_range():
 def test_theory_bad_value():
     with pytest.raises(ValueError, match="--mc-updates: must be at least 1000"):
         racesgd.theory(mc_updates=10)
+
+
+def test_compare_variants_example_plots_three_variants(tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "cmp.png"
+    p = subprocess.run(
+        [sys.executable, str(REPO / "examples/python/compare_variants.py"), str(png),
+         "data=" + FIXTURE, "test_fraction=0.3", "batch=8", "updates=100", "P=3",
+         "out=" + str(tmp_path / "race")],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(racesgd.__file__))))
+    assert p.returncode == 0, p.stderr
+    assert png.stat().st_size > 10000
+    assert [l.split()[0] for l in p.stdout.splitlines()[:3]] == ["sync", "async", "k-async"]
