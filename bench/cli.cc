@@ -135,6 +135,11 @@ const std::vector<Command>& commands() {
        "likelihood, rank the fits by AIC with a Kolmogorov-Smirnov distance each, and print the "
        "best spec for --delay (docs/fit.md).",
        fit_params, [](ParamValues& v) { return fit_command(v); }},
+      {"advise",
+       "Recommend a variant for a delay (--delay, or fitted to --trace): theory for every "
+       "variant and K, a virtual-clock race of the most promising, a ranking by time to "
+       "--target-error with its reason (docs/advise.md).",
+       advise_params, [](ParamValues& v) { return advise_command(v, &g_interrupted); }},
   };
   return list;
 }
@@ -152,7 +157,8 @@ const char* kUsage =
     "  train   train one model with one SGD variant; writes curve.csv and summary.json\n"
     "  race    race several variants (repeated) and plot test error against wall-clock time\n"
     "  theory  predicted time per update, staleness and speed-up of each variant\n"
-    "  fit     fit the delay models to measured minibatch times; prints the best --delay spec\n\n"
+    "  fit     fit the delay models to measured minibatch times; prints the best --delay spec\n"
+    "  advise  which variant to run for a delay: theory, a virtual-clock race, the reason\n\n"
     "Run 'racesgd <command> --help' for the options of a command, 'racesgd --version' for\n"
     "the version.\n";
 
@@ -172,8 +178,8 @@ int run_cli(int argc, char** argv) {
     std::cout << version_text() << "\n";
     return 0;
   }
-  // Only train and race have runs to stop cleanly; theory keeps the default (die at once).
-  if (command == "train" || command == "race") {
+  // Only train, race and advise have runs to stop cleanly; theory keeps the default (die at once).
+  if (command == "train" || command == "race" || command == "advise") {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
   }

@@ -70,4 +70,10 @@ int theory_command(const ParamValues& values);
 /// by AIC; prints the best spec, writes DIR/fit.json and DIR/qq.png. Returns 0.
 int fit_command(const ParamValues& values);
 
+/// `racesgd advise`: theory for every variant and K, a virtual-clock race of the most
+/// promising, a ranking by time to target and its reason; writes advice.json, advice.md
+/// and the race's files in DIR/race (--sweep: sweep.csv and phase.png). Returns 0, or 1
+/// when no variant reached the target or the race was interrupted.
+int advise_command(const ParamValues& values, const std::atomic<bool>* interrupt);
+
 }  // namespace racesgd

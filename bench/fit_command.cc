@@ -1,8 +1,6 @@
 // `racesgd fit`: reads measured minibatch times, fits every delay family (delay/delay_fit.h),
 // prints the ranking and the best spec, writes DIR/fit.json and draws DIR/qq.png with
 // bench/plot_fit.py. docs/fit.md explains the estimators and the numbers.
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -17,9 +15,10 @@
 
 #include "bench/commands.h"
 #include "bench/context.h"
+#include "bench/plot_script.h"
+#include "bench/trace_input.h"
 #include "core/durable_file.h"
 #include "core/error.h"
-#include "core/spec.h"
 #include "core/units.h"
 #include "delay/delay_fit.h"
 #include "delay/delay_model.h"
@@ -27,8 +26,6 @@
 
 namespace racesgd {
 namespace {
-
-constexpr int kPlotNoMatplotlib = 3;  // plot_fit.py's exit code when matplotlib is missing
 
 // What was read and which part of it is fitted.
 struct FitInput {
@@ -60,14 +57,7 @@ std::size_t column_index(const DelayTrace& trace, const std::string& name, const
 
 FitInput read_fit_input(const ParamValues& v) {
   const std::string path = v.get("trace");
-  if (path.empty()) throw InputError("--trace: required (a CSV of measured minibatch times)");
-  const std::optional<double> unit = trace_unit_seconds(v.get("unit"));
-  if (!unit) throw InputError("--unit '" + v.get("unit") + "': must be s, ms, us or ns");
-  Spec spec;
-  spec.text = path;
-  spec.name = "trace";
-  const SpecArgs args(spec, "--trace");
-  DelayTrace trace = read_delay_trace(path, *unit, args);
+  DelayTrace trace = read_trace_flags(v);
 
   FitInput in;
   in.where = "--trace '" + path + "'";
@@ -178,27 +168,6 @@ void print_table(const FitInput& in, const DelaySummary& s, const std::vector<De
   }
 }
 
-// Draws DIR/qq.png; a missing python or matplotlib is a note, never an error (fit.json has
-// the points).
-void plot(const std::filesystem::path& out_dir) {
-  const std::filesystem::path script =
-      std::filesystem::path(RACESGD_SOURCE_DIR) / "bench" / "plot_fit.py";
-  if (!std::filesystem::exists("/usr/bin/python3") || !std::filesystem::exists(script)) {
-    std::printf("plot: skipped (needs /usr/bin/python3 and %s)\n", script.c_str());
-    return;
-  }
-  const std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + out_dir.string() + "'";
-  const int status = std::system(cmd.c_str());
-  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (code == 0)
-    std::printf("plot: %s\n", (out_dir / "qq.png").c_str());
-  else if (code == kPlotNoMatplotlib)
-    std::printf("plot: no qq.png: /usr/bin/python3 has no matplotlib (apt-get install "
-                "python3-matplotlib); fit.json holds the QQ points\n");
-  else
-    std::printf("plot: failed; fit.json is written. Rerun:\n  %s\n", cmd.c_str());
-}
-
 }  // namespace
 
 int fit_command(const ParamValues& values) {
@@ -243,7 +212,7 @@ int fit_command(const ParamValues& values) {
     throw;
   }
   std::printf("outputs: %s\n", (out_dir / "fit.json").c_str());
-  if (values.flag("plot")) plot(out_dir);
+  if (values.flag("plot")) run_plot_script("plot_fit.py", out_dir, "qq.png", "fit.json", "the QQ points");
   return 0;
 }
 

@@ -112,6 +112,35 @@ const std::vector<ParamDef>& fit_params() {
   return defs;
 }
 
+const std::vector<ParamDef>& advise_params() {
+  static const std::vector<ParamDef> defs = [] {
+    std::vector<ParamDef> d = {
+        {"target-error", "", "", "[0, 1]", "the test error to reach: the race ranks variants by their time to it (required)", "Advise"},
+        {"trace", "", "", "FILE.csv", "measured minibatch times instead of --delay: every delay family is fitted (racesgd fit) and the best spec is used", "Advise"},
+        {"unit", "", "s", "s|ms|us|ns", "unit of the values in --trace", "Advise"},
+        {"candidates", "", "4", "1..20", "variants (with their K) theory passes to the race, by predicted time per gradient x (1 + staleness); sync is always raced as the baseline", "Advise"},
+        {"beyond", "", "auto", "auto|none|ENTRY,...", "beyond-the-paper entries raced too (race --variants syntax); auto: async:R=P, ssp:S=2 and k-async:K=k,adasync=T0 (k: the best k-async K, T0: a tenth of the run budget)", "Advise"},
+        {"budget", "", "300", ">= 10", "each race run stops at the target, or after the run time the slowest raced variant needs for this many updates (predicted)", "Advise"},
+        {"repeats", "", "3", "1..100", "race runs per variant (seeds seed, seed+1, ...)", "Advise"},
+        {"mc-updates", "", "20000", ">= 1000", "updates per Monte Carlo estimate of the theory", "Advise"},
+        {"sweep", "", "", "P=A..B", "phase diagram: advise at P = A, 2A, 4A, ..., B for every --sweep-delay; writes sweep.csv and phase.png", "Sweep"},
+        {"sweep-delay", "", "", "SPEC with {a,b,...}", "delay specs of the sweep: one brace list expands into one spec per value, e.g. 'pareto:scale=1ms,alpha={1.5,2,3}'", "Sweep"},
+        {"out", "", "runs/advise", "DIR", "output folder (advice.json, advice.md, race/; with --sweep sweep.csv, phase.png, points/)", "Output"},
+        {"plot", "", "true", "", "draw the race's error_vs_time.png (and phase.png) with /usr/bin/python3 + matplotlib", "Output", true},
+    };
+    // What every raced variant shares; the variant, its K and thresholds, the clock and the
+    // stop rules are advise's to choose.
+    static const std::set<std::string> chosen = {
+        "variant", "staleness-bound", "K", "max-staleness", "k-schedule", "compute-at",
+        "delay-after-compute", "clock", "transport", "updates", "target-error", "time",
+        "on-learner-failure", "stall-timeout", "timing-only", "out"};
+    for (const ParamDef& p : train_params())
+      if (!chosen.count(p.name) && p.group != "Checkpoints") d.push_back(p);
+    return d;
+  }();
+  return defs;
+}
+
 ParamValues::ParamValues(const std::vector<ParamDef>& defs) : defs_(&defs) {
   for (const ParamDef& d : defs) values_[d.name] = d.default_value;
 }

@@ -36,6 +36,10 @@ const std::vector<ParamDef>& theory_params();
 /// The parameters of `racesgd fit`.
 const std::vector<ParamDef>& fit_params();
 
+/// The parameters of `racesgd advise`: its own, plus train's data, model, learning-rate,
+/// batch, delay and evaluation settings (what a race of any variant shares).
+const std::vector<ParamDef>& advise_params();
+
 /// Raw parameter values: defaults, overridden by what the user gave.
 class ParamValues {
  public:
