@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <unistd.h>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -211,7 +212,8 @@ ParamValues entry_values(const ParamValues& base, const Entry& e, std::uint64_t 
 
 }  // namespace
 
-int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
+RaceOutput race(ParamValues values, const std::atomic<bool>* interrupt, const RaceOptions& options) {
+  const bool cli = options.cli;
   if (!values.get("config").empty()) apply_experiment_file(values.get("config"), values);
 
   // Every run is a `train` run: validate the shared settings once, through the same path.
@@ -285,7 +287,13 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
                                  (done ? format_duration(std::round(eta)) : "?");
       line.set_prefix(prefix);
       if (shared.progress == "off" || !::isatty(2)) std::cerr << "  " << prefix << "\n";
-      RunRecord rec{e, r, cfg.seed, run_experiment(cfg, data, line.callback(), interrupt)};
+      ProgressFn progress = line.callback();
+      if (options.progress)
+        progress = [line_fn = std::move(progress), &options](const Progress& p) {
+          if (line_fn) line_fn(p);  // none with --progress off
+          options.progress(p);
+        };
+      RunRecord rec{e, r, cfg.seed, run_experiment(cfg, data, progress, interrupt)};
       line.finish();
       rec.out.summary["repeat"] = r;
       try {
@@ -301,9 +309,12 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     }
   }
 
-  // No run left to stop cleanly: from here a signal ends the process at once.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  // No run left to stop cleanly: from here a signal ends the process at once (the CLI's
+  // handlers only set the stop flag; an embedding caller keeps its own handlers).
+  if (cli) {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  }
 
   // runs.csv: tidy, one row per evaluation point per run.
   std::ostringstream csv;
@@ -351,14 +362,16 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
           "speedup_vs_sync_mean,speedup_vs_sync_min,speedup_vs_sync_max,final_test_error_mean,"
           "final_test_error_sd,mean_update_interval_s,predicted_update_interval_s,predicted_method,"
           "staleness_mean,p0,gradients_cancelled_mean,stopped,max_staleness,entry\n";
-  std::printf("\nrace: %s, P=%zu, delay %s, %s clock, %zu repeat(s); %s\n\n",
+  if (cli)
+    std::printf("\nrace: %s, P=%zu, delay %s, %s clock, %zu repeat(s); %s\n\n",
               shared.model.c_str(), shared.P, shared.delay.c_str(), shared.clock.c_str(), repeats,
               errors_measured ? ("target test error " + format_fixed(target, 3)).c_str()
                               : "--timing-only: time per update measured, no test error");
   // The first column fits the longest entry label ("k-async K=1 adasync=0.5s").
   int label_width = 20;
   for (const Entry& e : entries) label_width = std::max(label_width, static_cast<int>(e.label.size()));
-  std::printf("%-*s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", label_width, "variant", "reached",
+  if (cli)
+    std::printf("%-*s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", label_width, "variant", "reached",
               "time to target (s)", "resolution", "speed-up vs sync", "final error", "update (meas)",
               "update (pred)", "staleness", "stopped by");
   std::size_t finished_runs = 0;
@@ -452,7 +465,8 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     if (SP.n)
       sp_text = format_fixed(SP.mean, 2) + "x [" + format_fixed(SP.min, 2) + ", " +
                 format_fixed(SP.max, 2) + "]";
-    std::printf("%-*s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", label_width, e.label.c_str(), reached.c_str(),
+    if (cli)
+      std::printf("%-*s %8s %22s %10s %18s %12s %14s %14s %10s  %s\n", label_width, e.label.c_str(), reached.c_str(),
                 ttt_text.c_str(), res_text.c_str(), sp_text.c_str(), final_text.c_str(),
                 format_duration(I.mean).c_str(),
                 std::isfinite(pred.value) ? format_duration(pred.value).c_str() : "-",
@@ -468,7 +482,9 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
                             {"config", values.to_json()},
                             {"context", context}};
   write_output("summary.json", summary.dump(2) + "\n");
-  if (errors_measured)
+  if (!cli) {
+    // The table's notes and the failures are the CLI's; a caller reads the summary.
+  } else if (errors_measured)
     std::printf("\n(* = not every repeat reached the target; the mean is over those that did)\n"
                 "(time to target: interpolated between the two evaluation points around the "
                 "crossing; resolution: their distance, the largest over the repeats, as a "
@@ -476,7 +492,8 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   else
     std::printf("\n(--timing-only: no gradients were computed, so there is no test error and no "
                 "time to target; the race compares time per update only)\n");
-  for (const std::string& f : failures) std::printf("runs that did not finish: %s\n", f.c_str());
+  if (cli)
+    for (const std::string& f : failures) std::printf("runs that did not finish: %s\n", f.c_str());
   std::size_t contended = 0;
   std::string contention;
   for (const RunRecord& rr : runs) {
@@ -491,21 +508,49 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
     std::printf("summary.json (not written):\n%s\n", summary.dump(2).c_str());
     throw WriteError(write_failure + " (summary.json's content is on stdout)");
   }
-  std::printf("outputs: %s/{runs.csv,summary.csv,summary.json,runs/}\n", out_dir.c_str());
+  if (cli) std::printf("outputs: %s/{runs.csv,summary.csv,summary.json,runs/}\n", out_dir.c_str());
 
-  if (values.flag("plot") && !errors_measured) {
+  RaceOutput result;
+  result.summary = std::move(summary);
+  result.interrupted = interrupted;
+  result.finished_runs = finished_runs;
+  result.out_dir = out_dir;
+  result.clock = shared.clock;
+  result.first_seed = shared.seed;
+  result.plot = values.flag("plot");
+  result.plot_title = values.get("title");
+  if (result.plot_title.empty())
+    result.plot_title = shared.model + " on " + data.data.train.name + ", P=" + std::to_string(shared.P) + ", delay " + shared.delay;
+  for (RunRecord& rr : runs)
+    result.runs.push_back(RaceRun{rr.entry.label, rr.entry.variant, rr.entry.K, rr.repeat, rr.seed,
+                                  std::move(rr.out)});
+  return result;
+}
+
+int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
+  const RaceOutput race_out = race(std::move(values), interrupt, RaceOptions{});
+  const nlohmann::json& context = race_out.summary["context"];
+  const std::filesystem::path& out_dir = race_out.out_dir;
+  const bool errors_measured = !race_out.summary["target_error"].is_null();
+  // What --config's file set too: race() read it into its own copy of the values.
+  const std::string& clock = race_out.clock;
+  const std::uint64_t seed = race_out.first_seed;
+  const std::size_t repeats = race_out.summary["repeats"];
+  const double target = errors_measured ? race_out.summary["target_error"].get<double>() : 0.0;
+  const bool interrupted = race_out.interrupted;
+  const std::size_t finished_runs = race_out.finished_runs;
+  if (race_out.plot && !errors_measured) {
     std::printf("plot: skipped (--timing-only: no test error to plot)\n");
-  } else if (values.flag("plot")) {
+  } else if (race_out.plot) {
     const std::filesystem::path script =
         std::filesystem::path(RACESGD_SOURCE_DIR) / "bench" / "plot_race.py";
-    std::string title = values.get("title");
-    if (title.empty()) title = shared.model + " on " + data.data.train.name + ", P=" + std::to_string(shared.P) + ", delay " + shared.delay;
+    const std::string& title = race_out.plot_title;
     std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + out_dir.string() +
-                      "' --target " + format_g(target) + " --clock " + shared.clock + " --title \"" + title +
+                      "' --target " + format_g(target) + " --clock " + clock + " --title \"" + title +
                       "\" --footer \"racesgd " + context.value("git_sha", std::string("?")) + ", " +
                       context.value("build_type", std::string("?")) + " build, " +
-                      context.value("cpu", std::string("?")) + ", seeds " + std::to_string(shared.seed) +
-                      ".." + std::to_string(shared.seed + repeats - 1) + "\"";
+                      context.value("cpu", std::string("?")) + ", seeds " + std::to_string(seed) +
+                      ".." + std::to_string(seed + repeats - 1) + "\"";
     if (!std::filesystem::exists("/usr/bin/python3") || !std::filesystem::exists(script)) {
       std::printf("plot: skipped (needs /usr/bin/python3 and %s; apt-get install python3-matplotlib)\n", script.c_str());
     } else if (std::system(cmd.c_str()) == 0) {

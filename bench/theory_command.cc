@@ -65,8 +65,11 @@ std::optional<double> measured_over_predicted(const Estimate& measured, const Es
   return measured.value / pred.value;
 }
 
-int p_range_table(const ParamValues& v, const std::string& delay_spec, std::size_t lo,
-                  std::size_t hi, const TheoryOptions& base, bool measure, bool json) {
+// `json_out` null: prints the table; otherwise fills it with what --json prints.
+void p_range_table(const ParamValues& v, const std::string& delay_spec, std::size_t lo,
+                   std::size_t hi, const TheoryOptions& base, bool measure,
+                   nlohmann::json* json_out) {
+  const bool json = json_out != nullptr;
   nlohmann::json rows = nlohmann::json::array();
   if (!json)
     std::printf("%4s  %14s  %14s  %10s  %10s%s\n", "P", "E[T_sync]", "E[T_async]", "ratio",
@@ -116,16 +119,13 @@ int p_range_table(const ParamValues& v, const std::string& delay_spec, std::size
                 "independent of the Monte Carlo predictions)\n",
                 static_cast<unsigned long long>(measurement_seed(base)));
   if (json) {
-    nlohmann::json out = {{"delay", delay_spec}, {"rows", rows}, {"context", run_context()},
-                          {"config", v.to_json()}};
-    std::cout << out.dump(2) << "\n";
+    *json_out = {{"delay", delay_spec}, {"rows", rows}, {"context", run_context()},
+                 {"config", v.to_json()}};
   }
-  return 0;
 }
 
-}  // namespace
-
-int theory_command(const ParamValues& v) {
+// The command's work: the table on stdout (json_out null), or --json's content in *json_out.
+void theory(const ParamValues& v, nlohmann::json* json_out) {
   const std::string delay_spec = v.get("delay");
   const std::string warn = debug_build_warning();
   if (!warn.empty() && v.flag("measure")) std::cerr << warn << "\n";
@@ -142,7 +142,7 @@ int theory_command(const ParamValues& v) {
   o.seed = static_cast<std::uint64_t>(parse_int(v.get("seed"), "--seed"));
   o.force_monte_carlo = v.flag("monte-carlo");
   const bool measure = v.flag("measure");
-  const bool json = v.flag("json");
+  const bool json = json_out != nullptr;
 
   const std::string p_text = v.get("P");
   const auto dots = p_text.find("..");
@@ -151,7 +151,8 @@ int theory_command(const ParamValues& v) {
     const auto hi = static_cast<std::size_t>(parse_int(p_text.substr(dots + 2), "-P"));
     if (lo < 1 || hi < lo || hi > 1024)
       throw InputError("-P: range '" + p_text + "' must be A..B with 1 <= A <= B <= 1024");
-    return p_range_table(v, delay_spec, lo, hi, o, measure, json);
+    p_range_table(v, delay_spec, lo, hi, o, measure, json_out);
+    return;
   }
   o.P = static_cast<std::size_t>(parse_int(p_text, "-P"));
   if (o.P < 1 || o.P > 1024) throw InputError("-P: must lie in 1..1024");
@@ -227,12 +228,27 @@ int theory_command(const ParamValues& v) {
     std::printf("stalled: the measurement run stopped making updates (every learner's pending "
                 "delay was infinite; --json has when and who)\n");
   if (json) {
-    nlohmann::json out = {{"delay", delay->spec()}, {"P", o.P}, {"K", o.K},
-                          {"max_staleness", o.max_staleness ? nlohmann::json(o.max_staleness) : nlohmann::json(nullptr)},
-                          {"variants", jrows},
-                          {"context", run_context()}, {"config", v.to_json()}};
-    std::cout << out.dump(2) << "\n";
+    *json_out = {{"delay", delay->spec()}, {"P", o.P}, {"K", o.K},
+                 {"max_staleness", o.max_staleness ? nlohmann::json(o.max_staleness) : nlohmann::json(nullptr)},
+                 {"variants", jrows},
+                 {"context", run_context()}, {"config", v.to_json()}};
   }
+}
+
+}  // namespace
+
+nlohmann::json theory_json(const ParamValues& values) {
+  nlohmann::json out;
+  theory(values, &out);
+  return out;
+}
+
+int theory_command(const ParamValues& v) {
+  if (!v.flag("json")) {
+    theory(v, nullptr);
+    return 0;
+  }
+  std::cout << theory_json(v).dump(2) << "\n";
   return 0;
 }
 

@@ -220,6 +220,17 @@ class TraceDelay final : public DelayModel {
 
 }  // namespace
 
+}  // namespace detail
+
+std::unique_ptr<DelayModel> make_trace_delay(DelayTrace trace, std::size_t num_learners,
+                                             bool stop_at_end, std::string label) {
+  return std::make_unique<detail::TraceDelay>(std::move(trace), num_learners,
+                                              stop_at_end ? detail::TraceEnd::kStop : detail::TraceEnd::kCycle,
+                                              std::move(label), "s");
+}
+
+namespace detail {
+
 std::unique_ptr<DelayModel> make_trace_delay_model(SpecArgs& args, const DelayContext& ctx) {
   const std::string file = args.required_text("file");
   const std::string end_text = args.text("end").value_or("cycle");

@@ -32,6 +32,13 @@ std::optional<double> trace_unit_seconds(std::string_view unit);
 DelayTrace read_delay_trace(const std::filesystem::path& path, double unit_seconds,
                             const SpecArgs& args);
 
+/// A trace model over values already in memory (a binding's array) rather than a file.
+/// `label` stands for the file in spec() ("trace:file=LABEL,..."); `stop_at_end` is
+/// end=stop. The caller checks the values (finite, >= 0) and that there is one column or
+/// one per learner. Allocates.
+std::unique_ptr<DelayModel> make_trace_delay(DelayTrace trace, std::size_t num_learners,
+                                             bool stop_at_end, std::string label);
+
 }  // namespace racesgd
 
 namespace racesgd::detail {

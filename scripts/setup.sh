@@ -21,6 +21,8 @@ packages=(
   libeigen3-dev libtbb-dev libspdlog-dev libfmt-dev libcxxopts-dev catch2 zlib1g-dev
   nlohmann-json3-dev libtomlplusplus-dev libbenchmark-dev
   python3-matplotlib dataset-fashion-mnist
+  # import racesgd (python/, docs/python.md) and its pytest suite
+  pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest python3-pandas
   # the sanitizer, fuzzing and static-analysis jobs of scripts/test.sh (clang's runtimes
   # carry ASan/TSan/UBSan and libFuzzer); strace for one CLI check
   clang-14 libclang-rt-14-dev clang-tidy-14 strace

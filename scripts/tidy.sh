@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# clang-tidy over racesgd's own sources (core models delay sgd ps worker runtime bench; not tests/ or
+# clang-tidy over racesgd's own sources (core models delay sgd ps worker runtime bench python; not tests/ or
 # fuzz/) with the checked-in .clang-tidy. Fails on any finding.
 #
 #   scripts/tidy.sh [FILE_REGEX]      (default: every project source)
@@ -14,7 +14,7 @@ build="${RACESGD_TIDY_BUILD_DIR:-$root/build/tidy}"
 # bench/micro (Google Benchmark harnesses) is left out: benchmark.h's registration API
 # hands ownership to a global registry, which clang-analyzer reports as a leak in a header
 # we cannot annotate.
-filter="${1:-^$root/(core|models|delay|sgd|ps|worker|runtime|mpi|bench)/(?!micro/).*\.cc\$}"
+filter="${1:-^$root/(core|models|delay|sgd|ps|worker|runtime|mpi|bench|python)/(?!micro/).*\.cc\$}"
 jobs="${RACESGD_TIDY_JOBS:-2}"
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 \

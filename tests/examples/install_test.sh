@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The installed package, from the outside: `cmake --install` into a temporary prefix, then
-#  - the layout (docs/library.md): bin/racesgd, the static libraries, the headers under
+#  - the layout (docs/library.md): bin/racesgd, the Python package (where built), the static libraries, the headers under
 #    include/racesgd/<layer>/, the CMake package files, and no path into the source tree;
 #  - find_package(racesgd 0.2) + racesgd::sgd builds a one-file project, and
 #    find_package(racesgd 0.1) and (0.3) are refused (SameMinorVersion);
@@ -48,6 +48,21 @@ for f in racesgd-config.cmake racesgd-config-version.cmake racesgd-targets.cmake
 done
 check "installed: the package names no source or build folder" \
   bash -c "! grep -rqF -e '$src/' -e '$build/' '$libdir/cmake/racesgd'"
+
+# The Python package, where the build made it: installed under lib/python3/dist-packages,
+# importable from there alone (run from $tmp: no repository folder on the path), and it
+# trains a few virtual-clock updates on the fixture.
+if [[ -d "$build/python/racesgd" ]]; then
+  pydir=$(ls -d "$prefix"/lib*/python3/dist-packages | head -1)
+  check "installed: the Python package" test -f "$pydir/racesgd/__init__.py"
+  check "installed: import racesgd trains" bash -c "cd '$tmp' && PYTHONPATH='$pydir' /usr/bin/python3 -c \"
+import racesgd
+assert racesgd.__file__.startswith('$pydir'), racesgd.__file__
+r = racesgd.train(data='$src/tests/fixtures/mnist100-images-idx3-ubyte', test_fraction=0.3,
+                  batch=8, clock='virtual', updates=50, progress='off')
+assert r.summary['updates'] == 50
+\""
+fi
 
 # A one-file user of racesgd::sgd (the issue's example), and a version the package refuses.
 mkdir -p "$tmp/sgd_user"
