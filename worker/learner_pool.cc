@@ -5,13 +5,12 @@
 #include <optional>
 #include <utility>
 
-#include <sys/prctl.h>
-
 #include "core/check.h"
 #include "core/deadline.h"
 #include "core/rng.h"
 #include "worker/compute_plan.h"
 #include "worker/gradient_task.h"
+#include "worker/timer_slack.h"
 
 namespace racesgd {
 
@@ -155,7 +154,7 @@ void LearnerPool::dispatch_loop(std::stop_token st) {
   // Linux lets a timed wait end up to the thread's timer slack (50 us by default) late, and
   // that lateness comes on top of every learner's wake-up: ask for 1 us. (The plan's lead
   // absorbs what is left; this keeps it small.)
-  prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+  set_thread_timer_slack(std::chrono::microseconds(1));
   std::unique_lock lock(wakes_mutex_);
   while (!st.stop_requested()) {
     if (wakes_.empty()) {

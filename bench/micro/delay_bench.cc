@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "bench/micro/timer_slack.h"
+#include "worker/timer_slack.h"
 #include "core/rng.h"
 #include "delay/delay_model.h"
 #include "worker/interruptible_sleep.h"

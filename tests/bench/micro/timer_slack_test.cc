@@ -1,5 +1,5 @@
 // The benchmark-only timer-slack helpers bench_delay uses.
-#include "bench/micro/timer_slack.h"
+#include "worker/timer_slack.h"
 
 #include <catch2/catch.hpp>
 #include <chrono>

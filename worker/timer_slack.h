@@ -1,5 +1,6 @@
-// Timer slack of the calling thread, for bench_delay's study of how it shapes the oversleep
-// of InterruptibleSleep. Benchmark-only on purpose: the runtime's learner threads keep the
+// Timer slack of the calling thread. The learner pool's dispatcher sets 1 us (its timed
+// waits end a learner's wait for its compute time: worker/learner_pool.cc); bench_delay
+// studies how it shapes the oversleep of InterruptibleSleep. The learner threads keep the
 // kernel default, which the default spin (InterruptibleSleep::kDefaultSpin) was chosen for;
 // docs/performance.md, "Delay accuracy", has the measurements.
 #pragma once
