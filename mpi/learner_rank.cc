@@ -253,6 +253,9 @@ void LearnerRank::compute_and_push() {
   wait_for(gradient_send_);  // its fragments move only while we are inside MPI
   // The transfer is inside X too: the plan's lead learns it with the computation.
   plan_.record(planned, Clock::now());
+  // The next minibatch's rows are gathered now, off the next compute's path
+  // (worker/gradient_task.h).
+  if (task_) task_->prepare();
   hot_until_ = Clock::now() + kHotWindow;
 }
 

@@ -59,6 +59,7 @@ class MpiLearners final : public LearnerTransport {
   MpiLearners(MpiSession& session, VersionedWeights& weights, const MpiLearnersConfig& config);
   ~MpiLearners() override;
 
+  using LearnerTransport::restart;
   void restart(LearnerId w, Clock::time_point at) override;
   /// Also throws RunError when the communication thread failed (an MPI call or a message
   /// that cannot be read as coming from any learner).

@@ -1,5 +1,7 @@
 #include "ps/gradient_inbox.h"
 
+#include <algorithm>
+#include <thread>
 #include <utility>
 
 namespace racesgd {
@@ -26,8 +28,13 @@ bool GradientInbox::try_pop(GradientMessage& out) {
 
 bool GradientInbox::pop_until(GradientMessage& out,
                               std::chrono::steady_clock::time_point deadline) {
+  return wait_until(out, deadline) == Waited::message;
+}
+
+GradientInbox::Waited GradientInbox::wait_until(GradientMessage& out,
+                                                std::chrono::steady_clock::time_point deadline) {
   for (;;) {
-    if (try_pop(out)) return true;
+    if (try_pop(out)) return Waited::message;
     std::unique_lock<std::mutex> lock(mutex_);
     sleeping_.store(true, std::memory_order_seq_cst);  // store-load with push, see there
     // seq_cst load of count_: acquire, so a positive count makes the message visible to
@@ -41,10 +48,36 @@ bool GradientInbox::pop_until(GradientMessage& out,
     if (ready) {
       // Woken by wake(): consume it (under the mutex, so no wake() is lost in between).
       wake_pending_.store(false, std::memory_order_relaxed);
-      return false;
+      return Waited::woken;
     }
-    return false;  // deadline
+    return Waited::deadline;
   }
+}
+
+bool GradientInbox::take_wake() {
+  if (!wake_pending_.load(std::memory_order_relaxed)) return false;
+  std::lock_guard<std::mutex> lock(mutex_);
+  wake_pending_.store(false, std::memory_order_relaxed);
+  return true;
+}
+
+bool GradientInbox::pop_until(GradientMessage& out, std::chrono::steady_clock::time_point deadline,
+                              PollWindow poll) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point from = std::min(poll.from, deadline);
+  const Clock::time_point to = std::min(poll.to, deadline);
+  if (Clock::now() < from) {
+    const Waited w = wait_until(out, from);
+    if (w != Waited::deadline) return w == Waited::message;
+  }
+  while (Clock::now() < to) {
+    // Messages win over a wake, as in wait_until. count_ first: an empty queue's try_pop
+    // touches the producers' cache lines.
+    if (count_.load(std::memory_order_acquire) > 0 && try_pop(out)) return true;
+    if (take_wake()) return false;
+    std::this_thread::yield();  // a learner on this core computes meanwhile
+  }
+  return wait_until(out, deadline) == Waited::message;
 }
 
 void GradientInbox::wake() {

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,6 +63,11 @@ class LearnerTransport {
   /// one decision restarts shares that moment, as on the virtual clock (restarting P
   /// learners one after another takes the PS tens of microseconds).
   virtual void restart(LearnerId w, Clock::time_point at) = 0;
+  /// restart(w, at) for each learner of one decision (distinct ids). A transport may
+  /// order the work inside (ThreadLearners wakes the learner due soonest first).
+  virtual void restart(std::span<const LearnerId> ws, Clock::time_point at) {
+    for (const LearnerId w : ws) restart(w, at);
+  }
   /// The next gradient into `out`: true; false when `deadline` passed or wake() was
   /// called first.
   virtual bool receive_until(GradientMessage& out, Clock::time_point deadline) = 0;

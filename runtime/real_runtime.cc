@@ -390,7 +390,7 @@ bool RealRuntime::after_apply(double at) {
 
 void RealRuntime::restart(const Decision& d, Clock::time_point at) {
   const Clock::time_point decided = std::min(at, Clock::now());
-  for (LearnerId w : d.restart) learners_->restart(w, decided);
+  if (!d.restart.empty()) learners_->restart(d.restart, decided);
 }
 
 // On the PS thread between two messages. Snapshots not scored yet go into the file with

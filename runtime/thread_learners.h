@@ -24,9 +24,12 @@ class ThreadLearners final : public LearnerTransport {
   ~ThreadLearners() override { stop(); }
 
   void restart(LearnerId w, Clock::time_point at) override { pool_.restart(w, at); }
-  bool receive_until(GradientMessage& out, Clock::time_point deadline) override {
-    return inbox_.pop_until(out, deadline);
-  }
+  void restart(std::span<const LearnerId> ws, Clock::time_point at) override { pool_.restart(ws, at); }
+  /// Sleeps until shortly before the next push is due, then polls the inbox until it
+  /// comes (or a while after it was due): waking the PS thread from its condition
+  /// variable took 50 us (median) on a 2-vCPU VM, and the sync family's every update waited
+  /// for it (docs/performance.md, "The PS polls when a gradient is due").
+  bool receive_until(GradientMessage& out, Clock::time_point deadline) override;
   bool is_current(const GradientMessage& m) const override {
     return m.ticket == pool_.ticket(m.learner);
   }
@@ -37,6 +40,12 @@ class ThreadLearners final : public LearnerTransport {
   }
   Clock::time_point deadline(LearnerId w) const override { return pool_.deadline(w); }
   void stop() override;
+
+  /// How long before a push is due the PS starts polling (the condition variable's timed
+  /// wait ends up to the timer slack, 50 us, late), and how long past it it keeps polling
+  /// for a learner computing late.
+  static constexpr std::chrono::microseconds kPollBefore{100};
+  static constexpr std::chrono::microseconds kPollAfter{200};
 
  private:
   // Declaration order is destruction order reversed: the threads stop first, then queued

@@ -11,8 +11,16 @@ GradientTask::GradientTask(const Model& model, const Dataset& train, std::size_t
       sampler_(train, batch, derive_seed(run_seed, learner, StreamPurpose::kBatches)),
       workspace_(model.make_workspace(static_cast<Eigen::Index>(batch))) {}
 
+void GradientTask::prepare() {
+  if (ready_) return;
+  before_ready_ = sampler_.state();
+  ready_.emplace(sampler_.next());
+}
+
 double GradientTask::compute(std::span<const float> w, std::span<float> grad) {
-  const BatchView<float> b = sampler_.next();
+  prepare();
+  const BatchView<float> b = *ready_;
+  ready_.reset();
   return model_.loss_and_gradient(w, b, grad, *workspace_);
 }
 

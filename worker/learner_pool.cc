@@ -25,6 +25,7 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   RACESGD_CHECK(config_.timing_only || (deps_.model && deps_.train));
   slots_.reserve(config_.num_learners);
   delay_rngs_.reserve(config_.num_learners);
+  set_ups_.reserve(config_.num_learners);
   for (std::size_t w = 0; w < config_.num_learners; ++w) {
     slots_.push_back(std::make_unique<Slot>());
     delay_rngs_.push_back(learner_delay_stream(config_.seed, w));
@@ -67,12 +68,28 @@ void LearnerPool::stop() {
 }
 
 std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
+  const Clock::time_point now = Clock::now();
+  SetUp job = set_up(w, at, now);
+  launch(std::span<SetUp>(&job, 1), now);
+  return job.ticket;
+}
+
+void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at) {
+  const Clock::time_point now = Clock::now();
+  set_ups_.clear();
+  for (const std::size_t w : ws) set_ups_.push_back(set_up(w, at, now));
+  launch(set_ups_, now);
+}
+
+LearnerPool::SetUp LearnerPool::set_up(std::size_t w, Clock::time_point at, Clock::time_point now) {
   Slot& s = *slots_[w];
+  s.push_due = Clock::time_point::max();
   // relaxed: published by the seq_cst fetch_add below, which the learner loads before it.
   s.restarted_at.store(at.time_since_epoch().count(), std::memory_order_relaxed);
   // seq_cst: the learner compares its job's ticket with this one after computing (a
   // cancelled job's gradient is never pushed; docs/concurrency.md).
   const std::uint64_t a = s.ticket.fetch_add(1, std::memory_order_seq_cst) + 1;
+  SetUp out{w, a, Clock::time_point::max(), Clock::time_point::max(), false};
   double x = 0;
   try {
     x = deps_.delay->sample(w, delay_rngs_[w]);
@@ -80,7 +97,8 @@ std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
     // The learner's minibatch failed before it began: reported like a gradient that
     // threw; the learner keeps waiting (a retired learner is never restarted again).
     record_failure(w, e.what());
-    return a;
+    out.holding = s.holding.load(std::memory_order_seq_cst) != 0;
+    return out;
   }
   // The minibatch's clock starts when the PS decided to restart this learner (for a
   // restart caused by a gradient: that gradient's push, runtime/real_runtime.cc), and X is
@@ -94,7 +112,6 @@ std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
   // +infinity (hang) gives time_point::max(): such a learner waits for a cancel or stop.
   job.due = deadline_after(at, x);
   const bool after = config_.delay_after_compute && std::isfinite(x);
-  const Clock::time_point now = Clock::now();
   if (!after) {
     // Announce when this push is due (the watchdog measures lateness past it); +infinity
     // never comes, so such a learner is due at its start. With X after the compute the
@@ -103,26 +120,41 @@ std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
                      std::memory_order_relaxed);
     s.deadline_for.store(a, std::memory_order_release);
   }
+  s.push_due = after ? Clock::time_point::max() : job.due;
   const std::int64_t lead = s.lead.load(std::memory_order_relaxed);
   job.planned = plan_begin(compute_at_,
                            lead < 0 ? std::nullopt : std::optional<Clock::duration>(Clock::duration(lead)),
                            now, job.due);
-  const Clock::time_point planned = job.planned;
+  out.due = job.due;
+  out.planned = job.planned;
   {
     std::lock_guard lock(s.job_mutex);
     std::swap(s.job, job);  // the replaced job's pin is released below, outside the lock
   }
-  // A learner holding an older job (computing it, or waiting out its X) is told now: it
-  // drops that job instead of pushing it at its due time. seq_cst, with the learner's
-  // store of `holding` before its own seq_cst ticket load (Dekker): either it sees the new
-  // ticket after its compute, or this load sees its job.
-  if (s.holding.load(std::memory_order_seq_cst) != 0) s.sleep.interrupt();
-  if (planned <= now) {
-    dispatch(w, a);
-  } else if (planned != Clock::time_point::max()) {
-    bool earliest = false;
-    {
-      std::lock_guard lock(wakes_mutex_);
+  // A learner holding an older job (computing it, or waiting out its X) must be told, or
+  // it would push that job at its due time (launch() interrupts it). seq_cst, with the
+  // learner's store of `holding` before its own seq_cst ticket load (Dekker): either it
+  // sees the new ticket after its compute, or this load sees its job.
+  out.holding = s.holding.load(std::memory_order_seq_cst) != 0;
+  return out;
+}
+
+void LearnerPool::launch(std::span<SetUp> jobs, Clock::time_point now) {
+  // 1. Computations due now, soonest push first: on few cores, every microsecond before
+  // the first of them starts is lateness of the next update.
+  auto due_now = [now](const SetUp& j) { return j.planned <= now; };
+  const auto first_later = std::partition(jobs.begin(), jobs.end(), due_now);
+  std::sort(jobs.begin(), first_later, [](const SetUp& a, const SetUp& b) { return a.due < b.due; });
+  for (auto j = jobs.begin(); j != first_later; ++j) dispatch(j->learner, j->ticket);
+  // 2. Learners holding a superseded job and not woken above drop it now.
+  for (auto j = first_later; j != jobs.end(); ++j)
+    if (j->holding) slots_[j->learner]->sleep.interrupt();
+  // 3. The rest, for the dispatcher, under one lock and with at most one notify.
+  bool earliest = false;
+  {
+    std::lock_guard lock(wakes_mutex_);
+    for (auto j = first_later; j != jobs.end(); ++j) {
+      if (j->planned == Clock::time_point::max()) continue;
       // Cancelled jobs' wake-ups pile up (every synchronous restart adds P): drop them
       // before the heap outgrows a few per learner.
       if (wakes_.size() > 4 * slots_.size() + 64) {
@@ -132,12 +164,11 @@ std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
             live.push_back(wakes_.top());
         for (const Wake& k : live) wakes_.push(k);
       }
-      earliest = wakes_.empty() || planned < wakes_.top().at;
-      wakes_.push(Wake{planned, w, a});
+      earliest = earliest || wakes_.empty() || j->planned < wakes_.top().at;
+      wakes_.push(Wake{j->planned, j->learner, j->ticket});
     }
-    if (earliest) wakes_cv_.notify_one();
   }
-  return a;
+  if (earliest) wakes_cv_.notify_one();
 }
 
 void LearnerPool::dispatch(std::size_t w, std::uint64_t ticket) {
@@ -198,6 +229,15 @@ Clock::time_point LearnerPool::deadline(std::size_t w) const {
   return Clock::time_point(Clock::duration(s.restarted_at.load(std::memory_order_relaxed)));
 }
 
+Clock::time_point LearnerPool::next_due(Clock::time_point not_before) const {
+  Clock::time_point next = Clock::time_point::max();
+  for (const auto& s : slots_)
+    if (s->push_due >= not_before && s->push_due < next &&
+        s->pushed.load(std::memory_order_relaxed) != s->ticket.load(std::memory_order_relaxed))
+      next = s->push_due;
+  return next;
+}
+
 std::vector<std::pair<std::size_t, std::string>> LearnerPool::take_failures() {
   std::lock_guard lock(failures_mutex_);
   new_failures_.store(false, std::memory_order_relaxed);
@@ -224,6 +264,9 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
 
   while (true) {
     slot.holding.store(0, std::memory_order_seq_cst);  // no job in hand (any more)
+    // The next minibatch's rows are gathered now, while nothing is due, not at its
+    // compute time (worker/gradient_task.h). A no-op when one is ready.
+    if (task) task->prepare();
     // Clear, then look at both signals: stop() and dispatch() set their flag before they
     // interrupt, and clear() shares the interrupt's mutex, so neither can slip in between
     // (checking stop before the clear lost stop()'s interrupt: a hang at shutdown).
@@ -294,6 +337,7 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
     m.pin = std::move(job.pin);
     m.grad = std::move(grad);
     deps_.inbox->push(std::move(m));
+    slot.pushed.store(mine, std::memory_order_relaxed);
   }
 }
 

@@ -31,6 +31,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <queue>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,6 +100,12 @@ class LearnerPool {
   /// The same, with the minibatch's clock starting at `at` (not in the future): X counts
   /// from there (LearnerTransport::restart).
   std::uint64_t restart(std::size_t w, std::chrono::steady_clock::time_point at);
+  /// restart(w, at) for every learner of `ws` (distinct), as one step: all jobs are set up
+  /// first, then the learners whose computation is due at once are woken, the one due
+  /// soonest first (the sync family restarts all P at each update, and one of them makes
+  /// the next one), then learners holding a superseded job are told, and the dispatcher
+  /// gets the other compute times under one lock. PS thread only.
+  void restart(std::span<const std::size_t> ws, std::chrono::steady_clock::time_point at);
 
   /// The ticket learner w must carry for its gradient to count.
   std::uint64_t ticket(std::size_t w) const;
@@ -109,6 +116,12 @@ class LearnerPool {
   /// push), or its delay model threw, the time it was restarted: it is late from its
   /// start. For the stall watchdog, which counts only lateness past these deadlines.
   std::chrono::steady_clock::time_point deadline(std::size_t w) const;
+
+  /// PS thread only. The earliest time, not before `not_before`, at which a learner's
+  /// push for its current ticket is due and has not come yet; time_point::max() when none
+  /// is (jobs with X = +infinity, or X served after the compute, are not counted). Lets
+  /// the PS poll for a gradient about to come instead of sleeping (ThreadLearners). O(P).
+  std::chrono::steady_clock::time_point next_due(std::chrono::steady_clock::time_point not_before) const;
 
   /// A learner whose minibatch threw (its gradient; or its delay model, inside restart)
   /// records the error and wakes the PS; a gradient failure ends its thread. PS thread:
@@ -151,6 +164,11 @@ class LearnerPool {
     // written by the learner after each computation, read by restart() to plan the next.
     std::atomic<std::int64_t> lead{-1};
     std::atomic<std::uint64_t> taken{0};  // jobs_taken()
+    // The ticket of the learner's latest push (stored after it, for next_due()).
+    std::atomic<std::uint64_t> pushed{0};
+    // When the current ticket's push is due, max() when unknown or never (next_due()).
+    // PS thread only.
+    Clock::time_point push_due = Clock::time_point::max();
     // The ticket of the job the learner holds (computing it or waiting out its X), 0 when
     // it has none: a restart must interrupt such a learner, or it would push a gradient
     // for a superseded ticket at that job's due time. Learner stores, PS loads; seq_cst
@@ -171,6 +189,17 @@ class LearnerPool {
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
   static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 
+  /// A job restart() set up in learner w's slot, not yet woken or handed to the dispatcher.
+  struct SetUp {
+    std::size_t learner;
+    std::uint64_t ticket;
+    Clock::time_point due, planned;  // planned = max(): never computed
+    bool holding;                    // the learner holds an older job
+  };
+  SetUp set_up(std::size_t w, Clock::time_point at, Clock::time_point now);
+  /// Wakes, tells or schedules what set_up prepared (restart()'s second half).
+  void launch(std::span<SetUp> jobs, Clock::time_point now);
+
   void run(std::stop_token st, std::size_t w);
   void run_loop(std::stop_token st, std::size_t w);
   void record_failure(std::size_t w, const std::string& what);
@@ -184,6 +213,7 @@ class LearnerPool {
   LearnerPoolDeps deps_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<Rng> delay_rngs_;  // per learner; the restarting (PS) thread's only
+  std::vector<SetUp> set_ups_;   // restart()'s scratch (PS thread), capacity P
   ComputeAt compute_at_;         // effective (delay_after_compute computes at the start)
   std::atomic<bool> new_failures_{false};
   std::mutex failures_mutex_;  // guards failures_ (rare: only when a learner fails)

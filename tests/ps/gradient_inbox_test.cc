@@ -196,3 +196,62 @@ TEST_CASE("gradient inbox: MPSC stress, exactly once and per-producer FIFO",
   CHECK(vw.pinned_count() == 0);
   CHECK(pool.outstanding() == 0);
 }
+
+// The poll window (issue 13): inside it the consumer polls instead of sleeping; messages,
+// wake() and the deadline keep their meaning before, inside and after it.
+TEST_CASE("gradient inbox: a message pushed inside the poll window is taken",
+          "[ps][gradient_inbox]") {
+  GradientInbox inbox;
+  const Clock::time_point now = Clock::now();
+  std::jthread producer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    GradientMessage m;
+    m.ticket = 9;
+    inbox.push(std::move(m));
+  });
+  GradientMessage out;
+  // Polls from now until 30 s from now: the push comes inside.
+  REQUIRE(inbox.pop_until(out, now + kFar, GradientInbox::PollWindow{now, now + kFar}));
+  CHECK(out.ticket == 9);
+}
+
+TEST_CASE("gradient inbox: wake() ends a poll, before or inside the window",
+          "[ps][gradient_inbox]") {
+  for (const bool inside : {false, true}) {
+    INFO((inside ? "inside the window" : "before the window"));
+    GradientInbox inbox;
+    const Clock::time_point now = Clock::now();
+    const GradientInbox::PollWindow window =
+        inside ? GradientInbox::PollWindow{now, now + kFar} : GradientInbox::PollWindow{now + kFar / 2, now + kFar};
+    std::jthread waker([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      inbox.wake();
+    });
+    GradientMessage out;
+    CHECK_FALSE(inbox.pop_until(out, now + kFar, window));
+    CHECK(Clock::now() < now + kFar / 2);  // woken, not timed out
+  }
+}
+
+TEST_CASE("gradient inbox: with a poll window, messages win over a pending wake and the deadline holds",
+          "[ps][gradient_inbox]") {
+  GradientInbox inbox;
+  GradientMessage m;
+  m.ticket = 4;
+  inbox.push(std::move(m));
+  inbox.wake();
+  const Clock::time_point now = Clock::now();
+  GradientMessage out;
+  REQUIRE(inbox.pop_until(out, now + kFar, GradientInbox::PollWindow{now, now + kFar}));
+  CHECK(out.ticket == 4);
+  // The wake is still pending: the next call returns false at once.
+  CHECK_FALSE(inbox.pop_until(out, now + kFar, GradientInbox::PollWindow{now, now + kFar}));
+  // A window past the deadline ends at the deadline; one already over changes nothing.
+  const Clock::time_point soon = Clock::now() + std::chrono::milliseconds(20);
+  CHECK_FALSE(inbox.pop_until(out, soon, GradientInbox::PollWindow{soon - std::chrono::milliseconds(10), soon + kFar}));
+  CHECK(Clock::now() >= soon);
+  CHECK(Clock::now() < soon + kFar / 2);
+  const Clock::time_point later = Clock::now() + std::chrono::milliseconds(20);
+  CHECK_FALSE(inbox.pop_until(out, later, GradientInbox::PollWindow{now - kFar, now - kFar / 2}));
+  CHECK(Clock::now() >= later);
+}

@@ -385,6 +385,7 @@ struct TransportLog {
 class BrokenTransport final : public LearnerTransport {
  public:
   explicit BrokenTransport(TransportLog& log) : log_(log) {}
+  using LearnerTransport::restart;
   void restart(LearnerId, Clock::time_point) override { ++log_.restarts; }
   bool receive_until(GradientMessage&, Clock::time_point) override {
     if (++log_.waits == 3) throw TransportError("MPI transport: MPI_Testsome failed: link down");

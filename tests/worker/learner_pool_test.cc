@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include "ps/gradient_inbox.h"
 #include "ps/gradient_pool.h"
 #include "ps/versioned_weights.h"
+#include "core/deadline.h"
 #include "delay/delay_model.h"
 #include "models/model.h"
 #include "worker/compute_plan.h"
@@ -413,4 +415,107 @@ TEST_CASE("pool: a restart tells a learner waiting out a superseded job's X to d
   rig.restart(kLongX);
   GradientMessage stale;
   CHECK_FALSE(rig.inbox.pop_until(stale, Clock::now() + 1500ms));
+}
+
+// ---------------------------------------------------------------------------------------
+// One restart of several learners, and next_due (issue 13: the sync family restarts all P
+// at each update; the PS polls for the push it knows is due next).
+
+namespace {
+
+// Learner w draws x[w] (seconds), set by the test before each restart.
+class PerLearnerDelay final : public DelayModel {
+ public:
+  double sample(std::size_t w, Rng&) override { return x[w].load(); }
+  std::string spec() const override { return "per-learner, set by test"; }
+  std::atomic<double> x[4] = {0.0, 0.0, 0.0, 0.0};
+};
+
+struct FourRig {
+  FourRig() {
+    train.name = "four rows";
+    train.x = MatrixRM<float>::Zero(4, 1);
+    train.y = {0, 1, 0, 1};
+    train.num_classes = 2;
+    config.num_learners = 4;
+    config.batch = 2;
+    config.t0 = Clock::now();
+    pool.emplace(config, LearnerPoolDeps{&weights, &inbox, &buffers, &delay, &model, &train});
+  }
+  std::vector<float> w0 = std::vector<float>(2, 0.0f);
+  VersionedWeights weights{w0, VersionedWeights::pool_size_for(16)};
+  GradientInbox inbox;
+  GradientPool buffers{2};
+  PerLearnerDelay delay;
+  CountingModel model;
+  Dataset train;
+  LearnerPoolConfig config;
+  std::optional<LearnerPool> pool;
+};
+
+}  // namespace
+
+TEST_CASE("pool: one restart of several learners starts each, those due now push, the rest wait",
+          "[learner_pool][jit]") {
+  FourRig rig;
+  rig.delay.x[0].store(0.0);
+  rig.delay.x[1].store(kLongX);
+  rig.delay.x[2].store(0.0);
+  rig.delay.x[3].store(kLongX);
+  const std::vector<std::size_t> all{3, 2, 1, 0};
+  const Clock::time_point at = Clock::now();
+  rig.pool->restart(all, at);
+  for (std::size_t w = 0; w < 4; ++w) {
+    CHECK(rig.pool->ticket(w) == 1);
+    CHECK(rig.pool->deadline(w) == deadline_after(at, rig.delay.x[w].load()));
+  }
+  std::vector<std::size_t> pushed;
+  for (int k = 0; k < 2; ++k) {
+    GradientMessage m;
+    REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+    CHECK(m.ticket == 1);
+    pushed.push_back(m.learner);
+  }
+  std::sort(pushed.begin(), pushed.end());
+  CHECK(pushed == std::vector<std::size_t>{0, 2});
+  GradientMessage none;
+  // 1 and 3 wait out X (having no lead learned yet, they computed at once).
+  CHECK_FALSE(rig.inbox.pop_until(none, Clock::now() + kEagerWindow));
+  // A second restart of a subset supersedes only those learners' jobs.
+  rig.delay.x[1].store(0.0);
+  rig.pool->restart(std::vector<std::size_t>{1}, Clock::now());
+  GradientMessage m;
+  REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+  CHECK(m.learner == 1);
+  CHECK(m.ticket == 2);
+  CHECK(rig.pool->ticket(3) == 1);
+}
+
+TEST_CASE("pool: next_due is the earliest push due and not come, from a given time on",
+          "[learner_pool][jit]") {
+  FourRig rig;
+  const double xs[4] = {kLongX, 30.0, 45.0, 50.0};
+  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(xs[w]);
+  const Clock::time_point at = Clock::now();
+  CHECK(rig.pool->next_due(at) == Clock::time_point::max());  // nothing started
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, at);
+  CHECK(rig.pool->next_due(at) == deadline_after(at, 30.0));
+  CHECK(rig.pool->next_due(at + 31s) == deadline_after(at, 45.0));
+  CHECK(rig.pool->next_due(at + 61s) == Clock::time_point::max());
+  // A push that has come is not waited for: learner 1 restarted with X = 0 pushes at once.
+  rig.delay.x[1].store(0.0);
+  const Clock::time_point again = Clock::now();
+  rig.pool->restart(1, again);
+  GradientMessage m;
+  REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+  REQUIRE(m.learner == 1);
+  // The learner marks its push just after it: give it a moment (30 s at most).
+  const auto give_up = Clock::now() + 30s;
+  while (rig.pool->next_due(at) != deadline_after(at, 45.0) && Clock::now() < give_up)
+    std::this_thread::sleep_for(1ms);
+  CHECK(rig.pool->next_due(at) == deadline_after(at, 45.0));
+  // X = +infinity never comes: not counted.
+  rig.delay.x[2].store(std::numeric_limits<double>::infinity());
+  rig.pool->restart(2, Clock::now());
+  CHECK(rig.pool->next_due(at) == deadline_after(at, 50.0));
 }
