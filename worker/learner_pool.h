@@ -100,11 +100,11 @@ class LearnerPool {
   /// The same, with the minibatch's clock starting at `at` (not in the future): X counts
   /// from there (LearnerTransport::restart).
   std::uint64_t restart(std::size_t w, std::chrono::steady_clock::time_point at);
-  /// restart(w, at) for every learner of `ws` (distinct), as one step: all jobs are set up
-  /// first, then the learners whose computation is due at once are woken, the one due
-  /// soonest first (the sync family restarts all P at each update, and one of them makes
-  /// the next one), then learners holding a superseded job are told, and the dispatcher
-  /// gets the other compute times under one lock. PS thread only.
+  /// restart(w, at) for every learner of `ws` (distinct), as one step: all X are drawn
+  /// first, then the jobs are set up in order of X, each learner whose computation is due
+  /// at once woken as soon as its job is (the sync family restarts all P at each update,
+  /// and the smallest X makes the next one), then learners holding a superseded job are
+  /// told, and the dispatcher gets the other compute times under one lock. PS thread only.
   void restart(std::span<const std::size_t> ws, std::chrono::steady_clock::time_point at);
 
   /// The ticket learner w must carry for its gradient to count.
@@ -196,9 +196,15 @@ class LearnerPool {
     Clock::time_point due, planned;  // planned = max(): never computed
     bool holding;                    // the learner holds an older job
   };
-  SetUp set_up(std::size_t w, Clock::time_point at, Clock::time_point now);
-  /// Wakes, tells or schedules what set_up prepared (restart()'s second half).
-  void launch(std::span<SetUp> jobs, Clock::time_point now);
+  /// Learner w's next X from its stream; nullopt when its delay model threw (recorded as
+  /// the learner's failure).
+  std::optional<double> draw(std::size_t w);
+  /// Starts learner w's new ticket with X = `drawn` (nullopt: no job) in its slot; wakes
+  /// nobody.
+  SetUp set_up(std::size_t w, std::optional<double> drawn, Clock::time_point at, Clock::time_point now);
+  /// For set-up jobs not due now: tells learners holding a superseded job, and hands the
+  /// compute times to the dispatcher.
+  void launch(std::span<const SetUp> jobs, Clock::time_point now);
 
   void run(std::stop_token st, std::size_t w);
   void run_loop(std::stop_token st, std::size_t w);
@@ -214,6 +220,7 @@ class LearnerPool {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<Rng> delay_rngs_;  // per learner; the restarting (PS) thread's only
   std::vector<SetUp> set_ups_;   // restart()'s scratch (PS thread), capacity P
+  std::vector<std::pair<std::size_t, std::optional<double>>> draws_;  // the same
   ComputeAt compute_at_;         // effective (delay_after_compute computes at the start)
   std::atomic<bool> new_failures_{false};
   std::mutex failures_mutex_;  // guards failures_ (rare: only when a learner fails)

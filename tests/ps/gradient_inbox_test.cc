@@ -255,3 +255,27 @@ TEST_CASE("gradient inbox: with a poll window, messages win over a pending wake 
   CHECK_FALSE(inbox.pop_until(out, later, GradientInbox::PollWindow{now - kFar, now - kFar / 2}));
   CHECK(Clock::now() >= later);
 }
+
+TEST_CASE("gradient inbox: a deadline already passed returns at once, consuming a pending wake",
+          "[ps][gradient_inbox]") {
+  GradientInbox inbox;
+  GradientMessage out;
+  const Clock::time_point past = Clock::now() - std::chrono::milliseconds(1);
+  inbox.wake();
+  CHECK_FALSE(inbox.pop_until(out, past));  // the wake is taken here...
+  std::jthread producer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    GradientMessage m;
+    m.ticket = 3;
+    inbox.push(std::move(m));
+  });
+  // ...so this wait is not ended by it, and gets the message.
+  REQUIRE(inbox.pop_until(out, Clock::now() + kFar));
+  CHECK(out.ticket == 3);
+  // A message already there wins over a passed deadline.
+  GradientMessage m;
+  m.ticket = 5;
+  inbox.push(std::move(m));
+  REQUIRE(inbox.pop_until(out, past));
+  CHECK(out.ticket == 5);
+}
