@@ -1,4 +1,5 @@
-"""Curve helpers shared by the plot scripts (plot_race.py, plot_study.py): the time a curve
+"""Helpers shared by the plot scripts: loading matplotlib or saying what to install
+(load_pyplot, every plot_*.py), and for curves (plot_race.py, plot_study.py) the time a curve
 crosses a target, its value between evaluation points, and where it was not evaluated.
 
 A curve is a list of points in run order, each with x (run time or updates), the updates
@@ -114,3 +115,23 @@ def plot_mean(ax, grid, mean, lo, hi, band, **line_style):
     if band:
         ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
     return line
+
+
+# What every plot script exits with when matplotlib is missing: nothing is written.
+NO_MATPLOTLIB = 3
+
+
+def load_pyplot(script):
+    """matplotlib.pyplot on the Agg backend, or None after telling stderr what to install
+    (the caller returns NO_MATPLOTLIB). Imported here, not at this module's load, so the
+    scripts' other work and this module's helpers need no matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        import sys
+        print(f"{script}: matplotlib is missing: apt-get install python3-matplotlib "
+              "(and use /usr/bin/python3: another python3 may be first on PATH)", file=sys.stderr)
+        return None
+    return plt

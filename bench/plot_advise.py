@@ -13,7 +13,8 @@ import csv
 import os
 import sys
 
-NO_MATPLOTLIB = 3
+from curve_plot import NO_MATPLOTLIB, load_pyplot
+
 MARKERS = {"sync": "s", "k-sync": "D", "k-batch-sync": "d", "async": "o", "k-async": "^",
            "k-batch-async": "v", "ssp": "P"}
 
@@ -38,12 +39,8 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     sweep_dir = sys.argv[1]
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("plot_advise.py: needs matplotlib (apt-get install python3-matplotlib)", file=sys.stderr)
+    plt = load_pyplot("plot_advise.py")
+    if plt is None:
         return NO_MATPLOTLIB
     points = read_points(os.path.join(sweep_dir, "sweep.csv"))
     values = []  # the swept values in sweep order: numbers sort, words keep their order

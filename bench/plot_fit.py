@@ -12,19 +12,15 @@ import json
 import os
 import sys
 
-NO_MATPLOTLIB = 3
+from curve_plot import NO_MATPLOTLIB, load_pyplot
 
 
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     fit_dir = sys.argv[1]
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("plot_fit.py: needs matplotlib (apt-get install python3-matplotlib)", file=sys.stderr)
+    plt = load_pyplot("plot_fit.py")
+    if plt is None:
         return NO_MATPLOTLIB
     with open(os.path.join(fit_dir, "fit.json")) as f:
         fit = json.load(f)

@@ -14,7 +14,7 @@ import os
 import sys
 from collections import defaultdict
 
-from curve_plot import mean_band, plot_mean
+from curve_plot import NO_MATPLOTLIB, load_pyplot, mean_band, plot_mean
 
 
 def entry_label(variant, K, R):
@@ -49,13 +49,9 @@ def main():
     ap.add_argument("--linear-time", action="store_true",
                     help="linear x axes (default: logarithmic time and updates)")
     args = ap.parse_args()
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("plot_race.py: matplotlib is missing: apt-get install python3-matplotlib", file=sys.stderr)
-        return 3
+    plt = load_pyplot("plot_race.py")
+    if plt is None:
+        return NO_MATPLOTLIB
     runs = read_runs(os.path.join(args.race_dir, "runs.csv"))
     if not runs:
         print("plot_race.py: runs.csv has no rows", file=sys.stderr)

@@ -27,7 +27,7 @@ import os
 import sys
 from collections import defaultdict
 
-from curve_plot import crossing, mean_band, plot_mean
+from curve_plot import NO_MATPLOTLIB, load_pyplot, crossing, mean_band, plot_mean
 
 ORDER = ["sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"]
 
@@ -133,13 +133,9 @@ def main():
         writer.writeheader()
         writer.writerows(rows)
 
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("plot_study.py: matplotlib is missing: apt-get install python3-matplotlib", file=sys.stderr)
-        return 3
+    plt = load_pyplot("plot_study.py")
+    if plt is None:
+        return NO_MATPLOTLIB
     colours = {}
     if args.layout == "overlay":
         fig, (ax_e, ax_l) = plt.subplots(1, 2, figsize=(13, 5))

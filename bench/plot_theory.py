@@ -16,6 +16,8 @@ import json
 import math
 import sys
 
+from curve_plot import NO_MATPLOTLIB, load_pyplot
+
 
 def rows_of(path):
     with open(path) as f:
@@ -65,13 +67,9 @@ def main():
         print(f"{delay}: worst |measured/predicted - 1| = {abs(worst['deviation']) * 100:.3f}% "
               f"at P = {worst['P']} (bar {args.bar * 100:g}%)")
 
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("plot_theory.py: matplotlib is missing: apt-get install python3-matplotlib", file=sys.stderr)
-        return 3
+    plt = load_pyplot("plot_theory.py")
+    if plt is None:
+        return NO_MATPLOTLIB
     fig, (ax_r, ax_d) = plt.subplots(1, 2, figsize=(13, 5))
     for i, (delay, rows) in enumerate(families):
         colour = f"C{i}"

@@ -82,8 +82,9 @@ Decision ParameterServer::on_gradient(const GradientArrival& a) {
     g = out;
   }
   // An update of this gradient alone (async, k = 1) is folded into the publishing pass:
-  // one pass over d floats fewer (docs/performance.md, "Parameter server").
-  if (d.apply && accumulator_.count() == 0) {
+  // one pass over d floats fewer (docs/performance.md, "Parameter server"); so is the last
+  // gradient of several when its buffer is the PS's to write.
+  if (d.apply && (accumulator_.count() == 0 || a.storage != nullptr)) {
     apply_update(d, a.time, g, a.storage);
   } else {
     if (!std::isfinite(accumulator_.add(g, lr)))
@@ -131,9 +132,12 @@ void ParameterServer::apply_update(const Decision& d, double time, std::span<con
                         last_gradient.staleness, last_gradient.lr, in_gradient});
   };
   if (storage != nullptr) {
-    // One gradient alone, in its own buffer: the new version is written over it.
+    // The update's last gradient, in its own buffer: the new version is written over it,
+    // the gradient alone or joining the ones accumulated before.
     weights_.publish_in(*storage, [&](std::span<float> g_then_w, std::span<const float> cur) {
-      check(accumulator_.apply_one_in_place(g_then_w, cur, last_gradient.lr, sweep));
+      check(accumulator_.count() == 0
+                ? accumulator_.apply_one_in_place(g_then_w, cur, last_gradient.lr, sweep)
+                : accumulator_.apply_last_in_place(g_then_w, cur, last_gradient.lr, sweep));
     });
   } else {
     weights_.publish([&](std::span<float> dst, std::span<const float> cur) {

@@ -26,9 +26,10 @@ struct GradientArrival {
   std::span<const float> grad;          // the minibatch gradient
   std::span<const float> read_weights;  // w_read (kept alive by the caller's pin)
   double time = 0;                      // run clock, seconds
-  // grad's pooled buffer, when the PS may take its storage: an update of this gradient
-  // alone is then written into it (VersionedWeights::publish_in), and after on_gradient
-  // the buffer holds stale floats, not the gradient. Null: grad is only read.
+  // grad's pooled buffer, when the PS may take its storage: an update this gradient
+  // completes (alone, or as the last of several) is then written into it
+  // (VersionedWeights::publish_in), and after on_gradient the buffer holds stale floats,
+  // not the gradient. Null: grad is only read.
   GradientBuffer* storage = nullptr;
 };
 
@@ -139,6 +140,8 @@ class ParameterServer {
   void account_restarts(const Decision& d, double time);
   /// `alone`: the gradient of an update that applies it by itself (nothing accumulated),
   /// folded in the publishing pass; empty when the accumulator holds the update.
+  /// `storage`: the completing gradient's own buffer (alone, or the last of several), into
+  /// which the new version is written.
   void apply_update(const Decision& d, double time, std::span<const float> alone = {},
                     GradientBuffer* storage = nullptr);
   [[noreturn]] void refuse(Divergence d);

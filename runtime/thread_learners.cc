@@ -1,5 +1,10 @@
 #include "runtime/thread_learners.h"
 
+#include <time.h>
+
+#include <algorithm>
+#include <thread>
+
 namespace racesgd {
 
 namespace {
@@ -15,9 +20,37 @@ ThreadLearners::ThreadLearners(const LearnerPoolConfig& config, LearnerPoolDeps 
     : buffers_(dim, 2 * config.num_learners + 2),
       pool_(config, with_channel(deps, inbox_, buffers_)) {}
 
+namespace {
+
+// CPU seconds of `clock` (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID); 0 if it fails.
+double cpu_seconds(clockid_t clock) {
+  timespec ts{};
+  if (clock_gettime(clock, &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+}  // namespace
+
+bool ThreadLearners::poll_allowed(Clock::time_point now) {
+  if (now - cpu_checked_ < kCpuWindow) return poll_;
+  const double process = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+  const double own = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+  if (cpu_checked_ != Clock::time_point{}) {
+    const double wall = std::chrono::duration<double>(now - cpu_checked_).count();
+    const double others = (process - process_cpu_s_) - (own - own_cpu_s_);
+    const unsigned cores = std::max(2u, std::thread::hardware_concurrency());
+    poll_ = others < kPollBelowCpuShare * (cores - 1) * wall;
+  }
+  cpu_checked_ = now;
+  process_cpu_s_ = process;
+  own_cpu_s_ = own;
+  return poll_;
+}
+
 bool ThreadLearners::receive_until(GradientMessage& out, Clock::time_point deadline) {
-  const Clock::time_point due = pool_.next_due(Clock::now() - kPollAfter);
-  if (due == Clock::time_point::max()) return inbox_.pop_until(out, deadline);
+  const Clock::time_point now = Clock::now();
+  const Clock::time_point due = pool_.next_due(now - kPollAfter);
+  if (due == Clock::time_point::max() || !poll_allowed(now)) return inbox_.pop_until(out, deadline);
   return inbox_.pop_until(out, deadline, GradientInbox::PollWindow{due - kPollBefore, due + kPollAfter});
 }
 

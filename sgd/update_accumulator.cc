@@ -88,6 +88,27 @@ class LaneNorms {
       w2_[j] += x * x;
     }
   }
+  // d = c - scale (acc + a g) with d = g: the last gradient of several joins the sum in
+  // the publishing pass.
+  void update_last_in_place(float* __restrict gd, const float* __restrict c, const float* __restrict acc,
+                            float a, float scale, std::size_t n) {
+    std::size_t k = 0;
+    for (; k + kLanes <= n; k += kLanes)
+      for (std::size_t j = 0; j < kLanes; ++j) {
+        const float g = gd[k + j];
+        const float x = c[k + j] - scale * (acc[k + j] + a * g);
+        gd[k + j] = x;
+        g2_[j] += g * g;
+        w2_[j] += x * x;
+      }
+    for (std::size_t j = 0; k < n; ++k, ++j) {
+      const float g = gd[k];
+      const float x = c[k] - scale * (acc[k] + a * g);
+      gd[k] = x;
+      g2_[j] += g * g;
+      w2_[j] += x * x;
+    }
+  }
   float gradient2() const { return sum(g2_); }
   float weights2() const { return sum(w2_); }
 
@@ -145,6 +166,22 @@ UpdateAccumulator::Norms UpdateAccumulator::apply_one_in_place(std::span<float> 
   for_each_block(g_then_w.size(), sweep, [&](std::size_t i, Eigen::Index n) {
     norms.update_in_place(g_then_w.data() + i, cur.data() + i, a, static_cast<std::size_t>(n));
   });
+  return Norms{static_cast<double>(norms.gradient2()), static_cast<double>(norms.weights2())};
+}
+
+UpdateAccumulator::Norms UpdateAccumulator::apply_last_in_place(std::span<float> g_then_w,
+                                                                std::span<const float> cur, double lr,
+                                                                Sweep sweep) {
+  RACESGD_CHECK(count_ > 0);
+  RACESGD_CHECK(g_then_w.size() == acc_.size() && cur.size() == acc_.size());
+  const float a = static_cast<float>(lr);
+  const float scale = 1.0f / static_cast<float>(count_ + 1);
+  LaneNorms norms;
+  for_each_block(g_then_w.size(), sweep, [&](std::size_t i, Eigen::Index n) {
+    norms.update_last_in_place(g_then_w.data() + i, cur.data() + i, acc_.data() + i, a, scale,
+                               static_cast<std::size_t>(n));
+  });
+  count_ = 0;
   return Norms{static_cast<double>(norms.gradient2()), static_cast<double>(norms.weights2())};
 }
 

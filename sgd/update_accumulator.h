@@ -48,6 +48,16 @@ class UpdateAccumulator {
   Norms apply_one_in_place(std::span<float> g_then_w, std::span<const float> cur, double lr,
                            Sweep sweep = Sweep::forward) const;
 
+  /// The last gradient of an update of several (count() > 0), folded into the publishing
+  /// pass and written over its own buffer: g_then_w holds g and receives
+  /// cur - (acc + lr * g) / (count() + 1), what add(g, lr) then apply_into would write (up
+  /// to the compiler's fusing of a multiply and an add), without add()'s pass and into a
+  /// buffer the PS just received instead of a cold free one (VersionedWeights::publish_in;
+  /// docs/performance.md, "Parameter server"). Clears the accumulator. Returns ||g||^2 and
+  /// ||new weights||^2 from the same pass.
+  Norms apply_last_in_place(std::span<float> g_then_w, std::span<const float> cur, double lr,
+                            Sweep sweep = Sweep::forward);
+
   std::size_t count() const { return count_; }
   std::size_t dim() const { return acc_.size(); }
 

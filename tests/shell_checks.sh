@@ -1,8 +1,17 @@
-# Sourced by the shell tests (tests/**/*_test.sh): pass/fail counters and the two kinds of
-# check they all make. Each failing check prints one "FAIL: ..." line; the test ends with
+# Sourced by the shell tests (tests/**/*_test.sh): their scratch space, pass/fail counters
+# and the two kinds of check they all make. Each failing check prints one "FAIL: ..." line; the test ends with
 # `((fail == 0))` so ctest sees the verdict.
 pass=0
 fail=0
+
+# scratch_dir: sets $tmp to a new directory, removed when the test exits, and turns core
+# dumps off (a crashing racesgd fails its check by its exit code; a sanitizer build's dump
+# takes minutes).
+scratch_dir() {
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  ulimit -c 0
+}
 
 # check "description" command...: passes when the command succeeds.
 check() {

@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ps/gradient_inbox.h"
@@ -141,28 +142,52 @@ void BM_UpdatePublish(benchmark::State& state, std::size_t d, bool reader, bool 
 
 // A fresh gradient per update, as the PS gets one (written just before by a learner or the
 // MPI receive): each iteration writes g (untimed: manual time covers the update only),
-// then updates. `in_place`: the floor, w -= eta g on one vector; else the PS's own path
-// for an update of one gradient with its storage handed over
-// (VersionedWeights::publish_in + UpdateAccumulator::apply_one_in_place): the new version
-// is written over g, so the update touches two arrays, as the in-place one does.
-void BM_UpdateFreshGradient(benchmark::State& state, std::size_t d, bool in_place) {
+// then updates. FreshPath::plain: the floor, w -= eta g on one vector. publish_in: the PS's
+// own path for an update of one gradient with its storage handed over
+// (VersionedWeights::publish_in + UpdateAccumulator::apply_one_in_place): the new version is
+// written over g, so the update touches two arrays, as the in-place one does. The k2_ rows
+// are an update of two gradients (K = 2), timed from the second one's arrival (the first
+// was added to the accumulator at its own, untimed): k2_free_buffer adds it, then publishes
+// cur - acc / 2 into a free buffer (the path before the fold); k2_publish_in folds it into
+// the publishing pass and writes the new version over it (apply_last_in_place, the PS's
+// path): three arrays read (cur, acc, g), g written.
+enum class FreshPath { plain, publish_in, k2_free_buffer, k2_publish_in };
+
+void BM_UpdateFreshGradient(benchmark::State& state, std::size_t d, FreshPath path) {
   VersionedWeights vw(filled(d, 1.0f), VersionedWeights::pool_size_for(0));
   auto w = filled(d, 1.0f);
-  GradientPool pool(d, 2);
-  const UpdateAccumulator acc(d);
+  GradientPool pool(d, 3);
+  UpdateAccumulator acc(d);
+  const auto first = filled(d, 0.25f);
   std::uint64_t updates = 0;
   for (auto _ : state) {
+    if (path == FreshPath::k2_free_buffer || path == FreshPath::k2_publish_in)
+      acc.add(first, kEta);  // the update's first gradient, at its own arrival
     racesgd::GradientBuffer g = pool.acquire();
     std::fill_n(g.data(), d, 0.5f);  // the gradient arrives
     benchmark::ClobberMemory();
     const auto start = std::chrono::steady_clock::now();
-    if (in_place) {
-      sgd_step_in_place(w.data(), g.data(), d);
-    } else {
-      const Sweep sweep = ++updates % 2 == 0 ? Sweep::forward : Sweep::backward;
-      vw.publish_in(g, [&](std::span<float> g_then_w, std::span<const float> cur) {
-        benchmark::DoNotOptimize(acc.apply_one_in_place(g_then_w, cur, kEta, sweep));
-      });
+    const Sweep sweep = ++updates % 2 == 0 ? Sweep::forward : Sweep::backward;
+    switch (path) {
+      case FreshPath::plain:
+        sgd_step_in_place(w.data(), g.data(), d);
+        break;
+      case FreshPath::publish_in:
+        vw.publish_in(g, [&](std::span<float> g_then_w, std::span<const float> cur) {
+          benchmark::DoNotOptimize(acc.apply_one_in_place(g_then_w, cur, kEta, sweep));
+        });
+        break;
+      case FreshPath::k2_free_buffer:
+        benchmark::DoNotOptimize(acc.add(g.span(), kEta));
+        vw.publish([&](std::span<float> dst, std::span<const float> cur) {
+          benchmark::DoNotOptimize(acc.apply_into(dst, cur, sweep));
+        });
+        break;
+      case FreshPath::k2_publish_in:
+        vw.publish_in(g, [&](std::span<float> g_then_w, std::span<const float> cur) {
+          benchmark::DoNotOptimize(acc.apply_last_in_place(g_then_w, cur, kEta, sweep));
+        });
+        break;
     }
     benchmark::ClobberMemory();
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -247,10 +272,13 @@ void register_all() {
     const std::string ds = "/d:" + std::to_string(d);
     benchmark::RegisterBenchmark(("update/plain" + ds).c_str(), BM_UpdatePlain, d)
         ->Unit(benchmark::kMicrosecond);
-    for (bool in_place : {true, false})
-      benchmark::RegisterBenchmark(
-          (std::string(in_place ? "update/fresh_g/plain" : "update/fresh_g/publish_in") + ds).c_str(),
-          BM_UpdateFreshGradient, d, in_place)
+    const std::pair<const char*, FreshPath> fresh[] = {{"plain", FreshPath::plain},
+                                                       {"publish_in", FreshPath::publish_in},
+                                                       {"k2_free_buffer", FreshPath::k2_free_buffer},
+                                                       {"k2_publish_in", FreshPath::k2_publish_in}};
+    for (const auto& [name, path] : fresh)
+      benchmark::RegisterBenchmark((std::string("update/fresh_g/") + name + ds).c_str(),
+                                   BM_UpdateFreshGradient, d, path)
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     for (bool reader : {false, true}) {

@@ -8,10 +8,8 @@
 set -uo pipefail
 racesgd=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 source "$src/tests/shell_checks.sh"
-ulimit -c 0
+scratch_dir
 py=/usr/bin/python3
 
 # lr 2: large enough that staleness costs what it does in practice (at a small lr async's

@@ -5,12 +5,8 @@ set -uo pipefail
 racesgd=$1
 src=$2
 fx="$src/tests/fixtures"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 source "$src/tests/shell_checks.sh"
-# A crashing racesgd fails its check by its exit code; no core dump (a sanitizer build's
-# dump takes minutes).
-ulimit -c 0
+scratch_dir
 # Checks that take long are named, so a slow machine's CI log says where the time went.
 last_check_end=$SECONDS
 note_time() {

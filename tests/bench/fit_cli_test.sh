@@ -6,10 +6,8 @@
 set -uo pipefail
 racesgd=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 source "$src/tests/shell_checks.sh"
-ulimit -c 0
+scratch_dir
 py=/usr/bin/python3
 
 # Seeded samples: 500 draws of 1ms + Exp(2ms) in ms (header "t"), and three learners at 1, 2
@@ -141,7 +139,7 @@ fi
 rm -f "$tmp/plot/qq.png"
 $py -S "$src/bench/plot_fit.py" "$tmp/plot" 2>"$tmp/plot.err"
 check "plot_fit.py without matplotlib: exit 3" test $? -eq 3
-check "plot_fit.py without matplotlib: says so" grep -q "needs matplotlib" "$tmp/plot.err"
+check "plot_fit.py without matplotlib: says so" grep -q "matplotlib is missing" "$tmp/plot.err"
 check "plot_fit.py without matplotlib: no PNG" test ! -e "$tmp/plot/qq.png"
 
 echo "$pass passed, $fail failed"

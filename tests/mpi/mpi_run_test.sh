@@ -14,9 +14,7 @@ if ! command -v mpirun >/dev/null; then
   echo "SKIP: mpirun not found (install openmpi-bin: scripts/setup.sh)"
   exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ulimit -c 0
+scratch_dir
 # scripts/mpirun_local.sh: the flags a container needs; a 60 s timeout so a hang fails here.
 mpi() {  # mpi NP racesgd-args...
   timeout -k 5 60 "$src/scripts/mpirun_local.sh" "$1" "$racesgd" "${@:2}"

@@ -15,9 +15,7 @@ if ! command -v mpirun >/dev/null; then
   echo "SKIP: mpirun not found (install openmpi-bin: scripts/setup.sh)"
   exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ulimit -c 0
+scratch_dir
 # mpirun passes the environment to every rank. The suppressions name Open MPI's own code only.
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$src/tests/mpi/tsan_openmpi.supp"
 mpi() {  # mpi NP racesgd-args...: a 120 s timeout so a hang fails here

@@ -1,6 +1,7 @@
 // ParameterServer with the gradient's storage handed over (GradientArrival::storage): an
-// update of one gradient alone is written into that buffer (VersionedWeights::publish_in),
-// and must give the same weights, bit for bit, as the update written into a free buffer.
+// update the gradient completes -- alone, or as the last of K = 2 -- is written into that
+// buffer (VersionedWeights::publish_in), and must give the same weights, bit for bit, as the
+// update written into a free buffer.
 #include "ps/parameter_server.h"
 
 #include <catch2/catch.hpp>

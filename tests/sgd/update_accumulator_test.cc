@@ -227,3 +227,54 @@ TEST_CASE("the update written over its gradient equals the one written elsewhere
   nan_g[n - 1] = std::numeric_limits<float>::quiet_NaN();
   CHECK_FALSE(std::isfinite(acc.apply_one_in_place(nan_g, cur, 0.3).gradient2));
 }
+
+TEST_CASE("the last gradient of several, folded in place, gives add() then apply_into's update",
+          "[update]") {
+  // apply_last_in_place writes cur - (acc + lr g) / count over g: the floats add(g, lr) then
+  // apply_into write elsewhere, to within the rounding a fused multiply-add may save (the
+  // two passes round lr g and the sum separately), with the same norms' finiteness; and it
+  // clears the accumulator. K = 2 and K = 3, both sweep directions, a partial last block.
+  const std::size_t n = 2048 * 2 + 45;
+  std::vector<float> g1(n), g2(n), g3(n), cur(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto x = static_cast<double>(i);
+    g1[i] = static_cast<float>(std::sin(0.37 * x));
+    g2[i] = static_cast<float>(std::cos(0.23 * x));
+    g3[i] = static_cast<float>(std::sin(0.05 * x + 1.0));
+    cur[i] = static_cast<float>(std::cos(0.11 * x));
+  }
+  for (const int k : {2, 3}) {
+    for (Sweep sweep : {Sweep::forward, Sweep::backward}) {
+      INFO("K = " << k);
+      UpdateAccumulator two_pass(n), folded(n);
+      two_pass.add(g1, 0.3);
+      folded.add(g1, 0.3);
+      if (k == 3) {
+        two_pass.add(g3, 0.2);
+        folded.add(g3, 0.2);
+      }
+      std::vector<float> into(n), in_place = g2;
+      two_pass.add(g2, 0.1);
+      const double w2 = two_pass.apply_into(into, cur, sweep);
+      const auto norms = folded.apply_last_in_place(in_place, cur, 0.1, sweep);
+      CHECK(folded.count() == 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        INFO("element " << i);
+        REQUIRE(in_place[i] == Approx(into[i]).epsilon(1e-6).margin(1e-6));
+      }
+      CHECK(norms.weights2 == Approx(w2).epsilon(1e-5));
+      double g2sq = 0;
+      for (float v : g2) g2sq += static_cast<double>(v) * v;
+      CHECK(norms.gradient2 == Approx(g2sq).epsilon(1e-5));
+      // It differs from the last gradient's update alone: the accumulated ones count.
+      std::vector<float> alone(n);
+      UpdateAccumulator(n).apply_one_into(alone, cur, g2, 0.1, sweep);
+      CHECK(std::memcmp(alone.data(), in_place.data(), n * sizeof(float)) != 0);
+    }
+  }
+  UpdateAccumulator acc(n);
+  acc.add(g1, 0.3);
+  std::vector<float> nan_g = g2;
+  nan_g[7] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_FALSE(std::isfinite(acc.apply_last_in_place(nan_g, cur, 0.3).gradient2));
+}
