@@ -92,6 +92,9 @@ def main():
         # own; real / same-draws is the real clock's error free of the sample's luck (the
         # mean of a few thousand exponential draws is itself off by ~1%).
         n = row[transports[0]]["updates"]
+        if n < 2:
+            sys.exit(f"fidelity.py: {variant} K={k} made {n} updates in {args.seconds:g} s: "
+                     "too few to compare; raise --seconds")
         run([args.racesgd, "train", *common, "--variant", variant, "-K", str(k), "--clock", "virtual",
              "--updates", str(n), "--eval-every", str(n), "--out", outdir + "-same-draws"])
         same = json.load(open(os.path.join(outdir + "-same-draws", "summary.json")))["mean_update_interval_s"]

@@ -1,6 +1,7 @@
 // GradientInbox: the many-producer, single-consumer channel from the P learner threads to
 // the parameter-server thread. Producers never wait for the consumer; the consumer can
-// block until a message arrives, a deadline passes or wake() is called, without spinning.
+// block until a message arrives, a deadline passes or wake() is called, without spinning,
+// or poll inside a window it names (the PS around a gradient's due time).
 //
 // Queue: oneTBB's tbb::concurrent_queue (unbounded, FIFO per producer, no mutex; producers
 // never wait for the consumer; as slots are handed out in order, a push or pop may spin briefly on a

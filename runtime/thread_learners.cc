@@ -1,5 +1,6 @@
 #include "runtime/thread_learners.h"
 
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -22,11 +23,22 @@ ThreadLearners::ThreadLearners(const LearnerPoolConfig& config, LearnerPoolDeps 
 
 namespace {
 
-// CPU seconds of `clock` (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID); 0 if it fails.
+// CPU seconds of `clock` (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID); negative if
+// it cannot be read.
 double cpu_seconds(clockid_t clock) {
   timespec ts{};
-  if (clock_gettime(clock, &ts) != 0) return 0;
+  if (clock_gettime(clock, &ts) != 0) return -1;
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// The cores this process may run on (its affinity mask: taskset, a cpuset container), not
+// the host's; at least 1.
+unsigned usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace
@@ -35,11 +47,16 @@ bool ThreadLearners::poll_allowed(Clock::time_point now) {
   if (now - cpu_checked_ < kCpuWindow) return poll_;
   const double process = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
   const double own = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
-  if (cpu_checked_ != Clock::time_point{}) {
+  if (process < 0 || own < 0) {
+    poll_ = false;  // cannot tell: never take a core that may be needed
+  } else if (cpu_checked_ != Clock::time_point{}) {
+    // What the other threads used is what they asked for: the PS's poll yields the core
+    // to any of them that is runnable, so its polling does not hide their demand.
     const double wall = std::chrono::duration<double>(now - cpu_checked_).count();
     const double others = (process - process_cpu_s_) - (own - own_cpu_s_);
-    const unsigned cores = std::max(2u, std::thread::hardware_concurrency());
-    poll_ = others < kPollBelowCpuShare * (cores - 1) * wall;
+    static const unsigned cores = usable_cores();
+    // One core: the PS never has one of its own, so it never polls.
+    poll_ = cores > 1 && others < kPollBelowCpuShare * (cores - 1) * wall;
   }
   cpu_checked_ = now;
   process_cpu_s_ = process;

@@ -28,7 +28,7 @@ class ThreadLearners final : public LearnerTransport {
   /// Sleeps until shortly before the next push is due, then polls the inbox until it
   /// comes (or a while after it was due): waking the PS thread from its condition
   /// variable took 50 us (median) on a 2-vCPU VM, and the sync family's every update waited
-  /// for it (docs/performance.md, "The PS polls when a gradient is due"). Only while a
+  /// for it (docs/performance.md, "Just-in-time gradients", third pass). Only while a
   /// core is free for it (see poll_allowed): on cores the learners keep busy, the PS's
   /// polling took their time and made the updates slower, not faster.
   bool receive_until(GradientMessage& out, Clock::time_point deadline) override;
@@ -49,8 +49,8 @@ class ThreadLearners final : public LearnerTransport {
   static constexpr std::chrono::microseconds kPollBefore{100};
   static constexpr std::chrono::microseconds kPollAfter{200};
   /// The PS polls while the rest of the process (learners, dispatcher, evaluator) used
-  /// less than this share of the cores other than the PS's own, over the last kCpuWindow
-  /// of wall time. At P = 32 on 2 cores (K = 1: ~1.1 cores busy besides the PS) polling
+  /// less than this share of the cores other than the PS's own (of those its affinity
+  /// allows), over the last kCpuWindow of wall time. At P = 32 on 2 cores (K = 1: ~1.1 cores busy besides the PS) polling
   /// made updates 10% slower; at P = 8 and 16 (~0.6 cores) it made them 1% faster.
   static constexpr double kPollBelowCpuShare = 0.75;
   static constexpr std::chrono::milliseconds kCpuWindow{50};
@@ -67,7 +67,7 @@ class ThreadLearners final : public LearnerTransport {
   // poll_allowed()'s last measurement: when, the process's and this thread's CPU seconds.
   Clock::time_point cpu_checked_{};
   double process_cpu_s_ = 0, own_cpu_s_ = 0;
-  bool poll_ = true;
+  bool poll_ = true;  // until the first measurement, kCpuWindow in
 };
 
 }  // namespace racesgd

@@ -6,7 +6,7 @@
 // A minibatch does not depend on the weights, so a learner can gather its next one ahead
 // (prepare()) while it has nothing else to do: the gather reads 64 random rows of the
 // training set, mostly cache misses, and took about as long as the gradient itself when it
-// was part of compute() (issue 13, docs/performance.md "Gathering the minibatch ahead").
+// was part of compute() (issue 13, docs/performance.md "Just-in-time gradients", third pass).
 // The stream of minibatches is the same whether or not they are prepared.
 #pragma once
 

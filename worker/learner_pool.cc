@@ -25,6 +25,7 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   RACESGD_CHECK(config_.timing_only || (deps_.model && deps_.train));
   slots_.reserve(config_.num_learners);
   delay_rngs_.reserve(config_.num_learners);
+  push_due_.assign(config_.num_learners, Clock::time_point::max());
   set_ups_.reserve(config_.num_learners);
   draws_.reserve(config_.num_learners);
   for (std::size_t w = 0; w < config_.num_learners; ++w) {
@@ -71,7 +72,7 @@ void LearnerPool::stop() {
 std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
   const Clock::time_point now = Clock::now();
   SetUp job = set_up(w, draw(w), at, now);
-  if (job.planned <= now) dispatch(w, job.ticket);
+  wake_if_needed(job, now);
   launch(std::span<SetUp>(&job, 1), now);
   return job.ticket;
 }
@@ -92,7 +93,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
   set_ups_.clear();
   for (const auto& [w, x] : draws_) {
     set_ups_.push_back(set_up(w, x, at, now));
-    if (set_ups_.back().planned <= now) dispatch(w, set_ups_.back().ticket);
+    wake_if_needed(set_ups_.back(), now);
   }
   launch(set_ups_, now);
 }
@@ -111,7 +112,7 @@ std::optional<double> LearnerPool::draw(std::size_t w) {
 LearnerPool::SetUp LearnerPool::set_up(std::size_t w, std::optional<double> drawn, Clock::time_point at,
                                        Clock::time_point now) {
   Slot& s = *slots_[w];
-  s.push_due = Clock::time_point::max();
+  push_due_[w] = Clock::time_point::max();
   // relaxed: published by the seq_cst fetch_add below, which the learner loads before it.
   s.restarted_at.store(at.time_since_epoch().count(), std::memory_order_relaxed);
   // seq_cst: the learner compares its job's ticket with this one after computing (a
@@ -143,7 +144,7 @@ LearnerPool::SetUp LearnerPool::set_up(std::size_t w, std::optional<double> draw
                      std::memory_order_relaxed);
     s.deadline_for.store(a, std::memory_order_release);
   }
-  s.push_due = after ? Clock::time_point::max() : job.due;
+  push_due_[w] = after ? Clock::time_point::max() : job.due;
   const std::int64_t lead = s.lead.load(std::memory_order_relaxed);
   job.planned = plan_begin(compute_at_,
                            lead < 0 ? std::nullopt : std::optional<Clock::duration>(Clock::duration(lead)),
@@ -155,18 +156,21 @@ LearnerPool::SetUp LearnerPool::set_up(std::size_t w, std::optional<double> draw
     std::swap(s.job, job);  // the replaced job's pin is released below, outside the lock
   }
   // A learner holding an older job (computing it, or waiting out its X) must be told, or
-  // it would push that job at its due time (launch() interrupts it). seq_cst, with the
-  // learner's store of `holding` before its own seq_cst ticket load (Dekker): either it
-  // sees the new ticket after its compute, or this load sees its job.
+  // it would push that job at its due time (wake_if_needed, right after this). seq_cst,
+  // with the learner's store of `holding` before its own seq_cst ticket load (Dekker):
+  // either it sees the new ticket after its compute, or this load sees its job.
   out.holding = s.holding.load(std::memory_order_seq_cst) != 0;
   return out;
 }
 
+void LearnerPool::wake_if_needed(const SetUp& job, Clock::time_point now) {
+  if (job.planned <= now)
+    dispatch(job.learner, job.ticket);  // interrupts a job in hand too
+  else if (job.holding)
+    slots_[job.learner]->sleep.interrupt();
+}
+
 void LearnerPool::launch(std::span<const SetUp> jobs, Clock::time_point now) {
-  // The jobs due now were woken as they were set up (restart()). Learners holding a
-  // superseded job and not woken drop it now.
-  for (const SetUp& j : jobs)
-    if (j.planned > now && j.holding) slots_[j.learner]->sleep.interrupt();
   // The rest, for the dispatcher, under one lock and with at most one notify.
   bool earliest = false;
   {
@@ -249,10 +253,12 @@ Clock::time_point LearnerPool::deadline(std::size_t w) const {
 
 Clock::time_point LearnerPool::next_due(Clock::time_point not_before) const {
   Clock::time_point next = Clock::time_point::max();
-  for (const auto& s : slots_)
-    if (s->push_due >= not_before && s->push_due < next &&
-        s->pushed.load(std::memory_order_relaxed) != s->ticket.load(std::memory_order_relaxed))
-      next = s->push_due;
+  for (std::size_t w = 0; w < push_due_.size(); ++w) {
+    const Clock::time_point due = push_due_[w];
+    if (due < not_before || due >= next) continue;
+    const Slot& s = *slots_[w];
+    if (s.pushed.load(std::memory_order_relaxed) != s.ticket.load(std::memory_order_relaxed)) next = due;
+  }
   return next;
 }
 

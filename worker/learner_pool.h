@@ -166,9 +166,7 @@ class LearnerPool {
     std::atomic<std::uint64_t> taken{0};  // jobs_taken()
     // The ticket of the learner's latest push (stored after it, for next_due()).
     std::atomic<std::uint64_t> pushed{0};
-    // When the current ticket's push is due, max() when unknown or never (next_due()).
-    // PS thread only.
-    Clock::time_point push_due = Clock::time_point::max();
+
     // The ticket of the job the learner holds (computing it or waiting out its X), 0 when
     // it has none: a restart must interrupt such a learner, or it would push a gradient
     // for a superseded ticket at that job's due time. Learner stores, PS loads; seq_cst
@@ -202,8 +200,11 @@ class LearnerPool {
   /// Starts learner w's new ticket with X = `drawn` (nullopt: no job) in its slot; wakes
   /// nobody.
   SetUp set_up(std::size_t w, std::optional<double> drawn, Clock::time_point at, Clock::time_point now);
-  /// For set-up jobs not due now: tells learners holding a superseded job, and hands the
-  /// compute times to the dispatcher.
+  /// What a set-up job needs at once: a job due now is dispatched, else a learner holding
+  /// a superseded job is told to drop it (before that job's due time can pass).
+  void wake_if_needed(const SetUp& job, Clock::time_point now);
+  /// Hands the compute times of set-up jobs not due now to the dispatcher, under one lock
+  /// with at most one notify.
   void launch(std::span<const SetUp> jobs, Clock::time_point now);
 
   void run(std::stop_token st, std::size_t w);
@@ -219,6 +220,10 @@ class LearnerPool {
   LearnerPoolDeps deps_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<Rng> delay_rngs_;  // per learner; the restarting (PS) thread's only
+  // Per learner, when its current ticket's push is due, max() when unknown or never
+  // (next_due()). PS thread only; one contiguous array, so next_due() reads P slots' worth
+  // in a few cache lines instead of one line of each slot (which learners write).
+  std::vector<Clock::time_point> push_due_;
   std::vector<SetUp> set_ups_;   // restart()'s scratch (PS thread), capacity P
   std::vector<std::pair<std::size_t, std::optional<double>>> draws_;  // the same
   ComputeAt compute_at_;         // effective (delay_after_compute computes at the start)

@@ -426,13 +426,18 @@ namespace {
 // Learner w draws x[w] (seconds), set by the test before each restart.
 class PerLearnerDelay final : public DelayModel {
  public:
-  double sample(std::size_t w, Rng&) override { return x[w].load(); }
+  double sample(std::size_t w, Rng&) override {
+    if (fail[w].load()) throw std::runtime_error("learner " + std::to_string(w) + "'s delay model failed");
+    return x[w].load();
+  }
   std::string spec() const override { return "per-learner, set by test"; }
   std::atomic<double> x[4] = {0.0, 0.0, 0.0, 0.0};
+  std::atomic<bool> fail[4] = {false, false, false, false};
 };
 
 struct FourRig {
-  FourRig() {
+  explicit FourRig(ComputeAt at = ComputeAt::deadline) {
+    config.compute_at = at;
     train.name = "four rows";
     train.x = MatrixRM<float>::Zero(4, 1);
     train.y = {0, 1, 0, 1};
@@ -518,4 +523,44 @@ TEST_CASE("pool: next_due is the earliest push due and not come, from a given ti
   rig.delay.x[2].store(std::numeric_limits<double>::infinity());
   rig.pool->restart(2, Clock::now());
   CHECK(rig.pool->next_due(at) == deadline_after(at, 50.0));
+}
+
+TEST_CASE("pool: one restart with leads learned -- due now computes, later waits, a failed draw is reported",
+          "[learner_pool][jit]") {
+  FourRig rig;
+  // Teach every learner a lead (its first gradient computes at once).
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now());
+  for (int k = 0; k < 4; ++k) {
+    GradientMessage m;
+    REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+  }
+  const int computed = rig.model.calls.load();
+  REQUIRE(computed == 4);
+  rig.delay.x[0].store(0.0);     // due now: woken at once
+  rig.delay.x[1].store(kLongX);  // planned a minute ahead: the dispatcher's, never now
+  rig.delay.fail[2].store(true);  // its draw throws: a failure of learner 2, no job
+  rig.delay.x[3].store(0.3);     // planned just before 0.3 s: the dispatcher wakes it
+  const Clock::time_point at = Clock::now();
+  rig.pool->restart(std::vector<std::size_t>{1, 2, 3, 0}, at);
+  // The failure wakes the PS (an empty pop_until) once: wait through it.
+  auto pop = [&](GradientMessage& m) {
+    const auto give_up = Clock::now() + 30s;
+    while (Clock::now() < give_up)
+      if (rig.inbox.pop_until(m, give_up)) return true;
+    return false;
+  };
+  GradientMessage first, second;
+  REQUIRE(pop(first));
+  REQUIRE(pop(second));
+  CHECK(first.learner == 0);
+  CHECK(second.learner == 3);
+  CHECK(second.t_pushed >= std::chrono::duration<double>(at - rig.config.t0).count() + 0.3);
+  CHECK(rig.pool->jobs_taken(1) == 1);  // only its first job: the minute-long one waits
+  const auto failures = rig.pool->take_failures();
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].first == 2);
+  CHECK(failures[0].second.find("learner 2's delay model failed") != std::string::npos);
+  CHECK(rig.pool->ticket(2) == 2);  // restarted all the same: an old job would be dropped
+  GradientMessage none;
+  CHECK_FALSE(rig.inbox.pop_until(none, Clock::now() + kEagerWindow));
 }
