@@ -118,7 +118,7 @@ LearnerPool::SetUp LearnerPool::set_up(std::size_t w, std::optional<double> draw
   // seq_cst: the learner compares its job's ticket with this one after computing (a
   // cancelled job's gradient is never pushed; docs/concurrency.md).
   const std::uint64_t a = s.ticket.fetch_add(1, std::memory_order_seq_cst) + 1;
-  SetUp out{w, a, Clock::time_point::max(), Clock::time_point::max(), false};
+  SetUp out{w, a, Clock::time_point::max(), false};
   if (!drawn) {  // its delay model threw: no job, but an older one in hand is dropped
     out.holding = s.holding.load(std::memory_order_seq_cst) != 0;
     return out;
@@ -149,7 +149,6 @@ LearnerPool::SetUp LearnerPool::set_up(std::size_t w, std::optional<double> draw
   job.planned = plan_begin(compute_at_,
                            lead < 0 ? std::nullopt : std::optional<Clock::duration>(Clock::duration(lead)),
                            now, job.due);
-  out.due = job.due;
   out.planned = job.planned;
   {
     std::lock_guard lock(s.job_mutex);

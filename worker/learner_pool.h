@@ -191,7 +191,7 @@ class LearnerPool {
   struct SetUp {
     std::size_t learner;
     std::uint64_t ticket;
-    Clock::time_point due, planned;  // planned = max(): never computed
+    Clock::time_point planned;  // max(): never computed
     bool holding;                    // the learner holds an older job
   };
   /// Learner w's next X from its stream; nullopt when its delay model threw (recorded as

@@ -150,17 +150,29 @@ class SetDelay final : public DelayModel {
   std::atomic<bool> fail{false};
 };
 
+// The rigs' data set: 4 rows of one feature (the counting model never reads them).
+Dataset four_rows() {
+  Dataset d;
+  d.name = "four rows";
+  d.x = MatrixRM<float>::Zero(4, 1);
+  d.y = {0, 1, 0, 1};
+  d.num_classes = 2;
+  return d;
+}
+
+// `learners` learners, batch 2, computing `at`; the run clock starts now.
+LearnerPoolConfig rig_config(std::size_t learners, ComputeAt at) {
+  LearnerPoolConfig c;
+  c.num_learners = learners;
+  c.batch = 2;
+  c.compute_at = at;
+  c.t0 = Clock::now();
+  return c;
+}
+
 // One learner over a 4-row data set, batch 2.
 struct JitRig {
-  explicit JitRig(ComputeAt at) {
-    train.name = "four rows";
-    train.x = MatrixRM<float>::Zero(4, 1);
-    train.y = {0, 1, 0, 1};
-    train.num_classes = 2;
-    config.num_learners = 1;
-    config.batch = 2;
-    config.compute_at = at;
-    config.t0 = Clock::now();
+  explicit JitRig(ComputeAt at) : config(rig_config(1, at)) {
     pool.emplace(config, LearnerPoolDeps{&weights, &inbox, &buffers, &delay, &model, &train});
   }
   // The run-clock seconds of `t`, as the learner stamps its messages.
@@ -201,7 +213,7 @@ struct JitRig {
   GradientPool buffers{2};
   SetDelay delay;
   CountingModel model;
-  Dataset train;
+  Dataset train = four_rows();
   LearnerPoolConfig config;
   std::optional<LearnerPool> pool;  // last: stopped and joined before the rest goes
 };
@@ -436,15 +448,7 @@ class PerLearnerDelay final : public DelayModel {
 };
 
 struct FourRig {
-  explicit FourRig(ComputeAt at = ComputeAt::deadline) {
-    config.compute_at = at;
-    train.name = "four rows";
-    train.x = MatrixRM<float>::Zero(4, 1);
-    train.y = {0, 1, 0, 1};
-    train.num_classes = 2;
-    config.num_learners = 4;
-    config.batch = 2;
-    config.t0 = Clock::now();
+  explicit FourRig(ComputeAt at = ComputeAt::deadline) : config(rig_config(4, at)) {
     pool.emplace(config, LearnerPoolDeps{&weights, &inbox, &buffers, &delay, &model, &train});
   }
   std::vector<float> w0 = std::vector<float>(2, 0.0f);
@@ -453,7 +457,7 @@ struct FourRig {
   GradientPool buffers{2};
   PerLearnerDelay delay;
   CountingModel model;
-  Dataset train;
+  Dataset train = four_rows();
   LearnerPoolConfig config;
   std::optional<LearnerPool> pool;
 };
