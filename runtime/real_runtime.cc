@@ -22,6 +22,7 @@
 #include "runtime/run_log.h"
 #include "runtime/run_memory.h"
 #include "runtime/thread_learners.h"
+#include "worker/timer_slack.h"
 
 namespace racesgd {
 namespace {
@@ -429,6 +430,10 @@ void RealRuntime::stop_threads() {
 }
 
 RunResult RealRuntime::run() {
+  // This (the caller's) thread is the PS: its timed waits end where it starts polling for
+  // a gradient due, so the kernel's default 50 us slack would come on top of the machine's
+  // own timer lateness (worker/timer_slack.h).
+  const ScopedTimerSlack slack(std::chrono::microseconds(1));
   start();
   GradientMessage msg;
   try {

@@ -32,6 +32,8 @@ class GradientTask {
   /// Draws and gathers the next minibatch now, unless one is prepared already, so that the
   /// next compute() finds it ready. Does not allocate.
   void prepare();
+  /// Whether a minibatch is prepared (the next compute() gathers none).
+  bool prepared() const { return ready_.has_value(); }
 
   /// Writes the gradient of the prepared minibatch (prepare()s one first when there is
   /// none) at `w` into `grad` (size num_params()), and uses that minibatch up. Returns the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "core/check.h"
@@ -284,12 +285,26 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
   };
   ComputePlan plan(compute_at_);
   std::uint64_t done = 0;  // the last job taken
+  // Its timed waits end at a push's due time minus the spin: Linux's default slack (50 us)
+  // would come on top of the VM's own timer lateness (docs/performance.md, "Just-in-time
+  // gradients", fourth pass).
+  set_thread_timer_slack(std::chrono::microseconds(1));
+  // How long gathering a minibatch takes (a decaying maximum of the gathers timed), to know
+  // whether the next one fits in the wait before a push.
+  Clock::duration gather_cost = kFirstGatherCost;
+  auto gather = [&] {
+    const Clock::time_point began = Clock::now();
+    task->prepare();
+    const Clock::duration took = Clock::now() - began;
+    gather_cost = std::max(took, gather_cost - (gather_cost - took) / 8);
+  };
 
   while (true) {
     slot.holding.store(0, std::memory_order_seq_cst);  // no job in hand (any more)
-    // The next minibatch's rows are gathered now, while nothing is due, not at its
-    // compute time (worker/gradient_task.h). A no-op when one is ready.
-    if (task) task->prepare();
+    // The next minibatch's rows are gathered while nothing is due, not at its compute
+    // time (worker/gradient_task.h): here unless the wait before the last push had room
+    // for it. A no-op when one is ready.
+    if (task && !task->prepared()) gather();
     // Clear, then look at both signals: stop() and dispatch() set their flag before they
     // interrupt, and clear() shares the interrupt's mutex, so neither can slip in between
     // (checking stop before the clear lost stop()'s interrupt: a hang at shutdown).
@@ -342,6 +357,11 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
       slot.deadline.store(due.time_since_epoch().count(), std::memory_order_relaxed);
       slot.deadline_for.store(mine, std::memory_order_release);
     }
+    // Gather the next minibatch now, while waiting out X, when that leaves the whole spin
+    // before the push: after the push this thread then has nothing left to do and frees
+    // its core at once for the PS, which takes the gradient, and for the learner whose
+    // job the update starts due now (the sync family at K = 1).
+    if (task && !task->prepared() && due - Clock::now() > slot.sleep.spin() + 2 * gather_cost) gather();
     if (!wait_until(due, slot.sleep.spin())) continue;
 
     const Clock::time_point pushed = Clock::now();
@@ -361,6 +381,9 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
     m.grad = std::move(grad);
     deps_.inbox->push(std::move(m));
     slot.pushed.store(mine, std::memory_order_relaxed);
+    // A gather still to do holds this core for tens of us: first let the PS (polling on
+    // this core, or just woken by the push onto it) take the gradient.
+    if (task && !task->prepared()) std::this_thread::yield();
   }
 }
 

@@ -142,6 +142,8 @@ class LearnerPool {
 
  private:
   using Clock = std::chrono::steady_clock;
+  /// A learner's guess of how long gathering a minibatch takes, before it has timed one.
+  static constexpr Clock::duration kFirstGatherCost = std::chrono::microseconds(100);
   /// One minibatch as restart() set it up: what the learner takes when woken for it.
   struct Job {
     std::uint64_t ticket = 0;        // 0: none

@@ -1,8 +1,10 @@
-// Timer slack of the calling thread. The learner pool's dispatcher sets 1 us (its timed
-// waits end a learner's wait for its compute time: worker/learner_pool.cc); bench_delay
-// studies how it shapes the oversleep of InterruptibleSleep. The learner threads keep the
-// kernel default, which the default spin (InterruptibleSleep::kDefaultSpin) was chosen for;
-// docs/performance.md, "Delay accuracy", has the measurements.
+// Timer slack of the calling thread. The learner pool's dispatcher and learner threads set
+// 1 us (the dispatcher's timed waits end a learner's wait for its compute time, a learner's
+// end its wait for a push: worker/learner_pool.cc), and so does the real runtime's PS
+// thread while it runs (its waits end where it starts polling for a gradient due:
+// runtime/thread_learners.h), restoring the caller's slack after. bench_delay studies how
+// the slack shapes the oversleep of InterruptibleSleep; docs/performance.md, "Delay
+// accuracy" and "Just-in-time gradients" (fourth pass), has the measurements.
 #pragma once
 
 #include <chrono>
@@ -35,5 +37,23 @@ inline std::chrono::nanoseconds thread_timer_slack() {
   return std::chrono::nanoseconds(-1);
 #endif
 }
+
+/// Sets the calling thread's timer slack for its lifetime and restores the one it found
+/// (a run's PS thread is its caller's: the CLI's main thread, or a library user's).
+class ScopedTimerSlack {
+ public:
+  explicit ScopedTimerSlack(std::chrono::nanoseconds slack) : old_(thread_timer_slack()) {
+    set_ = old_.count() > 0 && set_thread_timer_slack(slack);
+  }
+  ~ScopedTimerSlack() {
+    if (set_) set_thread_timer_slack(old_);
+  }
+  ScopedTimerSlack(const ScopedTimerSlack&) = delete;
+  ScopedTimerSlack& operator=(const ScopedTimerSlack&) = delete;
+
+ private:
+  std::chrono::nanoseconds old_;
+  bool set_ = false;
+};
 
 }  // namespace racesgd

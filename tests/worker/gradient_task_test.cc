@@ -48,9 +48,12 @@ TEST_CASE("gradient task: prepared minibatches are the same stream as unprepared
   // 20 batches of 8 cross three epochs of 50 rows (a batch completed from the next epoch).
   for (int k = 0; k < 20; ++k) {
     INFO("minibatch " << k);
+    CHECK_FALSE(ahead.task.prepared());
     ahead.task.prepare();
+    CHECK(ahead.task.prepared());
     ahead.task.prepare();  // a second prepare keeps the first minibatch
     const double a = ahead.compute();
+    CHECK_FALSE(ahead.task.prepared());  // compute used it up
     const double p = plain.compute();
     CHECK(a == p);
     CHECK(ahead.grad == plain.grad);
