@@ -19,6 +19,7 @@
 #include "bench/experiment.h"
 #include "bench/experiment_file.h"
 #include "bench/format.h"
+#include "bench/plot_script.h"
 #include "bench/progress_line.h"
 #include "bench/race_stats.h"
 #include "bench/report.h"
@@ -542,8 +543,7 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
   if (race_out.plot && !errors_measured) {
     std::printf("plot: skipped (--timing-only: no test error to plot)\n");
   } else if (race_out.plot) {
-    const std::filesystem::path script =
-        std::filesystem::path(RACESGD_SOURCE_DIR) / "bench" / "plot_race.py";
+    const std::filesystem::path script = plot_script_path("plot_race.py");
     const std::string& title = race_out.plot_title;
     std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + out_dir.string() +
                       "' --target " + format_g(target) + " --clock " + clock + " --title \"" + title +

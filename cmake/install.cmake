@@ -1,5 +1,6 @@
 # The installed package (docs/library.md):
 #   PREFIX/bin/racesgd
+#   PREFIX/share/racesgd/plot/*.py                       the plot scripts racesgd runs (bench/plot_script.h)
 #   PREFIX/lib/libracesgd_<layer>.a                      one static library per layer
 #   PREFIX/include/racesgd/<layer>/*.h                   the include root is include/racesgd,
 #                                                        so "sgd/variant.h" reads as in the repo
@@ -39,6 +40,12 @@ list(APPEND RACESGD_EXPORTED_TARGETS racesgd_cli)
 install(TARGETS ${RACESGD_EXPORTED_TARGETS} EXPORT racesgd-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS racesgd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The plot scripts and the module they share: race, fit --plot and advise run them from here
+# when racesgd is installed, and a user can run plot_study.py / plot_theory.py on saved runs.
+install(FILES ${PROJECT_SOURCE_DIR}/bench/curve_plot.py ${PROJECT_SOURCE_DIR}/bench/plot_advise.py
+              ${PROJECT_SOURCE_DIR}/bench/plot_fit.py ${PROJECT_SOURCE_DIR}/bench/plot_race.py
+              ${PROJECT_SOURCE_DIR}/bench/plot_study.py ${PROJECT_SOURCE_DIR}/bench/plot_theory.py
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/racesgd/plot)
 install(EXPORT racesgd-targets NAMESPACE racesgd:: DESTINATION ${RACESGD_INSTALL_CMAKEDIR})
 
 # SameMinorVersion: before 1.0 a minor release may change the API (semantic versioning's

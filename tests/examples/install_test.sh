@@ -2,6 +2,7 @@
 # The installed package, from the outside: `cmake --install` into a temporary prefix, then
 #  - the layout (docs/library.md): bin/racesgd, the Python package (where built), the static libraries, the headers under
 #    include/racesgd/<layer>/, the CMake package files, and no path into the source tree;
+#  - the plot scripts under share/racesgd/plot, which the installed racesgd runs (also from a moved prefix);
 #  - find_package(racesgd 0.2) + racesgd::sgd builds a one-file project, and
 #    find_package(racesgd 0.1) and (0.3) are refused (SameMinorVersion);
 #  - examples/custom_model configures, builds (-j2) and runs against the installed package:
@@ -43,6 +44,32 @@ for header in sgd/variant.h bench/api.h models/model_registry.h models/model.h c
   check "installed: include/racesgd/$header" test -f "$prefix/include/racesgd/$header"
 done
 check "installed: no benchmark headers" test ! -e "$prefix/include/racesgd/bench/micro"
+for f in curve_plot.py plot_race.py plot_fit.py plot_advise.py plot_study.py plot_theory.py; do
+  check "installed: share/racesgd/plot/$f" test -f "$prefix/share/racesgd/plot/$f"
+done
+# The installed racesgd runs the plot script installed beside it, not the source tree's,
+# even after its prefix moved: the moved copy's plot_race.py is replaced by one that leaves
+# a mark in the race's folder.
+cp -r "$prefix" "$tmp/moved"
+cat > "$tmp/moved/share/racesgd/plot/plot_race.py" <<'PY'
+import pathlib, sys
+pathlib.Path(sys.argv[1], "plotted-by-installed-copy").write_text("yes\n")
+PY
+cat > "$tmp/plot-race.toml" <<TOML
+model = "softmax"
+data = "$src/tests/fixtures/mnist100-images-idx3-ubyte"
+test-fraction = 0.3
+batch = 8
+P = 2
+variants = ["sync", "async"]
+repeats = 1
+updates = 10
+clock = "virtual"
+progress = "off"
+TOML
+check "installed (moved prefix): race runs the plot script beside it" bash -c "cd '$tmp' &&
+  '$tmp/moved/bin/racesgd' race --config '$tmp/plot-race.toml' --out '$tmp/plot-race' > '$tmp/plot-race.log' 2>&1 &&
+  test -f '$tmp/plot-race/plotted-by-installed-copy' || { cat '$tmp/plot-race.log'; false; }"
 for f in racesgd-config.cmake racesgd-config-version.cmake racesgd-targets.cmake; do
   check "installed: $f" test -f "$libdir/cmake/racesgd/$f"
 done
