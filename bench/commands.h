@@ -52,6 +52,9 @@ struct RaceOptions {
   bool cli = true;
   /// Also called with every run's progress (e.g. a binding's Ctrl-C check). Optional.
   ProgressFn progress;
+  /// The data every run trains on, brought by the caller (the Python module's numpy
+  /// arrays) instead of loaded from --data. Borrowed for the call. Optional.
+  const PreparedData* data = nullptr;
 };
 
 /// The race's work without the plot and the exit code: validates, runs every entry and

@@ -261,7 +261,9 @@ RaceOutput race(ParamValues values, const std::atomic<bool>* interrupt, const Ra
 
   const std::string warn = debug_build_warning();
   if (!warn.empty()) std::cerr << warn << "\n";
-  const PreparedData data = prepare_data(shared);
+  PreparedData loaded;
+  if (options.data == nullptr) loaded = prepare_data(shared);
+  const PreparedData& data = options.data != nullptr ? *options.data : loaded;
   const std::size_t total = entries.size() * repeats;
   std::cerr << "racesgd race: " << entries.size() << " variants x " << repeats << " repeats, P="
             << shared.P << ", model=" << shared.model << ", delay=" << shared.delay

@@ -44,6 +44,10 @@ struct PythonDelay {
   // first draw, so a run with the same seed draws the same delays. Owned here (not by the
   // model, which dies with the GIL released) so Python objects die with the GIL held.
   std::vector<py::object> generators;
+  // Each CallableDelay made counts one up; its first draw drops the generators of an
+  // earlier one, so every run of a race starts the streams afresh from its own seed.
+  std::uint64_t made = 0;
+  std::uint64_t generators_of = 0;  // the CallableDelay the generators belong to
 };
 
 PythonDelay* g_python_delay = nullptr;
@@ -61,9 +65,13 @@ class ParkedDelay {
 // virtual clock, which is why the Python side refuses a callable on the real clock.
 class CallableDelay final : public DelayModel {
  public:
-  explicit CallableDelay(PythonDelay* d) : d_(d) {}
+  CallableDelay(PythonDelay* d, std::uint64_t id) : d_(d), id_(id) {}
   double sample(std::size_t learner, Rng& rng) override {
     const py::gil_scoped_acquire gil;
+    if (d_->generators_of != id_) {  // dropped with the GIL held
+      d_->generators.clear();
+      d_->generators_of = id_;
+    }
     if (d_->generators.size() <= learner) d_->generators.resize(learner + 1);
     py::object& gen = d_->generators[learner];
     if (!gen) gen = py::module_::import("numpy.random").attr("default_rng")(rng.next());
@@ -78,14 +86,15 @@ class CallableDelay final : public DelayModel {
 
  private:
   PythonDelay* d_;
+  std::uint64_t id_;
 };
 
 std::unique_ptr<DelayModel> make_python_delay(SpecArgs& args, const DelayContext& ctx) {
   PythonDelay* d = g_python_delay;
   if (d == nullptr)
-    args.fail("'python' is the delay racesgd.train(delay=...) gives as a numpy array or a "
-              "function; it is not available from the command line");
-  if (d->fn) return std::make_unique<CallableDelay>(d);
+    args.fail("'python' is the delay racesgd.train(delay=...) or race(delay=...) gives as a "
+              "numpy array or a function; it is not available from the command line");
+  if (d->fn) return std::make_unique<CallableDelay>(d, ++d->made);
   const std::size_t columns = d->trace->columns.size();
   if (columns != 1 && columns != ctx.num_learners)
     args.fail("the delay array has " + std::to_string(columns) + " columns but there are " +
@@ -269,30 +278,43 @@ class SignalWatch {
   std::unique_ptr<py::error_already_set> error_;
 };
 
+// What a train() or race() call brings from Python besides its flags: a delay (an array or
+// a function, parked for the "python" spec while the call runs) and data as arrays.
+class PythonInputs {
+ public:
+  PythonInputs(const py::object& data, const py::object& delay_array, bool stop_at_end,
+               const py::object& delay_fn, const std::string& delay_label) {
+    delay_.label = delay_label;
+    if (!delay_array.is_none()) delay_.trace = trace_from_array(delay_array.cast<py::array>());
+    if (!delay_fn.is_none()) delay_.fn = delay_fn;
+    delay_.stop_at_end = stop_at_end;
+    // Only a call that brought a delay makes "python" available (a spec typed by hand fails).
+    if (delay_.trace || delay_.fn) parked_.emplace(&delay_);
+    if (!data.is_none()) data_ = arrays_data(data.cast<py::tuple>());
+  }
+  PythonInputs(const PythonInputs&) = delete;
+  PythonInputs& operator=(const PythonInputs&) = delete;
+  /// The arrays as the run's data; null when the call brought none (--data is loaded).
+  const PreparedData* data() const { return data_ ? &*data_ : nullptr; }
+
+ private:
+  PythonDelay delay_;
+  std::optional<ParkedDelay> parked_;  // after delay_: unparks before it dies
+  std::optional<PreparedData> data_;
+};
+
 Run run_train(const TrainFlags& flags, const py::object& data, const py::object& delay_array,
               bool stop_at_end, const py::object& delay_fn, const std::string& delay_label) {
-  PythonDelay delay;
-  delay.label = delay_label;
-  if (!delay_array.is_none()) delay.trace = trace_from_array(delay_array.cast<py::array>());
-  if (!delay_fn.is_none()) delay.fn = delay_fn;
-  delay.stop_at_end = stop_at_end;
-  // Only a call that brought a delay makes "python" available (a spec typed by hand fails).
-  const bool brought = delay.trace || delay.fn;
-  const ParkedDelay parked(brought ? &delay : nullptr);
-
+  const PythonInputs inputs(data, delay_array, stop_at_end, delay_fn, delay_label);
   const ExperimentConfig cfg = make_train_config(flags);
   SignalWatch watch;
   TrainHooks hooks;
   hooks.progress = watch.hook();
   hooks.stop = watch.stop();
   Run run;
-  if (data.is_none()) {
+  {
     const py::gil_scoped_release nogil;
-    run.out = train(cfg, hooks);
-  } else {
-    const PreparedData prepared = arrays_data(data.cast<py::tuple>());
-    const py::gil_scoped_release nogil;
-    run.out = train(cfg, prepared, hooks);
+    run.out = inputs.data() != nullptr ? train(cfg, *inputs.data(), hooks) : train(cfg, hooks);
   }
   watch.check();  // a Ctrl-C after the last progress call still stops the caller
   run.interrupt = watch.take();
@@ -312,12 +334,15 @@ struct RaceResult {
   py::object interrupt;
 };
 
-RaceResult run_race(const TrainFlags& flags) {
+RaceResult run_race(const TrainFlags& flags, const py::object& data, const py::object& delay_array,
+                    bool stop_at_end, const py::object& delay_fn, const std::string& delay_label) {
+  const PythonInputs inputs(data, delay_array, stop_at_end, delay_fn, delay_label);
   ParamValues values = command_values(race_params(), flags);
   SignalWatch watch;
   RaceOptions options;
   options.cli = false;
   options.progress = watch.hook();
+  options.data = inputs.data();
   RaceOutput out;
   {
     const py::gil_scoped_release nogil;
@@ -371,7 +396,8 @@ PYBIND11_MODULE(_racesgd, m) {
       })
       .def_readonly("summary_json", &RaceResult::summary_json)
       .def_readonly("interrupt", &RaceResult::interrupt);
-  m.def("race", &run_race, py::arg("flags"));
+  m.def("race", &run_race, py::arg("flags"), py::arg("data"), py::arg("delay_array"),
+        py::arg("stop_at_end"), py::arg("delay_fn"), py::arg("delay_label"));
   m.def("theory", &run_theory, py::arg("flags"));
   m.def("train", &run_train, py::arg("flags"), py::arg("data"), py::arg("delay_array"),
         py::arg("stop_at_end"), py::arg("delay_fn"), py::arg("delay_label"));

@@ -91,17 +91,9 @@ def _interrupted(run):
     raise exc
 
 
-def train(data="mnist", delay=None, delay_end="cycle", **kwargs):
-    """Runs `racesgd train` with these flags and returns a Result.
-
-    data: a name or path as on the command line, or (X_train, y_train, X_test, y_test)
-    numpy arrays (float32 features, integer labels 0..classes-1).
-    delay: a spec ("exp:mean=5ms"), a numpy array of recorded seconds (1-D shared, or 2-D:
-    rows = draws, columns = learners; delay_end="stop" ends a learner's sequence instead of
-    cycling), or on the virtual clock a function f(worker, rng) -> seconds, rng a
-    numpy.random.Generator of that worker's own stream.
-    Ctrl-C stops the run and raises KeyboardInterrupt with the partial result as `.result`.
-    """
+def _inputs(data, delay, delay_end, kwargs):
+    """What train() and race() pass besides the flags: (arrays or None, delay array or
+    None, stop at end, delay function or None, its label); sets kwargs' data and delay."""
     if delay_end not in ("cycle", "stop"):
         raise ValueError("delay_end: must be cycle or stop, not %r" % (delay_end,))
     arrays = None
@@ -115,7 +107,22 @@ def train(data="mnist", delay=None, delay_end="cycle", **kwargs):
     kwargs["data"] = data
     kwargs["delay"] = spec
     label = "array" if array is not None else (getattr(fn, "__qualname__", "function") if fn else "")
-    run = _racesgd.train(_flags(kwargs), arrays, array, delay_end == "stop", fn, label)
+    return arrays, array, delay_end == "stop", fn, label
+
+
+def train(data="mnist", delay=None, delay_end="cycle", **kwargs):
+    """Runs `racesgd train` with these flags and returns a Result.
+
+    data: a name or path as on the command line, or (X_train, y_train, X_test, y_test)
+    numpy arrays (float32 features, integer labels 0..classes-1).
+    delay: a spec ("exp:mean=5ms"), a numpy array of recorded seconds (1-D shared, or 2-D:
+    rows = draws, columns = learners; delay_end="stop" ends a learner's sequence instead of
+    cycling), or on the virtual clock a function f(worker, rng) -> seconds, rng a
+    numpy.random.Generator of that worker's own stream.
+    Ctrl-C stops the run and raises KeyboardInterrupt with the partial result as `.result`.
+    """
+    inputs = _inputs(data, delay, delay_end, kwargs)
+    run = _racesgd.train(_flags(kwargs), *inputs)
     if run.interrupt is not None:
         _interrupted(run)
     return Result(run)
@@ -150,11 +157,15 @@ class RaceResult:
         return pandas.concat(frames, ignore_index=True)
 
 
-def race(**kwargs):
+def race(data=None, delay=None, delay_end="cycle", **kwargs):
     """Runs `racesgd race` with these flags (variants="sync,async,k-async", repeats=3, ...)
     and returns a RaceResult. Writes --out's files as the CLI does, but draws no plot and
-    prints no table. Ctrl-C: KeyboardInterrupt with the runs finished so far as `.result`."""
-    raw = _racesgd.race(_flags(kwargs))
+    prints no table. data and delay take what train() takes (arrays, a delay array or, with
+    clock="virtual", a function), shared by every run: each run replays a delay array from
+    its start and draws a function's delays from its own seed's streams.
+    Ctrl-C: KeyboardInterrupt with the runs finished so far as `.result`."""
+    inputs = _inputs(data, delay, delay_end, kwargs)
+    raw = _racesgd.race(_flags(kwargs), *inputs)
     if raw.interrupt is not None:
         exc = raw.interrupt
         exc.result = RaceResult(raw)

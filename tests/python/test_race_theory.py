@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy
 import pytest
 
 import racesgd
@@ -76,3 +77,55 @@ def test_compare_variants_example_plots_three_variants(tmp_path):
     assert p.returncode == 0, p.stderr
     assert png.stat().st_size > 10000
     assert [l.split()[0] for l in p.stdout.splitlines()[:3]] == ["sync", "async", "k-async"]
+
+
+# race() takes train()'s data and delay: numpy arrays, a delay array, a delay function.
+def _blobs(n, seed, classes=3, features=5):
+    rng = numpy.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    x = numpy.eye(classes, features, dtype=numpy.float32)[y] * 4 + rng.standard_normal((n, features))
+    return x.astype(numpy.float32), y
+
+
+ARRAYS_RUN = dict(clock="virtual", progress="off", batch=8, updates=120, eval_every=60)
+
+
+def _arrays():
+    x, y = _blobs(300, 1)
+    xt, yt = _blobs(100, 2)
+    return x, y, xt, yt
+
+
+def _jitter(worker, rng):
+    return 0.001 * (1 + worker) + rng.exponential(0.002)
+
+
+@pytest.mark.parametrize("delay", ["exp:mean=2ms", "array", "function"])
+def test_race_with_arrays_and_python_delays_is_trains_runs(tmp_path, delay):
+    # Every run of the race is the run train() makes with its variant and seed: the arrays
+    # are the data, a delay array is replayed from its start, and a function's generators
+    # start afresh from each run's own seed (not where the previous run left them).
+    d = {"array": numpy.random.default_rng(7).exponential(0.003, size=(40, 3)),
+         "function": _jitter}.get(delay, delay)
+    r = racesgd.race(data=_arrays(), delay=d, **ARRAYS_RUN, variants="sync,async", P=3,
+                     repeats=2, out=str(tmp_path / "race"))
+    assert [(x.entry, x.seed) for x in r.runs] == [
+        ("sync K=3", 1), ("async K=1", 1), ("sync K=3", 2), ("async K=1", 2)]
+    for x in r.runs:
+        t = racesgd.train(data=_arrays(), delay=d, **ARRAYS_RUN, variant=x.variant, P=3,
+                          seed=x.seed)
+        assert list(x.result.curve["time_s"]) == list(t.curve["time_s"]), x.entry
+        assert list(x.result.curve["test_error"]) == list(t.curve["test_error"]), x.entry
+        assert x.result.summary["config"]["data"] == "numpy"
+    assert r.runs[1].result.summary["final_test_error"] < 0.2  # the arrays were learned
+
+
+def test_race_refuses_loading_flags_with_arrays_and_a_function_on_the_real_clock(tmp_path):
+    with pytest.raises(ValueError, match="--scale: applies to data racesgd loads"):
+        racesgd.race(data=_arrays(), scale="none", **ARRAYS_RUN, out=str(tmp_path / "a"))
+    with pytest.raises(ValueError, match="only with clock='virtual'"):
+        racesgd.race(data=_arrays(), delay=_jitter, progress="off", updates=10,
+                     out=str(tmp_path / "b"))
+    with pytest.raises(ValueError, match="delay array has 2 columns but there are 3 learners"):
+        racesgd.race(data=_arrays(), delay=numpy.full((4, 2), 0.001), **ARRAYS_RUN, P=3,
+                     out=str(tmp_path / "c"))
