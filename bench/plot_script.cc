@@ -16,30 +16,46 @@ std::vector<std::filesystem::path> plot_script_candidates(const std::string& scr
   std::vector<std::filesystem::path> out;
   if (!exe.empty())
     out.push_back((exe.parent_path() / RACESGD_PLOT_DIR_FROM_BIN / script).lexically_normal());
-  out.push_back(std::filesystem::path(RACESGD_PLOT_INSTALL_DIR) / script);
   out.push_back(std::filesystem::path(RACESGD_SOURCE_DIR) / "bench" / script);
+  out.push_back(std::filesystem::path(RACESGD_PLOT_INSTALL_DIR) / script);
   return out;
 }
 
 std::filesystem::path find_plot_script(const std::string& script, const std::filesystem::path& exe) {
-  const std::vector<std::filesystem::path> where = plot_script_candidates(script, exe);
   std::error_code ec;
-  for (const std::filesystem::path& p : where)
+  for (const std::filesystem::path& p : plot_script_candidates(script, exe))
     if (std::filesystem::exists(p, ec)) return p;
-  return where.back();
+  return {};
 }
 
-std::filesystem::path plot_script_path(const std::string& script) {
+namespace {
+std::filesystem::path this_executable() {
   std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return find_plot_script(script, ec ? std::filesystem::path() : exe);
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path() : exe;
+}
+}  // namespace
+
+std::filesystem::path plot_script_path(const std::string& script) {
+  return find_plot_script(script, this_executable());
+}
+
+std::string plot_script_missing(const std::string& script) {
+  std::string where;
+  for (const std::filesystem::path& p : plot_script_candidates(script, this_executable()))
+    where += (where.empty() ? "" : ", ") + p.string();
+  return "plot: skipped (no " + script + " in " + where + ")";
 }
 
 void run_plot_script(const std::string& script, const std::filesystem::path& dir,
                      const std::string& png, const std::string& data_file, const std::string& what) {
   const std::filesystem::path path = plot_script_path(script);
-  if (!std::filesystem::exists("/usr/bin/python3") || !std::filesystem::exists(path)) {
-    std::printf("plot: skipped (needs /usr/bin/python3 and %s)\n", path.c_str());
+  if (path.empty()) {
+    std::printf("%s\n", plot_script_missing(script).c_str());
+    return;
+  }
+  if (!std::filesystem::exists("/usr/bin/python3")) {
+    std::printf("plot: skipped (needs /usr/bin/python3 to run %s)\n", path.c_str());
     return;
   }
   const std::string cmd = "/usr/bin/python3 '" + path.string() + "' '" + dir.string() + "'";

@@ -216,6 +216,13 @@ ParamValues entry_values(const ParamValues& base, const Entry& e, std::uint64_t 
 RaceOutput race(ParamValues values, const std::atomic<bool>* interrupt, const RaceOptions& options) {
   const bool cli = options.cli;
   if (!values.get("config").empty()) apply_experiment_file(values.get("config"), values);
+  // Data the caller brought is not loaded: a setting of how to load it (a flag, or a key of
+  // --config's file) would be silently ignored.
+  if (options.data != nullptr)
+    for (const char* flag : {"format", "data-dir", "test-data", "test-fraction", "label-column", "scale",
+                             "binary", "max-train", "max-test"})
+      if (values.given(flag))
+        throw InputError(std::string("--") + flag + ": applies to data racesgd loads, not to arrays");
 
   // Every run is a `train` run: validate the shared settings once, through the same path.
   ParamValues base(train_params());
@@ -553,8 +560,10 @@ int race_command(ParamValues values, const std::atomic<bool>* interrupt) {
                       context.value("build_type", std::string("?")) + " build, " +
                       context.value("cpu", std::string("?")) + ", seeds " + std::to_string(seed) +
                       ".." + std::to_string(seed + repeats - 1) + "\"";
-    if (!std::filesystem::exists("/usr/bin/python3") || !std::filesystem::exists(script)) {
-      std::printf("plot: skipped (needs /usr/bin/python3 and %s; apt-get install python3-matplotlib)\n", script.c_str());
+    if (script.empty()) {
+      std::printf("%s\n", plot_script_missing("plot_race.py").c_str());
+    } else if (!std::filesystem::exists("/usr/bin/python3")) {
+      std::printf("plot: skipped (needs /usr/bin/python3 and python3-matplotlib to run %s)\n", script.c_str());
     } else if (std::system(cmd.c_str()) == 0) {
       std::printf("plot: %s/error_vs_time.png (+ .svg)\n", out_dir.c_str());
     } else {

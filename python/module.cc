@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -30,10 +32,13 @@ namespace racesgd {
 namespace {
 
 // ---------------------------------------------------------------------------------------
-// Delays from Python. The spec "python" names whatever delay the current train() call
-// brought (an array or a callable): the delay registry is process-wide and a run is built
-// from a spec string, so the call parks its delay here for the factory to pick up.
-// api.h allows one train() at a time, and the GIL serialises the calls that set this.
+// Delays from Python. The spec "python" names whatever delay the current train() or race()
+// call brought (an array or a callable): the delay registry is process-wide and a run is
+// built from a spec string, so the call parks its delay here for the factory to pick up.
+// The calls run without the GIL, so another Python thread's call could start meanwhile: a
+// second call that brings a delay while one is parked is refused (ParkedDelay), never
+// handed the first one's (which would die under it). Parking and unparking happen with the
+// GIL held, which orders them.
 
 struct PythonDelay {
   std::optional<DelayTrace> trace;  // from an array: replayed like a trace file
@@ -50,13 +55,25 @@ struct PythonDelay {
   std::uint64_t generators_of = 0;  // the CallableDelay the generators belong to
 };
 
-PythonDelay* g_python_delay = nullptr;
+// Atomics: a run on another thread (a call without the GIL) may look while one is parked.
+std::atomic<PythonDelay*> g_python_delay{nullptr};
+std::atomic<std::thread::id> g_parked_by{};  // the thread whose call parked it: only its runs use it
 
 // Parks a delay for the duration of one call.
 class ParkedDelay {
  public:
-  explicit ParkedDelay(PythonDelay* d) { g_python_delay = d; }
-  ~ParkedDelay() { g_python_delay = nullptr; }
+  explicit ParkedDelay(PythonDelay* d) {
+    if (g_python_delay != nullptr)
+      throw std::runtime_error(
+          "racesgd: another train() or race() call with a Python delay (an array or a function) "
+          "is running in this process; run them one after the other");
+    g_parked_by = std::this_thread::get_id();
+    g_python_delay = d;
+  }
+  ~ParkedDelay() {
+    g_python_delay = nullptr;
+    g_parked_by = std::thread::id();
+  }
   ParkedDelay(const ParkedDelay&) = delete;
   ParkedDelay& operator=(const ParkedDelay&) = delete;
 };
@@ -90,7 +107,8 @@ class CallableDelay final : public DelayModel {
 };
 
 std::unique_ptr<DelayModel> make_python_delay(SpecArgs& args, const DelayContext& ctx) {
-  PythonDelay* d = g_python_delay;
+  // A run builds its delay model on the thread that called train() or race().
+  PythonDelay* d = g_parked_by.load() == std::this_thread::get_id() ? g_python_delay.load() : nullptr;
   if (d == nullptr)
     args.fail("'python' is the delay racesgd.train(delay=...) or race(delay=...) gives as a "
               "numpy array or a function; it is not available from the command line");

@@ -44,8 +44,10 @@ class ThreadLearners final : public LearnerTransport {
   void stop() override;
 
   /// How long before a push is due the PS starts polling (the condition variable's timed
-  /// wait ends up to the timer slack, 50 us, late), and how long past it it keeps polling
-  /// for a learner computing late.
+  /// wait ends late: 40-90 us at the median with the PS's 1 us timer slack on the VMs
+  /// measured, docs/performance.md "Just-in-time gradients", fourth pass; a gradient that
+  /// comes first wakes it anyway), and how long past it it keeps polling for a learner
+  /// computing late.
   static constexpr std::chrono::microseconds kPollBefore{100};
   static constexpr std::chrono::microseconds kPollAfter{200};
   /// The PS polls while the rest of the process (learners, dispatcher, evaluator) used

@@ -87,3 +87,30 @@ def test_a_function_that_raises_fails_the_learner_with_its_message():
 def test_the_python_spec_is_not_for_the_command_line():
     with pytest.raises(ValueError, match="not available from the command line"):
         racesgd.train(**RUN, delay="python")
+
+
+def test_a_second_call_with_a_python_delay_is_refused_while_one_runs():
+    # The runs release the GIL, so another thread's call can start meanwhile; it must not
+    # be handed (or take away) the delay the first call parked.
+    import threading
+    drawing, go, out = threading.Event(), threading.Event(), {}
+
+    def slow(worker, rng):
+        drawing.set()
+        go.wait(60)  # releases the GIL: the main thread runs meanwhile
+        return 0.001
+
+    def first():
+        out["result"] = racesgd.train(**RUN, variant="async", P=2, delay=slow)
+
+    t = threading.Thread(target=first)
+    t.start()
+    try:
+        assert drawing.wait(60)
+        with pytest.raises(RuntimeError, match="another train\\(\\) or race\\(\\) call with a Python delay"):
+            racesgd.train(**RUN, variant="async", P=2, delay=numpy.full(3, 0.001))
+    finally:
+        go.set()
+        t.join()
+    assert out["result"].summary["updates"] == RUN["updates"]
+    assert out["result"].summary["delay"].endswith(".slow")

@@ -129,3 +129,10 @@ def test_race_refuses_loading_flags_with_arrays_and_a_function_on_the_real_clock
     with pytest.raises(ValueError, match="delay array has 2 columns but there are 3 learners"):
         racesgd.race(data=_arrays(), delay=numpy.full((4, 2), 0.001), **ARRAYS_RUN, P=3,
                      out=str(tmp_path / "c"))
+
+
+def test_race_refuses_a_config_files_loading_setting_with_arrays(tmp_path):
+    cfg = tmp_path / "race.toml"
+    cfg.write_text('test-fraction = 0.3\nvariants = ["async"]\n')
+    with pytest.raises(ValueError, match="--test-fraction: applies to data racesgd loads, not to arrays"):
+        racesgd.race(data=_arrays(), config=str(cfg), **ARRAYS_RUN, out=str(tmp_path / "r"))
