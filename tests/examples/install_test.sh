@@ -34,6 +34,22 @@ configure() {
     -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$prefix" "${@:3}"
 }
 
+# race_toml MODEL FILE: a tiny virtual-clock race of sync and async on the fixture.
+race_toml() {
+  cat > "$2" <<TOML
+model = "$1"
+data = "$src/tests/fixtures/mnist100-images-idx3-ubyte"
+test-fraction = 0.3
+batch = 8
+P = 2
+variants = ["sync", "async"]
+repeats = 1
+updates = 10
+clock = "virtual"
+progress = "off"
+TOML
+}
+
 check "cmake --install" cmake_step install --install "$build" --prefix "$prefix"
 libdir=$(ls -d "$prefix"/lib* | head -1)
 check "installed: bin/racesgd runs" bash -c "'$prefix/bin/racesgd' --version | grep -q '^racesgd '"
@@ -55,18 +71,7 @@ cat > "$tmp/moved/share/racesgd/plot/plot_race.py" <<'PY'
 import pathlib, sys
 pathlib.Path(sys.argv[1], "plotted-by-installed-copy").write_text("yes\n")
 PY
-cat > "$tmp/plot-race.toml" <<TOML
-model = "softmax"
-data = "$src/tests/fixtures/mnist100-images-idx3-ubyte"
-test-fraction = 0.3
-batch = 8
-P = 2
-variants = ["sync", "async"]
-repeats = 1
-updates = 10
-clock = "virtual"
-progress = "off"
-TOML
+race_toml softmax "$tmp/plot-race.toml"
 if [[ -x /usr/bin/python3 ]]; then  # racesgd runs plot scripts with /usr/bin/python3
 check "installed (moved prefix): race runs the plot script beside it" bash -c "cd '$tmp' &&
   '$tmp/moved/bin/racesgd' race --config '$tmp/plot-race.toml' --out '$tmp/plot-race' > '$tmp/plot-race.log' 2>&1 &&
@@ -143,18 +148,7 @@ fx_data=(--data "$src/tests/fixtures/mnist100-images-idx3-ubyte" --test-fraction
 check "racesgd_fm train --model fm:factors=2" bash -c "'${fm_cli[0]}' train ${fx_data[*]} --model fm:factors=2 \
   --clock virtual -P 2 --updates 20 --out '$tmp/fm-train' > '$tmp/fm-train.log' 2>&1 &&
   grep -q '\"model\": \"fm:factors=2\"' '$tmp/fm-train/summary.json' || { cat '$tmp/fm-train.log'; false; }"
-cat > "$tmp/fm-race.toml" <<TOML
-model = "fm:factors=2"
-data = "$src/tests/fixtures/mnist100-images-idx3-ubyte"
-test-fraction = 0.3
-batch = 8
-P = 2
-variants = ["sync", "async"]
-repeats = 1
-updates = 10
-clock = "virtual"
-progress = "off"
-TOML
+race_toml fm:factors=2 "$tmp/fm-race.toml"
 check "racesgd_fm race --config with model = fm" bash -c "'${fm_cli[0]}' race --config '$tmp/fm-race.toml' \
   --no-plot --out '$tmp/fm-race' > '$tmp/fm-race.log' 2>&1 &&
   grep -q 'fm:factors=2' '$tmp/fm-race/summary.json' || { cat '$tmp/fm-race.log'; false; }"
