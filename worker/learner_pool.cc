@@ -9,6 +9,7 @@
 #include "core/check.h"
 #include "core/deadline.h"
 #include "core/rng.h"
+#include "worker/batch_scheduling.h"
 #include "worker/compute_plan.h"
 #include "worker/gradient_task.h"
 #include "worker/timer_slack.h"
@@ -27,10 +28,13 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   slots_.reserve(config_.num_learners);
   delay_rngs_.reserve(config_.num_learners);
   push_due_.assign(config_.num_learners, Clock::time_point::max());
+  round_.assign(config_.num_learners, 0);
   set_ups_.reserve(config_.num_learners);
   draws_.reserve(config_.num_learners);
   for (std::size_t w = 0; w < config_.num_learners; ++w) {
     slots_.push_back(std::make_unique<Slot>());
+    if (!config_.timing_only)
+      slots_.back()->task = std::make_unique<GradientTask>(*deps_.model, *deps_.train, config_.batch, config_.seed, w);
     delay_rngs_.push_back(learner_delay_stream(config_.seed, w));
   }
   threads_.reserve(config_.num_learners);
@@ -72,7 +76,13 @@ void LearnerPool::stop() {
 
 std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
   const Clock::time_point now = Clock::now();
+  round_[w] = ++rounds_;
   SetUp job = set_up(w, draw(w), at, now);
+  if (job.planned <= now && restarter_may_compute(job, now)) {
+    if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
+    compute_or_dispatch(job);
+    return job.ticket;
+  }
   wake_if_needed(job, now);
   launch(std::span<SetUp>(&job, 1), now);
   return job.ticket;
@@ -91,12 +101,105 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
     // A failed draw (nullopt) last; +infinity after every finite X.
     return a.second.has_value() && (!b.second.has_value() || *a.second < *b.second);
   });
+  ++rounds_;
+  for (const std::size_t w : ws) round_[w] = rounds_;
   set_ups_.clear();
+  // The first job due now that this thread may compute itself is computed after the others
+  // are woken or handed to the dispatcher (they run on the other cores meanwhile).
+  std::optional<SetUp> here;
   for (const auto& [w, x] : draws_) {
     set_ups_.push_back(set_up(w, x, at, now));
-    wake_if_needed(set_ups_.back(), now);
+    const SetUp& job = set_ups_.back();
+    if (!here && job.planned <= now && restarter_may_compute(job, now)) {
+      here = job;
+      if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
+    } else {
+      wake_if_needed(job, now);
+    }
   }
   launch(set_ups_, now);
+  if (here) compute_or_dispatch(*here);
+}
+
+bool LearnerPool::restarter_may_compute(const SetUp& job, Clock::time_point now) const {
+  if (!config_.restarter_computes || compute_at_ != ComputeAt::deadline ||
+      job.planned == Clock::time_point::max())
+    return false;
+  // Only a job due within the learner's lead (one due later was planned at once only for
+  // want of a lead, and this thread would wait out its X).
+  const std::int64_t lead = slots_[job.learner]->lead.load(std::memory_order_relaxed);
+  if (lead < 0) return false;
+  const Clock::time_point due = push_due_[job.learner];
+  if (due - now > Clock::duration(lead)) return false;
+  // Busy until the push, and at least for the lead: a learner not restarted here whose
+  // push is due by then would be taken late.
+  const Clock::time_point busy_until = std::max(due, now + Clock::duration(lead));
+  for (std::size_t v = 0; v < push_due_.size(); ++v) {
+    if (round_[v] == rounds_ || push_due_[v] >= busy_until) continue;
+    const Slot& s = *slots_[v];
+    if (s.pushed.load(std::memory_order_relaxed) != s.ticket.load(std::memory_order_relaxed)) return false;
+  }
+  return true;
+}
+
+void LearnerPool::compute_or_dispatch(const SetUp& set) {
+  Slot& s = *slots_[set.learner];
+  std::unique_lock task_lock(s.task_mutex, std::try_to_lock);
+  if (!task_lock.owns_lock()) {  // its thread is gathering, or computing a superseded job
+    dispatch(set.learner, set.ticket);
+    return;
+  }
+  Job job;
+  {
+    std::lock_guard lock(s.job_mutex);
+    if (s.job.ticket == set.ticket) job = std::move(s.job);
+  }
+  if (job.ticket == 0) return;  // cannot happen: only this thread sets jobs up
+  s.taken.fetch_add(1, std::memory_order_relaxed);
+  s.by_restarter.fetch_add(1, std::memory_order_relaxed);
+  try {
+    GradientBuffer grad = deps_.buffers->acquire();
+    const Clock::time_point began = Clock::now();
+    const double loss = compute(s, job, grad);
+    const Clock::time_point computed = Clock::now();
+    task_lock.unlock();
+    // At most the lead's margin: spin, as the learner would (its sleep ends with a spin).
+    while (Clock::now() < job.due) std::this_thread::yield();
+    deps_.inbox->push(message(set.learner, std::move(job), std::move(grad), loss, began, computed, false));
+    s.pushed.store(set.ticket, std::memory_order_relaxed);
+  } catch (const std::exception& e) {
+    record_failure(set.learner, e.what());  // as the learner's thread would
+  }
+}
+
+double LearnerPool::compute(Slot& s, const Job& job, GradientBuffer& grad) {
+  if (s.task) return s.task->compute(job.pin.weights(), grad.span());
+  std::fill(grad.span().begin(), grad.span().end(), 0.0f);  // timing-only: a zero gradient
+  return 0;
+}
+
+GradientMessage LearnerPool::message(std::size_t w, Job&& job, GradientBuffer&& grad, double loss,
+                                     Clock::time_point began, Clock::time_point computed,
+                                     bool after) const {
+  auto seconds = [&](Clock::time_point t) {
+    return std::chrono::duration<double>(t - config_.t0).count();
+  };
+  const Clock::time_point pushed = Clock::now();
+  GradientMessage m;
+  m.learner = w;
+  m.read_version = job.pin.version();
+  m.batch_size = static_cast<std::uint32_t>(config_.batch);
+  m.t_start = seconds(began);
+  m.t_computed = seconds(computed);
+  m.t_pushed = seconds(pushed);
+  m.delay_drawn = job.x;
+  m.delay_served = std::chrono::duration<double>(pushed - (after ? computed : job.start)).count();
+  m.compute_late_s = after ? 0.0 : seconds_late(computed, job.due);
+  m.loss = loss;
+  m.ticket = job.ticket;
+  m.pin = std::move(job.pin);
+  m.grad = std::move(grad);
+  return m;
 }
 
 std::optional<double> LearnerPool::draw(std::size_t w) {
@@ -278,25 +381,35 @@ void LearnerPool::run(std::stop_token st, std::size_t w) {
 
 void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
   Slot& slot = *slots_[w];
-  std::optional<GradientTask> task;
-  if (!config_.timing_only) task.emplace(*deps_.model, *deps_.train, config_.batch, config_.seed, w);
-  auto seconds = [&](Clock::time_point t) {
-    return std::chrono::duration<double>(t - config_.t0).count();
-  };
   ComputePlan plan(compute_at_);
   std::uint64_t done = 0;  // the last job taken
   // Its timed waits end at a push's due time minus the spin: Linux's default slack (50 us)
   // would come on top of the VM's own timer lateness (docs/performance.md, "Just-in-time
   // gradients", fourth pass).
   set_thread_timer_slack(std::chrono::microseconds(1));
+  // Its wake-ups must not preempt the PS thread, which computes the job due at once that
+  // makes the next update (worker/batch_scheduling.h).
+  set_thread_batch_scheduling();
   // How long gathering a minibatch takes (a decaying maximum of the gathers timed), to know
   // whether the next one fits in the wait before a push.
   Clock::duration gather_cost = kFirstGatherCost;
+  // Gathers the next minibatch unless one is ready. The task is shared with the
+  // restarting thread (compute_or_dispatch): under its mutex.
   auto gather = [&] {
+    if (!slot.task) return;
+    std::lock_guard lock(slot.task_mutex);
+    if (slot.task->prepared()) return;
     const Clock::time_point began = Clock::now();
-    task->prepare();
+    slot.task->prepare();
     const Clock::duration took = Clock::now() - began;
     gather_cost = std::max(took, gather_cost - (gather_cost - took) / 8);
+  };
+  // Whether a gather is still to do; false when the restarting thread holds the task (it
+  // is computing this learner's next job with it, which uses the prepared minibatch up).
+  auto gather_pending = [&] {
+    if (!slot.task) return false;
+    std::unique_lock lock(slot.task_mutex, std::try_to_lock);
+    return lock.owns_lock() && !slot.task->prepared();
   };
 
   while (true) {
@@ -304,7 +417,7 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
     // The next minibatch's rows are gathered while nothing is due, not at its compute
     // time (worker/gradient_task.h): here unless the wait before the last push had room
     // for it. A no-op when one is ready.
-    if (task && !task->prepared()) gather();
+    gather();
     // Clear, then look at both signals: stop() and dispatch() set their flag before they
     // interrupt, and clear() shares the interrupt's mutex, so neither can slip in between
     // (checking stop before the clear lost stop()'s interrupt: a hang at shutdown).
@@ -338,12 +451,14 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
     if (cancelled()) continue;  // restarted again after this job was dispatched
 
     GradientBuffer grad = deps_.buffers->acquire();
-    const Clock::time_point compute_began = Clock::now();
+    Clock::time_point compute_began;
     double loss = 0;
-    if (task)
-      loss = task->compute(job.pin.weights(), grad.span());
-    else
-      std::fill(grad.span().begin(), grad.span().end(), 0.0f);  // timing-only: a zero gradient
+    {
+      std::lock_guard lock(slot.task_mutex);  // the restarting thread may hold it a while
+      if (cancelled()) continue;
+      compute_began = Clock::now();
+      loss = compute(slot, job, grad);
+    }
     const Clock::time_point computed = Clock::now();
     // From the planned compute time (the dispatcher's wake-up lateness included) or, when
     // it began at once, from then.
@@ -361,29 +476,14 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
     // before the push: after the push this thread then has nothing left to do and frees
     // its core at once for the PS, which takes the gradient, and for the learner whose
     // job the update starts due now (the sync family at K = 1).
-    if (task && !task->prepared() && due - Clock::now() > slot.sleep.spin() + 2 * gather_cost) gather();
+    if (due - Clock::now() > slot.sleep.spin() + 2 * gather_cost) gather();
     if (!wait_until(due, slot.sleep.spin())) continue;
 
-    const Clock::time_point pushed = Clock::now();
-    GradientMessage m;
-    m.learner = w;
-    m.read_version = job.pin.version();
-    m.batch_size = static_cast<std::uint32_t>(config_.batch);
-    m.t_start = seconds(compute_began);
-    m.t_computed = seconds(computed);
-    m.t_pushed = seconds(pushed);
-    m.delay_drawn = job.x;
-    m.delay_served = std::chrono::duration<double>(pushed - (after ? computed : job.start)).count();
-    m.compute_late_s = after ? 0.0 : seconds_late(computed, job.due);
-    m.loss = loss;
-    m.ticket = mine;
-    m.pin = std::move(job.pin);
-    m.grad = std::move(grad);
-    deps_.inbox->push(std::move(m));
+    deps_.inbox->push(message(w, std::move(job), std::move(grad), loss, compute_began, computed, after));
     slot.pushed.store(mine, std::memory_order_relaxed);
     // A gather still to do holds this core for tens of us: first let the PS (polling on
     // this core, or just woken by the push onto it) take the gradient.
-    if (task && !task->prepared()) std::this_thread::yield();
+    if (gather_pending()) std::this_thread::yield();
   }
 }
 

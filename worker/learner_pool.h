@@ -17,6 +17,15 @@
 // whose compute time comes before the next restart ever run (issue 13: with P learners on
 // 2 cores, P threads woken at every update queued up and made the first of them late).
 //
+// A job whose compute time has come when it is set up (X shorter than the lead) is on the
+// critical path of the sync family: its push makes the next update. Handing it to the
+// learner thread costs a wake-up (50 us on a 2-vCPU VM, more while the other core is
+// busy) before a compute that must fit in X. So the restarting thread computes such a job
+// itself -- with the learner's own GradientTask (same minibatch stream), when the learner
+// is not using it -- waits out the rest of X and pushes the gradient as the learner would
+// (LearnerPoolConfig::restarter_computes). It does so only when no other learner's push is
+// due meanwhile, which it would otherwise take late.
+//
 // Threads: owns P std::jthread learners and (with ComputeAt::deadline) one dispatcher,
 // started by the constructor. The destructor (or stop()) requests stop, interrupts every
 // sleep and joins; it never waits out a delay.
@@ -44,6 +53,7 @@
 #include "ps/versioned_weights.h"
 #include "delay/delay_model.h"
 #include "worker/compute_plan.h"
+#include "worker/gradient_task.h"
 #include "worker/interruptible_sleep.h"
 
 namespace racesgd {
@@ -55,6 +65,9 @@ struct LearnerPoolConfig {
   bool delay_after_compute = false;  // sleep X after computing, not until start + X
   ComputeAt compute_at = ComputeAt::deadline;  // when inside X to compute (compute_plan.h)
   bool timing_only = false;          // no gradient computation
+  // A job due at once (compute_at deadline) is computed by the restarting thread itself
+  // when it can be (see the top of this file); false: always by the learner's thread.
+  bool restarter_computes = true;
   std::chrono::steady_clock::time_point t0;  // the run clock's zero
 };
 
@@ -134,10 +147,15 @@ class LearnerPool {
   void stop();
 
   std::size_t size() const { return slots_.size(); }
-  /// How many jobs learner w was woken to compute (restarts whose compute time came
-  /// before they were cancelled). Any thread; for tests and diagnostics.
+  /// How many of learner w's jobs were taken to be computed, by its thread or by the
+  /// restarting one (restarts whose compute time came before they were cancelled). Any
+  /// thread; for tests and diagnostics.
   std::uint64_t jobs_taken(std::size_t w) const {
     return slots_[w]->taken.load(std::memory_order_relaxed);
+  }
+  /// How many of those the restarting thread computed itself (restarter_computes).
+  std::uint64_t jobs_computed_by_restarter(std::size_t w) const {
+    return slots_[w]->by_restarter.load(std::memory_order_relaxed);
   }
 
  private:
@@ -166,6 +184,7 @@ class LearnerPool {
     // written by the learner after each computation, read by restart() to plan the next.
     std::atomic<std::int64_t> lead{-1};
     std::atomic<std::uint64_t> taken{0};  // jobs_taken()
+    std::atomic<std::uint64_t> by_restarter{0};  // jobs_computed_by_restarter()
     // The ticket of the learner's latest push (stored after it, for next_due()).
     std::atomic<std::uint64_t> pushed{0};
 
@@ -177,6 +196,11 @@ class LearnerPool {
     std::mutex job_mutex;  // guards job (PS thread writes, learner takes)
     Job job;
     InterruptibleSleep sleep;
+    // The learner's minibatch stream and workspace (null with timing_only): its thread
+    // gathers and computes under task_mutex; the restarting thread borrows it (try_lock)
+    // to compute a job due at once.
+    std::mutex task_mutex;
+    std::unique_ptr<GradientTask> task;
   };
   /// A job's compute time, for the dispatcher.
   struct Wake {
@@ -208,7 +232,20 @@ class LearnerPool {
   /// Hands the compute times of set-up jobs not due now to the dispatcher, under one lock
   /// with at most one notify.
   void launch(std::span<const SetUp> jobs, Clock::time_point now);
+  /// Whether the restarting thread may compute `job` (due now) itself: enabled, and no
+  /// push of a learner outside this restart (round_) is due before it would be done.
+  bool restarter_may_compute(const SetUp& job, Clock::time_point now) const;
+  /// Computes the job `set` up (due now) on this (the restarting) thread when its
+  /// learner's task is free, waits until its push is due and pushes it; else wakes the
+  /// learner for it.
+  void compute_or_dispatch(const SetUp& set);
 
+  /// Learner w's gradient of `job` into `grad` with its task (a zero gradient with
+  /// timing_only); the caller holds s.task_mutex. Returns the minibatch loss.
+  static double compute(Slot& s, const Job& job, GradientBuffer& grad);
+  /// The message pushing `job`'s gradient now; `after`: X was served after the compute.
+  GradientMessage message(std::size_t w, Job&& job, GradientBuffer&& grad, double loss,
+                          Clock::time_point began, Clock::time_point computed, bool after) const;
   void run(std::stop_token st, std::size_t w);
   void run_loop(std::stop_token st, std::size_t w);
   void record_failure(std::size_t w, const std::string& what);
@@ -227,6 +264,10 @@ class LearnerPool {
   // in a few cache lines instead of one line of each slot (which learners write).
   std::vector<Clock::time_point> push_due_;
   std::vector<SetUp> set_ups_;   // restart()'s scratch (PS thread), capacity P
+  // Per learner, the restart() call that last set it up (PS thread): tells the learners
+  // restarted together from the others.
+  std::vector<std::uint64_t> round_;
+  std::uint64_t rounds_ = 0;
   std::vector<std::pair<std::size_t, std::optional<double>>> draws_;  // the same
   ComputeAt compute_at_;         // effective (delay_after_compute computes at the start)
   std::atomic<bool> new_failures_{false};

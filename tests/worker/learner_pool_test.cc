@@ -14,6 +14,7 @@
 #include <future>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -27,6 +28,7 @@
 #include "core/deadline.h"
 #include "delay/delay_model.h"
 #include "models/model.h"
+#include "worker/batch_scheduling.h"
 #include "worker/compute_plan.h"
 
 using namespace racesgd;
@@ -127,14 +129,27 @@ class CountingModel final : public Model {
                            Workspace&) const override {
     std::fill(grad.begin(), grad.end(), 0.0f);
     if (const int ms = compute_ms.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    {
+      std::lock_guard lock(threads_mutex);
+      threads.push_back(std::this_thread::get_id());
+    }
+    if (thread_batch_scheduled()) batch_calls.fetch_add(1);
     calls.fetch_add(1);
     return 0.0;
+  }
+  // The thread of each gradient call so far, in order.
+  std::vector<std::thread::id> computed_on() const {
+    std::lock_guard lock(threads_mutex);
+    return threads;
   }
   double loss(std::span<const float>, const BatchView<float>&, Workspace&) const override { return 0.0; }
   Evaluation evaluate(std::span<const float>, const Dataset&) const override { return {}; }
 
   mutable std::atomic<int> calls{0};
   std::atomic<int> compute_ms{0};  // how long a gradient takes (0: no time)
+  mutable std::atomic<int> batch_calls{0};  // calls on a SCHED_BATCH thread
+  mutable std::mutex threads_mutex;
+  mutable std::vector<std::thread::id> threads;
 };
 
 // Every draw returns `next` (seconds), which the test sets before it restarts the learner:
@@ -448,7 +463,9 @@ class PerLearnerDelay final : public DelayModel {
 };
 
 struct FourRig {
-  explicit FourRig(ComputeAt at = ComputeAt::deadline) : config(rig_config(4, at)) {
+  explicit FourRig(ComputeAt at = ComputeAt::deadline, bool restarter_computes = true)
+      : config(rig_config(4, at)) {
+    config.restarter_computes = restarter_computes;
     pool.emplace(config, LearnerPoolDeps{&weights, &inbox, &buffers, &delay, &model, &train});
   }
   std::vector<float> w0 = std::vector<float>(2, 0.0f);
@@ -567,4 +584,137 @@ TEST_CASE("pool: one restart with leads learned -- due now computes, later waits
   CHECK(rig.pool->ticket(2) == 2);  // restarted all the same: an old job would be dropped
   GradientMessage none;
   CHECK_FALSE(rig.inbox.pop_until(none, Clock::now() + kEagerWindow));
+}
+
+// ---------------------------------------------------------------------------------------
+// The restarting thread computes a job due at once itself (LearnerPoolConfig::
+// restarter_computes): no hand-off to the learner's thread on the sync family's critical
+// path. Who computed is told by the thread the model ran on; the gradient is in the inbox
+// when restart() returns.
+
+namespace {
+
+// Teaches every learner of `rig` a lead (no lead: even a job due now goes to the learner's
+// thread) and takes their four gradients.
+void learn_leads(FourRig& rig) {
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now());
+  for (int k = 0; k < 4; ++k) {
+    GradientMessage m;
+    REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("pool: the restarting thread computes a job due at once and pushes it before returning",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  rig.delay.x[0].store(0.0);  // the first job: no lead learned yet, so the learner's thread
+  const std::uint64_t first = rig.pool->restart(0, Clock::now());
+  GradientMessage m;
+  REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+  CHECK(m.ticket == first);
+  CHECK(rig.pool->jobs_computed_by_restarter(0) == 0);
+  REQUIRE(rig.model.computed_on().size() == 1);
+  CHECK(rig.model.computed_on()[0] != std::this_thread::get_id());
+  // Learner threads run batch-scheduled: their wake-ups never preempt this (the PS) thread.
+  CHECK(rig.model.batch_calls.load() == 1);
+
+  // With a lead learned, X = 0 is due at once: computed here, in the inbox on return.
+  const Version v = rig.weights.pin_latest().version();
+  const std::uint64_t second = rig.pool->restart(0, Clock::now());
+  REQUIRE(rig.inbox.try_pop(m));
+  CHECK(m.learner == 0);
+  CHECK(m.ticket == second);
+  CHECK(m.read_version == v);
+  CHECK(m.t_start <= m.t_computed);
+  CHECK(m.t_computed <= m.t_pushed);
+  CHECK(rig.pool->jobs_computed_by_restarter(0) == 1);
+  CHECK(rig.pool->jobs_taken(0) == 2);
+  REQUIRE(rig.model.computed_on().size() == 2);
+  CHECK(rig.model.computed_on()[1] == std::this_thread::get_id());
+  CHECK(rig.model.batch_calls.load() == (thread_batch_scheduled() ? 2 : 1));
+}
+
+TEST_CASE("pool: with restarter_computes off, a job due at once goes to the learner's thread",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig(ComputeAt::deadline, /*restarter_computes=*/false);
+  learn_leads(rig);
+  rig.delay.x[2].store(0.0);
+  const std::uint64_t ticket = rig.pool->restart(2, Clock::now());
+  GradientMessage m;
+  REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+  CHECK(m.ticket == ticket);
+  CHECK(rig.pool->jobs_computed_by_restarter(2) == 0);
+  for (const std::thread::id t : rig.model.computed_on()) CHECK(t != std::this_thread::get_id());
+}
+
+TEST_CASE("pool: computing at the start, the restarting thread never computes",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig(ComputeAt::start);
+  learn_leads(rig);
+  rig.delay.x[1].store(0.0);
+  rig.pool->restart(1, Clock::now());
+  GradientMessage m;
+  REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+  CHECK(rig.pool->jobs_computed_by_restarter(1) == 0);
+  for (const std::thread::id t : rig.model.computed_on()) CHECK(t != std::this_thread::get_id());
+}
+
+TEST_CASE("pool: of several jobs due at once, the restarting thread computes the smallest X",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  learn_leads(rig);
+  rig.delay.x[0].store(1e-9);
+  rig.delay.x[1].store(kLongX);
+  rig.delay.x[2].store(0.0);   // the smallest
+  rig.delay.x[3].store(2e-9);  // due at once too: its thread computes it
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 3, 2}, Clock::now());
+  CHECK(rig.pool->jobs_computed_by_restarter(2) == 1);
+  for (const std::size_t w : {0, 1, 3}) CHECK(rig.pool->jobs_computed_by_restarter(w) == 0);
+  std::vector<std::size_t> pushed;
+  for (int k = 0; k < 3; ++k) {
+    GradientMessage m;
+    REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+    pushed.push_back(m.learner);
+  }
+  std::sort(pushed.begin(), pushed.end());
+  CHECK(pushed == std::vector<std::size_t>{0, 2, 3});
+}
+
+TEST_CASE("pool: a job due at once whose learner's thread holds its task goes to that thread",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  learn_leads(rig);
+  // Learner 1's thread takes a job due in 50 ms and computes it for a second.
+  rig.model.compute_ms.store(1000);
+  rig.delay.x[1].store(0.05);
+  const std::uint64_t old_ticket = rig.pool->restart(1, Clock::now());
+  const auto give_up = Clock::now() + 30s;
+  while (rig.pool->jobs_taken(1) < 2 && Clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  REQUIRE(rig.pool->jobs_taken(1) == 2);
+  std::this_thread::sleep_for(300ms);  // it has locked its task by now (microseconds after taking)
+  // Restarted with a push due 9 s ago: due at once, but its task is busy, so its thread
+  // computes the new job once it has dropped the old one.
+  rig.delay.x[1].store(1.0);
+  const std::uint64_t new_ticket = rig.pool->restart(1, Clock::now() - 10s);
+  CHECK(new_ticket == old_ticket + 1);
+  CHECK(rig.pool->jobs_computed_by_restarter(1) == 0);
+  // Learner 1's push, due long ago, has not come: computing learner 0's job here would
+  // take it late, so learner 0's own thread computes it.
+  rig.delay.x[0].store(0.0);
+  rig.pool->restart(0, Clock::now());
+  CHECK(rig.pool->jobs_computed_by_restarter(0) == 0);
+  std::vector<std::pair<std::size_t, std::uint64_t>> pushed;
+  for (int k = 0; k < 2; ++k) {
+    GradientMessage m;
+    REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+    pushed.emplace_back(m.learner, m.ticket);
+  }
+  std::sort(pushed.begin(), pushed.end());
+  CHECK(pushed[0].first == 0);
+  CHECK(pushed[1] == std::pair<std::size_t, std::uint64_t>{1, new_ticket});  // never the old job
+  GradientMessage none;
+  CHECK_FALSE(rig.inbox.pop_until(none, Clock::now() + kEagerWindow));
+  for (const std::thread::id t : rig.model.computed_on()) CHECK(t != std::this_thread::get_id());
 }
