@@ -26,8 +26,9 @@
 // (LearnerPoolConfig::restarter_computes). It does so only when no other learner's push is
 // due meanwhile, which it would otherwise take late.
 //
-// Threads: owns P std::jthread learners and (with ComputeAt::deadline) one dispatcher,
-// started by the constructor. The destructor (or stop()) requests stop, interrupts every
+// Threads: owns P std::jthread learners (batch-scheduled, worker/batch_scheduling.h) and
+// (with ComputeAt::deadline) one dispatcher, started by the constructor; restart() may
+// compute one gradient on the calling thread. The destructor (or stop()) requests stop, interrupts every
 // sleep and joins; it never waits out a delay.
 #pragma once
 
@@ -108,7 +109,9 @@ class LearnerPool {
   /// new one on the newest published weights. Returns the new ticket, which
   /// the learner's next push carries. Pins, draws X (a delay model that throws records a
   /// failure of learner w, as take_failures says) and wakes learner w only when its
-  /// computation is due now; else the dispatcher wakes it then.
+  /// computation is due now; else the dispatcher wakes it then. A job due now may instead
+  /// be computed on the calling thread (restarter_computes), which then returns after
+  /// pushing it: up to the learner's lead later.
   std::uint64_t restart(std::size_t w) { return restart(w, std::chrono::steady_clock::now()); }
   /// The same, with the minibatch's clock starting at `at` (not in the future): X counts
   /// from there (LearnerTransport::restart).
