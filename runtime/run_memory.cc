@@ -75,7 +75,7 @@ std::size_t snapshot_slots(std::size_t dim, std::uint64_t budget) {
 std::size_t run_weight_copies(bool real_clock, std::size_t P) {
   // Versioned weights: pool_size_for(readers) = readers + 2 buffers.
   const std::size_t pool = real_clock ? real_clock_readers(P) + 2 : (P + 2) + 2;
-  const std::size_t gradients = real_clock ? 2 * P + 2 : P;
+  const std::size_t gradients = real_clock ? 2 * P + 3 : P;
   return pool + gradients + 1 /* accumulator */ + 1 /* initial weights */;
 }
 

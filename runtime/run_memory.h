@@ -43,7 +43,7 @@ std::size_t snapshot_slots(std::size_t dim, std::uint64_t budget);
 
 /// Weight-sized buffers a run holds at once besides its snapshots. Mirrors the pools sized
 /// in run_virtual (versioned weights for P + 2 readers, P learner gradients) and run_real
-/// (versioned weights for real_clock_readers(P), 2P + 2 gradient buffers), plus the PS's
+/// (versioned weights for real_clock_readers(P), 2P + 3 gradient buffers), plus the PS's
 /// accumulator and the caller's initial weights. Keep in step with those runtimes.
 std::size_t run_weight_copies(bool real_clock, std::size_t P);
 

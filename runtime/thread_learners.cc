@@ -18,7 +18,7 @@ LearnerPoolDeps with_channel(LearnerPoolDeps deps, GradientInbox& inbox, Gradien
 
 ThreadLearners::ThreadLearners(const LearnerPoolConfig& config, LearnerPoolDeps deps,
                                std::size_t dim)
-    : buffers_(dim, 2 * config.num_learners + 2),
+    : buffers_(dim, 2 * config.num_learners + 3),
       pool_(config, with_channel(deps, inbox_, buffers_)) {}
 
 namespace {

@@ -17,9 +17,10 @@ namespace racesgd {
 class ThreadLearners final : public LearnerTransport {
  public:
   /// Starts the learner threads (each waits for its first restart). `deps.inbox` and
-  /// `deps.buffers` are ignored: the transport owns both. Allocates 2P + 2 gradient
-  /// buffers of `dim` floats (per learner one while computing and one in the inbox, plus
-  /// two spare).
+  /// `deps.buffers` are ignored: the transport owns both. Allocates 2P + 3 gradient
+  /// buffers of `dim` floats (per learner one while computing and one in the inbox, one
+  /// for the gradient the PS computes itself, plus two spare; the pool allocates more if
+  /// ever needed).
   ThreadLearners(const LearnerPoolConfig& config, LearnerPoolDeps deps, std::size_t dim);
   ~ThreadLearners() override { stop(); }
 

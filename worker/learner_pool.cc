@@ -78,9 +78,9 @@ std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
   const Clock::time_point now = Clock::now();
   round_[w] = ++rounds_;
   SetUp job = set_up(w, draw(w), at, now);
-  if (job.planned <= now && restarter_may_compute(job, now)) {
+  if (std::unique_lock task = claim_task(job, now); task.owns_lock()) {
     if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
-    compute_or_dispatch(job);
+    compute_here(job, std::move(task));
     return job.ticket;
   }
   wake_if_needed(job, now);
@@ -104,13 +104,17 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
   ++rounds_;
   for (const std::size_t w : ws) round_[w] = rounds_;
   set_ups_.clear();
-  // The first job due now that this thread may compute itself is computed after the others
-  // are woken or handed to the dispatcher (they run on the other cores meanwhile).
+  // The job with the smallest X, when this thread may compute it, is computed after the
+  // others are woken or handed to the dispatcher (they run on the other cores meanwhile).
+  // Only that one: a later job computed here would make this thread take the smaller X's
+  // push late.
   std::optional<SetUp> here;
+  std::unique_lock<std::mutex> here_task;
   for (const auto& [w, x] : draws_) {
     set_ups_.push_back(set_up(w, x, at, now));
     const SetUp& job = set_ups_.back();
-    if (!here && job.planned <= now && restarter_may_compute(job, now)) {
+    if (set_ups_.size() == 1) here_task = claim_task(job, now);
+    if (set_ups_.size() == 1 && here_task.owns_lock()) {
       here = job;
       if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
     } else {
@@ -118,7 +122,14 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
     }
   }
   launch(set_ups_, now);
-  if (here) compute_or_dispatch(*here);
+  if (here) compute_here(*here, std::move(here_task));
+}
+
+std::unique_lock<std::mutex> LearnerPool::claim_task(const SetUp& job, Clock::time_point now) {
+  if (job.planned > now || !restarter_may_compute(job, now)) return {};
+  // Busy: its thread is gathering (it then takes the job dispatched at once, being awake),
+  // or computing a superseded job.
+  return std::unique_lock(slots_[job.learner]->task_mutex, std::try_to_lock);
 }
 
 bool LearnerPool::restarter_may_compute(const SetUp& job, Clock::time_point now) const {
@@ -142,19 +153,15 @@ bool LearnerPool::restarter_may_compute(const SetUp& job, Clock::time_point now)
   return true;
 }
 
-void LearnerPool::compute_or_dispatch(const SetUp& set) {
+void LearnerPool::compute_here(const SetUp& set, std::unique_lock<std::mutex> task_lock) {
   Slot& s = *slots_[set.learner];
-  std::unique_lock task_lock(s.task_mutex, std::try_to_lock);
-  if (!task_lock.owns_lock()) {  // its thread is gathering, or computing a superseded job
-    dispatch(set.learner, set.ticket);
-    return;
-  }
   Job job;
   {
     std::lock_guard lock(s.job_mutex);
-    if (s.job.ticket == set.ticket) job = std::move(s.job);
+    // Only this thread sets jobs up, and this one was never dispatched: still in the slot.
+    RACESGD_CHECK(s.job.ticket == set.ticket);
+    job = std::exchange(s.job, Job{});
   }
-  if (job.ticket == 0) return;  // cannot happen: only this thread sets jobs up
   s.taken.fetch_add(1, std::memory_order_relaxed);
   s.by_restarter.fetch_add(1, std::memory_order_relaxed);
   try {
@@ -163,7 +170,8 @@ void LearnerPool::compute_or_dispatch(const SetUp& set) {
     const double loss = compute(s, job, grad);
     const Clock::time_point computed = Clock::now();
     task_lock.unlock();
-    // At most the lead's margin: spin, as the learner would (its sleep ends with a spin).
+    // Until the push is due: at most the learner's lead less this compute (the job was due
+    // within the lead). Spinning, as the learner's own wait ends; yielding to the learners.
     while (Clock::now() < job.due) std::this_thread::yield();
     deps_.inbox->push(message(set.learner, std::move(job), std::move(grad), loss, began, computed, false));
     s.pushed.store(set.ticket, std::memory_order_relaxed);
@@ -366,9 +374,16 @@ Clock::time_point LearnerPool::next_due(Clock::time_point not_before) const {
 }
 
 std::vector<std::pair<std::size_t, std::string>> LearnerPool::take_failures() {
-  std::lock_guard lock(failures_mutex_);
-  new_failures_.store(false, std::memory_order_relaxed);
-  return std::exchange(failures_, {});
+  std::vector<std::pair<std::size_t, std::string>> out;
+  {
+    std::lock_guard lock(failures_mutex_);
+    new_failures_.store(false, std::memory_order_relaxed);
+    out = std::exchange(failures_, {});
+  }
+  // A failed learner's job never pushes (its thread has ended, or the PS retires it): no
+  // longer due, or restarter_may_compute would wait for it for the rest of the run.
+  for (const auto& f : out) push_due_[f.first] = Clock::time_point::max();
+  return out;
 }
 
 void LearnerPool::run(std::stop_token st, std::size_t w) {
@@ -394,7 +409,7 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
   // whether the next one fits in the wait before a push.
   Clock::duration gather_cost = kFirstGatherCost;
   // Gathers the next minibatch unless one is ready. The task is shared with the
-  // restarting thread (compute_or_dispatch): under its mutex.
+  // restarting thread (claim_task, compute_here): under its mutex.
   auto gather = [&] {
     if (!slot.task) return;
     std::lock_guard lock(slot.task_mutex);

@@ -96,9 +96,10 @@ struct LearnerPoolDeps {
 
 class LearnerPool {
  public:
-  /// Starts the threads with `start_thread` (empty: std::jthread); each waits for its first
-  /// restart(). Allocates. When a thread cannot start, stops and joins the ones already
-  /// started, then rethrows.
+  /// Makes each learner's GradientTask (its errors, e.g. a batch larger than the data set,
+  /// throw from here) and starts the threads with `start_thread` (empty: std::jthread);
+  /// each waits for its first restart(). Allocates. When a thread cannot start, stops and
+  /// joins the ones already started, then rethrows.
   LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps& deps,
               const ThreadStarter& start_thread = {});
   ~LearnerPool();
@@ -140,8 +141,9 @@ class LearnerPool {
   std::chrono::steady_clock::time_point next_due(std::chrono::steady_clock::time_point not_before) const;
 
   /// A learner whose minibatch threw (its gradient; or its delay model, inside restart)
-  /// records the error and wakes the PS; a gradient failure ends its thread. PS thread:
-  /// takes the failures not taken yet.
+  /// records the error and wakes the PS; a gradient failure on its thread ends the thread
+  /// (one computed by the restarting thread does not). PS thread: takes the failures not
+  /// taken yet; their learners' pushes are no longer awaited (next_due).
   std::vector<std::pair<std::size_t, std::string>> take_failures();
   /// Cheap check for take_failures() (any thread).
   bool has_new_failures() const { return new_failures_.load(std::memory_order_acquire); }
@@ -235,13 +237,18 @@ class LearnerPool {
   /// Hands the compute times of set-up jobs not due now to the dispatcher, under one lock
   /// with at most one notify.
   void launch(std::span<const SetUp> jobs, Clock::time_point now);
-  /// Whether the restarting thread may compute `job` (due now) itself: enabled, and no
-  /// push of a learner outside this restart (round_) is due before it would be done.
+  /// Whether the restarting thread may compute `job` itself: enabled, due within the
+  /// learner's lead, and no push of a learner outside this restart (round_) is due before
+  /// it would be done.
   bool restarter_may_compute(const SetUp& job, Clock::time_point now) const;
-  /// Computes the job `set` up (due now) on this (the restarting) thread when its
-  /// learner's task is free, waits until its push is due and pushes it; else wakes the
-  /// learner for it.
-  void compute_or_dispatch(const SetUp& set);
+  /// The learner's task, locked, when this (the restarting) thread is to compute `job`:
+  /// its compute time has come, restarter_may_compute, and the learner's thread is not
+  /// using the task (try_lock). Else an empty lock: the job is dispatched as usual.
+  std::unique_lock<std::mutex> claim_task(const SetUp& job, Clock::time_point now);
+  /// Computes the job `set` up on this thread with the task `task_lock` holds (from
+  /// claim_task), waits until its push is due and pushes it. A gradient that throws is
+  /// the learner's failure (take_failures).
+  void compute_here(const SetUp& set, std::unique_lock<std::mutex> task_lock);
 
   /// Learner w's gradient of `job` into `grad` with its task (a zero gradient with
   /// timing_only); the caller holds s.task_mutex. Returns the minibatch loss.
