@@ -43,11 +43,21 @@ class GemmScratch {
 
   /// Reserves for every batch size 1..max_batch of shapes whose `batch_dim` (0 = rows,
   /// 1 = cols, 2 = depth) is the batch, because Eigen's blocks are not monotone in it.
+  /// The largest blocks first, then one allocation per buffer: growing the buffers batch
+  /// size by batch size reallocated them ~30 times per call, and every evaluation makes a
+  /// workspace (models/evaluate_chunks.h); under ASan each of those buffers (128-270 KiB,
+  /// above its size-class allocator) was a fresh mmap whose pages all faulted, which made
+  /// a virtual-clock run of 2,000 updates take 60 s, 77 s of it in the kernel.
   void reserve_for_batches(GemmShape shape, int batch_dim, Eigen::Index max_batch) {
+    Eigen::Index a = 0, b = 0;
     for (Eigen::Index m = 1; m <= max_batch; ++m) {
       (batch_dim == 0 ? shape.rows : batch_dim == 1 ? shape.cols : shape.depth) = m;
-      reserve(shape);
+      const Blocks blk = blocks_for(shape);
+      a = std::max(a, blk.kc * blk.mc);
+      b = std::max(b, blk.kc * blk.nc);
     }
+    if (a > a_.size()) a_.resize(a);
+    if (b > b_.size()) b_.resize(b);
   }
 
   /// C(rows x cols, column-major, leading dimension ldc) += alpha * A * B, where A is
