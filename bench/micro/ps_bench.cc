@@ -150,8 +150,16 @@ void BM_UpdatePublish(benchmark::State& state, std::size_t d, bool reader, bool 
 // was added to the accumulator at its own, untimed): k2_free_buffer adds it, then publishes
 // cur - acc / 2 into a free buffer (the path before the fold); k2_publish_in folds it into
 // the publishing pass and writes the new version over it (apply_last_in_place, the PS's
-// path): three arrays read (cur, acc, g), g written.
-enum class FreshPath { plain, publish_in, k2_free_buffer, k2_publish_in };
+// path): three arrays read (cur, acc, g), g written. k2_plain is their floor: the same
+// K = 2 update done in place on one plain vector by a PS that keeps the pending sum apart
+// until the update is whole (w -= (acc + eta g) / 2: three arrays read, w written), as any
+// PS must whose readers may look between the two arrivals.
+enum class FreshPath { plain, publish_in, k2_plain, k2_free_buffer, k2_publish_in };
+
+inline void sgd_step2_in_place(float* __restrict w, const float* __restrict acc,
+                               const float* __restrict g, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) w[i] -= (acc[i] + kEta * g[i]) * 0.5f;
+}
 
 void BM_UpdateFreshGradient(benchmark::State& state, std::size_t d, FreshPath path) {
   VersionedWeights vw(filled(d, 1.0f), VersionedWeights::pool_size_for(0));
@@ -159,10 +167,13 @@ void BM_UpdateFreshGradient(benchmark::State& state, std::size_t d, FreshPath pa
   GradientPool pool(d, 3);
   UpdateAccumulator acc(d);
   const auto first = filled(d, 0.25f);
+  std::vector<float> plain_acc(d);
   std::uint64_t updates = 0;
   for (auto _ : state) {
     if (path == FreshPath::k2_free_buffer || path == FreshPath::k2_publish_in)
       acc.add(first, kEta);  // the update's first gradient, at its own arrival
+    if (path == FreshPath::k2_plain)
+      for (std::size_t i = 0; i < d; ++i) plain_acc[i] = kEta * first[i];
     racesgd::GradientBuffer g = pool.acquire();
     std::fill_n(g.data(), d, 0.5f);  // the gradient arrives
     benchmark::ClobberMemory();
@@ -171,6 +182,9 @@ void BM_UpdateFreshGradient(benchmark::State& state, std::size_t d, FreshPath pa
     switch (path) {
       case FreshPath::plain:
         sgd_step_in_place(w.data(), g.data(), d);
+        break;
+      case FreshPath::k2_plain:
+        sgd_step2_in_place(w.data(), plain_acc.data(), g.data(), d);
         break;
       case FreshPath::publish_in:
         vw.publish_in(g, [&](std::span<float> g_then_w, std::span<const float> cur) {
@@ -274,6 +288,7 @@ void register_all() {
         ->Unit(benchmark::kMicrosecond);
     const std::pair<const char*, FreshPath> fresh[] = {{"plain", FreshPath::plain},
                                                        {"publish_in", FreshPath::publish_in},
+                                                       {"k2_plain", FreshPath::k2_plain},
                                                        {"k2_free_buffer", FreshPath::k2_free_buffer},
                                                        {"k2_publish_in", FreshPath::k2_publish_in}};
     for (const auto& [name, path] : fresh)
