@@ -112,6 +112,7 @@ nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
                          {"late_fraction", r.compute_timed ? static_cast<double>(r.compute_late) / timed : 0.0},
                          {"late_mean_s", r.compute_late_mean_s},
                          {"late_p99_s", r.compute_late_p99_s}};
+    s["push_lag"] = {{"mean_s", r.push_lag_mean_s}, {"max_s", r.push_lag_max_s}};
   }
   const std::string contention = contention_warning(r, cfg.clock);
   if (!contention.empty()) s["contention_warning"] = contention;

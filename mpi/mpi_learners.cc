@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <iostream>
@@ -77,6 +78,7 @@ class MpiLearners::Loop {
     // (from when it computes to when it is due) or from the gradient held: max() when none.
     Clock::time_point expect_from = Clock::time_point::max(), due = Clock::time_point::max();
     GradientMessage held;  // a gradient that came before it was due, until then
+    Clock::time_point arrived;  // when the held gradient came
     bool header_done = false, gradient_done = false;
     bool failed = false, said_bye = false;
   };
@@ -316,17 +318,22 @@ void MpiLearners::Loop::hold(Link& l) {
   m.pin = std::move(l.pin);
   m.grad = std::exchange(l.gradient_in, t_.buffers_.acquire());
   l.due = Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(h.due_ps_ns)));
+  l.arrived = Clock::now();
   l.expect_from = l.due - kDueLeadIn;
   // Late when computed or when delivered after start + X: over MPI the transfer is inside X.
   m.compute_late_s = std::max(h.compute_late_s, seconds_late(Clock::now(), l.due));
   l.held = std::move(m);
 }
 
-// Hands learner l's held gradient to the PS, stamped `now`: served = now - (due - X).
+// Hands learner l's held gradient to the PS at `now`, stamped when it was due or, if it
+// arrived later, its arrival (as a learner thread's push, worker/learner_pool.h: the
+// moment the PS could have it): served = stamp - (due - X); the rest is push_lag_s.
 void MpiLearners::Loop::release(Link& l, Clock::time_point now) {
   GradientMessage& m = l.held;
-  m.t_pushed = std::chrono::duration<double>(now - t_.config_.t0).count();
-  m.delay_served = m.delay_drawn + std::chrono::duration<double>(now - l.due).count();
+  const Clock::time_point stamp = std::min(now, std::max(l.due, l.arrived));
+  m.t_pushed = std::chrono::duration<double>(stamp - t_.config_.t0).count();
+  m.delay_served = m.delay_drawn + std::chrono::duration<double>(stamp - l.due).count();
+  m.push_lag_s = std::chrono::duration<double>(now - stamp).count();
   t_.inbox_.push(std::move(m));
   l.held = GradientMessage{};
   l.expect_from = l.due = Clock::time_point::max();

@@ -40,9 +40,14 @@ struct GradientMessage {
   std::size_t learner = 0;
   Version read_version = 0;
   std::uint32_t batch_size = 0;
-  double t_start = 0, t_computed = 0, t_pushed = 0;  // seconds on the run's clock
+  // Seconds on the run's clock. t_pushed is when the push was due -- start + X (X after the
+  // compute with delay_after_compute) -- or, for a gradient computed late, when its
+  // computation ended: the moment the PS could have it. The transport's own lateness past
+  // that (a learner thread's timed wait ending late) is push_lag_s.
+  double t_start = 0, t_computed = 0, t_pushed = 0;
   double delay_drawn = 0, delay_served = 0;          // seconds
   double compute_late_s = 0;  // how long after start + X the computation ended (0: in time)
+  double push_lag_s = 0;      // how long after t_pushed the transport handed it over (>= 0)
   double loss = 0;                                   // minibatch loss
   std::uint64_t ticket = 0;                          // the learner's ticket when it started
   VersionedWeights::Pin pin;                         // the snapshot the gradient was computed on

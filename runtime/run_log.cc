@@ -1,5 +1,6 @@
 #include "runtime/run_log.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <utility>
@@ -146,6 +147,8 @@ void RunLog::count_served(const GradientMessage& m) {
   if (!in_.settings.delay_after_compute && compute > m.delay_drawn) ++delays_.exceeded;
   ++delays_.count;
   lateness_.add(m.compute_late_s);
+  push_lag_sum_ += m.push_lag_s;
+  push_lag_max_ = std::max(push_lag_max_, m.push_lag_s);
 }
 
 bool RunLog::learner_failed(LearnerId w, const std::string& what, double t) {
@@ -237,6 +240,8 @@ RunResult RunLog::finish(double now, double latest_error) {
     result_.compute_late = lateness_.late();
     result_.compute_late_mean_s = lateness_.late_mean_s();
     result_.compute_late_p99_s = lateness_.quantile_s(0.99);
+    result_.push_lag_mean_s = delays_.count ? push_lag_sum_ / n : 0;
+    result_.push_lag_max_s = push_lag_max_;
   }
   return std::move(result_);
 }

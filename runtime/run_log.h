@@ -147,6 +147,7 @@ class RunLog {
   Dataset train_eval_;                    // the train-loss subsample
   DelayTally delays_;
   LatenessTally lateness_;  // this process's part of the run only (not checkpointed)
+  double push_lag_sum_ = 0, push_lag_max_ = 0;  // the same
   Clock::time_point last_progress_;
   double latest_error_ = -1;
   bool target_reached_ = false;

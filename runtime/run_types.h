@@ -116,6 +116,11 @@ struct RunResult {
   std::uint64_t compute_late = 0;
   double compute_late_mean_s = 0;
   double compute_late_p99_s = 0;
+  // Real clock, the same gradients: how long after its push was due (GradientMessage::
+  // t_pushed) the transport handed each over -- the emulation's timer lateness, which the
+  // update times do not include -- on average and at most.
+  double push_lag_mean_s = 0;
+  double push_lag_max_s = 0;
   std::vector<UpdateRecord> update_log;
   std::vector<KChange> k_changes;  // AdaSync: the start and every change of K (else empty)
   std::optional<Divergence> divergence;  // set when stop_reason is diverged

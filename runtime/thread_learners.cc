@@ -65,10 +65,28 @@ bool ThreadLearners::poll_allowed(Clock::time_point now) {
 }
 
 bool ThreadLearners::receive_until(GradientMessage& out, Clock::time_point deadline) {
-  const Clock::time_point now = Clock::now();
-  const Clock::time_point due = pool_.next_due(now - kPollAfter);
-  if (due == Clock::time_point::max() || !poll_allowed(now)) return inbox_.pop_until(out, deadline);
-  return inbox_.pop_until(out, deadline, GradientInbox::PollWindow{due - kPollBefore, due + kPollAfter});
+  while (true) {
+    // This thread's own work first (a gradient it computed now due goes into the inbox),
+    // then wait for a gradient until the deadline or the next own work, polling around
+    // whichever comes first. Own work is this thread's to be on time for: it polls for it
+    // even while the learners keep the cores busy.
+    pool_.do_own_work();
+    const Clock::time_point own = pool_.own_work_at();
+    const Clock::time_point until = std::min(deadline, own);
+    const Clock::time_point now = Clock::now();
+    const Clock::time_point due = pool_.next_due(now - kPollAfter);
+    bool got = false;
+    if (own != Clock::time_point::max() && own <= due) {
+      got = inbox_.pop_until(out, until, GradientInbox::PollWindow{own - kPollBefore, own});
+    } else if (due == Clock::time_point::max() || !poll_allowed(now)) {
+      got = inbox_.pop_until(out, until);
+    } else {
+      got = inbox_.pop_until(out, until, GradientInbox::PollWindow{due - kPollBefore, due + kPollAfter});
+    }
+    if (got) return true;
+    // A wake() (before `until`), or the deadline: the caller's. Else: own work is due.
+    if (until == deadline || Clock::now() < until) return false;
+  }
 }
 
 void ThreadLearners::stop() {

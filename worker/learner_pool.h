@@ -40,10 +40,12 @@
 #include <memory>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/rng.h"
@@ -145,6 +147,16 @@ class LearnerPool {
   /// (one computed by the restarting thread does not). PS thread: takes the failures not
   /// taken yet; their learners' pushes are no longer awaited (next_due).
   std::vector<std::pair<std::size_t, std::string>> take_failures();
+  /// PS thread only. When this (the restarting) thread has work of its own next:
+  /// computing the job a restart reserved for it, or pushing a gradient it computed whose
+  /// push was not due yet; time_point::max() when none. ThreadLearners waits for
+  /// gradients until then at most, then calls do_own_work().
+  std::chrono::steady_clock::time_point own_work_at() const;
+  /// PS thread only. Does the work of own_work_at() whose time has come: pushes a held
+  /// gradient now due; computes the reserved job (or, when its learner's thread holds the
+  /// task, wakes that thread for it). A no-op when nothing is due.
+  void do_own_work();
+
   /// Cheap check for take_failures() (any thread).
   bool has_new_failures() const { return new_failures_.load(std::memory_order_acquire); }
 
@@ -245,17 +257,44 @@ class LearnerPool {
   /// its compute time has come, restarter_may_compute, and the learner's thread is not
   /// using the task (try_lock). Else an empty lock: the job is dispatched as usual.
   std::unique_lock<std::mutex> claim_task(const SetUp& job, Clock::time_point now);
+  /// A gradient the restarting thread computed, until it is pushed (hold_or_push).
+  struct Computed {
+    Job job;
+    GradientBuffer grad;
+    double loss = 0;
+    Clock::time_point began, computed;
+  };
   /// Computes the job `set` up on this thread with the task `task_lock` holds (from
-  /// claim_task), waits until its push is due and pushes it. A gradient that throws is
-  /// the learner's failure (take_failures).
-  void compute_here(const SetUp& set, std::unique_lock<std::mutex> task_lock);
+  /// claim_task); nullopt when the gradient threw, which is the learner's failure
+  /// (take_failures).
+  std::optional<Computed> compute_here(const SetUp& set, std::unique_lock<std::mutex> task_lock);
+  /// Pushes compute_here's gradient when its push is due; until then holds it (held_,
+  /// pushed by do_own_work).
+  void hold_or_push(const SetUp& set, Computed&& c);
+  /// Reserves `job` (a restart's smallest X, not due at once) for this thread to compute
+  /// at its due time less this thread's own lead (do_own_work), instead of the learner's
+  /// thread: when enabled, nothing else of its own is pending, and no push of a learner
+  /// outside this restart is due before `job`'s. Returns whether it did.
+  bool reserve(const SetUp& job, Clock::time_point now);
+  /// Forgets a reserved job or a held gradient whose ticket a restart has superseded.
+  void drop_superseded_own_work();
+  /// Forgets the held gradient (if any), releasing its pin and buffer.
+  void drop_held();
+  /// Whether every learner outside the latest restart (round_) whose push is due before
+  /// `until` has pushed it.
+  bool others_pushed_before(Clock::time_point until) const;
+  /// When learner w's job with X = x started at `at` would be planned to compute, set up
+  /// `now` (set_up's plan, without setting it up).
+  Clock::time_point planned_for(std::size_t w, double x, Clock::time_point at, Clock::time_point now) const;
 
   /// Learner w's gradient of `job` into `grad` with its task (a zero gradient with
   /// timing_only); the caller holds s.task_mutex. Returns the minibatch loss.
   static double compute(Slot& s, const Job& job, GradientBuffer& grad);
-  /// The message pushing `job`'s gradient now; `after`: X was served after the compute.
+  /// The message pushing `job`'s gradient now, its push due at `due` (start + X, or X after
+  /// the compute: `after`); stamped max(due, computed), the lag past that recorded.
   GradientMessage message(std::size_t w, Job&& job, GradientBuffer&& grad, double loss,
-                          Clock::time_point began, Clock::time_point computed, bool after) const;
+                          Clock::time_point began, Clock::time_point computed,
+                          Clock::time_point due, bool after) const;
   void run(std::stop_token st, std::size_t w);
   void run_loop(std::stop_token st, std::size_t w);
   void record_failure(std::size_t w, const std::string& what);
@@ -274,6 +313,14 @@ class LearnerPool {
   // in a few cache lines instead of one line of each slot (which learners write).
   std::vector<Clock::time_point> push_due_;
   std::vector<SetUp> set_ups_;   // restart()'s scratch (PS thread), capacity P
+  std::vector<std::size_t> deferred_;  // the same: draws_ set up after compute_here
+  // This (the PS) thread's own work: the job it will compute at `planned` (reserve()), and
+  // a gradient it computed, pushed when due. At most one of each; PS thread only.
+  std::optional<SetUp> reserved_;
+  bool holds_ = false;  // held_ and held_set_ are a gradient to push
+  SetUp held_set_{};
+  Computed held_;
+  ComputePlan own_plan_{ComputeAt::deadline};  // its plan-to-done times (reserved jobs)
   // Per learner, the restart() call that last set it up (PS thread): tells the learners
   // restarted together from the others.
   std::vector<std::uint64_t> round_;

@@ -166,3 +166,18 @@ TEST_CASE("RunLog: the gradients served on the real clock feed compute_late (iss
   CHECK(r.compute_late_p99_s == Approx(2e-3));
   CHECK(r.compute_mean_s == Approx(1e-3));
 }
+
+TEST_CASE("RunLog: the transport's push lag is averaged and its maximum kept, on the real clock only") {
+  for (const RunClock clock : {RunClock::real, RunClock::simulated}) {
+    Fixture f(0, 0, clock);
+    f.log->record_point(0.0);
+    for (double lag : {0.0, 40e-6, 20e-6, 300e-6}) {
+      GradientMessage m = served(0.0);
+      m.push_lag_s = lag;
+      f.log->count_served(m);
+    }
+    const RunResult r = f.log->finish(1.0, -1);
+    CHECK(r.push_lag_mean_s == Approx(clock == RunClock::real ? 90e-6 : 0.0));
+    CHECK(r.push_lag_max_s == Approx(clock == RunClock::real ? 300e-6 : 0.0));
+  }
+}

@@ -241,6 +241,9 @@ struct JitRig {
 constexpr double kLongX = 60.0;
 // How long the test gives a wrongly eager learner to compute (a correct one never does).
 constexpr auto kEagerWindow = 200ms;
+// A push is stamped at its due time itself (GradientMessage::t_pushed), which the run
+// clock's seconds round: comparisons with a due time allow this much.
+constexpr double kStampRounding = 1e-6;
 
 }  // namespace
 
@@ -274,6 +277,7 @@ TEST_CASE("pool: compute_late_s is how long after start + X the computation ende
   CHECK(m.compute_late_s >= 0.5);
   CHECK(m.compute_late_s == Approx(m.t_computed - due_s).margin(1e-6));
   CHECK(m.t_pushed >= due_s);
+  CHECK(m.t_pushed == m.t_computed);  // computed late: stamped when the compute ended
   CHECK(m.delay_drawn == 0.5);
 }
 
@@ -285,9 +289,9 @@ TEST_CASE("pool: restart(w, at) counts X from at, not from the call", "[learner_
   const Clock::time_point at = called - 10s;
   rig.restart(10.3, at);
   const GradientMessage m = rig.pop();
-  CHECK(m.t_pushed >= rig.seconds(at) + 10.3);
+  CHECK(m.t_pushed >= rig.seconds(at) + 10.3 - kStampRounding);
   CHECK(m.t_pushed < rig.seconds(called) + 10.0);  // 9.7 s of margin
-  CHECK(m.delay_served >= 10.3);                   // served from `at` too
+  CHECK(m.delay_served >= 10.3 - kStampRounding);  // served from `at` too
 }
 
 TEST_CASE("pool: deadline mode -- a learner cancelled before its compute time never computes",
@@ -372,7 +376,7 @@ TEST_CASE("pool: deadline mode computes just in time, late in X, on the weights 
   REQUIRE(newer == 1);
   const GradientMessage m = rig.pop();
   CHECK(m.t_start >= rig.seconds(at) + 0.5);
-  CHECK(m.t_pushed >= rig.seconds(at) + 1.0);
+  CHECK(m.t_pushed >= rig.seconds(at) + 1.0 - kStampRounding);
   CHECK(m.compute_late_s >= 0.0);
   CHECK(m.read_version == 0);
 }
@@ -386,7 +390,11 @@ TEST_CASE("pool: a gradient computed well before start + X is late by 0, not by 
   const GradientMessage m = rig.pop();
   CHECK(m.compute_late_s == 0.0);
   CHECK(m.t_computed < rig.seconds(at) + 0.5);  // the premise: computed in time
-  CHECK(m.t_pushed >= rig.seconds(at) + 0.5);
+  // Stamped when it was due, however late the thread's timed wait ended (push_lag_s).
+  CHECK(m.t_pushed == Approx(rig.seconds(at) + 0.5).margin(kStampRounding));
+  CHECK(m.delay_served == Approx(0.5).margin(kStampRounding));
+  CHECK(m.push_lag_s >= 0.0);
+  CHECK(m.push_lag_s < 30.0);
 }
 
 TEST_CASE("pool: deadline mode -- restarts before the compute time never wake the learner",
@@ -472,6 +480,7 @@ struct FourRig {
     config.restarter_computes = restarter_computes;
     pool.emplace(config, LearnerPoolDeps{&weights, &inbox, &buffers, &delay, &model, &train});
   }
+  double seconds(Clock::time_point t) const { return std::chrono::duration<double>(t - config.t0).count(); }
   std::vector<float> w0 = std::vector<float>(2, 0.0f);
   VersionedWeights weights{w0, VersionedWeights::pool_size_for(16)};
   GradientInbox inbox;
@@ -579,7 +588,7 @@ TEST_CASE("pool: one restart with leads learned -- due now computes, later waits
   REQUIRE(pop(second));
   CHECK(first.learner == 0);
   CHECK(second.learner == 3);
-  CHECK(second.t_pushed >= std::chrono::duration<double>(at - rig.config.t0).count() + 0.3);
+  CHECK(second.t_pushed >= std::chrono::duration<double>(at - rig.config.t0).count() + 0.3 - kStampRounding);
   CHECK(rig.pool->jobs_taken(1) == 1);  // only its first job: the minute-long one waits
   const auto failures = rig.pool->take_failures();
   REQUIRE(failures.size() == 1);
@@ -774,4 +783,86 @@ TEST_CASE("pool: a gradient that throws on the restarting thread is the learner'
   GradientMessage m;
   REQUIRE(rig.inbox.try_pop(m));
   CHECK(m.learner == 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// A restart's smallest X not due at once is reserved for the restarting thread: computed
+// there when its time comes (do_own_work, which ThreadLearners calls while it waits for
+// gradients) and pushed when due, never handed to the learner's thread.
+
+namespace {
+
+// Does the restarting thread's own work until a gradient comes (true) or `for_` passes.
+bool drive_until_gradient_for(FourRig& rig, GradientMessage& m, Clock::duration for_) {
+  const auto give_up = Clock::now() + for_;
+  while (Clock::now() < give_up) {
+    rig.pool->do_own_work();
+    if (rig.inbox.pop_until(m, std::min(give_up, rig.pool->own_work_at()))) return true;
+  }
+  return false;
+}
+
+bool drive_until_gradient(FourRig& rig, GradientMessage& m) { return drive_until_gradient_for(rig, m, 30s); }
+
+}  // namespace
+
+TEST_CASE("pool: the smallest X not due at once is computed by the restarting thread, in time",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  learn_leads(rig);
+  const std::size_t taken_before = rig.model.computed_on().size();
+  rig.delay.x[0].store(kLongX);
+  rig.delay.x[1].store(0.5);  // the smallest; far beyond any lead learned from tiny computes
+  rig.delay.x[2].store(kLongX);
+  rig.delay.x[3].store(kLongX);
+  const Clock::time_point at = Clock::now();
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, at);
+  const std::uint64_t ticket = rig.pool->ticket(1);
+  const Clock::time_point own = rig.pool->own_work_at();
+  CHECK(own > at);
+  CHECK(own < deadline_after(at, 0.5));
+  GradientMessage m;
+  CHECK_FALSE(rig.inbox.pop_until(m, std::min(own, Clock::now() + 100ms)));  // not before its time
+  REQUIRE(drive_until_gradient(rig, m));
+  CHECK(m.learner == 1);
+  CHECK(m.ticket == ticket);
+  CHECK(rig.pool->jobs_computed_by_restarter(1) == 1);
+  REQUIRE(rig.model.computed_on().size() == taken_before + 1);
+  CHECK(rig.model.computed_on().back() == std::this_thread::get_id());
+  CHECK(m.t_start >= rig.seconds(at) + 0.25);  // just in time, not at the start
+  CHECK(m.t_pushed == Approx(rig.seconds(at) + 0.5).margin(kStampRounding));
+  CHECK(rig.pool->own_work_at() == Clock::time_point::max());
+  GradientMessage none;
+  CHECK_FALSE(rig.inbox.pop_until(none, Clock::now() + kEagerWindow));
+}
+
+TEST_CASE("pool: a reserved job superseded by a restart is never computed",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  learn_leads(rig);
+  const std::size_t taken_before = rig.model.computed_on().size();
+  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(w == 2 ? 0.5 : kLongX);
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now());
+  REQUIRE(rig.pool->own_work_at() != Clock::time_point::max());
+  rig.delay.x[2].store(kLongX);
+  rig.pool->restart(2, Clock::now());  // supersedes it before its time
+  CHECK(rig.pool->own_work_at() == Clock::time_point::max());
+  GradientMessage none;
+  CHECK_FALSE(drive_until_gradient_for(rig, none, 800ms));
+  CHECK(rig.model.computed_on().size() == taken_before);
+  CHECK(rig.pool->jobs_computed_by_restarter(2) == 0);
+}
+
+TEST_CASE("pool: with restarter_computes off, the smallest X goes to its learner's thread",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig(ComputeAt::deadline, /*restarter_computes=*/false);
+  learn_leads(rig);
+  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(w == 3 ? 0.3 : kLongX);
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now());
+  CHECK(rig.pool->own_work_at() == Clock::time_point::max());
+  GradientMessage m;
+  REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+  CHECK(m.learner == 3);
+  CHECK(rig.pool->jobs_computed_by_restarter(3) == 0);
+  for (const std::thread::id t : rig.model.computed_on()) CHECK(t != std::this_thread::get_id());
 }
