@@ -80,7 +80,7 @@ bool GradientInbox::pop_until(GradientMessage& out, std::chrono::steady_clock::t
     // touches the producers' cache lines.
     if (count_.load(std::memory_order_acquire) > 0 && try_pop(out)) return true;
     if (take_wake()) return false;
-    std::this_thread::yield();  // a learner on this core computes meanwhile
+    if (poll.yield) std::this_thread::yield();  // a learner on this core computes meanwhile
   }
   return wait_until(out, deadline) == Waited::message;
 }

@@ -83,6 +83,10 @@ class GradientInbox {
   struct PollWindow {
     std::chrono::steady_clock::time_point from = std::chrono::steady_clock::time_point::min();
     std::chrono::steady_clock::time_point to = std::chrono::steady_clock::time_point::min();
+    // Between looks: yield the core (a thread of this process may need it), or keep it --
+    // for a window that ends where the consumer itself has work due, which a yield can
+    // delay by another thread's whole computation.
+    bool yield = true;
   };
   /// Consumer only. As pop_until, but inside `poll` it polls -- looks, yields the core,
   /// looks again -- instead of sleeping: a message that comes then is taken within

@@ -77,7 +77,7 @@ bool ThreadLearners::receive_until(GradientMessage& out, Clock::time_point deadl
     const Clock::time_point due = pool_.next_due(now - kPollAfter);
     bool got = false;
     if (own != Clock::time_point::max() && own <= due) {
-      got = inbox_.pop_until(out, until, GradientInbox::PollWindow{own - kPollBefore, own});
+      got = inbox_.pop_until(out, until, GradientInbox::PollWindow{own - kPollBefore, own, false});
     } else if (due == Clock::time_point::max() || !poll_allowed(now)) {
       got = inbox_.pop_until(out, until);
     } else {

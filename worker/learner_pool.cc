@@ -277,7 +277,16 @@ std::optional<LearnerPool::Computed> LearnerPool::compute_here(const SetUp& set,
     c.began = Clock::now();
     c.loss = compute(s, c.job, c.grad);
     c.computed = Clock::now();
-    task_lock.unlock();  // the learner's thread may gather its next minibatch now
+    // The learner's thread sleeps through a job it never had, so it gathers no minibatch
+    // after it: gather the next one here while the push is not due yet, or the next job
+    // this thread computes for the learner gathers on the critical path (the gather costs
+    // about as much as the gradient, worker/gradient_task.h).
+    if (s.task && !s.task->prepared() && c.job.due - c.computed > 2 * own_gather_cost_) {
+      s.task->prepare();
+      const Clock::duration took = Clock::now() - c.computed;
+      own_gather_cost_ = std::max(took, own_gather_cost_ - (own_gather_cost_ - took) / 8);
+    }
+    task_lock.unlock();
     return c;
   } catch (const std::exception& e) {
     record_failure(set.learner, e.what());  // as the learner's thread would

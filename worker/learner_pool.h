@@ -17,14 +17,21 @@
 // whose compute time comes before the next restart ever run (issue 13: with P learners on
 // 2 cores, P threads woken at every update queued up and made the first of them late).
 //
-// A job whose compute time has come when it is set up (X shorter than the lead) is on the
-// critical path of the sync family: its push makes the next update. Handing it to the
-// learner thread costs a wake-up (50 us on a 2-vCPU VM, more while the other core is
-// busy) before a compute that must fit in X. So the restarting thread computes such a job
-// itself -- with the learner's own GradientTask (same minibatch stream), when the learner
-// is not using it -- waits out the rest of X and pushes the gradient as the learner would
-// (LearnerPoolConfig::restarter_computes). It does so only when no other learner's push is
-// due meanwhile, which it would otherwise take late.
+// The smallest X of a restart of several learners is on the critical path of the sync
+// family: its push makes the next update. Handing it to the learner thread costs one or
+// two wake-ups (the dispatcher's and the learner's: 88 us at the median on a 2-vCPU VM,
+// hundreds of us now and then) before a compute that must fit in X. So the restarting
+// thread computes that job itself, with the learner's own GradientTask (same minibatch
+// stream) when the learner is not using it (LearnerPoolConfig::restarter_computes): at
+// once when its compute time has come (before setting up the jobs not due at once), else
+// at that time (the job is reserved: do_own_work, which ThreadLearners calls while it
+// waits for gradients). The gradient is held and pushed when due, as the learner would.
+// It does so only when no other learner's push is due meanwhile, which it would otherwise
+// take late.
+//
+// Every push is stamped (GradientMessage::t_pushed) when it was due -- or when its
+// computation ended, if later -- not when the thread got to push it: how late a timed
+// wait ends is the emulation's, not the modelled learner's; it is recorded as push_lag_s.
 //
 // Threads: owns P std::jthread learners (batch-scheduled, worker/batch_scheduling.h) and
 // (with ComputeAt::deadline) one dispatcher, started by the constructor; restart() may
@@ -321,6 +328,7 @@ class LearnerPool {
   SetUp held_set_{};
   Computed held_;
   ComputePlan own_plan_{ComputeAt::deadline};  // its plan-to-done times (reserved jobs)
+  Clock::duration own_gather_cost_ = kFirstGatherCost;  // its gathers' decaying maximum
   // Per learner, the restart() call that last set it up (PS thread): tells the learners
   // restarted together from the others.
   std::vector<std::uint64_t> round_;
