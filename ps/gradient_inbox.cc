@@ -68,21 +68,27 @@ bool GradientInbox::take_wake() {
 
 bool GradientInbox::pop_until(GradientMessage& out, std::chrono::steady_clock::time_point deadline,
                               PollWindow poll) {
+  return wait_until(out, deadline, poll) == Waited::message;
+}
+
+GradientInbox::Waited GradientInbox::wait_until(GradientMessage& out,
+                                                std::chrono::steady_clock::time_point deadline,
+                                                PollWindow poll) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point from = std::min(poll.from, deadline);
   const Clock::time_point to = std::min(poll.to, deadline);
   if (Clock::now() < from) {
     const Waited w = wait_until(out, from);
-    if (w != Waited::deadline) return w == Waited::message;
+    if (w != Waited::deadline) return w;
   }
   while (Clock::now() < to) {
     // Messages win over a wake, as in wait_until. count_ first: an empty queue's try_pop
     // touches the producers' cache lines.
-    if (count_.load(std::memory_order_acquire) > 0 && try_pop(out)) return true;
-    if (take_wake()) return false;
+    if (count_.load(std::memory_order_acquire) > 0 && try_pop(out)) return Waited::message;
+    if (take_wake()) return Waited::woken;
     if (poll.yield) std::this_thread::yield();  // a learner on this core computes meanwhile
   }
-  return wait_until(out, deadline) == Waited::message;
+  return wait_until(out, deadline);
 }
 
 void GradientInbox::wake() {

@@ -96,6 +96,15 @@ class GradientInbox {
   bool pop_until(GradientMessage& out, std::chrono::steady_clock::time_point deadline,
                  PollWindow poll);
 
+  /// Why a wait for a message returned.
+  enum class Waited { message, woken, deadline };
+  /// Consumer only. pop_until (with or without a poll window), saying why it returned: a
+  /// consumer that ends its waits early for work of its own must tell a wake() from the
+  /// end of the wait, which consumes a wake pending then. Never allocates.
+  Waited wait_until(GradientMessage& out, std::chrono::steady_clock::time_point deadline);
+  Waited wait_until(GradientMessage& out, std::chrono::steady_clock::time_point deadline,
+                    PollWindow poll);
+
   /// Wakes the consumer (e.g. at stop). Any thread. Never allocates.
   void wake();
 
@@ -105,9 +114,6 @@ class GradientInbox {
   }
 
  private:
-  enum class Waited { message, woken, deadline };
-  /// pop_until, saying why it returned.
-  Waited wait_until(GradientMessage& out, std::chrono::steady_clock::time_point deadline);
   /// Consumes a pending wake(); false when there is none.
   bool take_wake();
 

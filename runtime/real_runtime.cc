@@ -148,6 +148,7 @@ class RealRuntime : private RunCore {
   void stop_threads();
 
   Clock::time_point t0_;  // the run clock's zero
+  Clock::time_point last_decided_{};  // restart()'s latest decision time
   // Online target-error checks run on their own thread so the PS never stalls on them.
   std::atomic<bool> target_reached_;
   std::atomic<double> latest_error_{-1.0};
@@ -390,7 +391,10 @@ bool RealRuntime::after_apply(double at) {
 }
 
 void RealRuntime::restart(const Decision& d, Clock::time_point at) {
-  const Clock::time_point decided = std::min(at, Clock::now());
+  // Decisions never go back in time: a push stamped before the previous decision (its
+  // thread woke late, while a later-stamped one was applied) is taken at that decision.
+  const Clock::time_point decided = std::min(std::max(at, last_decided_), Clock::now());
+  last_decided_ = decided;
   if (!d.restart.empty()) learners_->restart(d.restart, decided);
 }
 

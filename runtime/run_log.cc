@@ -240,7 +240,8 @@ RunResult RunLog::finish(double now, double latest_error) {
     result_.compute_late = lateness_.late();
     result_.compute_late_mean_s = lateness_.late_mean_s();
     result_.compute_late_p99_s = lateness_.quantile_s(0.99);
-    result_.push_lag_mean_s = delays_.count ? push_lag_sum_ / n : 0;
+    // Per gradient counted by this process (delays_ may come from a checkpoint).
+    result_.push_lag_mean_s = lateness_.count() ? push_lag_sum_ / static_cast<double>(lateness_.count()) : 0;
     result_.push_lag_max_s = push_lag_max_;
   }
   return std::move(result_);

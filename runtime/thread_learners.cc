@@ -69,23 +69,26 @@ bool ThreadLearners::receive_until(GradientMessage& out, Clock::time_point deadl
     // This thread's own work first (a gradient it computed now due goes into the inbox),
     // then wait for a gradient until the deadline or the next own work, polling around
     // whichever comes first. Own work is this thread's to be on time for: it polls for it
-    // even while the learners keep the cores busy.
+    // even while the learners keep the cores busy (without yielding, when it has a core
+    // to itself: a yield could hand the core to a learner for a whole computation).
     pool_.do_own_work();
     const Clock::time_point own = pool_.own_work_at();
     const Clock::time_point until = std::min(deadline, own);
     const Clock::time_point now = Clock::now();
     const Clock::time_point due = pool_.next_due(now - kPollAfter);
-    bool got = false;
+    static const unsigned cores = usable_cores();
+    GradientInbox::Waited w{};
     if (own != Clock::time_point::max() && own <= due) {
-      got = inbox_.pop_until(out, until, GradientInbox::PollWindow{own - kPollBefore, own, false});
+      // Keeping the core through the window only while another is left to the learners.
+      w = inbox_.wait_until(out, until, GradientInbox::PollWindow{own - kPollBefore, own, cores < 2});
     } else if (due == Clock::time_point::max() || !poll_allowed(now)) {
-      got = inbox_.pop_until(out, until);
+      w = inbox_.wait_until(out, until);
     } else {
-      got = inbox_.pop_until(out, until, GradientInbox::PollWindow{due - kPollBefore, due + kPollAfter});
+      w = inbox_.wait_until(out, until, GradientInbox::PollWindow{due - kPollBefore, due + kPollAfter});
     }
-    if (got) return true;
-    // A wake() (before `until`), or the deadline: the caller's. Else: own work is due.
-    if (until == deadline || Clock::now() < until) return false;
+    if (w == GradientInbox::Waited::message) return true;
+    // A wake(), or the caller's deadline. Else: own work is due.
+    if (w == GradientInbox::Waited::woken || until == deadline) return false;
   }
 }
 

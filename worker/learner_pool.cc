@@ -110,18 +110,25 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
   for (const std::size_t w : ws) round_[w] = rounds_;
   set_ups_.clear();
   deferred_.clear();
+  // This restart supersedes own work of its learners (set_up moves their tickets below).
+  if (reserved_ && round_[reserved_->learner] == rounds_) reserved_.reset();
+  if (holds_ && round_[held_set_.learner] == rounds_) drop_held();
   drop_superseded_own_work();
   // The job with the smallest X, when this thread may compute it, is computed before the
-  // jobs not due at once are even set up: its push makes the next update of the sync family
-  // at K = 1, and setting up the others (and waking the dispatcher for them) took the PS
-  // 14 us on average, 39 us at the 90th percentile, on a 2-vCPU VM. Jobs due at once are
-  // set up and woken first: their learners compute on the other cores meanwhile. Only that
-  // one job: a later job computed here would make this thread take the smaller X's push late.
+  // jobs whose compute time comes after it are even set up: its push makes the next update
+  // of the sync family at K = 1, and setting up the others (and waking the dispatcher for
+  // them) took the PS 14 us on average, 39 us at the 90th percentile, on a 2-vCPU VM. Jobs
+  // due within this thread's compute are set up (and woken) first: their learners compute
+  // on the other cores meanwhile. (Until set up, a deferred learner's superseded job is
+  // still current: its thread may go on with it for that long, and its gradient is dropped.)
+  // Only that one job: a later job computed here would make this thread take the smaller
+  // X's push late.
   std::optional<SetUp> here;
   std::unique_lock<std::mutex> here_task;
+  Clock::time_point defer_after = Clock::time_point::max();
   for (std::size_t i = 0; i < draws_.size(); ++i) {
     const auto& [w, x] = draws_[i];
-    if (here && x && planned_for(w, *x, at, now) > now) {
+    if (here && x && planned_for(w, *x, at, now) > defer_after) {
       deferred_.push_back(i);
       continue;
     }
@@ -130,6 +137,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
     if (set_ups_.size() == 1) here_task = claim_task(job, now);
     if (set_ups_.size() == 1 && here_task.owns_lock()) {
       here = job;
+      defer_after = now + own_lead(w);
       if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
     } else {
       wake_if_needed(job, now);
@@ -147,13 +155,17 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
     launch(set_ups_, now);
     return;
   }
+  // Those set up already and planned after `now` (within this thread's compute) go to the
+  // dispatcher first: launch() at a later time would take them for dispatched.
+  launch(set_ups_, now);
+  const std::size_t before = set_ups_.size();
   std::optional<Computed> computed = compute_here(*here, std::move(here_task));
   const Clock::time_point later = Clock::now();
   for (const std::size_t i : deferred_) {
     set_ups_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
     wake_if_needed(set_ups_.back(), later);
   }
-  launch(set_ups_, later);
+  launch(std::span<const SetUp>(set_ups_).subspan(before), later);
   if (computed) hold_or_push(*here, std::move(*computed));
 }
 
@@ -172,22 +184,23 @@ void LearnerPool::drop_superseded_own_work() {
   if (holds_ && !current(held_set_)) drop_held();
 }
 
+Clock::duration LearnerPool::own_lead(std::size_t w) const {
+  if (const std::optional<Clock::duration> lead = own_plan_.lead()) return *lead;
+  return Clock::duration(std::max<std::int64_t>(0, slots_[w]->lead.load(std::memory_order_relaxed)));
+}
+
 bool LearnerPool::reserve(const SetUp& job, Clock::time_point now) {
   if (reserved_ || holds_ || !config_.restarter_computes || compute_at_ != ComputeAt::deadline ||
       job.planned == Clock::time_point::max() || job.planned <= now)
     return false;
-  std::optional<Clock::duration> lead = own_plan_.lead();
-  if (!lead) {  // none of its own yet: the learner's
-    const std::int64_t l = slots_[job.learner]->lead.load(std::memory_order_relaxed);
-    if (l < 0) return false;
-    lead = Clock::duration(l);
-  }
+  // Only with a lead to plan by: its own, else (none yet) the learner's.
+  if (!own_plan_.lead() && slots_[job.learner]->lead.load(std::memory_order_relaxed) < 0) return false;
   const Clock::time_point due = push_due_[job.learner];
   // Busy from its compute time to the push: no push of a learner outside this restart may
-  // be due by then, or it would be taken late.
+  // be due by then, or it would be taken late (do_own_work checks again).
   if (!others_pushed_before(due)) return false;
   SetUp r = job;
-  r.planned = std::max(now, due - *lead);
+  r.planned = std::max(now, due - own_lead(job.learner));
   reserved_ = r;
   return true;
 }
@@ -209,10 +222,14 @@ void LearnerPool::do_own_work() {
   if (!reserved_ || now < reserved_->planned) return;
   const SetUp r = *reserved_;
   reserved_.reset();
-  std::unique_lock task(slots_[r.learner]->task_mutex, std::try_to_lock);
+  // A push of another learner restarted since, due before this one's, would wait for this
+  // computation: its thread computes this job then, as does one whose task is busy (its
+  // thread is gathering -- awake, it takes the job at once -- or computing a superseded
+  // job, which it drops, then takes this).
+  std::unique_lock<std::mutex> task;
+  if (others_pushed_before(push_due_[r.learner], r.learner))
+    task = std::unique_lock(slots_[r.learner]->task_mutex, std::try_to_lock);
   if (!task.owns_lock()) {
-    // Its thread is gathering (awake, so it takes the job at once) or computing a
-    // superseded job (it drops that one, then takes this).
     dispatch(r.learner, r.ticket);
     return;
   }
@@ -251,9 +268,10 @@ bool LearnerPool::restarter_may_compute(const SetUp& job, Clock::time_point now)
   return others_pushed_before(std::max(due, now + Clock::duration(lead)));
 }
 
-bool LearnerPool::others_pushed_before(Clock::time_point until) const {
+bool LearnerPool::others_pushed_before(Clock::time_point until, std::size_t except) const {
   for (std::size_t v = 0; v < push_due_.size(); ++v) {
-    if (round_[v] == rounds_ || push_due_[v] >= until) continue;
+    const bool skip = except == kLatestRound ? round_[v] == rounds_ : v == except;
+    if (skip || push_due_[v] >= until) continue;
     const Slot& s = *slots_[v];
     if (s.pushed.load(std::memory_order_relaxed) != s.ticket.load(std::memory_order_relaxed)) return false;
   }
@@ -277,15 +295,6 @@ std::optional<LearnerPool::Computed> LearnerPool::compute_here(const SetUp& set,
     c.began = Clock::now();
     c.loss = compute(s, c.job, c.grad);
     c.computed = Clock::now();
-    // The learner's thread sleeps through a job it never had, so it gathers no minibatch
-    // after it: gather the next one here while the push is not due yet, or the next job
-    // this thread computes for the learner gathers on the critical path (the gather costs
-    // about as much as the gradient, worker/gradient_task.h).
-    if (s.task && !s.task->prepared() && c.job.due - c.computed > 2 * own_gather_cost_) {
-      s.task->prepare();
-      const Clock::duration took = Clock::now() - c.computed;
-      own_gather_cost_ = std::max(took, own_gather_cost_ - (own_gather_cost_ - took) / 8);
-    }
     task_lock.unlock();
     return c;
   } catch (const std::exception& e) {
@@ -294,7 +303,24 @@ std::optional<LearnerPool::Computed> LearnerPool::compute_here(const SetUp& set,
   }
 }
 
+void LearnerPool::gather_ahead(std::size_t w, Clock::time_point due) {
+  Slot& s = *slots_[w];
+  if (!s.task || due - Clock::now() <= 2 * own_gather_cost_) return;
+  std::unique_lock lock(s.task_mutex, std::try_to_lock);
+  if (!lock.owns_lock() || s.task->prepared()) return;
+  const Clock::time_point began = Clock::now();
+  s.task->prepare();
+  const Clock::duration took = Clock::now() - began;
+  own_gather_cost_ = std::max(took, own_gather_cost_ - (own_gather_cost_ - took) / 8);
+}
+
 void LearnerPool::hold_or_push(const SetUp& set, Computed&& c) {
+  RACESGD_CHECK(!holds_);
+  // The learner's thread sleeps through a job it never had, so it gathers no minibatch
+  // after it: gather the next one here while the push is not due yet, or the next job this
+  // thread computes for the learner gathers on the critical path (the gather costs about as
+  // much as the gradient, worker/gradient_task.h).
+  if (Clock::now() < c.job.due) gather_ahead(set.learner, c.job.due);
   if (Clock::now() < c.job.due) {  // pushed by do_own_work once due
     held_set_ = set;
     held_ = std::move(c);

@@ -120,8 +120,10 @@ class LearnerPool {
   /// the learner's next push carries. Pins, draws X (a delay model that throws records a
   /// failure of learner w, as take_failures says) and wakes learner w only when its
   /// computation is due now; else the dispatcher wakes it then. A job due now may instead
-  /// be computed on the calling thread (restarter_computes), which then returns after
-  /// pushing it: up to the learner's lead later.
+  /// be computed on the calling thread (restarter_computes) before this returns; its
+  /// gradient is pushed at once when already due, else held until the caller's
+  /// do_own_work() pushes it (a caller that never calls do_own_work() gets no gradient
+  /// from a job computed here before its due time).
   std::uint64_t restart(std::size_t w) { return restart(w, std::chrono::steady_clock::now()); }
   /// The same, with the minibatch's clock starting at `at` (not in the future): X counts
   /// from there (LearnerTransport::restart).
@@ -130,7 +132,8 @@ class LearnerPool {
   /// first, then the jobs are set up in order of X, each learner whose computation is due
   /// at once woken as soon as its job is (the sync family restarts all P at each update,
   /// and the smallest X makes the next one), then learners holding a superseded job are
-  /// told, and the dispatcher gets the other compute times under one lock. PS thread only.
+  /// told, and the dispatcher gets the other compute times under one lock. The smallest
+  /// X may be computed here (as restart(w)) or reserved for do_own_work(). PS thread only.
   void restart(std::span<const std::size_t> ws, std::chrono::steady_clock::time_point at);
 
   /// The ticket learner w must carry for its gradient to count.
@@ -287,9 +290,17 @@ class LearnerPool {
   void drop_superseded_own_work();
   /// Forgets the held gradient (if any), releasing its pin and buffer.
   void drop_held();
-  /// Whether every learner outside the latest restart (round_) whose push is due before
-  /// `until` has pushed it.
-  bool others_pushed_before(Clock::time_point until) const;
+  /// Whether every other learner whose push is due before `until` has pushed it: every
+  /// learner outside the latest restart (round_) with kLatestRound, else every learner
+  /// but `except`.
+  static constexpr std::size_t kLatestRound = static_cast<std::size_t>(-1);
+  bool others_pushed_before(Clock::time_point until, std::size_t except = kLatestRound) const;
+  /// This thread's lead for computing learner w's job: its own plan's, else (none learned
+  /// yet) the learner's, else zero.
+  Clock::duration own_lead(std::size_t w) const;
+  /// Gathers learner w's next minibatch on this thread when none is prepared, its task is
+  /// free (try_lock) and there is room before `due` (twice this thread's gather cost).
+  void gather_ahead(std::size_t w, Clock::time_point due);
   /// When learner w's job with X = x started at `at` would be planned to compute, set up
   /// `now` (set_up's plan, without setting it up).
   Clock::time_point planned_for(std::size_t w, double x, Clock::time_point at, Clock::time_point now) const;
