@@ -924,6 +924,31 @@ TEST_CASE("pool: a job planned while the restarting thread computes another is s
   CHECK(pushed == std::vector<std::size_t>{0, 1});
 }
 
+TEST_CASE("pool: stop() with a gradient held by the restarting thread releases its pin",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  // Slow computations (0.6 s) teach a lead of about a second; the reserved job then
+  // computes in 50 ms and is held for most of that second.
+  rig.model.compute_ms.store(600);
+  learn_leads(rig);
+  rig.model.compute_ms.store(50);
+  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(w == 1 ? 1.5 : kLongX);
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now());
+  const auto give_up = Clock::now() + 30s;
+  while (rig.pool->jobs_computed_by_restarter(1) == 0 && Clock::now() < give_up) {
+    rig.pool->do_own_work();
+    std::this_thread::sleep_until(std::min(give_up, rig.pool->own_work_at()));
+  }
+  REQUIRE(rig.pool->jobs_computed_by_restarter(1) == 1);
+  GradientMessage m;
+  const bool held = !rig.inbox.try_pop(m);  // else this machine computed it past its due time
+  CHECK(rig.pool->own_work_at() == (held ? rig.pool->deadline(1) : Clock::time_point::max()));
+  m = GradientMessage{};
+  rig.pool->stop();
+  CHECK(rig.weights.pinned_count() == 0);  // the held gradient's pin, and every job's
+  CHECK(rig.pool->own_work_at() == Clock::time_point::max());
+}
+
 TEST_CASE("pool: with restarter_computes off, the smallest X goes to its learner's thread",
           "[learner_pool][jit][restarter]") {
   FourRig rig(ComputeAt::deadline, /*restarter_computes=*/false);
