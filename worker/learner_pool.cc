@@ -18,6 +18,14 @@ namespace racesgd {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+// A gather-cost estimate after one more gather that took `took`: a maximum that decays
+// (by an eighth of the gap per gather) when gathers get faster.
+Clock::duration decaying_max(Clock::duration cost, Clock::duration took) {
+  return std::max(took, cost - (cost - took) / 8);
+}
+}  // namespace
+
 LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps& deps,
                          const ThreadStarter& start_thread)
     : config_(config),
@@ -134,8 +142,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
     }
     set_ups_.push_back(set_up(w, x, at, now));
     const SetUp& job = set_ups_.back();
-    if (set_ups_.size() == 1) here_task = claim_task(job, now);
-    if (set_ups_.size() == 1 && here_task.owns_lock()) {
+    if (set_ups_.size() == 1 && (here_task = claim_task(job, now)).owns_lock()) {
       here = job;
       defer_after = now + own_lead(w);
       if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
@@ -148,11 +155,8 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
     // comes (do_own_work) instead of by a learner thread the dispatcher wakes: that
     // hand-off (two wake-ups) took 88 us at the median, and 1 in 50 of them hundreds, on a
     // 2-vCPU VM, and the lead it needs made the PS compute a third of the jobs at once.
-    if (!set_ups_.empty() && reserve(set_ups_.front(), now)) {
-      launch(std::span<const SetUp>(set_ups_).subspan(1), now);
-      return;
-    }
-    launch(set_ups_, now);
+    const bool reserved = !set_ups_.empty() && reserve(set_ups_.front(), now);
+    launch(std::span<const SetUp>(set_ups_).subspan(reserved ? 1 : 0), now);
     return;
   }
   // Those set up already and planned after `now` (within this thread's compute) go to the
@@ -217,7 +221,7 @@ void LearnerPool::do_own_work() {
   const Clock::time_point now = Clock::now();
   if (holds_ && now >= held_.job.due) {
     holds_ = false;
-    hold_or_push(held_set_, std::move(held_));
+    push_computed(held_set_, std::move(held_));
   }
   if (!reserved_ || now < reserved_->planned) return;
   const SetUp r = *reserved_;
@@ -311,7 +315,7 @@ void LearnerPool::gather_ahead(std::size_t w, Clock::time_point due) {
   const Clock::time_point began = Clock::now();
   s.task->prepare();
   const Clock::duration took = Clock::now() - began;
-  own_gather_cost_ = std::max(took, own_gather_cost_ - (own_gather_cost_ - took) / 8);
+  own_gather_cost_ = decaying_max(own_gather_cost_, took);
 }
 
 void LearnerPool::hold_or_push(const SetUp& set, Computed&& c) {
@@ -327,6 +331,10 @@ void LearnerPool::hold_or_push(const SetUp& set, Computed&& c) {
     holds_ = true;
     return;
   }
+  push_computed(set, std::move(c));
+}
+
+void LearnerPool::push_computed(const SetUp& set, Computed&& c) {
   const Clock::time_point due = c.job.due;
   deps_.inbox->push(message(set.learner, std::move(c.job), std::move(c.grad), c.loss, c.began, c.computed, due, false));
   slots_[set.learner]->pushed.store(set.ticket, std::memory_order_relaxed);
@@ -576,7 +584,7 @@ void LearnerPool::run_loop(std::stop_token st, std::size_t w) {
     const Clock::time_point began = Clock::now();
     slot.task->prepare();
     const Clock::duration took = Clock::now() - began;
-    gather_cost = std::max(took, gather_cost - (gather_cost - took) / 8);
+    gather_cost = decaying_max(gather_cost, took);
   };
   // Whether a gather is still to do; false when the restarting thread holds the task (it
   // is computing this learner's next job with it, which uses the prepared minibatch up).

@@ -281,6 +281,8 @@ class LearnerPool {
   /// Pushes compute_here's gradient when its push is due; until then holds it (held_,
   /// pushed by do_own_work).
   void hold_or_push(const SetUp& set, Computed&& c);
+  /// Pushes compute_here's gradient now (its push is due, or past due).
+  void push_computed(const SetUp& set, Computed&& c);
   /// Reserves `job` (a restart's smallest X, not due at once) for this thread to compute
   /// at its due time less this thread's own lead (do_own_work), instead of the learner's
   /// thread: when enabled, nothing else of its own is pending, and no push of a learner

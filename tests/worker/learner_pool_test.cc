@@ -804,6 +804,13 @@ bool drive_until_gradient_for(FourRig& rig, GradientMessage& m, Clock::duration 
 
 bool drive_until_gradient(FourRig& rig, GradientMessage& m) { return drive_until_gradient_for(rig, m, 30s); }
 
+// Gives learner w X = x and every other learner kLongX, then restarts all four as one
+// step at `at` (w's job is the restart's smallest X).
+void restart_all_smallest(FourRig& rig, std::size_t w, double x, Clock::time_point at = Clock::now()) {
+  for (std::size_t v = 0; v < 4; ++v) rig.delay.x[v].store(v == w ? x : kLongX);
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, at);
+}
+
 }  // namespace
 
 TEST_CASE("pool: the smallest X not due at once is computed by the restarting thread, in time",
@@ -811,12 +818,8 @@ TEST_CASE("pool: the smallest X not due at once is computed by the restarting th
   FourRig rig;
   learn_leads(rig);
   const std::size_t taken_before = rig.model.computed_on().size();
-  rig.delay.x[0].store(kLongX);
-  rig.delay.x[1].store(0.5);  // the smallest; far beyond any lead learned from tiny computes
-  rig.delay.x[2].store(kLongX);
-  rig.delay.x[3].store(kLongX);
   const Clock::time_point at = Clock::now();
-  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, at);
+  restart_all_smallest(rig, 1, 0.5, at);  // far beyond any lead learned from tiny computes
   const std::uint64_t ticket = rig.pool->ticket(1);
   const Clock::time_point own = rig.pool->own_work_at();
   CHECK(own > at);
@@ -843,8 +846,7 @@ TEST_CASE("pool: a reserved job superseded by a restart is never computed",
   FourRig rig;
   learn_leads(rig);
   const std::size_t taken_before = rig.model.computed_on().size();
-  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(w == 2 ? 0.5 : kLongX);
-  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now());
+  restart_all_smallest(rig, 2, 0.5);
   REQUIRE(rig.pool->own_work_at() != Clock::time_point::max());
   rig.delay.x[2].store(kLongX);
   rig.pool->restart(2, Clock::now());  // supersedes it before its time
@@ -860,8 +862,7 @@ TEST_CASE("pool: a restart of several learners supersedes a reservation among th
   FourRig rig;
   learn_leads(rig);
   const std::size_t taken_before = rig.model.computed_on().size();
-  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(w == 0 ? 0.5 : kLongX);
-  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now());
+  restart_all_smallest(rig, 0, 0.5);
   REQUIRE(rig.pool->own_work_at() != Clock::time_point::max());
   // Learner 1 now has the smallest X: the new restart reserves its job, not learner 0's.
   rig.delay.x[0].store(kLongX);
@@ -932,8 +933,7 @@ TEST_CASE("pool: stop() with a gradient held by the restarting thread releases i
   rig.model.compute_ms.store(600);
   learn_leads(rig);
   rig.model.compute_ms.store(50);
-  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(w == 1 ? 1.5 : kLongX);
-  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now());
+  restart_all_smallest(rig, 1, 1.5);
   const auto give_up = Clock::now() + 30s;
   while (rig.pool->jobs_computed_by_restarter(1) == 0 && Clock::now() < give_up) {
     rig.pool->do_own_work();
@@ -953,8 +953,7 @@ TEST_CASE("pool: with restarter_computes off, the smallest X goes to its learner
           "[learner_pool][jit][restarter]") {
   FourRig rig(ComputeAt::deadline, /*restarter_computes=*/false);
   learn_leads(rig);
-  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(w == 3 ? 0.3 : kLongX);
-  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now());
+  restart_all_smallest(rig, 3, 0.3);
   CHECK(rig.pool->own_work_at() == Clock::time_point::max());
   GradientMessage m;
   REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
