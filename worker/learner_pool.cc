@@ -1,5 +1,7 @@
 #include "worker/learner_pool.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -23,6 +25,14 @@ namespace {
 // (by an eighth of the gap per gather) when gathers get faster.
 Clock::duration decaying_max(Clock::duration cost, Clock::duration took) {
   return std::max(took, cost - (cost - took) / 8);
+}
+
+// The calling thread's CPU time so far (zero if it cannot be read).
+Clock::duration thread_cpu_time() {
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return Clock::duration::zero();
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(ts.tv_sec) +
+                                                     std::chrono::nanoseconds(ts.tv_nsec));
 }
 }  // namespace
 
@@ -223,7 +233,11 @@ void LearnerPool::do_own_work() {
     holds_ = false;
     push_computed(held_set_, std::move(held_));
   }
-  if (!reserved_ || now < reserved_->planned) return;
+  if (reserved_ && now >= reserved_->planned) do_reserved();
+  pay_owed_gathers();
+}
+
+void LearnerPool::do_reserved() {
   const SetUp r = *reserved_;
   reserved_.reset();
   // A push of another learner restarted since, due before this one's, would wait for this
@@ -307,24 +321,52 @@ std::optional<LearnerPool::Computed> LearnerPool::compute_here(const SetUp& set,
   }
 }
 
-void LearnerPool::gather_ahead(std::size_t w, Clock::time_point due) {
+bool LearnerPool::gather_ahead(std::size_t w, Clock::time_point due) {
   Slot& s = *slots_[w];
-  if (!s.task || due - Clock::now() <= 2 * own_gather_cost_) return;
+  if (!s.task) return true;  // timing-only: nothing to gather
+  if (due - Clock::now() <= 2 * own_gather_cost_) return false;
   std::unique_lock lock(s.task_mutex, std::try_to_lock);
-  if (!lock.owns_lock() || s.task->prepared()) return;
-  const Clock::time_point began = Clock::now();
+  // Busy: its thread is computing or gathering, and gathers before its next job.
+  if (!lock.owns_lock() || s.task->prepared()) return true;
+  // Timed in this thread's CPU time: a gather preempted for a millisecond must not make
+  // the estimate leave no room for the next one -- nothing would lower it again.
+  const Clock::duration began = thread_cpu_time();
   s.task->prepare();
-  const Clock::duration took = Clock::now() - began;
-  own_gather_cost_ = decaying_max(own_gather_cost_, took);
+  own_gather_cost_ = decaying_max(own_gather_cost_, thread_cpu_time() - began);
+  return true;
+}
+
+void LearnerPool::owe_gather(std::size_t w) {
+  if (std::find(owed_gathers_.begin(), owed_gathers_.end(), w) == owed_gathers_.end())
+    owed_gathers_.push_back(w);
+}
+
+void LearnerPool::pay_owed_gathers() {
+  // Never while a gradient waits (e.g. the one this thread just pushed): the PS takes it
+  // first.
+  while (!owed_gathers_.empty() && deps_.inbox->size_approx() == 0) {
+    // Room until the next push due (one past due and not come yet is imminent) or own work.
+    const Clock::time_point until = std::min(own_work_at(), next_due(Clock::time_point::min()));
+    if (!gather_ahead(owed_gathers_.back(), until)) return;
+    owed_gathers_.pop_back();
+  }
+}
+
+bool LearnerPool::minibatch_prepared(std::size_t w) const {
+  Slot& s = *slots_[w];
+  if (!s.task) return false;
+  std::unique_lock lock(s.task_mutex, std::try_to_lock);
+  return lock.owns_lock() && s.task->prepared();
 }
 
 void LearnerPool::hold_or_push(const SetUp& set, Computed&& c) {
   RACESGD_CHECK(!holds_);
   // The learner's thread sleeps through a job it never had, so it gathers no minibatch
-  // after it: gather the next one here while the push is not due yet, or the next job this
-  // thread computes for the learner gathers on the critical path (the gather costs about as
-  // much as the gradient, worker/gradient_task.h).
-  if (Clock::now() < c.job.due) gather_ahead(set.learner, c.job.due);
+  // after it: gather the next one here while the push is not due yet -- else later, when
+  // there is room (pay_owed_gathers) -- or the next job this thread computes for the
+  // learner gathers on the critical path (the gather costs about as much as the gradient,
+  // worker/gradient_task.h).
+  if (!gather_ahead(set.learner, c.job.due)) owe_gather(set.learner);
   if (Clock::now() < c.job.due) {  // pushed by do_own_work once due
     held_set_ = set;
     held_ = std::move(c);

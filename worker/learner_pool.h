@@ -164,8 +164,15 @@ class LearnerPool {
   std::chrono::steady_clock::time_point own_work_at() const;
   /// PS thread only. Does the work of own_work_at() whose time has come: pushes a held
   /// gradient now due; computes the reserved job (or, when its learner's thread holds the
-  /// task, wakes that thread for it). A no-op when nothing is due.
+  /// task, wakes that thread for it). Then, while no push and none of its own work is due
+  /// within twice its gather cost, gathers the next minibatch of a learner whose one this
+  /// thread used up computing its job (that learner's thread sleeps through the job, so it
+  /// would gather none until its next job: on the critical path, when this thread
+  /// computes that job too).
   void do_own_work();
+  /// Whether learner w has its next minibatch gathered (false while its task is busy).
+  /// Diagnostics and tests.
+  bool minibatch_prepared(std::size_t w) const;
 
   /// Cheap check for take_failures() (any thread).
   bool has_new_failures() const { return new_failures_.load(std::memory_order_acquire); }
@@ -302,7 +309,16 @@ class LearnerPool {
   Clock::duration own_lead(std::size_t w) const;
   /// Gathers learner w's next minibatch on this thread when none is prepared, its task is
   /// free (try_lock) and there is room before `due` (twice this thread's gather cost).
-  void gather_ahead(std::size_t w, Clock::time_point due);
+  /// Returns false when there was no room (the minibatch is still to gather); true when
+  /// one is prepared, or its thread holds the task (and gathers before its next job).
+  bool gather_ahead(std::size_t w, Clock::time_point due);
+  /// Notes that learner w's minibatch is still to gather (pay_owed_gathers).
+  void owe_gather(std::size_t w);
+  /// Gathers owed minibatches (owed_gathers_) while there is room before the next push due
+  /// or own work (do_own_work).
+  void pay_owed_gathers();
+  /// Computes the reserved job, whose time has come (or hands it to its learner's thread).
+  void do_reserved();
   /// When learner w's job with X = x started at `at` would be planned to compute, set up
   /// `now` (set_up's plan, without setting it up).
   Clock::time_point planned_for(std::size_t w, double x, Clock::time_point at, Clock::time_point now) const;
@@ -342,6 +358,9 @@ class LearnerPool {
   Computed held_;
   ComputePlan own_plan_{ComputeAt::deadline};  // its plan-to-done times (reserved jobs)
   Clock::duration own_gather_cost_ = kFirstGatherCost;  // its gathers' decaying maximum
+  // Learners whose minibatch this thread used up and could not gather again before the
+  // push (gather_ahead): pay_owed_gathers gathers them when there is room.
+  std::vector<std::size_t> owed_gathers_;
   // Per learner, the restart() call that last set it up (PS thread): tells the learners
   // restarted together from the others.
   std::vector<std::uint64_t> round_;

@@ -949,6 +949,22 @@ TEST_CASE("pool: stop() with a gradient held by the restarting thread releases i
   CHECK(rig.pool->own_work_at() == Clock::time_point::max());
 }
 
+TEST_CASE("pool: a minibatch the restarting thread used up is gathered again when there is room",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  learn_leads(rig);
+  // Learner 1's job is due at once: computed here, with no time before its push to gather
+  // the next minibatch, and its thread never had the job, so it gathers none either.
+  for (std::size_t v = 0; v < 4; ++v) rig.delay.x[v].store(v == 1 ? 0.0 : kLongX);
+  restart_until_here(rig, {0, 1, 2, 3}, 1, 1);
+  GradientMessage m;
+  REQUIRE(rig.inbox.try_pop(m));  // the PS takes a waiting gradient before it gathers
+  CHECK(m.learner == 1);
+  // No push due for a minute: the owed gather is done in the restarting thread's own work.
+  rig.pool->do_own_work();
+  CHECK(rig.pool->minibatch_prepared(1));
+}
+
 TEST_CASE("pool: with restarter_computes off, the smallest X goes to its learner's thread",
           "[learner_pool][jit][restarter]") {
   FourRig rig(ComputeAt::deadline, /*restarter_computes=*/false);
