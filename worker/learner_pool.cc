@@ -50,6 +50,7 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   set_ups_.reserve(config_.num_learners);
   deferred_.reserve(config_.num_learners);
   draws_.reserve(config_.num_learners);
+  owed_gathers_.reserve(config_.num_learners);
   for (std::size_t w = 0; w < config_.num_learners; ++w) {
     slots_.push_back(std::make_unique<Slot>());
     if (!config_.timing_only)
@@ -89,6 +90,7 @@ void LearnerPool::stop() {
   // Jobs never taken hold pins: back to their pool now, while the weights exist.
   reserved_.reset();
   drop_held();
+  owed_gathers_.clear();
   for (auto& s : slots_) {
     std::lock_guard lock(s->job_mutex);
     s->job = Job{};
@@ -342,9 +344,9 @@ void LearnerPool::owe_gather(std::size_t w) {
 }
 
 void LearnerPool::pay_owed_gathers() {
-  // Never while a gradient waits (e.g. the one this thread just pushed): the PS takes it
-  // first.
-  while (!owed_gathers_.empty() && deps_.inbox->size_approx() == 0) {
+  // Never while a gradient waits (e.g. the one this thread just pushed) or a failure is to
+  // be taken: the PS sees to those first.
+  while (!owed_gathers_.empty() && deps_.inbox->size_approx() == 0 && !has_new_failures()) {
     // Room until the next push due (one past due and not come yet is imminent) or own work.
     const Clock::time_point until = std::min(own_work_at(), next_due(Clock::time_point::min()));
     if (!gather_ahead(owed_gathers_.back(), until)) return;
@@ -591,7 +593,10 @@ std::vector<std::pair<std::size_t, std::string>> LearnerPool::take_failures() {
   }
   // A failed learner's job never pushes (its thread has ended, or the PS retires it): no
   // longer due, or restarter_may_compute would wait for it for the rest of the run.
-  for (const auto& f : out) push_due_[f.first] = Clock::time_point::max();
+  for (const auto& f : out) {
+    push_due_[f.first] = Clock::time_point::max();
+    std::erase(owed_gathers_, f.first);
+  }
   return out;
 }
 

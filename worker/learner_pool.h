@@ -164,14 +164,17 @@ class LearnerPool {
   std::chrono::steady_clock::time_point own_work_at() const;
   /// PS thread only. Does the work of own_work_at() whose time has come: pushes a held
   /// gradient now due; computes the reserved job (or, when its learner's thread holds the
-  /// task, wakes that thread for it). Then, while no push and none of its own work is due
-  /// within twice its gather cost, gathers the next minibatch of a learner whose one this
+  /// task, wakes that thread for it). Then, while the inbox is empty, no failure is to be
+  /// taken, and no push nor own work is due within twice its gather cost (CPU time: the
+  /// room is wall time, so a gather preempted for longer may delay a push; the PS's
+  /// gathers are rare and short), gathers the next minibatch of a learner whose one this
   /// thread used up computing its job (that learner's thread sleeps through the job, so it
   /// would gather none until its next job: on the critical path, when this thread
   /// computes that job too).
   void do_own_work();
-  /// Whether learner w has its next minibatch gathered (false while its task is busy).
-  /// Diagnostics and tests.
+  /// Whether learner w has its next minibatch gathered (false while its task is busy, and
+  /// in a timing-only pool). PS thread only: its try_lock could make the PS's own try_lock
+  /// of the task fail. Diagnostics and tests.
   bool minibatch_prepared(std::size_t w) const;
 
   /// Cheap check for take_failures() (any thread).
@@ -310,7 +313,8 @@ class LearnerPool {
   /// Gathers learner w's next minibatch on this thread when none is prepared, its task is
   /// free (try_lock) and there is room before `due` (twice this thread's gather cost).
   /// Returns false when there was no room (the minibatch is still to gather); true when
-  /// one is prepared, or its thread holds the task (and gathers before its next job).
+  /// one is prepared, its thread holds the task (and gathers before its next job), or the
+  /// pool is timing-only (nothing to gather).
   bool gather_ahead(std::size_t w, Clock::time_point due);
   /// Notes that learner w's minibatch is still to gather (pay_owed_gathers).
   void owe_gather(std::size_t w);

@@ -953,6 +953,16 @@ TEST_CASE("pool: a minibatch the restarting thread used up is gathered again whe
           "[learner_pool][jit][restarter]") {
   FourRig rig;
   learn_leads(rig);
+  // Every learner's thread has gathered its next minibatch after its push, and sleeps
+  // with its task free: none wakes for the restart below.
+  const auto give_up = Clock::now() + 30s;
+  auto all_prepared = [&] {
+    for (std::size_t v = 0; v < 4; ++v)
+      if (!rig.pool->minibatch_prepared(v)) return false;
+    return true;
+  };
+  while (!all_prepared() && Clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  REQUIRE(all_prepared());
   // Learner 1's job is due at once: computed here, with no time before its push to gather
   // the next minibatch, and its thread never had the job, so it gathers none either.
   for (std::size_t v = 0; v < 4; ++v) rig.delay.x[v].store(v == 1 ? 0.0 : kLongX);
@@ -960,6 +970,7 @@ TEST_CASE("pool: a minibatch the restarting thread used up is gathered again whe
   GradientMessage m;
   REQUIRE(rig.inbox.try_pop(m));  // the PS takes a waiting gradient before it gathers
   CHECK(m.learner == 1);
+  CHECK_FALSE(rig.pool->minibatch_prepared(1));
   // No push due for a minute: the owed gather is done in the restarting thread's own work.
   rig.pool->do_own_work();
   CHECK(rig.pool->minibatch_prepared(1));
