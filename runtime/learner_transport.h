@@ -64,8 +64,11 @@ class LearnerTransport {
   /// learners one after another takes the PS tens of microseconds).
   virtual void restart(LearnerId w, Clock::time_point at) = 0;
   /// restart(w, at) for each learner of one decision (distinct ids). A transport may
-  /// order the work inside (ThreadLearners wakes the learner due soonest first).
-  virtual void restart(std::span<const LearnerId> ws, Clock::time_point at) {
+  /// order the work inside (ThreadLearners wakes the learner due soonest first, and its PS
+  /// thread computes up to `awaited` -- the gradients the next update waits for,
+  /// Coordinator::awaited() -- of the smallest X itself).
+  virtual void restart(std::span<const LearnerId> ws, Clock::time_point at, std::size_t awaited) {
+    (void)awaited;
     for (const LearnerId w : ws) restart(w, at);
   }
   /// The next gradient into `out`: true; false when `deadline` passed or wake() was

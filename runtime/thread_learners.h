@@ -25,7 +25,9 @@ class ThreadLearners final : public LearnerTransport {
   ~ThreadLearners() override { stop(); }
 
   void restart(LearnerId w, Clock::time_point at) override { pool_.restart(w, at); }
-  void restart(std::span<const LearnerId> ws, Clock::time_point at) override { pool_.restart(ws, at); }
+  void restart(std::span<const LearnerId> ws, Clock::time_point at, std::size_t awaited) override {
+    pool_.restart(ws, at, awaited);
+  }
   /// Sleeps until shortly before the next push is due, then polls the inbox until it
   /// comes (or a while after it was due): waking the PS thread from its condition
   /// variable took 50 us (median) on a 2-vCPU VM, and the sync family's every update waited

@@ -96,6 +96,10 @@ class Coordinator {
   bool is_active(LearnerId w) const { return active_[w] != 0; }
   Version version() const { return version_; }
   std::size_t pending() const { return pending_; }
+  /// How many more gradients the next update waits for: K in force less those pending
+  /// (0 when none can complete it, no learner being left). A runtime may compute that
+  /// many of the restarted learners' gradients itself (worker/learner_pool.h).
+  std::size_t awaited() const { return active_count_ > 0 && pending_ < k_ ? k_ - pending_ : 0; }
   /// True while learner w computes a minibatch (false while it waits for new weights).
   bool busy(LearnerId w) const { return busy_[w] != 0; }
   /// SSP: minibatches learner w has finished (0 for the other variants).

@@ -49,8 +49,11 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   round_.assign(config_.num_learners, 0);
   set_ups_.reserve(config_.num_learners);
   deferred_.reserve(config_.num_learners);
+  chained_.reserve(config_.num_learners);
   draws_.reserve(config_.num_learners);
   owed_gathers_.reserve(config_.num_learners);
+  reserved_.reserve(config_.num_learners);
+  held_.reserve(config_.num_learners);
   for (std::size_t w = 0; w < config_.num_learners; ++w) {
     slots_.push_back(std::make_unique<Slot>());
     if (!config_.timing_only)
@@ -88,8 +91,8 @@ void LearnerPool::stop() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   // Jobs never taken hold pins: back to their pool now, while the weights exist.
-  reserved_.reset();
-  drop_held();
+  reserved_.clear();
+  held_.clear();  // pins and buffers back to their pools
   owed_gathers_.clear();
   for (auto& s : slots_) {
     std::lock_guard lock(s->job_mutex);
@@ -113,7 +116,7 @@ std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
   return job.ticket;
 }
 
-void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at) {
+void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at, std::size_t awaited) {
   const Clock::time_point now = Clock::now();
   // Every X first (a few ns each, and nothing a learner sees), then the jobs in order of
   // X: the learner due soonest is set up -- and, computing at once, woken -- before the
@@ -131,8 +134,8 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
   set_ups_.clear();
   deferred_.clear();
   // This restart supersedes own work of its learners (set_up moves their tickets below).
-  if (reserved_ && round_[reserved_->learner] == rounds_) reserved_.reset();
-  if (holds_ && round_[held_set_.learner] == rounds_) drop_held();
+  std::erase_if(reserved_, [&](const SetUp& r) { return round_[r.learner] == rounds_; });
+  std::erase_if(held_, [&](const Held& h) { return round_[h.set.learner] == rounds_; });
   drop_superseded_own_work();
   // The job with the smallest X, when this thread may compute it, is computed before the
   // jobs whose compute time comes after it are even set up: its push makes the next update
@@ -146,48 +149,65 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at)
   std::optional<SetUp> here;
   std::unique_lock<std::mutex> here_task;
   Clock::time_point defer_after = Clock::time_point::max();
+  // The next smallest Xs after that one, up to the gradients awaited, this thread may
+  // compute after it when their pushes leave it time to (reserve, below): not woken, nor
+  // handed to the dispatcher, until it knows.
+  chained_.clear();
+  bool chaining = awaited > 1;
   for (std::size_t i = 0; i < draws_.size(); ++i) {
     const auto& [w, x] = draws_[i];
     if (here && x && planned_for(w, *x, at, now) > defer_after) {
       deferred_.push_back(i);
       continue;
     }
-    set_ups_.push_back(set_up(w, x, at, now));
-    const SetUp& job = set_ups_.back();
-    if (set_ups_.size() == 1 && (here_task = claim_task(job, now)).owns_lock()) {
+    const SetUp job = set_up(w, x, at, now);
+    if (set_ups_.empty() && chained_.empty() && (here_task = claim_task(job, now)).owns_lock()) {
       here = job;
+      set_ups_.push_back(job);
       defer_after = now + own_lead(w);
       if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
-    } else {
-      wake_if_needed(job, now);
+      continue;
     }
+    // Only while this thread, computing `here` and then the chain back to back, would be
+    // done with this one in time (see done_in_time).
+    chaining = chaining && here && own_compute_cost_ && chained_.size() + 1 < awaited &&
+               job.planned != Clock::time_point::max() &&
+               done_in_time(w, now + static_cast<int>(chained_.size() + 2) * *own_compute_cost_, now);
+    if (chaining) {
+      chained_.push_back(job);
+      if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
+      continue;
+    }
+    set_ups_.push_back(job);
+    wake_if_needed(job, now);
   }
   if (!here) {
-    // Not due at once: the smallest X may still be this thread's, computed when its time
-    // comes (do_own_work) instead of by a learner thread the dispatcher wakes: that
+    // Not due at once: the smallest Xs may still be this thread's, computed when their
+    // time comes (do_own_work) instead of by learner threads the dispatcher wakes: that
     // hand-off (two wake-ups) took 88 us at the median, and 1 in 50 of them hundreds, on a
     // 2-vCPU VM, and the lead it needs made the PS compute a third of the jobs at once.
-    const bool reserved = !set_ups_.empty() && reserve(set_ups_.front(), now);
-    launch(std::span<const SetUp>(set_ups_).subspan(reserved ? 1 : 0), now);
+    // The sync family's update at K > 1 waits for K of them, and the PS learned of a
+    // learner thread's push 68 us late at the median (a futex wake-up on 2 busy cores,
+    // P = 32), so it computes as many of the first as it can be on time for.
+    const std::size_t reserved = reserve(set_ups_, awaited, now, /*woken=*/true);
+    launch(std::span<const SetUp>(set_ups_).subspan(reserved), now);
     return;
   }
   // Those set up already and planned after `now` (within this thread's compute) go to the
   // dispatcher first: launch() at a later time would take them for dispatched.
   launch(set_ups_, now);
   const std::size_t before = set_ups_.size();
+  set_ups_.insert(set_ups_.end(), chained_.begin(), chained_.end());
   std::optional<Computed> computed = compute_here(*here, std::move(here_task));
   const Clock::time_point later = Clock::now();
-  for (const std::size_t i : deferred_) {
-    set_ups_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
-    wake_if_needed(set_ups_.back(), later);
-  }
-  launch(std::span<const SetUp>(set_ups_).subspan(before), later);
+  for (const std::size_t i : deferred_) set_ups_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
+  // The chained jobs, then the deferred ones (planned after this computation), may be this
+  // thread's too, as when none is due at once; the others are woken or launched now.
+  const std::span<const SetUp> rest = std::span<const SetUp>(set_ups_).subspan(before);
+  const std::span<const SetUp> theirs = rest.subspan(reserve(rest, awaited > 0 ? awaited - 1 : 0, later, false));
+  for (const SetUp& job : theirs) wake_if_needed(job, later);
+  launch(theirs, later);
   if (computed) hold_or_push(*here, std::move(*computed));
-}
-
-void LearnerPool::drop_held() {
-  holds_ = false;
-  held_ = Computed{};  // its pin and buffer back to their pools
 }
 
 void LearnerPool::drop_superseded_own_work() {
@@ -196,8 +216,12 @@ void LearnerPool::drop_superseded_own_work() {
   };
   // A reserved job superseded stays in its slot until replaced (set_up did); a gradient
   // held for a superseded ticket is cancelled work: its pin and buffer go home.
-  if (reserved_ && !current(*reserved_)) reserved_.reset();
-  if (holds_ && !current(held_set_)) drop_held();
+  std::erase_if(reserved_, [&](const SetUp& r) { return !current(r); });
+  std::erase_if(held_, [&](const Held& h) { return !current(h.set); });
+}
+
+bool LearnerPool::holds_gradient_of(std::size_t w) const {
+  return std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.set.learner == w; });
 }
 
 Clock::duration LearnerPool::own_lead(std::size_t w) const {
@@ -205,47 +229,83 @@ Clock::duration LearnerPool::own_lead(std::size_t w) const {
   return Clock::duration(std::max<std::int64_t>(0, slots_[w]->lead.load(std::memory_order_relaxed)));
 }
 
-bool LearnerPool::reserve(const SetUp& job, Clock::time_point now) {
-  if (reserved_ || holds_ || !config_.restarter_computes || compute_at_ != ComputeAt::deadline ||
-      job.planned == Clock::time_point::max() || job.planned <= now)
-    return false;
-  // Only with a lead to plan by: its own, else (none yet) the learner's.
-  if (!own_plan_.lead() && slots_[job.learner]->lead.load(std::memory_order_relaxed) < 0) return false;
-  const Clock::time_point due = push_due_[job.learner];
-  // Busy from its compute time to the push: no push of a learner outside this restart may
-  // be due by then, or it would be taken late (do_own_work checks again).
-  if (!others_pushed_before(due)) return false;
-  SetUp r = job;
-  r.planned = std::max(now, due - own_lead(job.learner));
-  reserved_ = r;
-  return true;
+std::size_t LearnerPool::reserve(std::span<const SetUp> jobs, std::size_t at_most, Clock::time_point now,
+                                 bool woken) {
+  if (!reserved_.empty() || !config_.restarter_computes || compute_at_ != ComputeAt::deadline) return 0;
+  // Whether the reserved jobs and then `last`, computed back to back from now (this
+  // thread's compute cost each), are each done by its push. (Planned just in time below,
+  // with the lead, they begin later when they can.)
+  auto fits = [&](const SetUp& last) {
+    if (!own_compute_cost_) return false;
+    Clock::time_point done = now;
+    for (const SetUp& r : reserved_)
+      if (!done_in_time(r.learner, done += *own_compute_cost_, now)) return false;
+    return done_in_time(last.learner, done + *own_compute_cost_, now);
+  };
+  for (const SetUp& job : jobs) {
+    if (reserved_.size() >= at_most || job.planned == Clock::time_point::max()) break;
+    // Woken, a job due at once was dispatched to its learner.
+    if (woken && job.planned <= now) break;
+    // Only with a lead to plan by: its own, else (none yet) the learner's.
+    if (!own_plan_.lead() && slots_[job.learner]->lead.load(std::memory_order_relaxed) < 0) break;
+    // Busy from its compute time to the push: no push of a learner outside this restart
+    // may be due by then, or it would be taken late (do_reserved checks again).
+    if (!others_pushed_before(push_due_[job.learner])) break;
+    if ((!woken || !reserved_.empty()) && !fits(job)) break;
+    reserved_.push_back(job);
+  }
+  Clock::time_point next = Clock::time_point::max();
+  for (auto r = reserved_.rbegin(); r != reserved_.rend(); ++r) {
+    r->planned = std::max(now, std::min(push_due_[r->learner], next) - own_lead(r->learner));
+    next = r->planned;
+  }
+  return reserved_.size();
+}
+
+bool LearnerPool::done_in_time(std::size_t w, Clock::time_point done, Clock::time_point now) const {
+  // Its thread would be done by now + its lead at the earliest, and this thread learns of
+  // a learner thread's push a wake-up later still (68 us at the median, 2 busy cores).
+  const std::int64_t lead = slots_[w]->lead.load(std::memory_order_relaxed);
+  return done <= std::max(push_due_[w], now + Clock::duration(std::max<std::int64_t>(0, lead)));
 }
 
 Clock::time_point LearnerPool::own_work_at() const {
-  Clock::time_point at = Clock::time_point::max();
-  if (reserved_) at = reserved_->planned;
-  if (holds_) at = std::min(at, held_.job.due);
+  Clock::time_point at = reserved_.empty() ? Clock::time_point::max() : reserved_.front().planned;
+  for (const Held& h : held_) at = std::min(at, h.c.job.due);
   return at;
+}
+
+void LearnerPool::push_held_due(Clock::time_point now) {
+  for (auto h = held_.begin(); h != held_.end();) {
+    if (now < h->c.job.due) {
+      ++h;
+      continue;
+    }
+    push_computed(h->set, std::move(h->c));
+    h = held_.erase(h);
+  }
 }
 
 void LearnerPool::do_own_work() {
   drop_superseded_own_work();
-  const Clock::time_point now = Clock::now();
-  if (holds_ && now >= held_.job.due) {
-    holds_ = false;
-    push_computed(held_set_, std::move(held_));
+  // Reserved jobs are computed back to back when their plan says so: each round pushes
+  // first what is due meanwhile (the gradient just computed, when it was late).
+  while (true) {
+    push_held_due(Clock::now());
+    if (reserved_.empty() || Clock::now() < reserved_.front().planned) break;
+    do_reserved();
   }
-  if (reserved_ && now >= reserved_->planned) do_reserved();
   pay_owed_gathers();
 }
 
 void LearnerPool::do_reserved() {
-  const SetUp r = *reserved_;
-  reserved_.reset();
+  const SetUp r = reserved_.front();
+  reserved_.erase(reserved_.begin());
   // A push of another learner restarted since, due before this one's, would wait for this
   // computation: its thread computes this job then, as does one whose task is busy (its
   // thread is gathering -- awake, it takes the job at once -- or computing a superseded
-  // job, which it drops, then takes this).
+  // job, which it drops, then takes this). Gradients this thread holds are its own to push
+  // (stamped when due, however late it gets to them).
   std::unique_lock<std::mutex> task;
   if (others_pushed_before(push_due_[r.learner], r.learner))
     task = std::unique_lock(slots_[r.learner]->task_mutex, std::try_to_lock);
@@ -253,8 +313,11 @@ void LearnerPool::do_reserved() {
     dispatch(r.learner, r.ticket);
     return;
   }
+  const Clock::time_point free_from = own_computed_;
   if (std::optional<Computed> computed = compute_here(r, std::move(task))) {
-    own_plan_.record(std::min(r.planned, computed->began), computed->computed);
+    // From its plan, or from when this thread was done with the previous job, if later
+    // (the chain's: not a late wake-up), unless it began earlier still.
+    own_plan_.record(std::min(std::max(r.planned, free_from), computed->began), computed->computed);
     hold_or_push(r, std::move(*computed));
   }
 }
@@ -275,7 +338,8 @@ std::unique_lock<std::mutex> LearnerPool::claim_task(const SetUp& job, Clock::ti
 }
 
 bool LearnerPool::restarter_may_compute(const SetUp& job, Clock::time_point now) const {
-  if (!config_.restarter_computes || compute_at_ != ComputeAt::deadline || reserved_ || holds_)
+  if (!config_.restarter_computes || compute_at_ != ComputeAt::deadline || !reserved_.empty() ||
+      !held_.empty())
     return false;
   // Only a job due within the learner's lead (one due later was planned at once only for
   // want of a lead, and this thread would wait out its X).
@@ -293,7 +357,9 @@ bool LearnerPool::others_pushed_before(Clock::time_point until, std::size_t exce
     const bool skip = except == kLatestRound ? round_[v] == rounds_ : v == except;
     if (skip || push_due_[v] >= until) continue;
     const Slot& s = *slots_[v];
-    if (s.pushed.load(std::memory_order_relaxed) != s.ticket.load(std::memory_order_relaxed)) return false;
+    if (s.pushed.load(std::memory_order_relaxed) != s.ticket.load(std::memory_order_relaxed) &&
+        !holds_gradient_of(v))
+      return false;
   }
   return true;
 }
@@ -312,9 +378,15 @@ std::optional<LearnerPool::Computed> LearnerPool::compute_here(const SetUp& set,
   s.by_restarter.fetch_add(1, std::memory_order_relaxed);
   try {
     c.grad = deps_.buffers->acquire();
+    const Clock::duration cpu = thread_cpu_time();
     c.began = Clock::now();
     c.loss = compute(s, c.job, c.grad);
     c.computed = Clock::now();
+    // In CPU time, as its gathers (gather_ahead): a preempted computation must not stop
+    // the chains of reserved jobs for long.
+    const Clock::duration took = thread_cpu_time() - cpu;
+    own_compute_cost_ = own_compute_cost_ ? decaying_max(*own_compute_cost_, took) : took;
+    own_computed_ = c.computed;
     task_lock.unlock();
     return c;
   } catch (const std::exception& e) {
@@ -362,17 +434,14 @@ bool LearnerPool::minibatch_prepared(std::size_t w) const {
 }
 
 void LearnerPool::hold_or_push(const SetUp& set, Computed&& c) {
-  RACESGD_CHECK(!holds_);
   // The learner's thread sleeps through a job it never had, so it gathers no minibatch
   // after it: gather the next one here while the push is not due yet -- else later, when
   // there is room (pay_owed_gathers) -- or the next job this thread computes for the
   // learner gathers on the critical path (the gather costs about as much as the gradient,
   // worker/gradient_task.h).
-  if (!gather_ahead(set.learner, c.job.due)) owe_gather(set.learner);
+  if (!gather_ahead(set.learner, std::min(c.job.due, own_work_at()))) owe_gather(set.learner);
   if (Clock::now() < c.job.due) {  // pushed by do_own_work once due
-    held_set_ = set;
-    held_ = std::move(c);
-    holds_ = true;
+    held_.push_back(Held{set, std::move(c)});
     return;
   }
   push_computed(set, std::move(c));

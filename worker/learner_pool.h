@@ -133,8 +133,11 @@ class LearnerPool {
   /// at once woken as soon as its job is (the sync family restarts all P at each update,
   /// and the smallest X makes the next one), then learners holding a superseded job are
   /// told, and the dispatcher gets the other compute times under one lock. The smallest
-  /// X may be computed here (as restart(w)) or reserved for do_own_work(). PS thread only.
-  void restart(std::span<const std::size_t> ws, std::chrono::steady_clock::time_point at);
+  /// X may be computed here (as restart(w)), and up to `awaited` of the smallest (the
+  /// gradients the caller's next update waits for) reserved for do_own_work(). PS thread
+  /// only.
+  void restart(std::span<const std::size_t> ws, std::chrono::steady_clock::time_point at,
+               std::size_t awaited = 1);
 
   /// The ticket learner w must carry for its gradient to count.
   std::uint64_t ticket(std::size_t w) const;
@@ -293,16 +296,27 @@ class LearnerPool {
   void hold_or_push(const SetUp& set, Computed&& c);
   /// Pushes compute_here's gradient now (its push is due, or past due).
   void push_computed(const SetUp& set, Computed&& c);
-  /// Reserves `job` (a restart's smallest X, not due at once) for this thread to compute
-  /// at its due time less this thread's own lead (do_own_work), instead of the learner's
-  /// thread: when enabled, nothing else of its own is pending, and no push of a learner
-  /// outside this restart is due before `job`'s. Returns whether it did.
-  bool reserve(const SetUp& job, Clock::time_point now);
-  /// Forgets a reserved job or a held gradient whose ticket a restart has superseded.
+  /// Reserves a prefix of `jobs` (set up by one restart, in order of X, none handed to the
+  /// dispatcher; `woken`: those due at once were dispatched, else none was) for this thread to compute (do_own_work) instead of
+  /// the learners' threads: each job at its due time less this thread's own lead, or
+  /// earlier when the next one's computation needs this thread by then. Only when enabled,
+  /// no job of an earlier restart is reserved, and no push of a learner outside this
+  /// restart is due before a reserved one's; the prefix ends after `at_most` jobs, or at
+  /// the first that this thread, computing them all back to back from `now`, would not
+  /// be done with in time (done_in_time; the first of `woken` jobs is exempt: nobody would
+  /// be sooner). Returns how many it reserved.
+  std::size_t reserve(std::span<const SetUp> jobs, std::size_t at_most, Clock::time_point now, bool woken);
+  /// Whether this thread, done with learner w's job at `done` (estimated `now`), is in
+  /// time: by the job's push, or no later than its learner's thread would be (its lead).
+  bool done_in_time(std::size_t w, Clock::time_point done, Clock::time_point now) const;
+  /// Forgets reserved jobs and held gradients whose tickets a restart has superseded.
   void drop_superseded_own_work();
-  /// Forgets the held gradient (if any), releasing its pin and buffer.
-  void drop_held();
-  /// Whether every other learner whose push is due before `until` has pushed it: every
+  /// Pushes the held gradients whose push is due by `now`.
+  void push_held_due(Clock::time_point now);
+  /// Whether this thread holds a gradient of learner w (it pushes it itself).
+  bool holds_gradient_of(std::size_t w) const;
+  /// Whether every other learner whose push is due before `until` has pushed it (or this
+  /// thread holds it, to push it itself): every
   /// learner outside the latest restart (round_) with kLatestRound, else every learner
   /// but `except`.
   static constexpr std::size_t kLatestRound = static_cast<std::size_t>(-1);
@@ -321,7 +335,8 @@ class LearnerPool {
   /// Gathers owed minibatches (owed_gathers_) while there is room before the next push due
   /// or own work (do_own_work).
   void pay_owed_gathers();
-  /// Computes the reserved job, whose time has come (or hands it to its learner's thread).
+  /// Computes the first reserved job, whose time has come (or hands it to its learner's
+  /// thread).
   void do_reserved();
   /// When learner w's job with X = x started at `at` would be planned to compute, set up
   /// `now` (set_up's plan, without setting it up).
@@ -354,14 +369,22 @@ class LearnerPool {
   std::vector<Clock::time_point> push_due_;
   std::vector<SetUp> set_ups_;   // restart()'s scratch (PS thread), capacity P
   std::vector<std::size_t> deferred_;  // the same: draws_ set up after compute_here
-  // This (the PS) thread's own work: the job it will compute at `planned` (reserve()), and
-  // a gradient it computed, pushed when due. At most one of each; PS thread only.
-  std::optional<SetUp> reserved_;
-  bool holds_ = false;  // held_ and held_set_ are a gradient to push
-  SetUp held_set_{};
-  Computed held_;
+  std::vector<SetUp> chained_;   // the same: set up, not woken, maybe computed after it
+  // This (the PS) thread's own work: the jobs of one restart it will compute, each at its
+  // `planned` time (reserve(); in order of planned, which is the order of due times), and
+  // gradients it computed, pushed when due. PS thread only; capacity P each.
+  std::vector<SetUp> reserved_;
+  struct Held {
+    SetUp set;
+    Computed c;
+  };
+  std::vector<Held> held_;
   ComputePlan own_plan_{ComputeAt::deadline};  // its plan-to-done times (reserved jobs)
+  // When this thread's latest computation of a job ended: a reserved job planned before
+  // then began late for want of this thread, not for a late wake-up (own_plan_).
+  Clock::time_point own_computed_{};
   Clock::duration own_gather_cost_ = kFirstGatherCost;  // its gathers' decaying maximum
+  std::optional<Clock::duration> own_compute_cost_;  // its computations' (none yet: nullopt)
   // Learners whose minibatch this thread used up and could not gather again before the
   // push (gather_ahead): pay_owed_gathers gathers them when there is room.
   std::vector<std::size_t> owed_gathers_;

@@ -53,6 +53,31 @@ TEST_CASE("K-batch-sync: any K minibatches, pushers go on on the same weights", 
   CHECK(c.version() == 1);
 }
 
+TEST_CASE("awaited: the gradients the next update still waits for", "[coordinator]") {
+  Coordinator c(make_variant("k-sync", 4, 3));
+  CHECK(c.awaited() == 3);
+  c.on_start();
+  CHECK(c.awaited() == 3);
+  c.on_arrival({1, 0});
+  CHECK(c.awaited() == 2);
+  c.on_arrival({3, 0});
+  CHECK(c.awaited() == 1);
+  CHECK(c.on_arrival({0, 0}).apply);
+  CHECK(c.awaited() == 3);  // a new update, none pending
+  c.retire(2);
+  c.retire(3);
+  CHECK(c.awaited() == 2);  // K shrank to the two learners left
+  c.retire(0);
+  c.retire(1);
+  CHECK(c.awaited() == 0);  // nobody left to complete one
+
+  Coordinator a(make_variant("async", 4, 1));
+  a.on_start();
+  CHECK(a.awaited() == 1);
+  a.on_arrival({2, 0});
+  CHECK(a.awaited() == 1);
+}
+
 TEST_CASE("K-async: K distinct pushers wait idle, others are not interrupted", "[coordinator]") {
   Coordinator c(make_variant("k-async", 3, 2));
   c.on_start();

@@ -841,6 +841,67 @@ TEST_CASE("pool: the smallest X not due at once is computed by the restarting th
   CHECK_FALSE(rig.inbox.pop_until(none, Clock::now() + kEagerWindow));
 }
 
+TEST_CASE("pool: a restart awaiting two gradients has the restarting thread compute the two smallest Xs, "
+          "each in time",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  learn_leads(rig);
+  // One job computed here first: its cost tells whether a second one fits.
+  restart_all_smallest(rig, 0, 0.2);
+  GradientMessage first;
+  REQUIRE(drive_until_gradient(rig, first));
+  REQUIRE(rig.pool->jobs_computed_by_restarter(0) == 1);
+
+  for (std::size_t v = 0; v < 4; ++v) rig.delay.x[v].store(kLongX);
+  rig.delay.x[1].store(0.3);
+  rig.delay.x[2].store(0.6);
+  const Clock::time_point at = Clock::now();
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, at, /*awaited=*/2);
+  const std::size_t taken_before = rig.model.computed_on().size();
+  for (const std::size_t w : {std::size_t{1}, std::size_t{2}}) {
+    INFO("learner " << w);
+    GradientMessage m;
+    REQUIRE(drive_until_gradient(rig, m));
+    CHECK(m.learner == w);
+    CHECK(m.ticket == rig.pool->ticket(w));
+    CHECK(rig.pool->jobs_computed_by_restarter(w) == 1);  // not its own thread's
+    CHECK(rig.model.computed_on().back() == std::this_thread::get_id());
+    const double x = w == 1 ? 0.3 : 0.6;
+    CHECK(m.t_start >= rig.seconds(at) + x / 2);  // just in time, not one after the other
+    CHECK(m.t_pushed == Approx(std::max(rig.seconds(at) + x, m.t_computed)).margin(kStampRounding));
+  }
+  CHECK(rig.model.computed_on().size() == taken_before + 2);
+  CHECK(rig.pool->own_work_at() == Clock::time_point::max());
+}
+
+TEST_CASE("pool: after the job due at once, the restarting thread computes the next smallest X "
+          "when the restart awaits two gradients",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  learn_leads(rig);
+  for (std::size_t v = 0; v < 4; ++v) rig.delay.x[v].store(kLongX);
+  rig.delay.x[3].store(0.0);  // due at once: computed by this thread within restart()
+  rig.delay.x[1].store(0.3);
+  // Until this thread got learner 3's task (its thread may hold it, gathering).
+  const std::uint64_t before = rig.pool->jobs_computed_by_restarter(1);
+  restart_until_here(rig, {0, 1, 2, 3}, 3, 1);
+  GradientMessage m;
+  REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));  // pushed at once (X = 0)
+  REQUIRE(m.learner == 3);
+  // restart_until_here restarts with one gradient awaited: again, awaiting two (its cost
+  // is known now, and learner 3's thread is idle).
+  const std::uint64_t here_before = rig.pool->jobs_computed_by_restarter(3);
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 2);
+  REQUIRE(rig.pool->jobs_computed_by_restarter(3) == here_before + 1);
+  REQUIRE(drive_until_gradient(rig, m));
+  CHECK(m.learner == 3);
+  REQUIRE(drive_until_gradient(rig, m));
+  CHECK(m.learner == 1);
+  CHECK(m.ticket == rig.pool->ticket(1));
+  CHECK(rig.pool->jobs_computed_by_restarter(1) == before + 1);
+  CHECK(rig.model.computed_on().back() == std::this_thread::get_id());
+}
+
 TEST_CASE("pool: a reserved job superseded by a restart is never computed",
           "[learner_pool][jit][restarter]") {
   FourRig rig;
