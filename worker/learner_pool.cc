@@ -144,20 +144,20 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   // due within this thread's compute are set up (and woken) first: their learners compute
   // on the other cores meanwhile. (Until set up, a deferred learner's superseded job is
   // still current: its thread may go on with it for that long, and its gradient is dropped.)
-  // Only that one job: a later job computed here would make this thread take the smaller
-  // X's push late.
   std::optional<SetUp> here;
   std::unique_lock<std::mutex> here_task;
   Clock::time_point defer_after = Clock::time_point::max();
   // The next smallest Xs after that one, up to the gradients awaited, this thread may
   // compute after it when their pushes leave it time to (reserve, below): not woken, nor
-  // handed to the dispatcher, until it knows.
+  // handed to the dispatcher, until it knows. Only the smallest: the chain ends at the
+  // first job that is not in it.
   chained_.clear();
   bool chaining = awaited > 1;
   for (std::size_t i = 0; i < draws_.size(); ++i) {
     const auto& [w, x] = draws_[i];
     if (here && x && planned_for(w, *x, at, now) > defer_after) {
       deferred_.push_back(i);
+      chaining = false;
       continue;
     }
     const SetUp job = set_up(w, x, at, now);
@@ -170,8 +170,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
     }
     // Only while this thread, computing `here` and then the chain back to back, would be
     // done with this one in time (see done_in_time).
-    chaining = chaining && here && own_compute_cost_ && chained_.size() + 1 < awaited &&
-               job.planned != Clock::time_point::max() &&
+    chaining = chaining && here && own_compute_cost_ && chained_.size() + 1 < awaited && reservable(job) &&
                done_in_time(w, now + static_cast<int>(chained_.size() + 2) * *own_compute_cost_, now);
     if (chaining) {
       chained_.push_back(job);
@@ -202,9 +201,13 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   const Clock::time_point later = Clock::now();
   for (const std::size_t i : deferred_) set_ups_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
   // The chained jobs, then the deferred ones (planned after this computation), may be this
-  // thread's too, as when none is due at once; the others are woken or launched now.
+  // thread's too, as when none is due at once -- as many as are awaited besides `here` and
+  // the jobs woken before it computed; the others are woken or launched now.
   const std::span<const SetUp> rest = std::span<const SetUp>(set_ups_).subspan(before);
-  const std::span<const SetUp> theirs = rest.subspan(reserve(rest, awaited > 0 ? awaited - 1 : 0, later, false));
+  const std::size_t mine = reserve(rest, awaited > before ? awaited - before : 0, later, false);
+  for (const SetUp& job : rest.first(mine))
+    if (job.holding) slots_[job.learner]->sleep.interrupt();  // drop the superseded job it holds
+  const std::span<const SetUp> theirs = rest.subspan(mine);
   for (const SetUp& job : theirs) wake_if_needed(job, later);
   launch(theirs, later);
   if (computed) hold_or_push(*here, std::move(*computed));
@@ -243,14 +246,9 @@ std::size_t LearnerPool::reserve(std::span<const SetUp> jobs, std::size_t at_mos
     return done_in_time(last.learner, done + *own_compute_cost_, now);
   };
   for (const SetUp& job : jobs) {
-    if (reserved_.size() >= at_most || job.planned == Clock::time_point::max()) break;
+    if (reserved_.size() >= at_most || !reservable(job)) break;
     // Woken, a job due at once was dispatched to its learner.
     if (woken && job.planned <= now) break;
-    // Only with a lead to plan by: its own, else (none yet) the learner's.
-    if (!own_plan_.lead() && slots_[job.learner]->lead.load(std::memory_order_relaxed) < 0) break;
-    // Busy from its compute time to the push: no push of a learner outside this restart
-    // may be due by then, or it would be taken late (do_reserved checks again).
-    if (!others_pushed_before(push_due_[job.learner])) break;
     if ((!woken || !reserved_.empty()) && !fits(job)) break;
     reserved_.push_back(job);
   }
@@ -260,6 +258,16 @@ std::size_t LearnerPool::reserve(std::span<const SetUp> jobs, std::size_t at_mos
     next = r->planned;
   }
   return reserved_.size();
+}
+
+bool LearnerPool::reservable(const SetUp& job) const {
+  if (!config_.restarter_computes || compute_at_ != ComputeAt::deadline || job.planned == Clock::time_point::max())
+    return false;
+  // Only with a lead to plan by: its own, else (none yet) the learner's.
+  if (!own_plan_.lead() && slots_[job.learner]->lead.load(std::memory_order_relaxed) < 0) return false;
+  // Busy from its compute time to the push: no push of a learner outside this restart may
+  // be due by then, or it would be taken late (do_reserved checks again).
+  return others_pushed_before(push_due_[job.learner]);
 }
 
 bool LearnerPool::done_in_time(std::size_t w, Clock::time_point done, Clock::time_point now) const {
@@ -276,14 +284,10 @@ Clock::time_point LearnerPool::own_work_at() const {
 }
 
 void LearnerPool::push_held_due(Clock::time_point now) {
-  for (auto h = held_.begin(); h != held_.end();) {
-    if (now < h->c.job.due) {
-      ++h;
-      continue;
-    }
-    push_computed(h->set, std::move(h->c));
-    h = held_.erase(h);
-  }
+  // In order of due time (hold_or_push keeps them so).
+  std::size_t n = 0;
+  for (; n < held_.size() && held_[n].c.job.due <= now; ++n) push_computed(held_[n].set, std::move(held_[n].c));
+  held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 void LearnerPool::do_own_work() {
@@ -357,8 +361,11 @@ bool LearnerPool::others_pushed_before(Clock::time_point until, std::size_t exce
     const bool skip = except == kLatestRound ? round_[v] == rounds_ : v == except;
     if (skip || push_due_[v] >= until) continue;
     const Slot& s = *slots_[v];
-    if (s.pushed.load(std::memory_order_relaxed) != s.ticket.load(std::memory_order_relaxed) &&
-        !holds_gradient_of(v))
+    // A gradient of the same restart this thread holds is its own to push (stamped when
+    // due, however late it gets to it); one of an earlier restart would wait for this
+    // thread's computation, as a learner's would.
+    const bool own = except != kLatestRound && round_[v] == round_[except] && holds_gradient_of(v);
+    if (s.pushed.load(std::memory_order_relaxed) != s.ticket.load(std::memory_order_relaxed) && !own)
       return false;
   }
   return true;
@@ -440,11 +447,13 @@ void LearnerPool::hold_or_push(const SetUp& set, Computed&& c) {
   // learner gathers on the critical path (the gather costs about as much as the gradient,
   // worker/gradient_task.h).
   if (!gather_ahead(set.learner, std::min(c.job.due, own_work_at()))) owe_gather(set.learner);
-  if (Clock::now() < c.job.due) {  // pushed by do_own_work once due
-    held_.push_back(Held{set, std::move(c)});
-    return;
-  }
-  push_computed(set, std::move(c));
+  // Held in order of due time, pushed in that order once due (by do_own_work, or now with
+  // any held gradient due before it, when it is due already).
+  const Clock::time_point due = c.job.due;
+  held_.insert(std::upper_bound(held_.begin(), held_.end(), due,
+                                [](Clock::time_point d, const Held& h) { return d < h.c.job.due; }),
+               Held{set, std::move(c)});
+  if (Clock::now() >= due) push_held_due(Clock::now());
 }
 
 void LearnerPool::push_computed(const SetUp& set, Computed&& c) {

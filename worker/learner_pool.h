@@ -26,8 +26,12 @@
 // once when its compute time has come (before setting up the jobs not due at once), else
 // at that time (the job is reserved: do_own_work, which ThreadLearners calls while it
 // waits for gradients). The gradient is held and pushed when due, as the learner would.
-// It does so only when no other learner's push is due meanwhile, which it would otherwise
-// take late.
+// It does so only when no push of a learner outside that restart is due meanwhile, which
+// it would otherwise take late. When the caller's next update waits for several gradients
+// (the sync family at K > 1: restart(ws, at, awaited)), it computes the next smallest Xs
+// too, one after the other, as long as it would be done with each in time: a learner
+// thread's push reached the PS a futex wake-up late (68 us at the median at P = 32 on 2
+// busy cores), on the critical path of every such update.
 //
 // Every push is stamped (GradientMessage::t_pushed) when it was due -- or when its
 // computation ended, if later -- not when the thread got to push it: how late a timed
@@ -134,8 +138,9 @@ class LearnerPool {
   /// and the smallest X makes the next one), then learners holding a superseded job are
   /// told, and the dispatcher gets the other compute times under one lock. The smallest
   /// X may be computed here (as restart(w)), and up to `awaited` of the smallest (the
-  /// gradients the caller's next update waits for) reserved for do_own_work(). PS thread
-  /// only.
+  /// gradients the caller's next update waits for; 1 by default) reserved for
+  /// do_own_work(): those after a job computed here are held back (neither woken nor given
+  /// to the dispatcher) until it is done, then reserved or woken. PS thread only.
   void restart(std::span<const std::size_t> ws, std::chrono::steady_clock::time_point at,
                std::size_t awaited = 1);
 
@@ -161,13 +166,14 @@ class LearnerPool {
   /// taken yet; their learners' pushes are no longer awaited (next_due).
   std::vector<std::pair<std::size_t, std::string>> take_failures();
   /// PS thread only. When this (the restarting) thread has work of its own next:
-  /// computing the job a restart reserved for it, or pushing a gradient it computed whose
-  /// push was not due yet; time_point::max() when none. ThreadLearners waits for
+  /// computing the first job a restart reserved for it, or pushing a gradient it computed
+  /// whose push was not due yet; time_point::max() when none. ThreadLearners waits for
   /// gradients until then at most, then calls do_own_work().
   std::chrono::steady_clock::time_point own_work_at() const;
-  /// PS thread only. Does the work of own_work_at() whose time has come: pushes a held
-  /// gradient now due; computes the reserved job (or, when its learner's thread holds the
-  /// task, wakes that thread for it). Then, while the inbox is empty, no failure is to be
+  /// PS thread only. Does the work of own_work_at() whose time has come, until none is
+  /// left: pushes the held gradients now due (in order of due time); computes the next
+  /// reserved job (or, when its learner's thread holds the task or a push it would delay
+  /// is due, wakes that thread for it). Then, while the inbox is empty, no failure is to be
   /// taken, and no push nor own work is due within twice its gather cost (CPU time: the
   /// room is wall time, so a gather preempted for longer may delay a push; the PS's
   /// gathers are rare and short), gathers the next minibatch of a learner whose one this
@@ -306,6 +312,10 @@ class LearnerPool {
   /// be done with in time (done_in_time; the first of `woken` jobs is exempt: nobody would
   /// be sooner). Returns how many it reserved.
   std::size_t reserve(std::span<const SetUp> jobs, std::size_t at_most, Clock::time_point now, bool woken);
+  /// Whether this thread may reserve `job`: enabled, the job will push, a lead to plan by
+  /// (its own or the learner's), and no push of a learner outside the latest restart due
+  /// before `job`'s.
+  bool reservable(const SetUp& job) const;
   /// Whether this thread, done with learner w's job at `done` (estimated `now`), is in
   /// time: by the job's push, or no later than its learner's thread would be (its lead).
   bool done_in_time(std::size_t w, Clock::time_point done, Clock::time_point now) const;
@@ -315,8 +325,8 @@ class LearnerPool {
   void push_held_due(Clock::time_point now);
   /// Whether this thread holds a gradient of learner w (it pushes it itself).
   bool holds_gradient_of(std::size_t w) const;
-  /// Whether every other learner whose push is due before `until` has pushed it (or this
-  /// thread holds it, to push it itself): every
+  /// Whether every other learner whose push is due before `until` has pushed it (or, but
+  /// `except`, this thread holds it from `except`'s restart, to push it itself): every
   /// learner outside the latest restart (round_) with kLatestRound, else every learner
   /// but `except`.
   static constexpr std::size_t kLatestRound = static_cast<std::size_t>(-1);
@@ -371,8 +381,8 @@ class LearnerPool {
   std::vector<std::size_t> deferred_;  // the same: draws_ set up after compute_here
   std::vector<SetUp> chained_;   // the same: set up, not woken, maybe computed after it
   // This (the PS) thread's own work: the jobs of one restart it will compute, each at its
-  // `planned` time (reserve(); in order of planned, which is the order of due times), and
-  // gradients it computed, pushed when due. PS thread only; capacity P each.
+  // `planned` time (reserve(); in order of planned), and gradients it computed, pushed
+  // when due (in order of due time). PS thread only; capacity P each.
   std::vector<SetUp> reserved_;
   struct Held {
     SetUp set;

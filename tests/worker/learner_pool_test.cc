@@ -902,6 +902,39 @@ TEST_CASE("pool: after the job due at once, the restarting thread computes the n
   CHECK(rig.model.computed_on().back() == std::this_thread::get_id());
 }
 
+TEST_CASE("pool: a job due right after the one due at once is computed by the restarting thread "
+          "next, not woken, when the restart awaits two gradients",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  learn_leads(rig);
+  for (std::size_t v = 0; v < 4; ++v) rig.delay.x[v].store(kLongX);
+  rig.delay.x[2].store(0.0);   // due at once: computed within restart()
+  rig.delay.x[0].store(1e-5);  // due within that computation's lead: held back, then chained
+  // This thread needs learner 2's task (its thread may hold it, gathering) and its own
+  // compute cost, known after the first attempt; a slow machine may find the second job
+  // no longer in time now and then (then its thread computes it): attempts until both.
+  bool both = false;
+  for (int attempt = 0; attempt < 200 && !both; ++attempt) {
+    const std::uint64_t here0 = rig.pool->jobs_computed_by_restarter(2);
+    const std::uint64_t chained0 = rig.pool->jobs_computed_by_restarter(0);
+    rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 2);
+    // Both come (in X order when this thread computed both; their threads may race).
+    GradientMessage m, n;
+    REQUIRE(drive_until_gradient(rig, m));
+    REQUIRE(drive_until_gradient(rig, n));
+    CHECK(m.learner + n.learner == 2);
+    CHECK(m.learner * n.learner == 0);
+    CHECK(m.ticket == rig.pool->ticket(m.learner));
+    CHECK(n.ticket == rig.pool->ticket(n.learner));
+    both = rig.pool->jobs_computed_by_restarter(2) == here0 + 1 &&
+           rig.pool->jobs_computed_by_restarter(0) == chained0 + 1;
+    if (!both) std::this_thread::sleep_for(10ms);
+    else CHECK(m.learner == 2);
+  }
+  CHECK(both);
+  CHECK(rig.pool->own_work_at() == Clock::time_point::max());
+}
+
 TEST_CASE("pool: a reserved job superseded by a restart is never computed",
           "[learner_pool][jit][restarter]") {
   FourRig rig;
