@@ -153,6 +153,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   // first job that is not in it.
   chained_.clear();
   bool chaining = awaited > 1;
+  std::size_t ahead = 0;  // `here` and the jobs woken before any was chained or deferred
   for (std::size_t i = 0; i < draws_.size(); ++i) {
     const auto& [w, x] = draws_[i];
     if (here && x && planned_for(w, *x, at, now) > defer_after) {
@@ -163,6 +164,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
     const SetUp job = set_up(w, x, at, now);
     if (set_ups_.empty() && chained_.empty() && (here_task = claim_task(job, now)).owns_lock()) {
       here = job;
+      ahead = 1;
       set_ups_.push_back(job);
       defer_after = now + own_lead(w);
       if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
@@ -177,6 +179,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
       if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
       continue;
     }
+    if (here && chained_.empty() && deferred_.empty()) ++ahead;
     set_ups_.push_back(job);
     wake_if_needed(job, now);
   }
@@ -202,9 +205,9 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   for (const std::size_t i : deferred_) set_ups_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
   // The chained jobs, then the deferred ones (planned after this computation), may be this
   // thread's too, as when none is due at once -- as many as are awaited besides `here` and
-  // the jobs woken before it computed; the others are woken or launched now.
+  // the jobs with smaller X woken before it computed; the others are woken or launched now.
   const std::span<const SetUp> rest = std::span<const SetUp>(set_ups_).subspan(before);
-  const std::size_t mine = reserve(rest, awaited > before ? awaited - before : 0, later, false);
+  const std::size_t mine = reserve(rest, awaited > ahead ? awaited - ahead : 0, later, false);
   for (const SetUp& job : rest.first(mine))
     if (job.holding) slots_[job.learner]->sleep.interrupt();  // drop the superseded job it holds
   const std::span<const SetUp> theirs = rest.subspan(mine);
