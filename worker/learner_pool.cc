@@ -106,7 +106,7 @@ std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
   SetUp job = set_up(w, draw(w), at, now);
   drop_superseded_own_work();
   if (std::unique_lock task = claim_task(job, now); task.owns_lock()) {
-    if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
+    tell_if_holding(job);
     if (std::optional<Computed> computed = compute_here(job, std::move(task)))
       hold_or_push(job, std::move(*computed));
     return job.ticket;
@@ -167,7 +167,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
       ahead = 1;
       set_ups_.push_back(job);
       defer_after = now + own_lead(w);
-      if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
+      tell_if_holding(job);
       continue;
     }
     // Only while this thread, computing `here` and then the chain back to back, would be
@@ -176,7 +176,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
                done_in_time(w, now + static_cast<int>(chained_.size() + 2) * *own_compute_cost_, now);
     if (chaining) {
       chained_.push_back(job);
-      if (job.holding) slots_[w]->sleep.interrupt();  // drop the superseded job it holds
+      tell_if_holding(job);
       continue;
     }
     if (here && chained_.empty() && deferred_.empty()) ++ahead;
@@ -208,8 +208,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   // the jobs with smaller X woken before it computed; the others are woken or launched now.
   const std::span<const SetUp> rest = std::span<const SetUp>(set_ups_).subspan(before);
   const std::size_t mine = reserve(rest, awaited > ahead ? awaited - ahead : 0, later, false);
-  for (const SetUp& job : rest.first(mine))
-    if (job.holding) slots_[job.learner]->sleep.interrupt();  // drop the superseded job it holds
+  for (const SetUp& job : rest.first(mine)) tell_if_holding(job);
   const std::span<const SetUp> theirs = rest.subspan(mine);
   for (const SetUp& job : theirs) wake_if_needed(job, later);
   launch(theirs, later);
@@ -569,8 +568,12 @@ LearnerPool::SetUp LearnerPool::set_up(std::size_t w, std::optional<double> draw
 void LearnerPool::wake_if_needed(const SetUp& job, Clock::time_point now) {
   if (job.planned <= now)
     dispatch(job.learner, job.ticket);  // interrupts a job in hand too
-  else if (job.holding)
-    slots_[job.learner]->sleep.interrupt();
+  else
+    tell_if_holding(job);
+}
+
+void LearnerPool::tell_if_holding(const SetUp& job) {
+  if (job.holding) slots_[job.learner]->sleep.interrupt();  // it drops the superseded job
 }
 
 void LearnerPool::launch(std::span<const SetUp> jobs, Clock::time_point now) {

@@ -275,6 +275,9 @@ class LearnerPool {
   /// What a set-up job needs at once: a job due now is dispatched, else a learner holding
   /// a superseded job is told to drop it (before that job's due time can pass).
   void wake_if_needed(const SetUp& job, Clock::time_point now);
+  /// Tells a learner holding an older job than `job` (set up, not dispatched) to drop it,
+  /// before that job's due time can pass: interrupts its sleep.
+  void tell_if_holding(const SetUp& job);
   /// Hands the compute times of set-up jobs not due now to the dispatcher, under one lock
   /// with at most one notify.
   void launch(std::span<const SetUp> jobs, Clock::time_point now);

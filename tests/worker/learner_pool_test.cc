@@ -813,6 +813,36 @@ void restart_all_smallest(FourRig& rig, std::size_t w, double x, Clock::time_poi
 
 }  // namespace
 
+namespace {
+
+// Restarts all four learners awaiting two gradients (X as set in rig.delay: `first`'s
+// job due at once, `second`'s the next smallest) until this thread computed both jobs, at
+// most `attempts` times, taking both gradients of every attempt (in X order when this
+// thread computed both; their threads may race otherwise). Returns whether it ever did.
+bool restart_until_both_here(FourRig& rig, std::size_t first, std::size_t second, int attempts) {
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    const std::uint64_t first0 = rig.pool->jobs_computed_by_restarter(first);
+    const std::uint64_t second0 = rig.pool->jobs_computed_by_restarter(second);
+    rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 2);
+    GradientMessage m, n;
+    REQUIRE(drive_until_gradient(rig, m));
+    REQUIRE(drive_until_gradient(rig, n));
+    CHECK(((m.learner == first && n.learner == second) || (m.learner == second && n.learner == first)));
+    CHECK(m.ticket == rig.pool->ticket(m.learner));
+    CHECK(n.ticket == rig.pool->ticket(n.learner));
+    if (rig.pool->jobs_computed_by_restarter(first) == first0 + 1 &&
+        rig.pool->jobs_computed_by_restarter(second) == second0 + 1) {
+      CHECK(m.learner == first);
+      CHECK(n.learner == second);
+      return true;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+}  // namespace
+
 TEST_CASE("pool: the smallest X not due at once is computed by the restarting thread, in time",
           "[learner_pool][jit][restarter]") {
   FourRig rig;
@@ -885,29 +915,8 @@ TEST_CASE("pool: after the job due at once, the restarting thread computes the n
   // This thread needs learner 3's task (its thread may hold it, gathering), and learner 1's
   // when the reserved job's time comes; a loaded machine (sanitizers) may leave either busy
   // now and then (then its thread computes the job): attempts until both were here.
-  bool both = false;
-  for (int attempt = 0; attempt < 50 && !both; ++attempt) {
-    const std::uint64_t here0 = rig.pool->jobs_computed_by_restarter(3);
-    const std::uint64_t next0 = rig.pool->jobs_computed_by_restarter(1);
-    rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 2);
-    GradientMessage m, n;
-    REQUIRE(drive_until_gradient(rig, m));
-    REQUIRE(drive_until_gradient(rig, n));
-    CHECK(m.learner + n.learner == 4);  // learners 3 and 1
-    CHECK(m.learner * n.learner == 3);
-    CHECK(m.ticket == rig.pool->ticket(m.learner));
-    CHECK(n.ticket == rig.pool->ticket(n.learner));
-    both = rig.pool->jobs_computed_by_restarter(3) == here0 + 1 &&
-           rig.pool->jobs_computed_by_restarter(1) == next0 + 1;
-    if (!both) {
-      std::this_thread::sleep_for(10ms);
-      continue;
-    }
-    CHECK(m.learner == 3);
-    CHECK(n.learner == 1);
-    CHECK(rig.model.computed_on().back() == std::this_thread::get_id());
-  }
-  CHECK(both);
+  CHECK(restart_until_both_here(rig, 3, 1, 50));
+  CHECK(rig.model.computed_on().back() == std::this_thread::get_id());
 }
 
 TEST_CASE("pool: a job due right after the one due at once is computed by the restarting thread "
@@ -921,25 +930,7 @@ TEST_CASE("pool: a job due right after the one due at once is computed by the re
   // This thread needs learner 2's task (its thread may hold it, gathering) and its own
   // compute cost, known after the first attempt; a slow machine may find the second job
   // no longer in time now and then (then its thread computes it): attempts until both.
-  bool both = false;
-  for (int attempt = 0; attempt < 200 && !both; ++attempt) {
-    const std::uint64_t here0 = rig.pool->jobs_computed_by_restarter(2);
-    const std::uint64_t chained0 = rig.pool->jobs_computed_by_restarter(0);
-    rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 2);
-    // Both come (in X order when this thread computed both; their threads may race).
-    GradientMessage m, n;
-    REQUIRE(drive_until_gradient(rig, m));
-    REQUIRE(drive_until_gradient(rig, n));
-    CHECK(m.learner + n.learner == 2);
-    CHECK(m.learner * n.learner == 0);
-    CHECK(m.ticket == rig.pool->ticket(m.learner));
-    CHECK(n.ticket == rig.pool->ticket(n.learner));
-    both = rig.pool->jobs_computed_by_restarter(2) == here0 + 1 &&
-           rig.pool->jobs_computed_by_restarter(0) == chained0 + 1;
-    if (!both) std::this_thread::sleep_for(10ms);
-    else CHECK(m.learner == 2);
-  }
-  CHECK(both);
+  CHECK(restart_until_both_here(rig, 2, 0, 200));
   CHECK(rig.pool->own_work_at() == Clock::time_point::max());
 }
 
