@@ -1,6 +1,9 @@
 #include "bench/mpi_train.h"
 
 #include <iostream>
+#include <string>
+
+#include <mpi.h>
 
 #include "core/error.h"
 #include "delay/delay_model.h"
@@ -16,16 +19,21 @@ namespace racesgd {
 MpiTrain::MpiTrain() : session_(std::make_unique<MpiSession>()) {}
 
 bool MpiTrain::world_fits(std::size_t num_learners) const {
-  if (is_ps()) {
-    check_mpi_world(*session_, num_learners);
-    return true;
-  }
+  std::string why;
   try {
     check_mpi_world(*session_, num_learners);
     return true;
-  } catch (const InputError&) {
-    return false;
+  } catch (const InputError& e) {
+    if (session_->size() == 1) throw;  // alone: nobody else to tell
+    why = e.what();
   }
+  // Rank 0 says why, and every rank waits until it has: mpirun ends the job as soon as one
+  // rank exits non-zero, which lost rank 0's message when a learner rank left first (CI).
+  if (is_ps()) std::cerr << "racesgd train: error: " << why << std::endl;
+  session_->run([] {
+    if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) throw RunError("MPI_Barrier failed");
+  });
+  return false;
 }
 
 MpiTrain::~MpiTrain() = default;

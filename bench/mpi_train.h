@@ -25,8 +25,9 @@ class MpiTrain {
   MpiTrain(const MpiTrain&) = delete;
   MpiTrain& operator=(const MpiTrain&) = delete;
 
-  /// Whether the world is rank 0 plus one rank per learner. When not: InputError on rank 0
-  /// (world size 1: not under mpirun), false on the others (exit 2 quietly: rank 0 says why).
+  /// Whether the world is rank 0 plus one rank per learner. When not: InputError when alone
+  /// (world size 1: not under mpirun); otherwise rank 0 prints why and every rank returns
+  /// false once it has (exit 2).
   bool world_fits(std::size_t num_learners) const;
   bool is_ps() const;
   /// Rank 0: builds MpiLearners once every rank's set-up went well (InputError when a

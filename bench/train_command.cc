@@ -165,7 +165,7 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
 #ifdef RACESGD_HAVE_MPI
   if (cfg.transport == "mpi") {
     MpiTrain mpi;
-    if (!mpi.world_fits(cfg.P)) return kExitInputError;  // rank 0 says why
+    if (!mpi.world_fits(cfg.P)) return kExitInputError;  // rank 0 said why
     if (!mpi.is_ps()) return mpi.run_learner(cfg);
     try {
       return train_ps(given, values, cfg, resume_file, interrupt, mpi.transport());
