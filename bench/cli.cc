@@ -13,6 +13,7 @@
 
 #include "bench/commands.h"
 #include "bench/context.h"
+#include "bench/error_report.h"
 #include "core/durable_file.h"
 #include "bench/params.h"
 #include "core/error.h"
@@ -191,19 +192,8 @@ int run_cli(int argc, char** argv) {
       }
     std::cerr << "racesgd: unknown command '" << command << "'\n\n" << kUsage;
     return kExitInputError;
-  } catch (const InputError& e) {
-    std::cerr << "racesgd " << command << ": error: " << e.what() << "\n";
-    return kExitInputError;
-  } catch (const WriteError& e) {
-    std::cerr << "racesgd " << command << ": cannot write the outputs: " << e.what() << "\n";
-    return 1;
-  } catch (const RunError& e) {
-    std::cerr << "racesgd " << command << ": run failed: " << e.what() << "\n";
-    return 1;
-  } catch (const std::bad_alloc&) {  // never an abort: the run checks memory, this is the rest
-    std::cerr << "racesgd " << command
-              << ": out of memory (try a smaller model, fewer learners or --snapshot-memory)\n";
-    return 1;
+  } catch (...) {
+    return report_current_error(command);
   }
 }
 

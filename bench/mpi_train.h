@@ -33,7 +33,10 @@ class MpiTrain {
   /// Rank 0: builds MpiLearners once every rank's set-up went well (InputError when a
   /// learner rank's failed: its message is on its stderr).
   LearnerTransportFactory transport();
-  /// Rank 0 failed before its run: the learner ranks leave (exit 2, quietly).
+  /// Whether the ranks have voted on their set-ups (after it, rank 0's run began or a
+  /// learner rank's set-up failed and said why).
+  bool voted() const { return agreed_; }
+  /// Rank 0 failed before its run (and has said why): the learner ranks leave (exit 2, quietly).
   void ps_setup_failed();
   /// Ranks 1..P: set-up, then the learner loop until rank 0 stops it. The exit code.
   int run_learner(const ExperimentConfig& cfg);

@@ -8,6 +8,7 @@
 #include "bench/api.h"
 #include "bench/commands.h"
 #include "bench/context.h"
+#include "bench/error_report.h"
 #include "bench/experiment.h"
 #include "bench/format.h"
 #ifdef RACESGD_HAVE_MPI
@@ -170,8 +171,12 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
     try {
       return train_ps(given, values, cfg, resume_file, interrupt, mpi.transport());
     } catch (...) {
-      mpi.ps_setup_failed();  // the learner ranks leave too (a no-op once the run began)
-      throw;
+      if (mpi.voted()) throw;
+      // Said before the learner ranks leave: mpirun ends the job as soon as one of them exits
+      // non-zero, which could cut rank 0 off before its message.
+      const int code = report_current_error("train");
+      mpi.ps_setup_failed();
+      return code;
     }
   }
 #endif

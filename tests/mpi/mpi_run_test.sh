@@ -141,6 +141,10 @@ expect_exit2 "world size 1" "MPI world size 1); run it under mpirun" \
 expect_exit2 "-P 4 with 3 ranks: names both" "-P: 4 learners, but mpirun started 3 ranks" \
   "$src/scripts/mpirun_local.sh" 3 "$racesgd" train "${data[@]}" --transport mpi -P 4 --updates 5 \
   --out "$tmp/mismatch"
+# Rank 0's set-up fails (the learner ranks' went well): its message is out before they leave.
+expect_exit2 "rank 0 cannot create --out: says so" "--out: cannot create folder '/proc/racesgd-no'" \
+  "$src/scripts/mpirun_local.sh" 5 "$racesgd" train "${data[@]}" --transport mpi -P 4 --updates 5 \
+  --out /proc/racesgd-no
 expect_exit2 "--transport mpi --clock virtual" "--transport mpi: runs on the real clock only" \
   "$racesgd" train "${data[@]}" --transport mpi --clock virtual --updates 5 --out "$tmp/v"
 
