@@ -1,21 +1,13 @@
 #include "bench/summary.h"
 
-#include <sys/resource.h>
+#include <chrono>
 
 #include "bench/time_to_target.h"
+#include "core/cpu_time.h"
 
 namespace racesgd {
 
 namespace {
-// This process's CPU time so far, user + system, all threads (over MPI: rank 0's, the PS
-// and its communication thread). 0 when the system cannot say.
-double process_cpu_seconds() {
-  rusage u{};
-  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
-  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
-  return s(u.ru_utime) + s(u.ru_stime);
-}
-
 nlohmann::json failed_learners(const std::vector<LearnerFailure>& failures) {
   nlohmann::json out = nlohmann::json::array();
   for (const LearnerFailure& f : failures)
@@ -88,7 +80,10 @@ nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
   s["updates"] = r.updates;
   s["run_time_s"] = r.run_time_s;
   s["wall_time_s"] = r.wall_time_s;
-  s["process_cpu_s"] = process_cpu_seconds();
+  // This process's CPU time so far, all threads (over MPI: rank 0's, the PS and its
+  // communication thread). 0 when the system cannot say.
+  s["process_cpu_s"] =
+      std::chrono::duration<double>(process_cpu_time().value_or(std::chrono::nanoseconds::zero())).count();
   s["eval_time_s"] = r.eval_time_s;
   s["mean_update_interval_s"] = r.mean_update_interval_s();
   s["staleness_mean"] = r.staleness_mean;

@@ -1,10 +1,13 @@
 #include "runtime/thread_learners.h"
 
 #include <sched.h>
-#include <time.h>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <thread>
+
+#include "core/cpu_time.h"
 
 namespace racesgd {
 
@@ -23,14 +26,6 @@ ThreadLearners::ThreadLearners(const LearnerPoolConfig& config, LearnerPoolDeps 
 
 namespace {
 
-// CPU seconds of `clock` (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID); negative if
-// it cannot be read.
-double cpu_seconds(clockid_t clock) {
-  timespec ts{};
-  if (clock_gettime(clock, &ts) != 0) return -1;
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
 // The cores this process may run on (its affinity mask: taskset, a cpuset container), not
 // the host's; at least 1.
 unsigned usable_cores() {
@@ -45,22 +40,23 @@ unsigned usable_cores() {
 
 bool ThreadLearners::poll_allowed(Clock::time_point now) {
   if (now - cpu_checked_ < kCpuWindow) return poll_;
-  const double process = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
-  const double own = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
-  if (process < 0 || own < 0) {
+  const std::optional<std::chrono::nanoseconds> process = process_cpu_time();
+  const std::optional<std::chrono::nanoseconds> own = thread_cpu_time();
+  if (!process || !own) {
     poll_ = false;  // cannot tell: never take a core that may be needed
-  } else if (cpu_checked_ != Clock::time_point{}) {
+  } else if (process_cpu_ && own_cpu_) {
     // What the other threads used is what they asked for: the PS's poll yields the core
     // to any of them that is runnable, so its polling does not hide their demand.
     const double wall = std::chrono::duration<double>(now - cpu_checked_).count();
-    const double others = (process - process_cpu_s_) - (own - own_cpu_s_);
+    const double others =
+        std::chrono::duration<double>((*process - *process_cpu_) - (*own - *own_cpu_)).count();
     static const unsigned cores = usable_cores();
     // One core: the PS never has one of its own, so it never polls.
     poll_ = cores > 1 && others < kPollBelowCpuShare * (cores - 1) * wall;
   }
   cpu_checked_ = now;
-  process_cpu_s_ = process;
-  own_cpu_s_ = own;
+  process_cpu_ = process;
+  own_cpu_ = own;
   return poll_;
 }
 

@@ -5,7 +5,9 @@
 // docs/concurrency.md for the memory orders.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 
 #include "ps/gradient_inbox.h"
 #include "ps/gradient_pool.h"
@@ -69,9 +71,9 @@ class ThreadLearners final : public LearnerTransport {
   GradientPool buffers_;
   GradientInbox inbox_;
   LearnerPool pool_;
-  // poll_allowed()'s last measurement: when, the process's and this thread's CPU seconds.
+  // poll_allowed()'s last measurement: when, the process's and this thread's CPU time.
   Clock::time_point cpu_checked_{};
-  double process_cpu_s_ = 0, own_cpu_s_ = 0;
+  std::optional<std::chrono::nanoseconds> process_cpu_, own_cpu_;  // at cpu_checked_
   bool poll_ = true;  // until the first measurement, kCpuWindow in
 };
 

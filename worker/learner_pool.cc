@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/check.h"
+#include "core/cpu_time.h"
 #include "core/deadline.h"
 #include "core/rng.h"
 #include "worker/batch_scheduling.h"
@@ -28,12 +29,7 @@ Clock::duration decaying_max(Clock::duration cost, Clock::duration took) {
 }
 
 // The calling thread's CPU time so far (zero if it cannot be read).
-Clock::duration thread_cpu_time() {
-  timespec ts{};
-  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return Clock::duration::zero();
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(ts.tv_sec) +
-                                                     std::chrono::nanoseconds(ts.tv_nsec));
-}
+Clock::duration own_cpu_time() { return thread_cpu_time().value_or(Clock::duration::zero()); }
 }  // namespace
 
 LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps& deps,
@@ -387,13 +383,13 @@ std::optional<LearnerPool::Computed> LearnerPool::compute_here(const SetUp& set,
   s.by_restarter.fetch_add(1, std::memory_order_relaxed);
   try {
     c.grad = deps_.buffers->acquire();
-    const Clock::duration cpu = thread_cpu_time();
+    const Clock::duration cpu = own_cpu_time();
     c.began = Clock::now();
     c.loss = compute(s, c.job, c.grad);
     c.computed = Clock::now();
     // In CPU time, as its gathers (gather_ahead): a preempted computation must not stop
     // the chains of reserved jobs for long.
-    const Clock::duration took = thread_cpu_time() - cpu;
+    const Clock::duration took = own_cpu_time() - cpu;
     own_compute_cost_ = own_compute_cost_ ? decaying_max(*own_compute_cost_, took) : took;
     own_computed_ = c.computed;
     task_lock.unlock();
@@ -413,9 +409,9 @@ bool LearnerPool::gather_ahead(std::size_t w, Clock::time_point due) {
   if (!lock.owns_lock() || s.task->prepared()) return true;
   // Timed in this thread's CPU time: a gather preempted for a millisecond must not make
   // the estimate leave no room for the next one -- nothing would lower it again.
-  const Clock::duration began = thread_cpu_time();
+  const Clock::duration began = own_cpu_time();
   s.task->prepare();
-  own_gather_cost_ = decaying_max(own_gather_cost_, thread_cpu_time() - began);
+  own_gather_cost_ = decaying_max(own_gather_cost_, own_cpu_time() - began);
   return true;
 }
 

@@ -3,14 +3,15 @@
 // The CPU-time bound (a spin of 0 blocks) is one-sided too: only spinning could break it.
 #include "worker/interruptible_sleep.h"
 
-#include <time.h>
-
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
 
+#include "core/cpu_time.h"
+
 using racesgd::InterruptibleSleep;
+using racesgd::thread_cpu_time;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -42,17 +43,6 @@ TEST_CASE("sleep: the call's own spin -- never early, and the object's spin stay
   CHECK(s.sleep_until(Clock::now() - 1s, 0us));
 }
 
-namespace {
-
-// CPU time this thread has used.
-std::chrono::nanoseconds thread_cpu_time() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
-}
-
-}  // namespace
-
 TEST_CASE("sleep: a spin of 0 blocks for the whole wait, whatever the object's spin",
           "[sleep]") {
   // The just-in-time learner waits for its compute time this way (worker/learner_pool.cc):
@@ -61,11 +51,11 @@ TEST_CASE("sleep: a spin of 0 blocks for the whole wait, whatever the object's s
   // spinning thread could only look cheaper when preempted, never dearer when blocked).
   InterruptibleSleep s;
   s.set_spin(1s);
-  const auto cpu0 = thread_cpu_time();
+  const auto cpu0 = thread_cpu_time().value();
   const auto deadline = Clock::now() + 300ms;
   CHECK(s.sleep_until(deadline, 0us));
   CHECK(Clock::now() >= deadline);
-  CHECK(thread_cpu_time() - cpu0 < 150ms);
+  CHECK(thread_cpu_time().value() - cpu0 < 150ms);
 }
 
 TEST_CASE("sleep: the interrupt flag is sticky until clear()", "[sleep]") {
