@@ -1,6 +1,7 @@
 #include "bench/error_report.h"
 
 #include <iostream>
+#include <exception>
 #include <new>
 
 #include "core/durable_file.h"
@@ -23,6 +24,9 @@ int report_current_error(const std::string& command) {
   } catch (const std::bad_alloc&) {  // never an abort: the run checks memory, this is the rest
     std::cerr << "racesgd " << command
               << ": out of memory (try a smaller model, fewer learners or --snapshot-memory)\n";
+    return 1;
+  } catch (const std::exception& e) {  // a library's error nothing translated: never an abort
+    std::cerr << "racesgd " << command << ": failed: " << e.what() << "\n";
     return 1;
   }
 }

@@ -6,8 +6,8 @@
 namespace racesgd {
 
 /// Inside a catch block: prints the exception being handled as `racesgd COMMAND: ...` on
-/// stderr and returns its exit code (2 for bad input, 1 for a failed run or write, or out
-/// of memory); rethrows it when it is none of racesgd's errors nor bad_alloc.
+/// stderr and returns its exit code (2 for bad input, 1 for a failed run or write, out of
+/// memory or any other std::exception); rethrows what is not a std::exception.
 int report_current_error(const std::string& command);
 
 }  // namespace racesgd

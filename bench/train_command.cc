@@ -174,7 +174,13 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
       if (mpi.voted()) throw;
       // Said before the learner ranks leave: mpirun ends the job as soon as one of them exits
       // non-zero, which could cut rank 0 off before its message.
-      const int code = report_current_error("train");
+      int code = 1;
+      try {
+        code = report_current_error("train");
+      } catch (...) {  // not even a std::exception: the CLI's caller sees it
+        mpi.ps_setup_failed();
+        throw;
+      }
       mpi.ps_setup_failed();
       return code;
     }
