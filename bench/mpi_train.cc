@@ -1,10 +1,10 @@
 #include "bench/mpi_train.h"
 
+#include <exception>
 #include <iostream>
 #include <string>
 
-#include <mpi.h>
-
+#include "bench/error_report.h"
 #include "core/error.h"
 #include "delay/delay_model.h"
 #include "models/eigen_setup.h"
@@ -19,20 +19,17 @@ namespace racesgd {
 MpiTrain::MpiTrain() : session_(std::make_unique<MpiSession>()) {}
 
 bool MpiTrain::world_fits(std::size_t num_learners) const {
-  std::string why;
   try {
     check_mpi_world(*session_, num_learners);
     return true;
-  } catch (const InputError& e) {
+  } catch (const InputError&) {
     if (session_->size() == 1) throw;  // alone: nobody else to tell
-    why = e.what();
+    // Rank 0 says why, and every rank waits until it has (below): mpirun ends the job as
+    // soon as one rank exits non-zero, which lost rank 0's message when a learner rank
+    // left first (CI).
+    if (is_ps()) report_current_error("train");
   }
-  // Rank 0 says why, and every rank waits until it has: mpirun ends the job as soon as one
-  // rank exits non-zero, which lost rank 0's message when a learner rank left first (CI).
-  if (is_ps()) std::cerr << "racesgd train: error: " << why << std::endl;
-  session_->run([] {
-    if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) throw RunError("MPI_Barrier failed");
-  });
+  barrier(*session_);
   return false;
 }
 
@@ -40,15 +37,18 @@ MpiTrain::~MpiTrain() = default;
 
 bool MpiTrain::is_ps() const { return session_->rank() == 0; }
 
-SetupVote MpiTrain::agree(bool ok) {
+SetupVote MpiTrain::agree(int exit_code) {
   agreed_ = true;
-  return all_ranks_ok(*session_, ok);
+  return all_ranks_ok(*session_, exit_code);
 }
 
 LearnerTransportFactory MpiTrain::transport() {
   return [this](const LearnerSetup& s) -> std::unique_ptr<LearnerTransport> {
-    if (!agree(true).all_ok)
-      throw InputError("--transport mpi: a learner rank could not set up its run (its message is above)");
+    if (const SetupVote vote = agree(0); !vote.all_ok()) {
+      const std::string what = "--transport mpi: a learner rank could not set up its run (its message is above)";
+      if (vote.worst_code == kExitInputError) throw InputError(what);
+      throw RunError(what);
+    }
     sync_clock_with_ps(*session_);
     MpiLearnersConfig c;
     c.num_learners = s.num_learners;
@@ -58,8 +58,8 @@ LearnerTransportFactory MpiTrain::transport() {
   };
 }
 
-void MpiTrain::ps_setup_failed() {
-  if (!agreed_) agree(false);
+void MpiTrain::ps_setup_failed(int exit_code) {
+  if (!agreed_) agree(exit_code);
 }
 
 int MpiTrain::run_learner(const ExperimentConfig& cfg) {
@@ -69,6 +69,7 @@ int MpiTrain::run_learner(const ExperimentConfig& cfg) {
   std::unique_ptr<Model> model;
   std::unique_ptr<DelayModel> delay;
   std::string error;
+  int code = 0;  // the exit code set-up failed with
   try {
     bool use_cache = false;
     const EigenCacheSizes sizes = parse_eigen_cache_sizes(cfg.eigen_cache, "--eigen-cache", &use_cache);
@@ -82,13 +83,20 @@ int MpiTrain::run_learner(const ExperimentConfig& cfg) {
     delay = make_delay_model(cfg.delay, ctx);
   } catch (const InputError& e) {
     error = e.what();
+    code = kExitInputError;
+  } catch (const std::exception& e) {  // e.g. out of memory: still in the vote, or all would wait
+    error = e.what();
+    code = 1;
   }
-  const SetupVote vote = agree(error.empty());
-  if (!vote.all_ok) {
-    // When rank 0 failed too, its message says it (the same flags fail the same way).
-    if (vote.ps_ok && !error.empty())
-      std::cerr << "racesgd train: rank " << rank << ": error: " << error << "\n";
-    return kExitInputError;
+  const SetupVote vote = agree(code);
+  if (!vote.all_ok()) {
+    // When rank 0 failed too, its message says it (the same flags fail the same way), and
+    // every rank leaves with its code.
+    if (!vote.ps_ok()) return vote.ps_code;
+    if (code != 0)
+      std::cerr << "racesgd train: rank " << rank << (code == kExitInputError ? ": error: " : ": set-up failed: ")
+                << error << "\n";
+    return vote.worst_code;
   }
 
   LearnerRankInputs in;

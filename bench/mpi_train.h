@@ -3,9 +3,10 @@
 // its transport (outputs, checkpoints, --resume, progress), ranks 1..P load the same data,
 // model and delay model and run the learner loop (mpi/learner_rank.h), then exit 0 quietly.
 //
-// Set-up failures end every rank with exit 2: each rank reports, once its own set-up is
-// done (rank 0: when its runtime asks for the transport), whether it went well
-// (all_ranks_ok), so no rank waits for a peer that left.
+// Set-up failures end every rank with the failure's exit code (2 for bad input, 1 else;
+// rank 0's when it failed): each rank reports, once its own set-up is done (rank 0: when its
+// runtime asks for the transport, or when it failed before), how it went (all_ranks_ok), so
+// no rank waits for a peer that left.
 #pragma once
 
 #include <cstddef>
@@ -30,19 +31,19 @@ class MpiTrain {
   /// false once it has (exit 2).
   bool world_fits(std::size_t num_learners) const;
   bool is_ps() const;
-  /// Rank 0: builds MpiLearners once every rank's set-up went well (InputError when a
-  /// learner rank's failed: its message is on its stderr).
+  /// Rank 0: builds MpiLearners once every rank's set-up went well (when a learner rank's
+  /// failed, InputError or RunError as its did: its message is on its stderr).
   LearnerTransportFactory transport();
-  /// Whether the ranks have voted on their set-ups (after it, rank 0's run began or a
-  /// learner rank's set-up failed and said why).
+  /// Whether this rank has begun the vote on the ranks' set-ups (whatever its outcome).
   bool voted() const { return agreed_; }
-  /// Rank 0 failed before its run (and has said why): the learner ranks leave (exit 2, quietly).
-  void ps_setup_failed();
+  /// Rank 0 failed before its run with `exit_code` (and has said why): the learner ranks
+  /// leave quietly with the same code.
+  void ps_setup_failed(int exit_code);
   /// Ranks 1..P: set-up, then the learner loop until rank 0 stops it. The exit code.
   int run_learner(const ExperimentConfig& cfg);
 
  private:
-  SetupVote agree(bool ok);
+  SetupVote agree(int exit_code);
 
   std::unique_ptr<MpiSession> session_;
   bool agreed_ = false;

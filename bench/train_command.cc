@@ -178,10 +178,10 @@ int train_command(const ParamValues& given, const std::atomic<bool>* interrupt) 
       try {
         code = report_current_error("train");
       } catch (...) {  // not even a std::exception: the CLI's caller sees it
-        mpi.ps_setup_failed();
+        mpi.ps_setup_failed(code);
         throw;
       }
-      mpi.ps_setup_failed();
+      mpi.ps_setup_failed(code);
       return code;
     }
   }

@@ -77,10 +77,11 @@ void MpiSession::serve() {
   MPI_Finalize();
 }
 
-SetupVote all_ranks_ok(MpiSession& session, bool ok) {
-  int all[2] = {1, 1};
+SetupVote all_ranks_ok(MpiSession& session, int exit_code) {
+  // MPI_MIN of the negated codes: the largest code; rank 0's alone in the first.
+  int all[2] = {0, 0};
   session.run([&] {
-    int mine[2] = {session.rank() == 0 ? int{ok} : 1, int{ok}};
+    int mine[2] = {session.rank() == 0 ? -exit_code : 0, -exit_code};
     MPI_Request q = MPI_REQUEST_NULL;
     if (MPI_Iallreduce(mine, all, 2, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &q) != MPI_SUCCESS)
       throw RunError("MPI_Iallreduce failed");
@@ -90,7 +91,11 @@ SetupVote all_ranks_ok(MpiSession& session, bool ok) {
       std::this_thread::sleep_for(std::chrono::microseconds(500));
     if (!done) throw RunError("MPI_Test failed");
   });
-  return SetupVote{all[0] == 1, all[1] == 1};
+  return SetupVote{-all[0], -all[1]};
+}
+
+void barrier(MpiSession& session) {
+  session.run([] { check_mpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier", "MPI world check"); });
 }
 
 void check_mpi_world(const MpiSession& session, std::size_t num_learners) {

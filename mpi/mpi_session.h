@@ -62,18 +62,26 @@ class MpiSession {
   std::thread thread_;
 };
 
-/// How every rank's set-up went, as all_ranks_ok() learned it.
+/// How every rank's set-up went, as all_ranks_ok() learned it: exit codes, 0 for a set-up
+/// that went well.
 struct SetupVote {
-  bool ps_ok = true;   // rank 0's
-  bool all_ok = true;  // every rank's
+  int ps_code = 0;     // rank 0's
+  int worst_code = 0;  // the largest of every rank's
+  bool ps_ok() const { return ps_code == 0; }
+  bool all_ok() const { return worst_code == 0; }
 };
 
-/// Collective: every rank calls it once, after its own set-up, with whether that went
-/// well. So a set-up that fails on some ranks (a bad file on one host, a bad flag
-/// everywhere) ends every rank cleanly with exit 2, none waiting for a peer that left;
-/// and only the ranks that need to say why do (a learner's failure matters only when
-/// rank 0's set-up went well). Any thread (runs on the communication thread).
-SetupVote all_ranks_ok(MpiSession& session, bool ok);
+/// Collective: every rank calls it once, after its own set-up, with the exit code that
+/// set-up failed with (0: it went well). So a set-up that fails on some ranks (a bad file
+/// on one host, a bad flag everywhere) ends every rank cleanly, none waiting for a peer
+/// that left, each with the code of the failure that ends the job (rank 0's when it
+/// failed); and only the ranks that need to say why do (a learner's failure matters only
+/// when rank 0's set-up went well). Any thread (runs on the communication thread).
+SetupVote all_ranks_ok(MpiSession& session, int exit_code);
+
+/// Collective: returns once every rank has called it (MPI_Barrier). Throws RunError when
+/// MPI fails.
+void barrier(MpiSession& session);
 
 /// Throws InputError unless the world fits `--transport mpi -P num_learners`: rank 0 and
 /// one rank per learner. Same answer on every rank, so every rank exits 2.

@@ -1,7 +1,5 @@
 #include "worker/learner_pool.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <cmath>
 #include <optional>
