@@ -222,14 +222,21 @@ PreparedData prepare_data(const ExperimentConfig& cfg) {
 }
 
 std::string contention_warning(const RunResult& r, const std::string& clock) {
-  if (clock != "real" || !(r.delay_drawn_mean_s > 0)) return "";
-  const double excess = r.delay_served_mean_s / r.delay_drawn_mean_s - 1.0;
-  if (!(excess > kContentionWarnExcess)) return "";
-  return "the delays served were " + format_fixed(100.0 * excess, 0) + "% longer than drawn (" +
-         format_duration(r.delay_served_mean_s) + " against " +
-         format_duration(r.delay_drawn_mean_s) +
-         " on average): the learners are competing for CPU cores, so this run measures the "
-         "machine more than the delay model; use fewer learners (-P) or --clock virtual";
+  if (clock != "real") return "";
+  std::string out;
+  const double excess = r.delay_drawn_mean_s > 0 ? r.delay_served_mean_s / r.delay_drawn_mean_s - 1.0 : 0.0;
+  if (excess > kContentionWarnExcess)
+    out = "the delays served were " + format_fixed(100.0 * excess, 0) + "% longer than drawn (" +
+          format_duration(r.delay_served_mean_s) + " against " + format_duration(r.delay_drawn_mean_s) +
+          " on average): the learners are competing for CPU cores, so this run measures the "
+          "machine more than the delay model; use fewer learners (-P) or --clock virtual";
+  if (r.host_steal_fraction && *r.host_steal_fraction > kStealWarnFraction) {
+    if (!out.empty()) out += "; and ";
+    out += "this virtual machine's host took " + format_fixed(100.0 * *r.host_steal_fraction, 1) +
+           "% of its CPU time for others during the run (steal time): its timings include the host's "
+           "other tenants; repeat it on a quieter host or use --clock virtual";
+  }
+  return out;
 }
 
 bool allowed_with_resume(const std::string& param) {

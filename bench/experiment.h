@@ -109,7 +109,13 @@ EvalSchedule resolve_eval_schedule(const ExperimentConfig& cfg);
 /// model: the run's end says so.
 inline constexpr double kContentionWarnExcess = 0.10;
 
-/// The warning for such a run, or "" (virtual clock, no delays, or within the threshold).
+/// A real-clock run during which the host took more than this share (2%) of the machine's
+/// CPU time for others (steal, core/host_steal.h) measured the host's other tenants too:
+/// the run's end says so.
+inline constexpr double kStealWarnFraction = 0.02;
+
+/// The warning for such a run (either kind, or both), or "" (virtual clock, or within the
+/// thresholds).
 std::string contention_warning(const RunResult& r, const std::string& clock);
 
 

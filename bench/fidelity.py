@@ -6,8 +6,9 @@ virtual clock, side by side.
 usage: /usr/bin/python3 bench/fidelity.py [--racesgd build/release/bench/racesgd]
            [--delay exp:mean=10ms] [-P 8] [--seconds 8] [--out runs/fidelity]
            [--transports threads|mpi|threads,mpi] [--compute-at deadline|start]
-Prints a markdown table (measured, predicted, ratio; and real / virtual clock with the same
-seed and number of updates, i.e. the same delay draws) and writes OUT/fidelity.json. With
+Prints a markdown table (measured, predicted, ratio, the share of gradients late and the
+host's steal time during the run; and real / virtual clock with the same seed and number of
+updates, i.e. the same delay draws) and writes OUT/fidelity.json. With
 --transports threads,mpi every configuration runs on the real clock over both transports
 (MPI: P + 1 ranks through scripts/mpirun_local.sh) and the table shows them side by side.
 """
@@ -58,10 +59,10 @@ def main():
     rows = []
     print(f"delay {args.delay}, P = {args.P}, softmax minibatch {args.batch}, "
           f"real clock {args.seconds:g} s per configuration, compute at {args.compute_at}\n")
-    real_cols = "".join(f" {t} | {t}/pred | {t} late |" for t in transports)
+    real_cols = "".join(f" {t} | {t}/pred | {t} late | {t} steal |" for t in transports)
     print(f"| variant | K | predicted E[T] | method |{real_cols} virtual clock | virtual/pred | "
           f"{transports[0]}/virtual, same draws | updates ({transports[0]}) |")
-    print("|---|---|---|---|" + "---|---|---|" * len(transports) + "---|---|---|---|")
+    print("|---|---|---|---|" + "---|---|---|---|" * len(transports) + "---|---|---|---|")
     for variant, k in configs:
         theory = json.loads(run([args.racesgd, "theory", "--delay", args.delay, "-P", str(args.P),
                                  "-K", str(k), "--variant", variant, "--json"]))
@@ -80,8 +81,13 @@ def main():
             row[t] = {"real_s": r, "updates": real["updates"],
                       "delay_drawn_mean_s": real["delay_drawn_mean_s"],
                       "delay_served_mean_s": real["delay_served_mean_s"],
-                      "compute_mean_s": real["compute_mean_s"], "compute_late": late}
-            cells += f" {r*1e3:.3f} ms | {r/p:.3f} | {late.get('late_fraction', 0):.1%} |"
+                      "compute_mean_s": real["compute_mean_s"], "compute_late": late,
+                      "host_steal_fraction": real.get("host_steal_fraction")}
+            # The host's steal time during the run (a VM whose host is busy stalls its vCPUs):
+            # a row with more than 2% measured the host's other tenants too.
+            steal = real.get("host_steal_fraction")
+            steal_cell = "?" if steal is None else f"{steal:.1%}"
+            cells += f" {r*1e3:.3f} ms | {r/p:.3f} | {late.get('late_fraction', 0):.1%} | {steal_cell} |"
         run([args.racesgd, "train", *common, "--variant", variant, "-K", str(k), "--clock", "virtual",
              "--updates", "20000", "--eval-every", "20000", "--out", outdir + "-virtual"])
         virt = json.load(open(os.path.join(outdir + "-virtual", "summary.json")))

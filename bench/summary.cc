@@ -108,6 +108,8 @@ nlohmann::json summarize(const RunResult& r, const ExperimentConfig& cfg,
                          {"late_mean_s", r.compute_late_mean_s},
                          {"late_p99_s", r.compute_late_p99_s}};
     s["push_lag"] = {{"mean_s", r.push_lag_mean_s}, {"max_s", r.push_lag_max_s}};
+    // null when the machine's counters could not be read (not Linux's /proc/stat).
+    s["host_steal_fraction"] = r.host_steal_fraction ? nlohmann::json(*r.host_steal_fraction) : nlohmann::json();
   }
   const std::string contention = contention_warning(r, cfg.clock);
   if (!contention.empty()) s["contention_warning"] = contention;

@@ -66,9 +66,13 @@ class LearnerTransport {
   /// restart(w, at) for each learner of one decision (distinct ids). A transport may
   /// order the work inside (ThreadLearners wakes the learner due soonest first, and its PS
   /// thread computes up to `awaited` -- the gradients the next update waits for,
-  /// Coordinator::awaited() -- of the smallest X itself).
-  virtual void restart(std::span<const LearnerId> ws, Clock::time_point at, std::size_t awaited) {
+  /// Coordinator::awaited() -- of the smallest X itself; with `rest_superseded`, the next
+  /// update cancelling every job of `ws` still running, Coordinator::update_restarts_all(),
+  /// it runs none of the others when it computed the smallest X in time).
+  virtual void restart(std::span<const LearnerId> ws, Clock::time_point at, std::size_t awaited,
+                       bool rest_superseded) {
     (void)awaited;
+    (void)rest_superseded;
     for (const LearnerId w : ws) restart(w, at);
   }
   /// The next gradient into `out`: true; false when `deadline` passed or wake() was

@@ -395,7 +395,8 @@ void RealRuntime::restart(const Decision& d, Clock::time_point at) {
   // thread woke late, while a later-stamped one was applied) is taken at that decision.
   const Clock::time_point decided = std::min(std::max(at, last_decided_), Clock::now());
   last_decided_ = decided;
-  if (!d.restart.empty()) learners_->restart(d.restart, decided, ps_.coordinator().awaited());
+  const Coordinator& c = ps_.coordinator();
+  if (!d.restart.empty()) learners_->restart(d.restart, decided, c.awaited(), c.update_restarts_all());
 }
 
 // On the PS thread between two messages. Snapshots not scored yet go into the file with

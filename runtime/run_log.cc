@@ -220,6 +220,9 @@ RunResult RunLog::finish(double now, double latest_error) {
   // The final point, unless the last one recorded already shows this moment's state. A
   // diverged run ends at its last published weights (finite: the refused update never was
   // published).
+  if (machine_at_start_)
+    if (const std::optional<MachineCpuTicks> t = machine_cpu_ticks())
+      result_.host_steal_fraction = steal_fraction(*machine_at_start_, *t);
   if (needs_final_point(last(), ps_.published_version(), now)) record_point(now);
   const double run_wall = wall_s();
   finish_curve(recorder_, timing_curve_, in_.model, train_eval_, in_.test,

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/host_steal.h"
 #include "models/dataset.h"
 #include "ps/gradient_inbox.h"
 #include "ps/parameter_server.h"
@@ -56,7 +57,10 @@ class RunLog {
   RunLog(const RunInputs& in, ParameterServer& ps, VersionedWeights& weights,
          std::size_t snapshot_capacity, RunClock clock);
   /// The real clock starts: wall_s() counts from `zero` (the run clock's zero).
-  void start_clock(Clock::time_point zero) { wall_zero_ = zero; }
+  void start_clock(Clock::time_point zero) {
+    wall_zero_ = zero;
+    machine_at_start_ = machine_cpu_ticks();
+  }
 
   /// Continues from checkpoint `c`: its curve, next time tick, delay tallies and failures.
   /// Call after the PS is restored (the update-checkpoint rule starts from its version).
@@ -141,6 +145,7 @@ class RunLog {
   VersionedWeights& weights_;
   RunClock clock_;
   Clock::time_point wall_zero_;
+  std::optional<MachineCpuTicks> machine_at_start_;  // at start_clock (real clock)
   EvalTicker ticker_;
   std::optional<EvalRecorder> recorder_;  // gradient runs
   std::vector<CurvePoint> timing_curve_;  // timing-only runs: counters without weights

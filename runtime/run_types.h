@@ -121,6 +121,9 @@ struct RunResult {
   // update times do not include -- on average and at most.
   double push_lag_mean_s = 0;
   double push_lag_max_s = 0;
+  // Real clock: the share of the machine's CPU time its host took for others (steal, core/
+  // host_steal.h) from the clock's start to the stop; nullopt when not known.
+  std::optional<double> host_steal_fraction;
   std::vector<UpdateRecord> update_log;
   std::vector<KChange> k_changes;  // AdaSync: the start and every change of K (else empty)
   std::optional<Divergence> divergence;  // set when stop_reason is diverged

@@ -27,8 +27,9 @@ class ThreadLearners final : public LearnerTransport {
   ~ThreadLearners() override { stop(); }
 
   void restart(LearnerId w, Clock::time_point at) override { pool_.restart(w, at); }
-  void restart(std::span<const LearnerId> ws, Clock::time_point at, std::size_t awaited) override {
-    pool_.restart(ws, at, awaited);
+  void restart(std::span<const LearnerId> ws, Clock::time_point at, std::size_t awaited,
+               bool rest_superseded) override {
+    pool_.restart(ws, at, awaited, rest_superseded);
   }
   /// Sleeps until shortly before the next push is due, then polls the inbox until it
   /// comes (or a while after it was due): waking the PS thread from its condition

@@ -110,7 +110,8 @@ std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
   return job.ticket;
 }
 
-void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at, std::size_t awaited) {
+void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at, std::size_t awaited,
+                          bool rest_superseded) {
   const Clock::time_point now = Clock::now();
   // Every X first (a few ns each, and nothing a learner sees), then the jobs in order of
   // X: the learner due soonest is set up -- and, computing at once, woken -- before the
@@ -148,9 +149,11 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   chained_.clear();
   bool chaining = awaited > 1;
   std::size_t ahead = 0;  // `here` and the jobs woken before any was chained or deferred
+  // The next update waits for `here` alone and cancels the rest: every other job deferred.
+  const bool alone = rest_superseded && awaited == 1;
   for (std::size_t i = 0; i < draws_.size(); ++i) {
     const auto& [w, x] = draws_[i];
-    if (here && x && planned_for(w, *x, at, now) > defer_after) {
+    if (here && x && (alone || planned_for(w, *x, at, now) > defer_after)) {
       deferred_.push_back(i);
       chaining = false;
       continue;
@@ -196,6 +199,15 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   set_ups_.insert(set_ups_.end(), chained_.begin(), chained_.end());
   std::optional<Computed> computed = compute_here(*here, std::move(here_task));
   const Clock::time_point later = Clock::now();
+  if (alone && computed) {
+    // Late, its push is the next update's now (before the others' set-ups); in time, it
+    // is held. No other job is woken: superseded by that update either way.
+    const bool late = computed->computed > computed->job.due;
+    if (late) hold_or_push(*here, std::move(*computed));
+    for (const std::size_t i : deferred_) tell_if_holding(set_up(draws_[i].first, draws_[i].second, at, later));
+    if (!late) hold_or_push(*here, std::move(*computed));
+    return;
+  }
   for (const std::size_t i : deferred_) set_ups_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
   // The chained jobs, then the deferred ones (planned after this computation), may be this
   // thread's too, as when none is due at once -- as many as are awaited besides `here` and

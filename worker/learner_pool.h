@@ -33,6 +33,14 @@
 // thread's push reached the PS a futex wake-up late (68 us at the median at P = 32 on 2
 // busy cores), on the critical path of every such update.
 //
+// At K = 1 of the sync family (restart(ws, at, 1, rest_superseded)) the gradient computed
+// here makes the next update, which cancels every other job of the restart: learner threads
+// woken for those -- two per update at P = 32 on 2 cores, at the smallest Xs after it --
+// computed only gradients that are dropped, and slowed the PS's own computation (74 us at
+// the median against 45 us alone, AMD EPYC family 25 VM) and its wake-ups. So then the
+// others are set up only after this thread's computation, and woken never: when it ended
+// in time nothing can come before its push; when late, its push goes first, at once.
+//
 // Every push is stamped (GradientMessage::t_pushed) when it was due -- or when its
 // computation ended, if later -- not when the thread got to push it: how late a timed
 // wait ends is the emulation's, not the modelled learner's; it is recorded as push_lag_s.
@@ -140,9 +148,15 @@ class LearnerPool {
   /// X may be computed here (as restart(w)), and up to `awaited` of the smallest (the
   /// gradients the caller's next update waits for; 1 by default) reserved for
   /// do_own_work(): those after a job computed here are held back (neither woken nor given
-  /// to the dispatcher) until it is done, then reserved or woken. PS thread only.
+  /// to the dispatcher) until it is done, then reserved or woken. With `rest_superseded`
+  /// (the caller's next update cancels every job of `ws` still running: the sync family)
+  /// and one gradient awaited, a smallest X computed here makes that update: the other
+  /// jobs are set up after its computation and never woken -- their gradients could only
+  /// count if it were late, and a learner thread woken at the restart, on a core the
+  /// computation shares, would not beat it then either (see the top of this file). PS
+  /// thread only.
   void restart(std::span<const std::size_t> ws, std::chrono::steady_clock::time_point at,
-               std::size_t awaited = 1);
+               std::size_t awaited = 1, bool rest_superseded = false);
 
   /// The ticket learner w must carry for its gradient to count.
   std::uint64_t ticket(std::size_t w) const;

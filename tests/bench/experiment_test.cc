@@ -138,6 +138,22 @@ TEST_CASE("CPU contention: served delays more than 10% above drawn are flagged",
   CHECK(contention_warning(r, "real").empty());
 }
 
+TEST_CASE("host steal: a real-clock run whose host took more than 2% of the CPU is flagged",
+          "[experiment]") {
+  RunResult r;
+  r.delay_drawn_mean_s = 0.001;
+  r.delay_served_mean_s = 0.001;
+  CHECK(contention_warning(r, "real").empty());  // not measured
+  r.host_steal_fraction = 0.02;
+  CHECK(contention_warning(r, "real").empty());  // at the threshold
+  r.host_steal_fraction = 0.183;
+  CHECK_THAT(contention_warning(r, "real"), Catch::Contains("18.3%") && Catch::Contains("steal"));
+  CHECK(contention_warning(r, "virtual").empty());
+  r.delay_served_mean_s = 0.0013;  // both: one message naming both causes
+  const std::string both = contention_warning(r, "real");
+  CHECK_THAT(both, Catch::Contains("30% longer") && Catch::Contains("18.3%"));
+}
+
 TEST_CASE("transport: threads by default, mpi on the real clock of an MPI build only",
           "[experiment]") {
   CHECK(train_config({}).transport == "threads");

@@ -508,3 +508,19 @@ TEST_CASE("set_k: restore keeps the target K, and checks it", "[coordinator][ada
   e.restore(old);
   CHECK(e.target_k() == 2);
 }
+
+TEST_CASE("update_restarts_all: true exactly when a completed update restarts every learner",
+          "[coordinator]") {
+  // Learner 0's gradients, one at a time, until an update applies: for the sync family at
+  // K = 1 that first gradient; for the others too (K = 1). Its decision restarts all four
+  // learners exactly when update_restarts_all() says so.
+  for (const char* name : {"sync", "k-sync", "k-batch-sync", "async", "k-async", "k-batch-async"}) {
+    Coordinator c(make_variant(name, 4, 1));
+    INFO(name);
+    c.on_start();
+    Decision d;
+    for (LearnerId w = 0; w < 4 && !d.apply; ++w) d = c.on_arrival({w, 0});
+    REQUIRE(d.apply);
+    CHECK(c.update_restarts_all() == (d.restart == W{0, 1, 2, 3}));
+  }
+}

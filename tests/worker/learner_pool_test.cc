@@ -623,10 +623,10 @@ void learn_leads(FourRig& rig) {
 // `w`'s job, taking the gradients of the attempts its thread computed (`pushes` per
 // attempt); returns learner w's ticket. FAILs after many attempts.
 std::uint64_t restart_until_here(FourRig& rig, const std::vector<std::size_t>& ws, std::size_t w,
-                                 int pushes) {
+                                 int pushes, bool rest_superseded = false) {
   for (int attempt = 0; attempt < 200; ++attempt) {
     const std::uint64_t before = rig.pool->jobs_computed_by_restarter(w);
-    rig.pool->restart(ws, Clock::now());
+    rig.pool->restart(ws, Clock::now(), 1, rest_superseded);
     if (rig.pool->jobs_computed_by_restarter(w) > before) return rig.pool->ticket(w);
     for (int k = 0; k < pushes; ++k) {
       GradientMessage m;
@@ -1072,6 +1072,51 @@ TEST_CASE("pool: a job planned while the restarting thread computes another is s
   }
   std::sort(pushed.begin(), pushed.end());
   CHECK(pushed == std::vector<std::size_t>{0, 1});
+}
+
+namespace {
+
+// The sync family at K = 1: learner 0's X (`x0`) is the smallest, due at once, computed by
+// the restarting thread (0.3 s); learner 1's (0.6 s) would have its thread woken during
+// that computation. Returns the learners whose gradients came by 1.2 s after the restart
+// (learner 1's is due at 0.6 s) and how many jobs learner 1's thread took meanwhile.
+std::pair<std::vector<std::size_t>, std::uint64_t> sync_k1_pushes(double x0) {
+  FourRig rig;
+  rig.model.compute_ms.store(300);  // teaches the learners a lead of about half a second
+  learn_leads(rig);
+  rig.delay.x[0].store(x0);
+  rig.delay.x[1].store(0.6);
+  rig.delay.x[2].store(kLongX);
+  rig.delay.x[3].store(kLongX);
+  const std::uint64_t taken = rig.pool->jobs_taken(1);
+  restart_until_here(rig, {0, 1, 2, 3}, 0, 2, /*rest_superseded=*/true);
+  const Clock::time_point restarted = Clock::now();
+  std::vector<std::size_t> pushed;
+  GradientMessage m;
+  while (drive_until_gradient_for(rig, m, restarted + 1200ms - Clock::now())) {
+    pushed.push_back(m.learner);
+    m = GradientMessage{};
+  }
+  return {pushed, rig.pool->jobs_taken(1) - taken};
+}
+
+}  // namespace
+
+TEST_CASE("pool: the sync family at K = 1 -- the smallest X computed here, late, is the only job run",
+          "[learner_pool][jit][restarter]") {
+  // X = 0: its 0.3 s computation ends late; its gradient is pushed at once, and learner 1's
+  // job, superseded by the update that gradient makes, is never woken.
+  const auto [pushed, taken] = sync_k1_pushes(0.0);
+  CHECK(pushed == std::vector<std::size_t>{0});
+  CHECK(taken == 0);
+}
+
+TEST_CASE("pool: the sync family at K = 1 -- the smallest X computed here in time is the only job run",
+          "[learner_pool][jit][restarter]") {
+  // X = 0.45 s: within the lead, computed at once (0.3 s), held and pushed when due.
+  const auto [pushed, taken] = sync_k1_pushes(0.45);
+  CHECK(pushed == std::vector<std::size_t>{0});
+  CHECK(taken == 0);
 }
 
 TEST_CASE("pool: stop() with a gradient held by the restarting thread releases its pin",
