@@ -67,8 +67,9 @@ class LearnerTransport {
   /// order the work inside (ThreadLearners wakes the learner due soonest first, and its PS
   /// thread computes up to `awaited` -- the gradients the next update waits for,
   /// Coordinator::awaited() -- of the smallest X itself; with `rest_superseded`, the next
-  /// update cancelling every job of `ws` still running, Coordinator::update_restarts_all(),
-  /// it runs none of the others when it computed the smallest X in time).
+  /// update cancelling every job of `ws` still running (Coordinator::update_restarts_all())
+  /// and waiting for no more than `awaited` gradients until then, it runs none of the
+  /// others when it computed the smallest X at once).
   virtual void restart(std::span<const LearnerId> ws, Clock::time_point at, std::size_t awaited,
                        bool rest_superseded) {
     (void)awaited;

@@ -358,8 +358,9 @@ bool RealRuntime::stalled() {
 }
 
 bool RealRuntime::apply(GradientMessage& msg) {
-  // A gradient from a ticket since superseded is cancelled work: drop it.
-  if (!learners_->is_current(msg)) {
+  // A gradient from a ticket since superseded is cancelled work: drop it, as one of a
+  // learner that left the run (computed for it before it failed, pushed after).
+  if (!learners_->is_current(msg) || !ps_.coordinator().is_active(msg.learner)) {
     msg = GradientMessage{};
     return false;
   }
@@ -395,8 +396,11 @@ void RealRuntime::restart(const Decision& d, Clock::time_point at) {
   // thread woke late, while a later-stamped one was applied) is taken at that decision.
   const Clock::time_point decided = std::min(std::max(at, last_decided_), Clock::now());
   last_decided_ = decided;
+  // Only while K is fixed: a K schedule may raise the gradients the next update waits for
+  // after the restart, which the jobs the transport parked would then never deliver.
   const Coordinator& c = ps_.coordinator();
-  if (!d.restart.empty()) learners_->restart(d.restart, decided, c.awaited(), c.update_restarts_all());
+  if (!d.restart.empty())
+    learners_->restart(d.restart, decided, c.awaited(), c.update_restarts_all() && !k_schedule_.active());
 }
 
 // On the PS thread between two messages. Snapshots not scored yet go into the file with

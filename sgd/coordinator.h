@@ -101,9 +101,9 @@ class Coordinator {
   /// many of the restarted learners' gradients itself (worker/learner_pool.h).
   std::size_t awaited() const { return active_count_ > 0 && pending_ < k_ ? k_ - pending_ : 0; }
   /// Whether every update cancels and restarts every learner still in the run (the sync
-  /// family: sync, K-sync, K-batch-sync): a job of a restart is then needed only if its
-  /// gradient is among the first awaited() of the next update. A runtime that computes
-  /// those itself need not run the others' (worker/learner_pool.h).
+  /// family: sync, K-sync, K-batch-sync): while K stays (no set_k), a job of a restart is
+  /// then needed only if its gradient is among the first awaited() of the next update. A
+  /// runtime that computes those itself need not run the others' (worker/learner_pool.h).
   bool update_restarts_all() const { return variant_.is_sync_family(); }
   /// True while learner w computes a minibatch (false while it waits for new weights).
   bool busy(LearnerId w) const { return busy_[w] != 0; }

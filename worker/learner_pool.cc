@@ -47,6 +47,7 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   draws_.reserve(config_.num_learners);
   owed_gathers_.reserve(config_.num_learners);
   reserved_.reserve(config_.num_learners);
+  parked_.reserve(config_.num_learners);
   held_.reserve(config_.num_learners);
   for (std::size_t w = 0; w < config_.num_learners; ++w) {
     slots_.push_back(std::make_unique<Slot>());
@@ -86,6 +87,7 @@ void LearnerPool::stop() {
     if (t.joinable()) t.join();
   // Jobs never taken hold pins: back to their pool now, while the weights exist.
   reserved_.clear();
+  parked_.clear();
   held_.clear();  // pins and buffers back to their pools
   owed_gathers_.clear();
   for (auto& s : slots_) {
@@ -200,12 +202,14 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   std::optional<Computed> computed = compute_here(*here, std::move(here_task));
   const Clock::time_point later = Clock::now();
   if (alone && computed) {
-    // Late, its push is the next update's now (before the others' set-ups); in time, it
-    // is held. No other job is woken: superseded by that update either way.
-    const bool late = computed->computed > computed->job.due;
-    if (late) hold_or_push(*here, std::move(*computed));
-    for (const std::size_t i : deferred_) tell_if_holding(set_up(draws_[i].first, draws_[i].second, at, later));
-    if (!late) hold_or_push(*here, std::move(*computed));
+    // The others are parked: set up, never woken -- the update this gradient makes
+    // supersedes them -- unless that gradient is lost (take_failures releases them).
+    parked_.clear();
+    for (const std::size_t i : deferred_) {
+      parked_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
+      tell_if_holding(parked_.back());
+    }
+    hold_or_push(*here, std::move(*computed));
     return;
   }
   for (const std::size_t i : deferred_) set_ups_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
@@ -229,6 +233,15 @@ void LearnerPool::drop_superseded_own_work() {
   // held for a superseded ticket is cancelled work: its pin and buffer go home.
   std::erase_if(reserved_, [&](const SetUp& r) { return !current(r); });
   std::erase_if(held_, [&](const Held& h) { return !current(h.set); });
+  std::erase_if(parked_, [&](const SetUp& p) { return !current(p); });
+}
+
+void LearnerPool::release_parked() {
+  drop_superseded_own_work();
+  const Clock::time_point now = Clock::now();
+  for (const SetUp& job : parked_) wake_if_needed(job, now);
+  launch(parked_, now);
+  parked_.clear();
 }
 
 bool LearnerPool::holds_gradient_of(std::size_t w) const {
@@ -682,11 +695,18 @@ std::vector<std::pair<std::size_t, std::string>> LearnerPool::take_failures() {
     out = std::exchange(failures_, {});
   }
   // A failed learner's job never pushes (its thread has ended, or the PS retires it): no
-  // longer due, or restarter_may_compute would wait for it for the rest of the run.
+  // longer due, or restarter_may_compute would wait for it for the rest of the run. Nor
+  // does a gradient this thread computed or was to compute for it with its task: the
+  // learner leaves the run.
   for (const auto& f : out) {
     push_due_[f.first] = Clock::time_point::max();
     std::erase(owed_gathers_, f.first);
+    std::erase_if(held_, [&](const Held& h) { return h.set.learner == f.first; });
+    std::erase_if(reserved_, [&](const SetUp& r) { return r.learner == f.first; });
   }
+  // The failed learner may be the one whose gradient, computed here, the parked jobs wait
+  // behind (held, or pushed already and dropped by the runtime): they run after all.
+  if (!out.empty()) release_parked();
   return out;
 }
 

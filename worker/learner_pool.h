@@ -38,8 +38,10 @@
 // woken for those -- two per update at P = 32 on 2 cores, at the smallest Xs after it --
 // computed only gradients that are dropped, and slowed the PS's own computation (74 us at
 // the median against 45 us alone, AMD EPYC family 25 VM) and its wake-ups. So then the
-// others are set up only after this thread's computation, and woken never: when it ended
-// in time nothing can come before its push; when late, its push goes first, at once.
+// others are set up only after this thread's computation and parked, never woken: when it
+// ended in time nothing can come before its push; when late, no thread woken then would
+// have been done sooner. (If that gradient is lost -- its learner failed -- the parked jobs
+// run after all: take_failures.)
 //
 // Every push is stamped (GradientMessage::t_pushed) when it was due -- or when its
 // computation ended, if later -- not when the thread got to push it: how late a timed
@@ -150,11 +152,12 @@ class LearnerPool {
   /// do_own_work(): those after a job computed here are held back (neither woken nor given
   /// to the dispatcher) until it is done, then reserved or woken. With `rest_superseded`
   /// (the caller's next update cancels every job of `ws` still running: the sync family)
-  /// and one gradient awaited, a smallest X computed here makes that update: the other
-  /// jobs are set up after its computation and never woken -- their gradients could only
-  /// count if it were late, and a learner thread woken at the restart, on a core the
-  /// computation shares, would not beat it then either (see the top of this file). PS
-  /// thread only.
+  /// and one gradient awaited, a smallest X computed here at once makes that update: the
+  /// other jobs are set up after its computation and parked, never woken -- their
+  /// gradients could only count if it were late, and a learner thread woken at the
+  /// restart, on a core the computation shares, would not beat it then either (see the
+  /// top of this file). The caller must not raise the gradients its next update awaits
+  /// before it comes (a K schedule). PS thread only.
   void restart(std::span<const std::size_t> ws, std::chrono::steady_clock::time_point at,
                std::size_t awaited = 1, bool rest_superseded = false);
 
@@ -177,7 +180,9 @@ class LearnerPool {
   /// A learner whose minibatch threw (its gradient; or its delay model, inside restart)
   /// records the error and wakes the PS; a gradient failure on its thread ends the thread
   /// (one computed by the restarting thread does not). PS thread: takes the failures not
-  /// taken yet; their learners' pushes are no longer awaited (next_due).
+  /// taken yet; their learners' pushes are no longer awaited (next_due), gradients this
+  /// thread holds or reserved for them are dropped, and the jobs parked behind such a
+  /// gradient (restart with rest_superseded) are woken.
   std::vector<std::pair<std::size_t, std::string>> take_failures();
   /// PS thread only. When this (the restarting) thread has work of its own next:
   /// computing the first job a restart reserved for it, or pushing a gradient it computed
@@ -336,8 +341,12 @@ class LearnerPool {
   /// Whether this thread, done with learner w's job at `done` (estimated `now`), is in
   /// time: by the job's push, or no later than its learner's thread would be (its lead).
   bool done_in_time(std::size_t w, Clock::time_point done, Clock::time_point now) const;
-  /// Forgets reserved jobs and held gradients whose tickets a restart has superseded.
+  /// Forgets reserved jobs, held gradients and parked jobs whose tickets a restart has
+  /// superseded.
   void drop_superseded_own_work();
+  /// Wakes or hands to the dispatcher the parked jobs still current (their round's
+  /// gradient computed here was lost: its learner failed).
+  void release_parked();
   /// Pushes the held gradients whose push is due by `now`.
   void push_held_due(Clock::time_point now);
   /// Whether this thread holds a gradient of learner w (it pushes it itself).
@@ -401,6 +410,9 @@ class LearnerPool {
   // `planned` time (reserve(); in order of planned), and gradients it computed, pushed
   // when due (in order of due time). PS thread only; capacity P each.
   std::vector<SetUp> reserved_;
+  // The jobs of the latest restart set up behind a gradient this thread computed, neither
+  // woken nor given to the dispatcher (restart with rest_superseded); PS thread only.
+  std::vector<SetUp> parked_;
   struct Held {
     SetUp set;
     Computed c;

@@ -129,6 +129,8 @@ class CountingModel final : public Model {
                            Workspace&) const override {
     entered.fetch_add(1);
     if (throw_on == std::this_thread::get_id()) throw std::runtime_error("the test's model failed");
+    if (const std::thread::id only = throw_off.load(); only != std::thread::id{} && only != std::this_thread::get_id())
+      throw std::runtime_error("the test's model failed");
     std::fill(grad.begin(), grad.end(), 0.0f);
     if (const int ms = compute_ms.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     {
@@ -152,6 +154,7 @@ class CountingModel final : public Model {
   mutable std::atomic<int> batch_calls{0};  // calls on a SCHED_BATCH thread
   mutable std::atomic<int> entered{0};      // calls begun (calls: ended)
   std::atomic<std::thread::id> throw_on{};  // calls on this thread throw
+  std::atomic<std::thread::id> throw_off{};  // when set: calls on every other thread throw
   mutable std::mutex threads_mutex;
   mutable std::vector<std::thread::id> threads;
 };
@@ -1088,8 +1091,9 @@ std::pair<std::vector<std::size_t>, std::uint64_t> sync_k1_pushes(double x0) {
   rig.delay.x[1].store(0.6);
   rig.delay.x[2].store(kLongX);
   rig.delay.x[3].store(kLongX);
-  const std::uint64_t taken = rig.pool->jobs_taken(1);
   restart_until_here(rig, {0, 1, 2, 3}, 0, 2, /*rest_superseded=*/true);
+  // Attempts whose job 0 went to its thread ran learner 1 as before, done by now.
+  const std::uint64_t taken = rig.pool->jobs_taken(1);
   const Clock::time_point restarted = Clock::now();
   std::vector<std::size_t> pushed;
   GradientMessage m;
@@ -1117,6 +1121,36 @@ TEST_CASE("pool: the sync family at K = 1 -- the smallest X computed here in tim
   const auto [pushed, taken] = sync_k1_pushes(0.45);
   CHECK(pushed == std::vector<std::size_t>{0});
   CHECK(taken == 0);
+}
+
+TEST_CASE("pool: the sync family at K = 1 -- a gradient held for a learner that failed is dropped, "
+          "and the jobs parked behind it run", "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  rig.model.compute_ms.store(300);  // a lead of about half a second
+  learn_leads(rig);
+  // Learner 0's thread fails on a job of its own (the learners' threads throw), which
+  // ends it and frees its task; its failure is not taken yet.
+  rig.model.throw_off = std::this_thread::get_id();
+  rig.delay.x[0].store(0.8);  // not due at once: its thread computes it, ~0.3 s in
+  rig.pool->restart(0);
+  for (const auto give_up = Clock::now() + 30s; !rig.pool->has_new_failures() && Clock::now() < give_up;)
+    std::this_thread::sleep_for(1ms);
+  REQUIRE(rig.pool->has_new_failures());
+  // Then a restart of all four: learner 0's X the smallest, computed here in time and held;
+  // learner 1's parked behind it.
+  rig.delay.x[0].store(0.45);
+  rig.delay.x[1].store(0.6);
+  rig.delay.x[2].store(kLongX);
+  rig.delay.x[3].store(kLongX);
+  restart_until_here(rig, {0, 1, 2, 3}, 0, 2, /*rest_superseded=*/true);
+  rig.model.throw_off = std::thread::id{};
+  const auto failures = rig.pool->take_failures();
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].first == 0);
+  // Learner 0 leaves: its held gradient never comes; learner 1's job runs after all.
+  GradientMessage m;
+  REQUIRE(drive_until_gradient_for(rig, m, 10s));
+  CHECK(m.learner == 1);
 }
 
 TEST_CASE("pool: stop() with a gradient held by the restarting thread releases its pin",
