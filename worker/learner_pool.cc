@@ -107,8 +107,7 @@ std::uint64_t LearnerPool::restart(std::size_t w, Clock::time_point at) {
       hold_or_push(job, std::move(*computed));
     return job.ticket;
   }
-  wake_if_needed(job, now);
-  launch(std::span<SetUp>(&job, 1), now);
+  start(std::span<const SetUp>(&job, 1), now);
   return job.ticket;
 }
 
@@ -133,6 +132,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   // This restart supersedes own work of its learners (set_up moves their tickets below).
   std::erase_if(reserved_, [&](const SetUp& r) { return round_[r.learner] == rounds_; });
   std::erase_if(held_, [&](const Held& h) { return round_[h.set.learner] == rounds_; });
+  std::erase_if(parked_, [&](const SetUp& p) { return round_[p.learner] == rounds_; });
   drop_superseded_own_work();
   // The job with the smallest X, when this thread may compute it, is computed before the
   // jobs whose compute time comes after it are even set up: its push makes the next update
@@ -204,7 +204,6 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   if (alone && computed) {
     // The others are parked: set up, never woken -- the update this gradient makes
     // supersedes them -- unless that gradient is lost (take_failures releases them).
-    parked_.clear();
     for (const std::size_t i : deferred_) {
       parked_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
       tell_if_holding(parked_.back());
@@ -220,8 +219,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   const std::size_t mine = reserve(rest, awaited > ahead ? awaited - ahead : 0, later, false);
   for (const SetUp& job : rest.first(mine)) tell_if_holding(job);
   const std::span<const SetUp> theirs = rest.subspan(mine);
-  for (const SetUp& job : theirs) wake_if_needed(job, later);
-  launch(theirs, later);
+  start(theirs, later);
   if (computed) hold_or_push(*here, std::move(*computed));
 }
 
@@ -238,9 +236,7 @@ void LearnerPool::drop_superseded_own_work() {
 
 void LearnerPool::release_parked() {
   drop_superseded_own_work();
-  const Clock::time_point now = Clock::now();
-  for (const SetUp& job : parked_) wake_if_needed(job, now);
-  launch(parked_, now);
+  start(parked_, Clock::now());
   parked_.clear();
 }
 
@@ -593,6 +589,11 @@ void LearnerPool::wake_if_needed(const SetUp& job, Clock::time_point now) {
 
 void LearnerPool::tell_if_holding(const SetUp& job) {
   if (job.holding) slots_[job.learner]->sleep.interrupt();  // it drops the superseded job
+}
+
+void LearnerPool::start(std::span<const SetUp> jobs, Clock::time_point now) {
+  for (const SetUp& job : jobs) wake_if_needed(job, now);
+  launch(jobs, now);
 }
 
 void LearnerPool::launch(std::span<const SetUp> jobs, Clock::time_point now) {

@@ -297,6 +297,8 @@ class LearnerPool {
   /// Tells a learner holding an older job than `job` (set up, not dispatched) to drop it,
   /// before that job's due time can pass: interrupts its sleep.
   void tell_if_holding(const SetUp& job);
+  /// wake_if_needed for each of `jobs`, then launch them: every set-up job on its way.
+  void start(std::span<const SetUp> jobs, Clock::time_point now);
   /// Hands the compute times of set-up jobs not due now to the dispatcher, under one lock
   /// with at most one notify.
   void launch(std::span<const SetUp> jobs, Clock::time_point now);
