@@ -67,9 +67,9 @@ class LearnerTransport {
   /// order the work inside (ThreadLearners wakes the learner due soonest first, and its PS
   /// thread computes up to `awaited` -- the gradients the next update waits for,
   /// Coordinator::awaited() -- of the smallest X itself; with `rest_superseded`, the next
-  /// update cancelling every job of `ws` still running (Coordinator::update_restarts_all())
-  /// and waiting for no more than `awaited` gradients until then, it runs none of the
-  /// others when it computed the smallest X at once).
+  /// update cancelling every job it does not take (Coordinator::update_restarts_all())
+  /// and waiting for no more than `awaited` gradients until then, it runs none of the jobs
+  /// due after all of those: the smaller Xs of `ws` and pushes still to come of others).
   virtual void restart(std::span<const LearnerId> ws, Clock::time_point at, std::size_t awaited,
                        bool rest_superseded) {
     (void)awaited;

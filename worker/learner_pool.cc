@@ -48,6 +48,7 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   owed_gathers_.reserve(config_.num_learners);
   reserved_.reserve(config_.num_learners);
   parked_.reserve(config_.num_learners);
+  due_scratch_.reserve(config_.num_learners);
   held_.reserve(config_.num_learners);
   for (std::size_t w = 0; w < config_.num_learners; ++w) {
     slots_.push_back(std::make_unique<Slot>());
@@ -151,11 +152,12 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   chained_.clear();
   bool chaining = awaited > 1;
   std::size_t ahead = 0;  // `here` and the jobs woken before any was chained or deferred
-  // The next update waits for `here` alone and cancels the rest: every other job deferred.
-  const bool alone = rest_superseded && awaited == 1;
-  for (std::size_t i = 0; i < draws_.size(); ++i) {
+  // The jobs from `live` on are parked (set up last, never woken; see park_from).
+  const std::size_t live =
+      rest_superseded && compute_at_ == ComputeAt::deadline ? park_from(at, awaited) : draws_.size();
+  for (std::size_t i = 0; i < live; ++i) {
     const auto& [w, x] = draws_[i];
-    if (here && x && (alone || planned_for(w, *x, at, now) > defer_after)) {
+    if (here && x && planned_for(w, *x, at, now) > defer_after) {
       deferred_.push_back(i);
       chaining = false;
       continue;
@@ -192,6 +194,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
     // P = 32), so it computes as many of the first as it can be on time for.
     const std::size_t reserved = reserve(set_ups_, awaited, now, /*woken=*/true);
     launch(std::span<const SetUp>(set_ups_).subspan(reserved), now);
+    park(live, at, Clock::now());
     return;
   }
   // Those set up already and planned after `now` (within this thread's compute) go to the
@@ -201,16 +204,6 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   set_ups_.insert(set_ups_.end(), chained_.begin(), chained_.end());
   std::optional<Computed> computed = compute_here(*here, std::move(here_task));
   const Clock::time_point later = Clock::now();
-  if (alone && computed) {
-    // The others are parked: set up, never woken -- the update this gradient makes
-    // supersedes them -- unless that gradient is lost (take_failures releases them).
-    for (const std::size_t i : deferred_) {
-      parked_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
-      tell_if_holding(parked_.back());
-    }
-    hold_or_push(*here, std::move(*computed));
-    return;
-  }
   for (const std::size_t i : deferred_) set_ups_.push_back(set_up(draws_[i].first, draws_[i].second, at, later));
   // The chained jobs, then the deferred ones (planned after this computation), may be this
   // thread's too, as when none is due at once -- as many as are awaited besides `here` and
@@ -220,7 +213,48 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   for (const SetUp& job : rest.first(mine)) tell_if_holding(job);
   const std::span<const SetUp> theirs = rest.subspan(mine);
   start(theirs, later);
+  park(live, at, Clock::now());
   if (computed) hold_or_push(*here, std::move(*computed));
+}
+
+std::size_t LearnerPool::park_from(Clock::time_point at, std::size_t awaited) {
+  // By the time a job of this restart is due, the jobs before it (in order of X) and the
+  // pushes still to come of learners this restart left alone (their jobs' gradients count
+  // for the same update) that are due by then have been pushed; when those are as many as
+  // the update awaits, it comes first and cancels this job and every later one. Learners
+  // whose push is not to come here: those restarted now, those parked (never computed
+  // unless released), those that pushed (their gradient may have been applied already:
+  // not counted, so never too many).
+  due_scratch_.clear();
+  for (std::size_t v = 0; v < push_due_.size(); ++v) {
+    if (round_[v] == rounds_ || push_due_[v] == Clock::time_point::max()) continue;
+    const Slot& s = *slots_[v];
+    const std::uint64_t t = s.ticket.load(std::memory_order_relaxed);
+    if (s.pushed.load(std::memory_order_relaxed) == t ||
+        std::any_of(parked_.begin(), parked_.end(), [&](const SetUp& p) { return p.ticket == t && p.learner == v; }))
+      continue;
+    due_scratch_.push_back(push_due_[v]);
+  }
+  std::sort(due_scratch_.begin(), due_scratch_.end());
+  std::size_t before = 0;  // of due_scratch_, due by the current job's push
+  for (std::size_t i = 0; i < draws_.size(); ++i) {
+    const std::optional<double>& x = draws_[i].second;
+    if (!x) return i;  // failed draws (last): no job either way
+    const Clock::time_point due = deadline_after(at, *x);
+    while (before < due_scratch_.size() && due_scratch_[before] <= due) ++before;
+    if (i + before >= awaited) return i;
+  }
+  return draws_.size();
+}
+
+void LearnerPool::park(std::size_t from, Clock::time_point at, Clock::time_point now) {
+  // Set up (their tickets move: superseded jobs in hand are dropped), never woken nor
+  // given to the dispatcher -- unless a gradient they wait behind is lost (take_failures
+  // releases them).
+  for (std::size_t i = from; i < draws_.size(); ++i) {
+    parked_.push_back(set_up(draws_[i].first, draws_[i].second, at, now));
+    tell_if_holding(parked_.back());
+  }
 }
 
 void LearnerPool::drop_superseded_own_work() {

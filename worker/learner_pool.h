@@ -33,14 +33,17 @@
 // thread's push reached the PS a futex wake-up late (68 us at the median at P = 32 on 2
 // busy cores), on the critical path of every such update.
 //
-// At K = 1 of the sync family (restart(ws, at, 1, rest_superseded)) the gradient computed
-// here makes the next update, which cancels every other job of the restart: learner threads
-// woken for those -- two per update at P = 32 on 2 cores, at the smallest Xs after it --
-// computed only gradients that are dropped, and slowed the PS's own computation (74 us at
-// the median against 45 us alone, AMD EPYC family 25 VM) and its wake-ups. So then the
-// others are set up only after this thread's computation and parked, never woken: when it
-// ended in time nothing can come before its push; when late, no thread woken then would
-// have been done sooner. (If that gradient is lost -- its learner failed -- the parked jobs
+// In the sync family (restart(ws, at, awaited, rest_superseded)) the update the awaited
+// gradients make cancels every other job of the restart. Learner threads woken for those
+// -- at the smallest Xs after the awaited ones, a few per update at P = 32 on 2 cores --
+// computed only gradients that are dropped, and slowed the PS's own computations (74 us at
+// the median against 45 us alone at K = 1, AMD EPYC family 25 VM) and its wake-ups; at
+// K = 2 they took 5 of the process's 11 CPU seconds per 8 s run. So a job due after all
+// the gradients the update awaits (the smaller Xs of the restart, and the pushes still to
+// come of learners it left alone: K-batch-sync restarts one learner between updates) is
+// set up last and parked, never woken: in the modelled order it never counts; run late by
+// the emulation, a thread woken for it would only race the awaited ones. (If one of those
+// gradients is lost -- its learner failed -- the parked jobs
 // run after all: take_failures.)
 //
 // Every push is stamped (GradientMessage::t_pushed) when it was due -- or when its
@@ -151,12 +154,10 @@ class LearnerPool {
   /// gradients the caller's next update waits for; 1 by default) reserved for
   /// do_own_work(): those after a job computed here are held back (neither woken nor given
   /// to the dispatcher) until it is done, then reserved or woken. With `rest_superseded`
-  /// (the caller's next update cancels every job of `ws` still running: the sync family)
-  /// and one gradient awaited, a smallest X computed here at once makes that update: the
-  /// other jobs are set up after its computation and parked, never woken -- their
-  /// gradients could only count if it were late, and a learner thread woken at the
-  /// restart, on a core the computation shares, would not beat it then either (see the
-  /// top of this file). The caller must not raise the gradients its next update awaits
+  /// (the caller's next update cancels every job of `ws` it does not take: the sync
+  /// family) the jobs due after all the gradients it awaits -- those of smaller Xs, and
+  /// pushes still to come of learners not in `ws` -- are set up last and parked, never
+  /// woken (see the top of this file). The caller must not raise the gradients its next update awaits
   /// before it comes (a K schedule). PS thread only.
   void restart(std::span<const std::size_t> ws, std::chrono::steady_clock::time_point at,
                std::size_t awaited = 1, bool rest_superseded = false);
@@ -394,6 +395,12 @@ class LearnerPool {
   /// Lets learner w compute its job `ticket` now: raises its dispatched ticket (never
   /// lowers it: a stale wake-up racing with a newer one must not hide it) and wakes it.
   void dispatch(std::size_t w, std::uint64_t ticket);
+  /// restart(ws) with rest_superseded: the index into draws_ (in order of X) from which
+  /// the update the caller awaits comes before the job is due (see restart); draws_.size()
+  /// when none. PS thread, after restart() moved the round.
+  std::size_t park_from(std::chrono::steady_clock::time_point at, std::size_t awaited);
+  /// Sets up draws_[from..] and parks them.
+  void park(std::size_t from, std::chrono::steady_clock::time_point at, std::chrono::steady_clock::time_point now);
   /// The dispatcher thread: wakes each learner at its job's compute time.
   void dispatch_loop(std::stop_token st);
 
@@ -415,6 +422,7 @@ class LearnerPool {
   // The jobs of the latest restart set up behind a gradient this thread computed, neither
   // woken nor given to the dispatcher (restart with rest_superseded); PS thread only.
   std::vector<SetUp> parked_;
+  std::vector<Clock::time_point> due_scratch_;  // park_from()'s (PS thread), capacity P
   struct Held {
     SetUp set;
     Computed c;

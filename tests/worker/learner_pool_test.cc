@@ -1153,6 +1153,76 @@ TEST_CASE("pool: the sync family at K = 1 -- a gradient held for a learner that 
   CHECK(m.learner == 1);
 }
 
+TEST_CASE("pool: the sync family at K = 2 -- the jobs after the two smallest Xs are parked, never run",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  // No lead learned yet: without parking, learners 2 and 3 would be woken at once (their
+  // compute time planned at the restart for want of a lead) and push at 0.1 and 0.15 s.
+  rig.delay.x[0].store(0.0);
+  rig.delay.x[1].store(0.05);
+  rig.delay.x[2].store(0.1);
+  rig.delay.x[3].store(0.15);
+  const Clock::time_point restarted = Clock::now();
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, restarted, 2, /*rest_superseded=*/true);
+  std::vector<std::size_t> pushed;
+  GradientMessage m;
+  while (drive_until_gradient_for(rig, m, restarted + 600ms - Clock::now())) {
+    pushed.push_back(m.learner);
+    m = GradientMessage{};
+  }
+  CHECK(pushed == std::vector<std::size_t>{0, 1});
+  CHECK(rig.pool->jobs_taken(2) == 0);
+  CHECK(rig.pool->jobs_taken(3) == 0);
+}
+
+namespace {
+
+// Restarts all four awaiting two gradients (learner 0's X = 0, learner 1's 0.5 s, the
+// others never due), takes learner 0's gradient, then restarts learner 0 alone -- as
+// K-batch-sync does -- with X = x0, awaiting one more. Returns the learners whose
+// gradients came in the next 1.2 s, and how many jobs learner 0's restart ran.
+std::pair<std::vector<std::size_t>, std::uint64_t> batch_sync_second_job(double x0) {
+  FourRig rig;
+  rig.delay.x[0].store(0.0);
+  rig.delay.x[1].store(0.5);
+  rig.delay.x[2].store(kLongX);
+  rig.delay.x[3].store(kLongX);
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 2, /*rest_superseded=*/true);
+  GradientMessage m;
+  REQUIRE(drive_until_gradient(rig, m));
+  REQUIRE(m.learner == 0);
+  m = GradientMessage{};
+  const std::uint64_t taken = rig.pool->jobs_taken(0);
+  rig.delay.x[0].store(x0);
+  const Clock::time_point restarted = Clock::now();
+  rig.pool->restart(std::vector<std::size_t>{0}, restarted, 1, /*rest_superseded=*/true);
+  std::vector<std::size_t> pushed;
+  while (drive_until_gradient_for(rig, m, restarted + 1200ms - Clock::now())) {
+    pushed.push_back(m.learner);
+    m = GradientMessage{};
+  }
+  return {pushed, rig.pool->jobs_taken(0) - taken};
+}
+
+}  // namespace
+
+TEST_CASE("pool: a job restarted alone behind a push the update awaits, due before it, is parked",
+          "[learner_pool][jit][restarter]") {
+  // Learner 1's push (0.5 s) makes the update, which cancels learner 0's second job (0.8 s).
+  const auto [pushed, taken] = batch_sync_second_job(0.8);
+  CHECK(pushed == std::vector<std::size_t>{1});
+  CHECK(taken == 0);
+}
+
+TEST_CASE("pool: a job restarted alone due before the pushes still to come runs",
+          "[learner_pool][jit][restarter]") {
+  // Learner 0's second job (0.1 s) comes before learner 1's push (0.5 s): it runs.
+  const auto [pushed, taken] = batch_sync_second_job(0.1);
+  REQUIRE_FALSE(pushed.empty());
+  CHECK(pushed.front() == 0);
+  CHECK(taken == 1);
+}
+
 TEST_CASE("pool: stop() with a gradient held by the restarting thread releases its pin",
           "[learner_pool][jit][restarter]") {
   FourRig rig;
