@@ -69,7 +69,8 @@ class LearnerTransport {
   /// Coordinator::awaited() -- of the smallest X itself; with `rest_superseded`, the next
   /// update cancelling every job it does not take (Coordinator::update_restarts_all())
   /// and waiting for no more than `awaited` gradients until then, it runs none of the jobs
-  /// due after all of those: the smaller Xs of `ws` and pushes still to come of others).
+  /// due after all of those: the smaller Xs of `ws` and pushes still to come of others;
+  /// only when computing at the deadline).
   virtual void restart(std::span<const LearnerId> ws, Clock::time_point at, std::size_t awaited,
                        bool rest_superseded) {
     (void)awaited;

@@ -227,12 +227,10 @@ std::size_t LearnerPool::park_from(Clock::time_point at, std::size_t awaited) {
   // not counted, so never too many).
   due_scratch_.clear();
   for (std::size_t v = 0; v < push_due_.size(); ++v) {
+    // (A parked job's push is not awaited: max().)
     if (round_[v] == rounds_ || push_due_[v] == Clock::time_point::max()) continue;
     const Slot& s = *slots_[v];
-    const std::uint64_t t = s.ticket.load(std::memory_order_relaxed);
-    if (s.pushed.load(std::memory_order_relaxed) == t ||
-        std::any_of(parked_.begin(), parked_.end(), [&](const SetUp& p) { return p.ticket == t && p.learner == v; }))
-      continue;
+    if (s.pushed.load(std::memory_order_relaxed) == s.ticket.load(std::memory_order_relaxed)) continue;
     due_scratch_.push_back(push_due_[v]);
   }
   std::sort(due_scratch_.begin(), due_scratch_.end());
@@ -254,6 +252,9 @@ void LearnerPool::park(std::size_t from, Clock::time_point at, Clock::time_point
   for (std::size_t i = from; i < draws_.size(); ++i) {
     parked_.push_back(set_up(draws_[i].first, draws_[i].second, at, now));
     tell_if_holding(parked_.back());
+    // Not awaited while parked: the PS neither polls for it (next_due) nor keeps its own
+    // work clear of it (others_pushed_before); release_parked puts it back.
+    push_due_[draws_[i].first] = Clock::time_point::max();
   }
 }
 
@@ -270,6 +271,7 @@ void LearnerPool::drop_superseded_own_work() {
 
 void LearnerPool::release_parked() {
   drop_superseded_own_work();
+  for (const SetUp& p : parked_) push_due_[p.learner] = p.due;
   start(parked_, Clock::now());
   parked_.clear();
 }
@@ -570,7 +572,7 @@ LearnerPool::SetUp LearnerPool::set_up(std::size_t w, std::optional<double> draw
   // seq_cst: the learner compares its job's ticket with this one after computing (a
   // cancelled job's gradient is never pushed; docs/concurrency.md).
   const std::uint64_t a = s.ticket.fetch_add(1, std::memory_order_seq_cst) + 1;
-  SetUp out{w, a, Clock::time_point::max(), false};
+  SetUp out{w, a, Clock::time_point::max(), false, Clock::time_point::max()};
   if (!drawn) {  // its delay model threw: no job, but an older one in hand is dropped
     out.holding = s.holding.load(std::memory_order_seq_cst) != 0;
     return out;
@@ -597,6 +599,7 @@ LearnerPool::SetUp LearnerPool::set_up(std::size_t w, std::optional<double> draw
     s.deadline_for.store(a, std::memory_order_release);
   }
   push_due_[w] = after ? Clock::time_point::max() : job.due;
+  out.due = push_due_[w];
   const std::int64_t lead = s.lead.load(std::memory_order_relaxed);
   job.planned = plan_begin(compute_at_,
                            lead < 0 ? std::nullopt : std::optional<Clock::duration>(Clock::duration(lead)),
@@ -738,9 +741,10 @@ std::vector<std::pair<std::size_t, std::string>> LearnerPool::take_failures() {
     std::erase(owed_gathers_, f.first);
     std::erase_if(held_, [&](const Held& h) { return h.set.learner == f.first; });
     std::erase_if(reserved_, [&](const SetUp& r) { return r.learner == f.first; });
+    std::erase_if(parked_, [&](const SetUp& p) { return p.learner == f.first; });
   }
-  // The failed learner may be the one whose gradient, computed here, the parked jobs wait
-  // behind (held, or pushed already and dropped by the runtime): they run after all.
+  // The failed learner may be one whose gradient the parked jobs wait behind (to come,
+  // held here, or pushed already and dropped by the runtime): they run after all.
   if (!out.empty()) release_parked();
   return out;
 }

@@ -157,7 +157,7 @@ class LearnerPool {
   /// (the caller's next update cancels every job of `ws` it does not take: the sync
   /// family) the jobs due after all the gradients it awaits -- those of smaller Xs, and
   /// pushes still to come of learners not in `ws` -- are set up last and parked, never
-  /// woken (see the top of this file). The caller must not raise the gradients its next update awaits
+  /// woken (see the top of this file; only when computing at the deadline). The caller must not raise the gradients its next update awaits
   /// before it comes (a K schedule). PS thread only.
   void restart(std::span<const std::size_t> ws, std::chrono::steady_clock::time_point at,
                std::size_t awaited = 1, bool rest_superseded = false);
@@ -285,6 +285,7 @@ class LearnerPool {
     std::uint64_t ticket;
     Clock::time_point planned;  // max(): never computed
     bool holding;                    // the learner holds an older job
+    Clock::time_point due = Clock::time_point::max();  // its push's (push_due_ when set up)
   };
   /// Learner w's next X from its stream; nullopt when its delay model threw (recorded as
   /// the learner's failure).
@@ -347,8 +348,8 @@ class LearnerPool {
   /// Forgets reserved jobs, held gradients and parked jobs whose tickets a restart has
   /// superseded.
   void drop_superseded_own_work();
-  /// Wakes or hands to the dispatcher the parked jobs still current (their round's
-  /// gradient computed here was lost: its learner failed).
+  /// Wakes or hands to the dispatcher the parked jobs still current, their pushes awaited
+  /// again (a gradient the update awaited may be lost: its learner failed).
   void release_parked();
   /// Pushes the held gradients whose push is due by `now`.
   void push_held_due(Clock::time_point now);
@@ -419,8 +420,9 @@ class LearnerPool {
   // `planned` time (reserve(); in order of planned), and gradients it computed, pushed
   // when due (in order of due time). PS thread only; capacity P each.
   std::vector<SetUp> reserved_;
-  // The jobs of the latest restart set up behind a gradient this thread computed, neither
-  // woken nor given to the dispatcher (restart with rest_superseded); PS thread only.
+  // Jobs set up due after every gradient the next update awaits (restart with
+  // rest_superseded; possibly of several restarts), neither woken nor given to the
+  // dispatcher; their pushes are not awaited (push_due_ max()). PS thread only.
   std::vector<SetUp> parked_;
   std::vector<Clock::time_point> due_scratch_;  // park_from()'s (PS thread), capacity P
   struct Held {
