@@ -1225,6 +1225,43 @@ TEST_CASE("pool: a job restarted alone due before the pushes still to come runs"
   CHECK(taken == 1);
 }
 
+TEST_CASE("pool: a job parked behind a push that fails runs after all",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig(ComputeAt::deadline, /*restarter_computes=*/false);  // learner threads only
+  // Learner 1's thread, found by a gradient of its own, is made to fail its next one.
+  rig.delay.x[1].store(0.0);
+  rig.pool->restart(1);
+  GradientMessage m;
+  REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+  REQUIRE(m.learner == 1);
+  m = GradientMessage{};
+  rig.model.throw_on = rig.model.computed_on().back();
+  // K-batch-sync at K = 2: learner 0's gradient first, then its second job (0.8 s) parked
+  // behind learner 1's push (0.5 s), which fails.
+  rig.delay.x[0].store(0.0);
+  rig.delay.x[1].store(0.5);
+  rig.delay.x[2].store(kLongX);
+  rig.delay.x[3].store(kLongX);
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 2, /*rest_superseded=*/true);
+  REQUIRE(rig.inbox.pop_until(m, Clock::now() + 30s));
+  REQUIRE(m.learner == 0);
+  m = GradientMessage{};
+  rig.delay.x[0].store(0.8);
+  const std::uint64_t taken = rig.pool->jobs_taken(0);
+  rig.pool->restart(std::vector<std::size_t>{0}, Clock::now(), 1, /*rest_superseded=*/true);
+  std::vector<std::size_t> failed;
+  bool got = false;
+  for (const auto give_up = Clock::now() + 30s; !got && Clock::now() < give_up;) {
+    if (rig.pool->has_new_failures())
+      for (const auto& f : rig.pool->take_failures()) failed.push_back(f.first);
+    got = rig.inbox.pop_until(m, Clock::now() + 5ms);
+  }
+  CHECK(failed == std::vector<std::size_t>{1});
+  REQUIRE(got);
+  CHECK(m.learner == 0);
+  CHECK(rig.pool->jobs_taken(0) == taken + 1);
+}
+
 TEST_CASE("pool: stop() with a gradient held by the restarting thread releases its pin",
           "[learner_pool][jit][restarter]") {
   FourRig rig;
