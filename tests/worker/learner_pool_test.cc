@@ -807,6 +807,17 @@ bool drive_until_gradient_for(FourRig& rig, GradientMessage& m, Clock::duration 
 
 bool drive_until_gradient(FourRig& rig, GradientMessage& m) { return drive_until_gradient_for(rig, m, 30s); }
 
+// The learners whose gradients come until `until` (this thread doing its own work), in order.
+std::vector<std::size_t> pushes_until(FourRig& rig, Clock::time_point until) {
+  std::vector<std::size_t> pushed;
+  GradientMessage m;
+  while (drive_until_gradient_for(rig, m, until - Clock::now())) {
+    pushed.push_back(m.learner);
+    m = GradientMessage{};
+  }
+  return pushed;
+}
+
 // Gives learner w X = x and every other learner kLongX, then restarts all four as one
 // step at `at` (w's job is the restart's smallest X).
 void restart_all_smallest(FourRig& rig, std::size_t w, double x, Clock::time_point at = Clock::now()) {
@@ -1096,13 +1107,7 @@ std::pair<std::vector<std::size_t>, std::uint64_t> sync_k1_pushes(double x0) {
   restart_until_here(rig, {0, 1, 2, 3}, 0, 1, /*rest_superseded=*/true);
   const std::uint64_t taken = rig.pool->jobs_taken(1);
   const Clock::time_point restarted = Clock::now();
-  std::vector<std::size_t> pushed;
-  GradientMessage m;
-  while (drive_until_gradient_for(rig, m, restarted + 1200ms - Clock::now())) {
-    pushed.push_back(m.learner);
-    m = GradientMessage{};
-  }
-  return {pushed, rig.pool->jobs_taken(1) - taken};
+  return {pushes_until(rig, restarted + 1200ms), rig.pool->jobs_taken(1) - taken};
 }
 
 }  // namespace
@@ -1165,12 +1170,7 @@ TEST_CASE("pool: the sync family at K = 2 -- the jobs after the two smallest Xs 
   rig.delay.x[3].store(0.15);
   const Clock::time_point restarted = Clock::now();
   rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, restarted, 2, /*rest_superseded=*/true);
-  std::vector<std::size_t> pushed;
-  GradientMessage m;
-  while (drive_until_gradient_for(rig, m, restarted + 600ms - Clock::now())) {
-    pushed.push_back(m.learner);
-    m = GradientMessage{};
-  }
+  std::vector<std::size_t> pushed = pushes_until(rig, restarted + 600ms);
   std::sort(pushed.begin(), pushed.end());  // both woken at once: either may push first
   CHECK(pushed == std::vector<std::size_t>{0, 1});
   CHECK(rig.pool->jobs_taken(2) == 0);
@@ -1198,12 +1198,7 @@ std::pair<std::vector<std::size_t>, std::uint64_t> batch_sync_second_job(double 
   rig.delay.x[0].store(x0);
   const Clock::time_point restarted = Clock::now();
   rig.pool->restart(std::vector<std::size_t>{0}, restarted, 1, /*rest_superseded=*/true);
-  std::vector<std::size_t> pushed;
-  while (drive_until_gradient_for(rig, m, restarted + 1200ms - Clock::now())) {
-    pushed.push_back(m.learner);
-    m = GradientMessage{};
-  }
-  return {pushed, rig.pool->jobs_taken(0) - taken};
+  return {pushes_until(rig, restarted + 1200ms), rig.pool->jobs_taken(0) - taken};
 }
 
 }  // namespace
