@@ -229,8 +229,7 @@ std::size_t LearnerPool::park_from(Clock::time_point at, std::size_t awaited) {
   for (std::size_t v = 0; v < push_due_.size(); ++v) {
     // (A parked job's push is not awaited: max().)
     if (round_[v] == rounds_ || push_due_[v] == Clock::time_point::max()) continue;
-    const Slot& s = *slots_[v];
-    if (s.pushed.load(std::memory_order_relaxed) == s.ticket.load(std::memory_order_relaxed)) continue;
+    if (!push_pending(v)) continue;
     due_scratch_.push_back(push_due_[v]);
   }
   std::sort(due_scratch_.begin(), due_scratch_.end());
@@ -413,13 +412,11 @@ bool LearnerPool::others_pushed_before(Clock::time_point until, std::size_t exce
   for (std::size_t v = 0; v < push_due_.size(); ++v) {
     const bool skip = except == kLatestRound ? round_[v] == rounds_ : v == except;
     if (skip || push_due_[v] >= until) continue;
-    const Slot& s = *slots_[v];
     // A gradient of the same restart this thread holds is its own to push (stamped when
     // due, however late it gets to it); one of an earlier restart would wait for this
     // thread's computation, as a learner's would.
     const bool own = except != kLatestRound && round_[v] == round_[except] && holds_gradient_of(v);
-    if (s.pushed.load(std::memory_order_relaxed) != s.ticket.load(std::memory_order_relaxed) && !own)
-      return false;
+    if (push_pending(v) && !own) return false;
   }
   return true;
 }
@@ -714,13 +711,17 @@ Clock::time_point LearnerPool::deadline(std::size_t w) const {
   return Clock::time_point(Clock::duration(s.restarted_at.load(std::memory_order_relaxed)));
 }
 
+bool LearnerPool::push_pending(std::size_t w) const {
+  const Slot& s = *slots_[w];
+  return s.pushed.load(std::memory_order_relaxed) != s.ticket.load(std::memory_order_relaxed);
+}
+
 Clock::time_point LearnerPool::next_due(Clock::time_point not_before) const {
   Clock::time_point next = Clock::time_point::max();
   for (std::size_t w = 0; w < push_due_.size(); ++w) {
     const Clock::time_point due = push_due_[w];
     if (due < not_before || due >= next) continue;
-    const Slot& s = *slots_[w];
-    if (s.pushed.load(std::memory_order_relaxed) != s.ticket.load(std::memory_order_relaxed)) next = due;
+    if (push_pending(w)) next = due;
   }
   return next;
 }

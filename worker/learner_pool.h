@@ -400,6 +400,8 @@ class LearnerPool {
   /// the update the caller awaits comes before the job is due (see restart); draws_.size()
   /// when none. PS thread, after restart() moved the round.
   std::size_t park_from(std::chrono::steady_clock::time_point at, std::size_t awaited);
+  /// Whether learner w's current ticket has not pushed yet (relaxed: a push may show late).
+  bool push_pending(std::size_t w) const;
   /// Sets up draws_[from..] and parks them.
   void park(std::size_t from, std::chrono::steady_clock::time_point at, std::chrono::steady_clock::time_point now);
   /// The dispatcher thread: wakes each learner at its job's compute time.
