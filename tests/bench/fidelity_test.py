@@ -101,6 +101,14 @@ class Runs(unittest.TestCase):
         self.assertEqual(len(js["rows"][0]["threads"]["attempts"]), 1)
         self.assertEqual(js["rows"][0]["verdict"], "over")
 
+    def test_bad_flags_exit_2_naming_the_flag(self):
+        for flags, name in ((["--attempts", "0"], "--attempts"), (["--max-steal", "1.5"], "--max-steal"),
+                            (["--bar-sync", "-0.1"], "--bar-sync")):
+            p = subprocess.run([sys.executable, os.path.join(SOURCE, "bench", "fidelity.py"), *flags],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2, flags)
+            self.assertIn(name, p.stderr)
+
     def test_unknown_steal_is_one_run(self):
         _, js = self.fidelity("1.01:none,1.0:0.0")
         self.assertEqual(len(js["rows"][0]["threads"]["attempts"]), 1)
