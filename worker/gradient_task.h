@@ -34,11 +34,22 @@ class GradientTask {
   void prepare();
   /// Whether a minibatch is prepared (the next compute() gathers none).
   bool prepared() const { return ready_.has_value(); }
+  /// Reads the prepared minibatch through (one load per cache line), so that a compute()
+  /// on this thread soon after finds it in this core's cache rather than in memory: a
+  /// minibatch gathered long before (64 x 784 floats, 200 KiB) has left it, and the
+  /// softmax gradient took 80 us on it against 45 us on a warm one (docs/performance.md,
+  /// twelfth pass). False when none is prepared. Does not allocate.
+  bool warm() const;
 
   /// Writes the gradient of the prepared minibatch (prepare()s one first when there is
   /// none) at `w` into `grad` (size num_params()), and uses that minibatch up. Returns the
   /// minibatch loss. Does not allocate.
   double compute(std::span<const float> w, std::span<float> grad);
+  /// compute() with `scratch` (made by the same model's make_workspace for at least
+  /// batch() rows) as the model's workspace instead of the task's own: the same gradient,
+  /// bit for bit (a workspace is scratch, overwritten before it is read). For a thread that
+  /// computes for many learners' tasks, whose own scratch is then warm in its cache.
+  double compute(std::span<const float> w, std::span<float> grad, Workspace& scratch);
 
   std::size_t batch() const { return batch_; }
 

@@ -50,6 +50,8 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   parked_.reserve(config_.num_learners);
   due_scratch_.reserve(config_.num_learners);
   held_.reserve(config_.num_learners);
+  if (!config_.timing_only && config_.restarter_computes)
+    own_workspace_ = deps_.model->make_workspace(static_cast<Eigen::Index>(config_.batch));
   for (std::size_t w = 0; w < config_.num_learners; ++w) {
     slots_.push_back(std::make_unique<Slot>());
     if (!config_.timing_only)
@@ -437,7 +439,7 @@ std::optional<LearnerPool::Computed> LearnerPool::compute_here(const SetUp& set,
     c.grad = deps_.buffers->acquire();
     const Clock::duration cpu = own_cpu_time();
     c.began = Clock::now();
-    c.loss = compute(s, c.job, c.grad);
+    c.loss = compute(s, c.job, c.grad, own_workspace_.get());
     c.computed = Clock::now();
     // In CPU time, as its gathers (gather_ahead): a preempted computation must not stop
     // the chains of reserved jobs for long.
@@ -481,6 +483,7 @@ void LearnerPool::pay_owed_gathers() {
     if (!gather_ahead(owed_gathers_.back(), until)) return;
     owed_gathers_.pop_back();
   }
+  if (owed_gathers_.empty() && deps_.inbox->size_approx() == 0 && !has_new_failures()) warm_own_work();
 }
 
 bool LearnerPool::minibatch_prepared(std::size_t w) const {
@@ -512,8 +515,11 @@ void LearnerPool::push_computed(const SetUp& set, Computed&& c) {
   slots_[set.learner]->pushed.store(set.ticket, std::memory_order_relaxed);
 }
 
-double LearnerPool::compute(Slot& s, const Job& job, GradientBuffer& grad) {
-  if (s.task) return s.task->compute(job.pin.weights(), grad.span());
+double LearnerPool::compute(Slot& s, const Job& job, GradientBuffer& grad, Workspace* scratch) {
+  if (s.task) {
+    return scratch ? s.task->compute(job.pin.weights(), grad.span(), *scratch)
+                   : s.task->compute(job.pin.weights(), grad.span());
+  }
   std::fill(grad.span().begin(), grad.span().end(), 0.0f);  // timing-only: a zero gradient
   return 0;
 }
@@ -558,6 +564,27 @@ std::optional<double> LearnerPool::draw(std::size_t w) {
     record_failure(w, e.what());
     return std::nullopt;
   }
+}
+
+void LearnerPool::warm_own_work() {
+  // The first reserved job's, once: it is this thread's next computation.
+  if (config_.timing_only || reserved_.empty()) return;
+  const SetUp& r = reserved_.front();
+  if (warmed_ == std::pair{r.learner, r.ticket}) return;
+  const Clock::time_point until = std::min(own_work_at(), next_due(Clock::time_point::min()));
+  if (until - Clock::now() <= 2 * own_warm_cost_) return;
+  Slot& s = *slots_[r.learner];
+  std::unique_lock lock(s.task_mutex, std::try_to_lock);
+  // Busy: its thread is gathering (then the minibatch is warm in its own core's cache) or
+  // computing a superseded job.
+  if (!lock.owns_lock()) return;
+  const Clock::duration began = own_cpu_time();
+  // None prepared: the computation gathers it, which leaves it warm too.
+  if (s.task->warm()) {
+    own_warm_cost_ = decaying_max(own_warm_cost_, own_cpu_time() - began);
+    ++warmed_count_;
+  }
+  warmed_ = {r.learner, r.ticket};
 }
 
 LearnerPool::SetUp LearnerPool::set_up(std::size_t w, std::optional<double> drawn, Clock::time_point at,

@@ -223,6 +223,9 @@ class LearnerPool {
   std::uint64_t jobs_computed_by_restarter(std::size_t w) const {
     return slots_[w]->by_restarter.load(std::memory_order_relaxed);
   }
+  /// How many reserved jobs' minibatches the restarting thread read through before
+  /// computing them (warm_own_work). The restarting thread only; for tests and diagnostics.
+  std::uint64_t minibatches_warmed() const { return warmed_count_; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -290,6 +293,10 @@ class LearnerPool {
   /// Learner w's next X from its stream; nullopt when its delay model threw (recorded as
   /// the learner's failure).
   std::optional<double> draw(std::size_t w);
+  /// With room before the next push due or own work (twice this thread's warming cost):
+  /// reads the prepared minibatch of the first reserved job through, once per job, so
+  /// that it is in this core's cache when this thread computes it (GradientTask::warm).
+  void warm_own_work();
   /// Starts learner w's new ticket with X = `drawn` (nullopt: no job) in its slot; wakes
   /// nobody.
   SetUp set_up(std::size_t w, std::optional<double> drawn, Clock::time_point at, Clock::time_point now);
@@ -373,7 +380,7 @@ class LearnerPool {
   /// Notes that learner w's minibatch is still to gather (pay_owed_gathers).
   void owe_gather(std::size_t w);
   /// Gathers owed minibatches (owed_gathers_) while there is room before the next push due
-  /// or own work (do_own_work).
+  /// or own work, then warms the next reserved job's (warm_own_work) (do_own_work).
   void pay_owed_gathers();
   /// Computes the first reserved job, whose time has come (or hands it to its learner's
   /// thread).
@@ -383,8 +390,9 @@ class LearnerPool {
   Clock::time_point planned_for(std::size_t w, double x, Clock::time_point at, Clock::time_point now) const;
 
   /// Learner w's gradient of `job` into `grad` with its task (a zero gradient with
-  /// timing_only); the caller holds s.task_mutex. Returns the minibatch loss.
-  static double compute(Slot& s, const Job& job, GradientBuffer& grad);
+  /// timing_only), in `scratch` when given (else the task's own workspace); the caller
+  /// holds s.task_mutex. Returns the minibatch loss.
+  static double compute(Slot& s, const Job& job, GradientBuffer& grad, Workspace* scratch = nullptr);
   /// The message pushing `job`'s gradient now, its push due at `due` (start + X, or X after
   /// the compute: `after`); stamped max(due, computed), the lag past that recorded.
   GradientMessage message(std::size_t w, Job&& job, GradientBuffer&& grad, double loss,
@@ -438,6 +446,15 @@ class LearnerPool {
   Clock::time_point own_computed_{};
   Clock::duration own_gather_cost_ = kFirstGatherCost;  // its gathers' decaying maximum
   std::optional<Clock::duration> own_compute_cost_;  // its computations' (none yet: nullopt)
+  // The model workspace this thread computes every learner's job in (null with
+  // timing_only): one kept warm in its cache. Each learner's own, used only every P-th
+  // update or so, had left its cache by then: at P = 32 a softmax gradient took 61 us
+  // with 32 workspaces in turn against 45 us with one (docs/performance.md, twelfth pass).
+  std::unique_ptr<Workspace> own_workspace_;
+  // The reserved job (learner, ticket) whose minibatch warm_own_work read through last.
+  std::pair<std::size_t, std::uint64_t> warmed_{0, 0};
+  std::uint64_t warmed_count_ = 0;
+  Clock::duration own_warm_cost_ = kFirstGatherCost;  // its warmings' decaying maximum
   // Learners whose minibatch this thread used up and could not gather again before the
   // push (gather_ahead): pay_owed_gathers gathers them when there is room.
   std::vector<std::size_t> owed_gathers_;

@@ -28,7 +28,8 @@ Dataset make_rows() {
 }
 
 struct Task {
-  explicit Task(const Dataset& data) : model(make_model<float>("softmax", 3, 3, 0.0)), task(*model, data, 8, 42, 1) {
+  explicit Task(const Dataset& data, const char* spec = "softmax", std::size_t learner = 1)
+      : model(make_model<float>(spec, 3, 3, 0.0)), task(*model, data, 8, 42, learner) {
     w.resize(static_cast<std::size_t>(model->num_params()));
     for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.01f * static_cast<float>(i % 5);
     grad.resize(w.size());
@@ -76,4 +77,39 @@ TEST_CASE("gradient task: a prepared minibatch is still to come in the sampler s
   const double expect = t.compute();
   CHECK(resumed.compute() == expect);
   CHECK(resumed.grad == t.grad);
+}
+
+TEST_CASE("gradient task: a gradient computed in another workspace is the same, bit for bit",
+          "[gradient_task]") {
+  const Dataset data = make_rows();
+  for (const char* spec : {"softmax", "mlp:hidden=5,4"}) {
+    INFO(spec);
+    Task own(data, spec), shared(data, spec), other(data, spec, 2);
+    // One workspace for two learners' streams in turn, as the restarting thread keeps.
+    const std::unique_ptr<Workspace> scratch = shared.model->make_workspace(8);
+    for (int k = 0; k < 12; ++k) {
+      INFO("minibatch " << k);
+      const double a = own.compute();
+      const double b = shared.task.compute(shared.w, shared.grad, *scratch);
+      CHECK(a == b);
+      CHECK(own.grad == shared.grad);
+      other.task.compute(other.w, other.grad, *scratch);  // leaves another batch's values in it
+    }
+  }
+}
+
+TEST_CASE("gradient task: warm() reads a prepared minibatch and changes nothing", "[gradient_task]") {
+  const Dataset data = make_rows();
+  Task plain(data), warmed(data);
+  CHECK_FALSE(warmed.task.warm());  // nothing prepared: nothing to read
+  CHECK_FALSE(warmed.task.prepared());
+  for (int k = 0; k < 10; ++k) {
+    INFO("minibatch " << k);
+    warmed.task.prepare();
+    CHECK(warmed.task.warm());
+    CHECK(warmed.task.prepared());  // still to compute
+    const double a = warmed.compute();
+    CHECK(a == plain.compute());
+    CHECK(warmed.grad == plain.grad);
+  }
 }

@@ -885,6 +885,27 @@ TEST_CASE("pool: the smallest X not due at once is computed by the restarting th
   CHECK_FALSE(rig.inbox.pop_until(none, Clock::now() + kEagerWindow));
 }
 
+TEST_CASE("pool: the restarting thread reads a reserved job's minibatch through once, before computing it",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  learn_leads(rig);
+  const std::uint64_t warmed = rig.pool->minibatches_warmed();
+  restart_all_smallest(rig, 1, 0.5);  // reserved: its compute time ~0.5 s away
+  // Its own work meanwhile (a learner's thread may hold the task a moment: gathering).
+  for (const auto give_up = Clock::now() + 200ms;
+       rig.pool->minibatches_warmed() == warmed && Clock::now() < give_up;) {
+    rig.pool->do_own_work();
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(rig.pool->minibatches_warmed() == warmed + 1);
+  rig.pool->do_own_work();
+  CHECK(rig.pool->minibatches_warmed() == warmed + 1);  // once per job
+  GradientMessage m;
+  REQUIRE(drive_until_gradient(rig, m));
+  CHECK(m.learner == 1);
+  CHECK(rig.pool->jobs_computed_by_restarter(1) == 1);
+}
+
 TEST_CASE("pool: a restart awaiting two gradients has the restarting thread compute the two smallest Xs, "
           "each in time",
           "[learner_pool][jit][restarter]") {
