@@ -101,6 +101,7 @@ std::function<double(double)> step_cdf(double at) {
 
 class NoneDelay final : public DelayModel {
  public:
+  bool may_draw_ahead() const override { return true; }
   double sample(std::size_t, Rng&) override { return 0.0; }
   std::string spec() const override { return "none"; }
   DelayFacts facts() const override {
@@ -117,6 +118,7 @@ class NoneDelay final : public DelayModel {
 
 class HangDelay final : public DelayModel {
  public:
+  bool may_draw_ahead() const override { return true; }
   double sample(std::size_t, Rng&) override { return kInf; }
   std::string spec() const override { return "hang"; }
   DelayFacts facts() const override {
@@ -131,6 +133,7 @@ class HangDelay final : public DelayModel {
 
 class ConstDelay final : public DelayModel {
  public:
+  bool may_draw_ahead() const override { return true; }
   explicit ConstDelay(double value) : value_(value) {}
   double sample(std::size_t, Rng&) override { return value_; }
   std::string spec() const override { return "const:value=" + format_duration(value_); }
@@ -151,6 +154,7 @@ class ConstDelay final : public DelayModel {
 
 class UniformDelay final : public DelayModel {
  public:
+  bool may_draw_ahead() const override { return true; }
   UniformDelay(double lo, double hi) : lo_(lo), hi_(hi) {}
   double sample(std::size_t, Rng& rng) override { return rng.uniform(lo_, hi_); }
   std::string spec() const override {
@@ -178,6 +182,7 @@ class UniformDelay final : public DelayModel {
 // X = shift + Exp(mean); plain "exp" is the shift = 0 case with its own name and family.
 class ShiftedExpDelay final : public DelayModel {
  public:
+  bool may_draw_ahead() const override { return true; }
   ShiftedExpDelay(double shift, double mean, bool named_exp)
       : shift_(shift), mean_(mean), named_exp_(named_exp) {}
   double sample(std::size_t, Rng& rng) override { return shift_ + rng.exponential(mean_); }
@@ -205,6 +210,7 @@ class ShiftedExpDelay final : public DelayModel {
 
 class ParetoDelay final : public DelayModel {
  public:
+  bool may_draw_ahead() const override { return true; }
   ParetoDelay(double scale, double alpha) : scale_(scale), alpha_(alpha) {}
   // Inverse cdf with U in (0, 1]: X = scale * U^(-1/alpha) >= scale, finite.
   double sample(std::size_t, Rng& rng) override {
@@ -233,6 +239,7 @@ class ParetoDelay final : public DelayModel {
 
 class LogNormalDelay final : public DelayModel {
  public:
+  bool may_draw_ahead() const override { return true; }
   LogNormalDelay(double median, double sigma) : median_(median), sigma_(sigma) {}
   double sample(std::size_t, Rng& rng) override {
     return median_ * std::exp(sigma_ * rng.normal());
@@ -283,6 +290,7 @@ DelayFacts hyperexp_facts(double p, double m1, double m2) {
 
 class HyperExpDelay final : public DelayModel {
  public:
+  bool may_draw_ahead() const override { return true; }
   HyperExpDelay(double p, double m1, double m2) : p_(p), m1_(m1), m2_(m2) {}
   double sample(std::size_t, Rng& rng) override {
     const double mean = rng.uniform() < p_ ? m1_ : m2_;
@@ -326,6 +334,7 @@ class StragglerDelay final : public DelayModel {
   double sample(std::size_t learner, Rng& rng) override {
     return rng.uniform() < p_ ? slow_->sample(learner, rng) : base_->sample(learner, rng);
   }
+  bool may_draw_ahead() const override { return base_->may_draw_ahead() && slow_->may_draw_ahead(); }
   std::string spec() const override {
     return "straggler:base=" + quote_nested_spec(base_->spec()) +
            ",slow=" + quote_nested_spec(slow_->spec()) + ",p=" + format_spec_number(p_);
@@ -361,6 +370,7 @@ class HeteroDelay final : public DelayModel {
     RACESGD_CHECK(learner < scales_.size());
     return scales_[learner] * inner_->sample(learner, rng);
   }
+  bool may_draw_ahead() const override { return inner_->may_draw_ahead(); }
   std::string spec() const override {
     std::string s = "hetero:" + quote_nested_spec(inner_->spec()) + ",scales=";
     for (std::size_t i = 0; i < scales_.size(); ++i)
@@ -401,6 +411,8 @@ class FaultyDelay final : public DelayModel {
                                std::to_string(after_ + 1));
     return base_->sample(learner, rng);
   }
+  // Its fault comes at a count of draws, whenever they are made.
+  bool may_draw_ahead() const override { return base_->may_draw_ahead(); }
   std::string spec() const override {
     return "faulty:base=" + quote_nested_spec(base_->spec()) + ",learner=" +
            std::to_string(learner_) + ",after=" + std::to_string(after_);

@@ -88,6 +88,7 @@ class CappedDelay final : public DelayModel {
                                std::to_string(learner));
     return x;
   }
+  bool may_draw_ahead() const override { return inner_->may_draw_ahead(); }
   std::string spec() const override { return inner_->spec(); }
   DelayFacts facts() const override { return inner_->facts(); }
   DelayFacts learner_facts(std::size_t learner) const override {

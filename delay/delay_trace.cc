@@ -145,6 +145,7 @@ class TraceDelay final : public DelayModel {
         file_(std::move(file)),
         unit_(std::move(unit)) {}
 
+  bool may_draw_ahead() const override { return true; }  // a cursor per learner
   double sample(std::size_t learner, Rng&) override {
     RACESGD_CHECK(learner < cursors_.size());
     const std::vector<double>& seq = column(learner);

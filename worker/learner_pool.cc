@@ -39,6 +39,9 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   RACESGD_CHECK(config_.timing_only || (deps_.model && deps_.train));
   slots_.reserve(config_.num_learners);
   delay_rngs_.reserve(config_.num_learners);
+  draws_ahead_ = !config_.timing_only && config_.restarter_computes && compute_at_ == ComputeAt::deadline &&
+                 deps_.delay->may_draw_ahead();
+  ahead_.resize(config_.num_learners);
   push_due_.assign(config_.num_learners, Clock::time_point::max());
   round_.assign(config_.num_learners, 0);
   set_ups_.reserve(config_.num_learners);
@@ -197,6 +200,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
     const std::size_t reserved = reserve(set_ups_, awaited, now, /*woken=*/true);
     launch(std::span<const SetUp>(set_ups_).subspan(reserved), now);
     park(live, at, Clock::now());
+    if (rest_superseded) draw_ahead(ws);
     return;
   }
   // Those set up already and planned after `now` (within this thread's compute) go to the
@@ -217,6 +221,7 @@ void LearnerPool::restart(std::span<const std::size_t> ws, Clock::time_point at,
   start(theirs, later);
   park(live, at, Clock::now());
   if (computed) hold_or_push(*here, std::move(*computed));
+  if (rest_superseded) draw_ahead(ws);
 }
 
 std::size_t LearnerPool::park_from(Clock::time_point at, std::size_t awaited) {
@@ -556,35 +561,79 @@ GradientMessage LearnerPool::message(std::size_t w, Job&& job, GradientBuffer&& 
 }
 
 std::optional<double> LearnerPool::draw(std::size_t w) {
+  Ahead& a = ahead_[w];
+  std::optional<double> x;
+  if (a.drawn) {
+    a.drawn = false;
+    x = a.x;
+    if (warm_next_ == w) warm_next_.reset();  // drawn for a restart other than the next
+  } else {
+    x = sample(w, a.error);
+  }
+  // The learner's minibatch fails before it begins: reported like a gradient that threw
+  // (when this draw is used, not when it was drawn ahead); the learner keeps waiting (a
+  // retired learner is never restarted again).
+  if (!x) record_failure(w, a.error);
+  return x;
+}
+
+std::optional<double> LearnerPool::sample(std::size_t w, std::string& error) {
   try {
     return deps_.delay->sample(w, delay_rngs_[w]);
   } catch (const std::exception& e) {
-    // The learner's minibatch fails before it begins: reported like a gradient that
-    // threw; the learner keeps waiting (a retired learner is never restarted again).
-    record_failure(w, e.what());
+    error = e.what();
     return std::nullopt;
   }
 }
 
+void LearnerPool::draw_ahead(std::span<const std::size_t> ws) {
+  warm_next_.reset();
+  if (!draws_ahead_) return;
+  std::optional<double> smallest;
+  for (const std::size_t w : ws) {
+    Ahead& a = ahead_[w];
+    if (!a.drawn) {
+      a.x = sample(w, a.error);
+      a.drawn = true;
+    }
+    if (a.x && (!smallest || *a.x < *smallest)) {
+      smallest = a.x;
+      warm_next_ = w;
+    }
+  }
+}
+
 void LearnerPool::warm_own_work() {
-  // The first reserved job's, once: it is this thread's next computation.
-  if (config_.timing_only || reserved_.empty()) return;
-  const SetUp& r = reserved_.front();
-  if (warmed_ == std::pair{r.learner, r.ticket}) return;
+  if (config_.timing_only) return;
+  // This thread's next computation: the first reserved job (once per ticket), else the
+  // next restart's first (drawn ahead: draw_ahead).
+  std::optional<std::size_t> w;
+  const bool reserved = !reserved_.empty();
+  if (reserved) {
+    const SetUp& r = reserved_.front();
+    if (warmed_ == std::pair{r.learner, r.ticket}) return;
+    w = r.learner;
+  } else {
+    w = warm_next_;
+  }
+  if (!w) return;
   const Clock::time_point until = std::min(own_work_at(), next_due(Clock::time_point::min()));
   if (until - Clock::now() <= 2 * own_warm_cost_) return;
-  Slot& s = *slots_[r.learner];
+  Slot& s = *slots_[*w];
   std::unique_lock lock(s.task_mutex, std::try_to_lock);
   // Busy: its thread is gathering (then the minibatch is warm in its own core's cache) or
   // computing a superseded job.
   if (!lock.owns_lock()) return;
   const Clock::duration began = own_cpu_time();
-  // None prepared: the computation gathers it, which leaves it warm too.
-  if (s.task->warm()) {
-    own_warm_cost_ = decaying_max(own_warm_cost_, own_cpu_time() - began);
-    ++warmed_count_;
-  }
-  warmed_ = {r.learner, r.ticket};
+  // None prepared yet (its thread gathers after its job, or this thread after computing
+  // for it): again at the next call.
+  if (!s.task->warm()) return;
+  own_warm_cost_ = decaying_max(own_warm_cost_, own_cpu_time() - began);
+  ++warmed_count_;
+  if (reserved)
+    warmed_ = {reserved_.front().learner, reserved_.front().ticket};
+  else
+    warm_next_.reset();
 }
 
 LearnerPool::SetUp LearnerPool::set_up(std::size_t w, std::optional<double> drawn, Clock::time_point at,

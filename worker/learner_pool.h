@@ -223,8 +223,8 @@ class LearnerPool {
   std::uint64_t jobs_computed_by_restarter(std::size_t w) const {
     return slots_[w]->by_restarter.load(std::memory_order_relaxed);
   }
-  /// How many reserved jobs' minibatches the restarting thread read through before
-  /// computing them (warm_own_work). The restarting thread only; for tests and diagnostics.
+  /// How many minibatches the restarting thread read through before computing them
+  /// (warm_own_work). The restarting thread only; for tests and diagnostics.
   std::uint64_t minibatches_warmed() const { return warmed_count_; }
 
  private:
@@ -293,9 +293,18 @@ class LearnerPool {
   /// Learner w's next X from its stream; nullopt when its delay model threw (recorded as
   /// the learner's failure).
   std::optional<double> draw(std::size_t w);
+  /// A draw from learner w's stream now; nullopt, and the model's message in `error`, when
+  /// the delay model threw.
+  std::optional<double> sample(std::size_t w, std::string& error);
+  /// restart(ws) with rest_superseded, the next update restarting them all again: when
+  /// the delay model allows (DelayModel::may_draw_ahead) and this thread computes jobs,
+  /// draws each learner's next X now -- its next draw() returns it, a failure included --
+  /// and notes the smallest, whose job this thread will compute first (warm_own_work).
+  void draw_ahead(std::span<const std::size_t> ws);
   /// With room before the next push due or own work (twice this thread's warming cost):
-  /// reads the prepared minibatch of the first reserved job through, once per job, so
-  /// that it is in this core's cache when this thread computes it (GradientTask::warm).
+  /// reads the prepared minibatch of this thread's next computation through -- the first
+  /// reserved job's, once per job, else the next restart's smallest X (draw_ahead) -- so
+  /// that it is in this core's cache when computed (GradientTask::warm).
   void warm_own_work();
   /// Starts learner w's new ticket with X = `drawn` (nullopt: no job) in its slot; wakes
   /// nobody.
@@ -451,6 +460,18 @@ class LearnerPool {
   // update or so, had left its cache by then: at P = 32 a softmax gradient took 61 us
   // with 32 workspaces in turn against 45 us with one (docs/performance.md, twelfth pass).
   std::unique_ptr<Workspace> own_workspace_;
+  // Each learner's next X drawn ahead (draw_ahead; a draw that threw: nullopt and its
+  // message), until its next draw(); whether this pool draws ahead at all. PS thread only.
+  struct Ahead {
+    bool drawn = false;
+    std::optional<double> x;
+    std::string error;
+  };
+  std::vector<Ahead> ahead_;
+  bool draws_ahead_ = false;
+  // The learner with the smallest X drawn ahead: the first job of the next restart, which
+  // this thread computes (warm_own_work). PS thread only.
+  std::optional<std::size_t> warm_next_;
   // The reserved job (learner, ticket) whose minibatch warm_own_work read through last.
   std::pair<std::size_t, std::uint64_t> warmed_{0, 0};
   std::uint64_t warmed_count_ = 0;

@@ -27,6 +27,8 @@ TEST_CASE("plug-in: bursty is registered and reachable through its spec", "[dela
   ctx.num_learners = 3;
   auto m = make_delay_model("bursty:calm=1ms,burst=20ms,enter=0.1,leave=0.4", ctx);
   CHECK(m->spec() == "bursty:calm=1ms,burst=20ms,enter=0.1,leave=0.4");
+  // A plug-in is never drawn ahead unless it says so (DelayModel's default).
+  CHECK_FALSE(m->may_draw_ahead());
   bool listed = false;
   for (const auto& [name, help] : racesgd::delay_model_help()) listed |= name == "bursty";
   CHECK(listed);

@@ -161,6 +161,7 @@ TEST_CASE("trace values above the cap are input errors naming file, line and val
   CHECK(error_of("trace:file=big_ms.csv,unit=ms", ctx).find("line 3") != std::string::npos);
   CHECK_NOTHROW(make_delay_model("trace:file=big_ms.csv,unit=us", ctx));
   auto ok = make_delay_model("trace:file=ok.csv", ctx);
+  CHECK(ok->may_draw_ahead());  // a cursor per learner, whenever it is drawn
   CHECK(draws(*ok, 2, 4).hi == kMaxDelaySeconds);
   // end=stop: once a learner's values run out it draws +infinity on purpose, and keeps it.
   auto stop = make_delay_model("trace:file=ok.csv,end=stop", ctx);

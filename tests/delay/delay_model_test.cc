@@ -82,6 +82,18 @@ TEST_CASE("delay: sample moments and cdf agree with facts for every built-in", "
   check_against_facts("hetero:(shifted-exp:shift=1ms,mean=2ms),scales=3");
 }
 
+TEST_CASE("delay: every built-in may be drawn ahead (its draws depend on its stream alone)", "[delay]") {
+  for (const char* spec : {"none", "hang", "const:value=1ms", "uniform:min=1ms,max=3ms", "exp:mean=5ms",
+                           "shifted-exp:shift=2ms,mean=3ms", "pareto:scale=1ms,alpha=2",
+                           "lognormal:median=5ms,sigma=0.5", "hyperexp:p=0.5,mean1=1ms,mean2=20ms",
+                           "straggler:base=exp:mean=1ms,slow=exp:mean=20ms,p=0.1",
+                           "hetero:(shifted-exp:shift=1ms,mean=2ms),scales=3",
+                           "faulty:base=exp:mean=1ms,learner=0,after=3"}) {
+    INFO(spec);
+    CHECK(make_delay_model(spec, learners(1))->may_draw_ahead());
+  }
+}
+
 TEST_CASE("delay: pareto mean converges, cdf matches, infinite variance is not reported",
           "[delay]") {
   // alpha = 2.5: finite variance but infinite fourth moment, so only the mean and the

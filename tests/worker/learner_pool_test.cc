@@ -465,22 +465,31 @@ TEST_CASE("pool: a restart tells a learner waiting out a superseded job's X to d
 
 namespace {
 
-// Learner w draws x[w] (seconds), set by the test before each restart.
+// Learner w's n-th draw (from 0) is x[w] + n * step (seconds), set by the test before each
+// restart; it throws when fail[w] is set or n is fail_at[w].
 class PerLearnerDelay final : public DelayModel {
  public:
   double sample(std::size_t w, Rng&) override {
-    if (fail[w].load()) throw std::runtime_error("learner " + std::to_string(w) + "'s delay model failed");
-    return x[w].load();
+    const int n = draws[w].fetch_add(1);
+    if (fail[w].load() || n == fail_at[w].load())
+      throw std::runtime_error("learner " + std::to_string(w) + "'s delay model failed");
+    return x[w].load() + step.load() * n;
   }
+  bool may_draw_ahead() const override { return ahead; }
   std::string spec() const override { return "per-learner, set by test"; }
   std::atomic<double> x[4] = {0.0, 0.0, 0.0, 0.0};
   std::atomic<bool> fail[4] = {false, false, false, false};
+  std::atomic<int> fail_at[4] = {-1, -1, -1, -1};
+  std::atomic<double> step{0.0};
+  std::atomic<int> draws[4] = {0, 0, 0, 0};
+  bool ahead = false;  // set before the pool is made (it asks once)
 };
 
 struct FourRig {
-  explicit FourRig(ComputeAt at = ComputeAt::deadline, bool restarter_computes = true)
+  explicit FourRig(ComputeAt at = ComputeAt::deadline, bool restarter_computes = true, bool draw_ahead = false)
       : config(rig_config(4, at)) {
     config.restarter_computes = restarter_computes;
+    delay.ahead = draw_ahead;
     pool.emplace(config, LearnerPoolDeps{&weights, &inbox, &buffers, &delay, &model, &train});
   }
   double seconds(Clock::time_point t) const { return std::chrono::duration<double>(t - config.t0).count(); }
@@ -904,6 +913,68 @@ TEST_CASE("pool: the restarting thread reads a reserved job's minibatch through 
   REQUIRE(drive_until_gradient(rig, m));
   CHECK(m.learner == 1);
   CHECK(rig.pool->jobs_computed_by_restarter(1) == 1);
+}
+
+TEST_CASE("pool: a delay model that allows it is drawn an update ahead, each learner's Xs in order",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig(ComputeAt::deadline, true, /*draw_ahead=*/true);
+  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(kLongX + static_cast<double>(w));
+  rig.delay.step.store(0.25);
+  for (int k = 0; k < 3; ++k) {
+    INFO("restart " << k);
+    const Clock::time_point at = Clock::now();
+    rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, at, 1, /*rest_superseded=*/true);
+    for (std::size_t w = 0; w < 4; ++w) {
+      INFO("learner " << w);
+      // The k-th job has the k-th draw; the next one is drawn already.
+      CHECK(rig.pool->deadline(w) == deadline_after(at, rig.delay.x[w].load() + 0.25 * k));
+      CHECK(rig.delay.draws[w].load() == k + 2);
+    }
+  }
+  // Not under a K schedule (rest_superseded false): nothing more is drawn ahead.
+  const Clock::time_point at = Clock::now();
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, at, 1, /*rest_superseded=*/false);
+  CHECK(rig.pool->deadline(0) == deadline_after(at, rig.delay.x[0].load() + 0.25 * 3));
+  CHECK(rig.delay.draws[0].load() == 4);
+}
+
+TEST_CASE("pool: a delay model that does not allow it is never drawn ahead", "[learner_pool][jit][restarter]") {
+  FourRig rig;  // PerLearnerDelay::ahead false, as DelayModel's default
+  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(kLongX);
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 1, /*rest_superseded=*/true);
+  for (std::size_t w = 0; w < 4; ++w) CHECK(rig.delay.draws[w].load() == 1);
+}
+
+TEST_CASE("pool: a draw made ahead that throws fails the learner at the restart that uses it",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig(ComputeAt::deadline, true, /*draw_ahead=*/true);
+  for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(kLongX);
+  rig.delay.fail_at[2].store(1);  // learner 2's second draw
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 1, /*rest_superseded=*/true);
+  REQUIRE(rig.delay.draws[2].load() == 2);  // drawn ahead, and thrown
+  CHECK_FALSE(rig.pool->has_new_failures());
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 1, /*rest_superseded=*/true);
+  REQUIRE(rig.pool->has_new_failures());
+  const auto failures = rig.pool->take_failures();
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].first == 2);
+  CHECK(failures[0].second.find("learner 2's delay model failed") != std::string::npos);
+}
+
+TEST_CASE("pool: the minibatch of the next restart's smallest X drawn ahead is read through once",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig(ComputeAt::deadline, true, /*draw_ahead=*/true);
+  // Learner 1's X the smallest, now and next; nothing due for a minute.
+  for (const std::size_t w : {0, 1, 2, 3}) rig.delay.x[w].store(kLongX + (w == 1 ? 0.0 : 1.0 + static_cast<double>(w)));
+  rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 1, /*rest_superseded=*/true);
+  // Its own work meanwhile (a learner's thread may hold the task a moment: gathering).
+  for (const auto give_up = Clock::now() + 2s; rig.pool->minibatches_warmed() == 0 && Clock::now() < give_up;) {
+    rig.pool->do_own_work();
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(rig.pool->minibatches_warmed() == 1);
+  rig.pool->do_own_work();
+  CHECK(rig.pool->minibatches_warmed() == 1);  // once per restart
 }
 
 TEST_CASE("pool: a restart awaiting two gradients has the restarting thread compute the two smallest Xs, "
