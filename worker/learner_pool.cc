@@ -621,12 +621,11 @@ void LearnerPool::warm_own_work() {
   if (until - Clock::now() <= 2 * own_warm_cost_) return;
   Slot& s = *slots_[*w];
   std::unique_lock lock(s.task_mutex, std::try_to_lock);
-  // Busy: its thread is gathering (then the minibatch is warm in its own core's cache) or
-  // computing a superseded job.
+  // Busy (its thread is gathering, or computing a superseded job), or none prepared yet
+  // (its thread gathers after its job, this thread after computing for it): again at the
+  // next call.
   if (!lock.owns_lock()) return;
   const Clock::duration began = own_cpu_time();
-  // None prepared yet (its thread gathers after its job, or this thread after computing
-  // for it): again at the next call.
   if (!s.task->warm()) return;
   own_warm_cost_ = decaying_max(own_warm_cost_, own_cpu_time() - began);
   ++warmed_count_;

@@ -46,6 +46,14 @@
 // gradients is lost -- its learner failed -- the parked jobs
 // run after all: take_failures.)
 //
+// The restarting thread computes for a different learner almost every time, and that
+// learner's workspace and minibatch had left its cache since its last turn (a softmax
+// gradient took 60-100 us in a P = 32 run against 45 us warm). So it computes in one
+// workspace of its own and, while it waits, reads the minibatch of its next computation
+// through: the first reserved job's, else the smallest X of the next restart, which a
+// sync-family restart draws an update early when the delay model allows it
+// (DelayModel::may_draw_ahead: the same values in the same order).
+//
 // Every push is stamped (GradientMessage::t_pushed) when it was due -- or when its
 // computation ended, if later -- not when the thread got to push it: how late a timed
 // wait ends is the emulation's, not the modelled learner's; it is recorded as push_lag_s.
