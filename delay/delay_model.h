@@ -108,8 +108,8 @@ class DelayModel {
   /// [0, kMaxDelaySeconds] (core/delay_cap.h) and a NaN draw throws, naming the model.
   virtual double sample(std::size_t learner, Rng& rng) = 0;
 
-  /// Whether every draw depends only on the learner's stream and this model's own state,
-  /// never on when it is made: then the real clock may draw a learner's next X one update
+  /// Whether learner w's draws depend only on w's stream and the model's state for w (a
+  /// count, a cursor; nothing shared between learners), never on when they are made: then the real clock may draw a learner's next X one update
   /// early -- the same values, in the same order -- to know which job comes first
   /// (worker/learner_pool.h). The default says no: a model may read a clock, or a knob
   /// another thread sets. The built-in models and traces say yes; composite ones when

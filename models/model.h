@@ -22,7 +22,9 @@ struct BatchView {
 };
 
 /// Per-thread scratch space of one model (activations, deltas). Made once per learner by
-/// Model::make_workspace so that steady-state gradient calls never allocate.
+/// Model::make_workspace so that steady-state gradient calls never allocate. Scratch only:
+/// nothing may carry from one call to the next (every call writes what it reads), since a
+/// thread may compute for several learners in one workspace (worker/learner_pool.h).
 class Workspace {
  public:
   virtual ~Workspace() = default;

@@ -53,14 +53,15 @@ LearnerPool::LearnerPool(const LearnerPoolConfig& config, const LearnerPoolDeps&
   parked_.reserve(config_.num_learners);
   due_scratch_.reserve(config_.num_learners);
   held_.reserve(config_.num_learners);
-  if (!config_.timing_only && config_.restarter_computes)
-    own_workspace_ = deps_.model->make_workspace(static_cast<Eigen::Index>(config_.batch));
   for (std::size_t w = 0; w < config_.num_learners; ++w) {
     slots_.push_back(std::make_unique<Slot>());
     if (!config_.timing_only)
       slots_.back()->task = std::make_unique<GradientTask>(*deps_.model, *deps_.train, config_.batch, config_.seed, w);
     delay_rngs_.push_back(learner_delay_stream(config_.seed, w));
   }
+  // After the tasks, which reject a bad batch size with a message.
+  if (!config_.timing_only && config_.restarter_computes && compute_at_ == ComputeAt::deadline)
+    own_workspace_ = deps_.model->make_workspace(static_cast<Eigen::Index>(config_.batch));
   threads_.reserve(config_.num_learners);
   const ThreadStarter start = start_thread ? start_thread
                                             : [](std::function<void(std::stop_token)> body) {
@@ -589,14 +590,19 @@ std::optional<double> LearnerPool::sample(std::size_t w, std::string& error) {
 void LearnerPool::draw_ahead(std::span<const std::size_t> ws) {
   warm_next_.reset();
   if (!draws_ahead_) return;
-  std::optional<double> smallest;
   for (const std::size_t w : ws) {
     Ahead& a = ahead_[w];
     if (!a.drawn) {
       a.x = sample(w, a.error);
       a.drawn = true;
     }
-    if (a.x && (!smallest || *a.x < *smallest)) {
+  }
+  // The smallest of every learner's drawn ahead: K-batch-sync restarts one learner alone
+  // between updates, and the next update restarts them all.
+  std::optional<double> smallest;
+  for (std::size_t w = 0; w < ahead_.size(); ++w) {
+    const Ahead& a = ahead_[w];
+    if (a.drawn && a.x && (!smallest || *a.x < *smallest)) {
       smallest = a.x;
       warm_next_ = w;
     }
@@ -615,6 +621,9 @@ void LearnerPool::warm_own_work() {
     w = r.learner;
   } else {
     w = warm_next_;
+    // Its thread may be about to compute an awaited job of this round (K > 1): the task
+    // is its then.
+    if (w && push_due_[*w] != Clock::time_point::max() && push_pending(*w)) return;
   }
   if (!w) return;
   const Clock::time_point until = std::min(own_work_at(), next_due(Clock::time_point::min()));

@@ -207,7 +207,8 @@ class LearnerPool {
   /// gathers are rare and short), gathers the next minibatch of a learner whose one this
   /// thread used up computing its job (that learner's thread sleeps through the job, so it
   /// would gather none until its next job: on the critical path, when this thread
-  /// computes that job too).
+  /// computes that job too). Then, with room likewise, reads the prepared minibatch of its
+  /// own next computation through (warm_own_work).
   void do_own_work();
   /// Whether learner w has its next minibatch gathered (false while its task is busy, and
   /// in a timing-only pool). PS thread only: its try_lock could make the PS's own try_lock
@@ -304,10 +305,11 @@ class LearnerPool {
   /// A draw from learner w's stream now; nullopt, and the model's message in `error`, when
   /// the delay model threw.
   std::optional<double> sample(std::size_t w, std::string& error);
-  /// restart(ws) with rest_superseded, the next update restarting them all again: when
-  /// the delay model allows (DelayModel::may_draw_ahead) and this thread computes jobs,
-  /// draws each learner's next X now -- its next draw() returns it, a failure included --
-  /// and notes the smallest, whose job this thread will compute first (warm_own_work).
+  /// restart(ws) with rest_superseded (the next update restarts every learner): when the
+  /// delay model allows (DelayModel::may_draw_ahead) and this thread computes jobs, draws
+  /// each of ws's next X now -- its next draw() returns it, a failure included -- and
+  /// notes the smallest drawn ahead, whose job this thread will compute first
+  /// (warm_own_work).
   void draw_ahead(std::span<const std::size_t> ws);
   /// With room before the next push due or own work (twice this thread's warming cost):
   /// reads the prepared minibatch of this thread's next computation through -- the first

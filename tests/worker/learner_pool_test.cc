@@ -126,8 +126,12 @@ class CountingModel final : public Model {
     return std::make_unique<Workspace>();
   }
   double loss_and_gradient(std::span<const float>, const BatchView<float>&, std::span<float> grad,
-                           Workspace&) const override {
+                           Workspace& ws) const override {
     entered.fetch_add(1);
+    {
+      std::lock_guard lock(threads_mutex);
+      workspaces.emplace_back(std::this_thread::get_id(), &ws);
+    }
     if (throw_on == std::this_thread::get_id()) throw std::runtime_error("the test's model failed");
     if (const std::thread::id only = throw_off.load(); only != std::thread::id{} && only != std::this_thread::get_id())
       throw std::runtime_error("the test's model failed");
@@ -157,6 +161,8 @@ class CountingModel final : public Model {
   std::atomic<std::thread::id> throw_off{};  // when set: calls on every other thread throw
   mutable std::mutex threads_mutex;
   mutable std::vector<std::thread::id> threads;
+  // The thread and workspace of each gradient call begun, in order.
+  mutable std::vector<std::pair<std::thread::id, const Workspace*>> workspaces;
 };
 
 // Every draw returns `next` (seconds), which the test sets before it restarts the learner:
@@ -465,7 +471,7 @@ TEST_CASE("pool: a restart tells a learner waiting out a superseded job's X to d
 
 namespace {
 
-// Learner w's n-th draw (from 0) is x[w] + n * step (seconds), set by the test before each
+// Learner w's n-th draw (from 0) is x[w] + n * step[w] (seconds), set by the test before each
 // restart; it throws when fail[w] is set or n is fail_at[w].
 class PerLearnerDelay final : public DelayModel {
  public:
@@ -473,14 +479,14 @@ class PerLearnerDelay final : public DelayModel {
     const int n = draws[w].fetch_add(1);
     if (fail[w].load() || n == fail_at[w].load())
       throw std::runtime_error("learner " + std::to_string(w) + "'s delay model failed");
-    return x[w].load() + step.load() * n;
+    return x[w].load() + step[w].load() * n;
   }
   bool may_draw_ahead() const override { return ahead; }
   std::string spec() const override { return "per-learner, set by test"; }
   std::atomic<double> x[4] = {0.0, 0.0, 0.0, 0.0};
   std::atomic<bool> fail[4] = {false, false, false, false};
   std::atomic<int> fail_at[4] = {-1, -1, -1, -1};
-  std::atomic<double> step{0.0};
+  std::atomic<double> step[4] = {0.0, 0.0, 0.0, 0.0};
   std::atomic<int> draws[4] = {0, 0, 0, 0};
   bool ahead = false;  // set before the pool is made (it asks once)
 };
@@ -899,9 +905,9 @@ TEST_CASE("pool: the restarting thread reads a reserved job's minibatch through 
   FourRig rig;
   learn_leads(rig);
   const std::uint64_t warmed = rig.pool->minibatches_warmed();
-  restart_all_smallest(rig, 1, 0.5);  // reserved: its compute time ~0.5 s away
+  restart_all_smallest(rig, 1, 2.0);  // reserved: its compute time ~2 s away
   // Its own work meanwhile (a learner's thread may hold the task a moment: gathering).
-  for (const auto give_up = Clock::now() + 200ms;
+  for (const auto give_up = Clock::now() + 1s;
        rig.pool->minibatches_warmed() == warmed && Clock::now() < give_up;) {
     rig.pool->do_own_work();
     std::this_thread::sleep_for(1ms);
@@ -915,11 +921,34 @@ TEST_CASE("pool: the restarting thread reads a reserved job's minibatch through 
   CHECK(rig.pool->jobs_computed_by_restarter(1) == 1);
 }
 
+TEST_CASE("pool: the restarting thread computes every learner's job in one workspace of its own",
+          "[learner_pool][jit][restarter]") {
+  FourRig rig;
+  learn_leads(rig);
+  // Two reserved jobs of two learners, both computed on this thread.
+  for (const std::size_t w : {1, 2}) {
+    restart_all_smallest(rig, w, 0.3);
+    GradientMessage m;
+    REQUIRE(drive_until_gradient(rig, m));
+    REQUIRE(m.learner == w);
+  }
+  const auto calls = [&] {
+    std::lock_guard lock(rig.model.threads_mutex);
+    return rig.model.workspaces;
+  }();
+  REQUIRE(calls.size() >= 2);
+  const auto [ps, own] = calls.back();
+  REQUIRE(ps == std::this_thread::get_id());
+  CHECK(calls[calls.size() - 2] == std::pair{ps, own});  // the same for learners 1 and 2
+  for (const auto& [thread, ws] : calls)
+    if (thread != ps) CHECK(ws != own);  // never a learner thread's
+}
+
 TEST_CASE("pool: a delay model that allows it is drawn an update ahead, each learner's Xs in order",
           "[learner_pool][jit][restarter]") {
   FourRig rig(ComputeAt::deadline, true, /*draw_ahead=*/true);
   for (std::size_t w = 0; w < 4; ++w) rig.delay.x[w].store(kLongX + static_cast<double>(w));
-  rig.delay.step.store(0.25);
+  for (auto& step : rig.delay.step) step.store(0.25);
   for (int k = 0; k < 3; ++k) {
     INFO("restart " << k);
     const Clock::time_point at = Clock::now();
@@ -964,8 +993,11 @@ TEST_CASE("pool: a draw made ahead that throws fails the learner at the restart 
 TEST_CASE("pool: the minibatch of the next restart's smallest X drawn ahead is read through once",
           "[learner_pool][jit][restarter]") {
   FourRig rig(ComputeAt::deadline, true, /*draw_ahead=*/true);
-  // Learner 1's X the smallest, now and next; nothing due for a minute.
-  for (const std::size_t w : {0, 1, 2, 3}) rig.delay.x[w].store(kLongX + (w == 1 ? 0.0 : 1.0 + static_cast<double>(w)));
+  // Learner 1's X the smallest now (its job the only one not parked), learner 2's next;
+  // nothing due for a minute.
+  for (const std::size_t w : {0, 1, 2, 3}) rig.delay.x[w].store(kLongX + 1.0 + static_cast<double>(w));
+  rig.delay.x[1].store(kLongX);
+  rig.delay.step[1].store(10.0);
   rig.pool->restart(std::vector<std::size_t>{0, 1, 2, 3}, Clock::now(), 1, /*rest_superseded=*/true);
   // Its own work meanwhile (a learner's thread may hold the task a moment: gathering).
   for (const auto give_up = Clock::now() + 2s; rig.pool->minibatches_warmed() == 0 && Clock::now() < give_up;) {
